@@ -1,0 +1,96 @@
+// config.yaml schema (snake_case, like the original). Strict: an unknown key is an error naming it.
+import { z } from 'zod';
+import { parseDuration } from './duration.ts';
+
+const duration = (fallback: string) =>
+  z.string().default(fallback).transform((v, ctx) => {
+    const ms = parseDuration(v);
+    if (ms === null) {
+      ctx.addIssue({ code: 'custom', message: `not a duration: "${v}" (use e.g. 30s, 5m, 168h)` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+/** "1mb", "512kb", "1048576" → bytes. */
+const byteSize = (fallback: string) =>
+  z.union([z.string(), z.number().int().positive()]).default(fallback).transform((v, ctx) => {
+    if (typeof v === 'number') return v;
+    const m = /^(\d+)\s*(b|kb|kib|mb|mib)?$/i.exec(v.trim());
+    if (!m) {
+      ctx.addIssue({ code: 'custom', message: `not a size: "${v}" (use e.g. 1mb, 512kb)` });
+      return z.NEVER;
+    }
+    const unit = (m[2] ?? 'b').toLowerCase();
+    const mult = unit.startsWith('k') ? 1024 : unit.startsWith('m') ? 1024 * 1024 : 1;
+    return Number(m[1]) * mult;
+  });
+
+const tokens = z.array(z.string().min(16, 'tokens must be at least 16 characters')).default([]);
+const optionalPath = z.string().min(1).optional();
+
+export const ROLES = ['all', 'webhook', 'dashboard'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const configSchema = z.strictObject({
+  role: z.enum(ROLES).default('all'),
+  web: z.strictObject({
+    listen: z.string().default('127.0.0.1:8443'),
+    base_path: z.string().regex(/^(\/[A-Za-z0-9._~-]+)*$/, 'must be empty or start with / and not end with /').default(''),
+    body_limit: byteSize('1mb'),
+  }).prefault({}),
+  tls: z.strictObject({
+    cert_file: optionalPath,
+    key_file: optionalPath,
+    client_ca_file: optionalPath,
+    /** Generate a self-signed CA + serving certificate under <data dir>/tls when no cert is given. */
+    self_signed: z.boolean().default(true),
+  }).prefault({}),
+  auth: z.strictObject({
+    ingest_tokens: tokens,
+    ingest_tokens_file: optionalPath,
+    read_tokens: tokens,
+    read_tokens_file: optionalPath,
+    admin_tokens: tokens,
+    admin_tokens_file: optionalPath,
+  }).prefault({}),
+  store: z.strictObject({
+    type: z.enum(['sqlite', 'postgres']).default('sqlite'),
+    path: z.string().default('./data/kube-sentinel.db'),
+    url: z.string().optional(),
+    read_url: z.string().optional(),
+    retention: duration('168h'),
+    /** Recent occurrences kept per group (older ones are dropped; counts are kept). */
+    max_occurrences: z.number().int().min(1).max(10_000).default(50),
+  }).prefault({}),
+  kubernetes: z.strictObject({
+    /** null = auto: in-cluster when the service-account token exists, else kubeconfig, else no cluster. */
+    in_cluster: z.boolean().nullable().default(null),
+    kubeconfig: z.string().optional(),
+  }).prefault({}),
+  leader_election: z.strictObject({
+    enabled: z.boolean().default(false),
+    lease_name: z.string().default('kube-sentinel-leader'),
+    namespace: z.string().optional(),
+    lease_duration: duration('15s'),
+    renew_deadline: duration('10s'),
+    retry_period: duration('2s'),
+  }).prefault({}).superRefine((le, ctx) => {
+    // client-go's invariants (leaderelection.NewLeaderElector)
+    if (le.lease_duration <= le.renew_deadline)
+      ctx.addIssue({ code: 'custom', path: ['lease_duration'], message: 'must be greater than renew_deadline' });
+    if (le.renew_deadline <= 1.2 * le.retry_period)
+      ctx.addIssue({ code: 'custom', path: ['renew_deadline'], message: 'must be greater than 1.2 × retry_period' });
+  }),
+  remediation: z.strictObject({
+    enabled: z.boolean().default(true),
+    dry_run: z.boolean().default(true),
+    max_actions_per_hour: z.number().int().min(0).default(10),
+    excluded_namespaces: z.array(z.string()).default(['kube-system', 'kube-public', 'kube-node-lease']),
+    max_attempts: z.number().int().min(1).default(3),
+  }).prefault({}),
+  rules_file: z.string().optional(),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = z.output<typeof configSchema>;
