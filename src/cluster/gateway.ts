@@ -1,0 +1,237 @@
+// The one place Kube Sentinel talks to the Kubernetes API (@kubernetes/client-node v2, promise API).
+// It implements the remediation port (src/remediate/kube.ts) and makes exactly the calls listed in
+// src/cluster/rbac.ts; test/cluster/gateway.test.ts drives every method against the fake API server
+// and checks the two agree.
+import { existsSync } from 'node:fs';
+import {
+  AppsV1Api, CoordinationV1Api, CoreV1Api, KubeConfig, Observable, PatchStrategy, V1MicroTime, setHeaderOptions,
+  ApiException,
+} from '@kubernetes/client-node';
+import type {
+  ConfigurationOptions, CoreV1Event, ObservableMiddleware, RequestContext, ResponseContext, V1DaemonSet, V1Deployment,
+  V1Lease, V1StatefulSet,
+} from '@kubernetes/client-node';
+import {
+  KubeApiError, type CallOptions, type KubeGateway, type LeaseInfo, type LeaseSpec, type NamespaceInfo, type NewEvent,
+  type PodInfo, type ReplicaSetInfo, type ScalableKind, type WorkloadInfo, type WorkloadKind,
+} from '../remediate/kube.ts';
+import { toLease, toNamespace, toPod, toReplicaSet, toWorkload } from './convert.ts';
+
+export type { KubeGateway } from '../remediate/kube.ts';
+
+export interface GatewayOptions {
+  kubeConfig: KubeConfig;
+  /** Upper bound for any single API call; the lease calls may be cut shorter by their caller's signal. */
+  timeoutMs?: number;
+}
+
+const COMPONENT = 'kube-sentinel';
+
+const selectorString = (sel: Record<string, string>) => Object.entries(sel).map(([k, v]) => `${k}=${v}`).join(',');
+
+/** Turns any failure of a client-node call into a KubeApiError with the HTTP status (0 = no answer). */
+export function toKubeApiError(e: unknown): KubeApiError {
+  if (e instanceof KubeApiError) return e;
+  if (e instanceof ApiException) {
+    const body = typeof e.body === 'string' ? safeJson(e.body) : e.body;
+    const status = body && typeof body === 'object' ? (body as { reason?: string; message?: string }) : {};
+    return new KubeApiError({ status: e.code, reason: status.reason ?? `HTTP${e.code}`, message: status.message ?? e.message });
+  }
+  const err = e as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  const reason = err?.name === 'TimeoutError' || err?.name === 'AbortError' ? 'Timeout' : err?.cause?.code ?? 'NetworkError';
+  return new KubeApiError({ status: 0, reason, message: err?.cause?.message ?? err?.message ?? String(e) });
+}
+
+function safeJson(s: string): unknown {
+  try { return JSON.parse(s); } catch { return null; }
+}
+
+/** Bounds one request by a signal. Observable middleware is what ObjectParam APIs accept. */
+function signalMiddleware(signal: AbortSignal): ObservableMiddleware {
+  return {
+    pre: (ctx: RequestContext) => {
+      ctx.setSignal(signal);
+      return new Observable(Promise.resolve(ctx));
+    },
+    post: (res: ResponseContext) => new Observable(Promise.resolve(res)),
+  };
+}
+
+export class ClientNodeGateway implements KubeGateway {
+  private readonly core: CoreV1Api;
+  private readonly apps: AppsV1Api;
+  private readonly coord: CoordinationV1Api;
+  private readonly timeoutMs: number;
+
+  constructor(opts: GatewayOptions) {
+    this.core = opts.kubeConfig.makeApiClient(CoreV1Api);
+    this.apps = opts.kubeConfig.makeApiClient(AppsV1Api);
+    this.coord = opts.kubeConfig.makeApiClient(CoordinationV1Api);
+    this.timeoutMs = opts.timeoutMs ?? 10_000;
+  }
+
+  private options(call?: CallOptions): ConfigurationOptions<ObservableMiddleware> {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const signal = call?.signal ? AbortSignal.any([call.signal, timeout]) : timeout;
+    return { middleware: [signalMiddleware(signal)], middlewareMergeStrategy: 'append' };
+  }
+
+  /** client-node picks JSON Patch by default; the documented way to send a merge patch is this header option. */
+  private mergePatchOptions(): ConfigurationOptions<ObservableMiddleware> {
+    return setHeaderOptions('Content-Type', PatchStrategy.MergePatch, this.options());
+  }
+
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw toKubeApiError(e);
+    }
+  }
+
+  /** A read where "not found" is an answer, not an error. */
+  private async find<T>(fn: () => Promise<T>): Promise<T | null> {
+    try {
+      return await this.call(fn);
+    } catch (e) {
+      if (e instanceof KubeApiError && e.apiStatus === 404) return null;
+      throw e;
+    }
+  }
+
+  async getPod(namespace: string, name: string): Promise<PodInfo | null> {
+    const p = await this.find(() => this.core.readNamespacedPod({ name, namespace }, this.options()));
+    return p && toPod(p);
+  }
+
+  async listPods(namespace: string, selector: Record<string, string>): Promise<PodInfo[]> {
+    const l = await this.call(() => this.core.listNamespacedPod({ namespace, labelSelector: selectorString(selector) }, this.options()));
+    return l.items.map(toPod);
+  }
+
+  async deletePod(namespace: string, name: string, opts: { uid: string; gracePeriodSeconds: number }): Promise<void> {
+    await this.call(() => this.core.deleteNamespacedPod({
+      name, namespace,
+      body: { gracePeriodSeconds: opts.gracePeriodSeconds, preconditions: { uid: opts.uid } },
+    }, this.options()));
+  }
+
+  async getNamespace(name: string): Promise<NamespaceInfo | null> {
+    const n = await this.find(() => this.core.readNamespace({ name }, this.options()));
+    return n && toNamespace(n);
+  }
+
+  async createEvent(namespace: string, e: NewEvent): Promise<void> {
+    const at = new Date(e.at);
+    const body: CoreV1Event = {
+      metadata: { generateName: `${e.involvedObject.name}.`, namespace },
+      involvedObject: e.involvedObject,
+      reason: e.reason,
+      message: e.message,
+      type: e.type,
+      count: 1,
+      firstTimestamp: at,
+      lastTimestamp: at,
+      source: { component: COMPONENT },
+      reportingComponent: COMPONENT,
+      reportingInstance: e.reportingInstance,
+    };
+    await this.call(() => this.core.createNamespacedEvent({ namespace, body }, this.options()));
+  }
+
+  async getReplicaSet(namespace: string, name: string): Promise<ReplicaSetInfo | null> {
+    const rs = await this.find(() => this.apps.readNamespacedReplicaSet({ name, namespace }, this.options()));
+    return rs && toReplicaSet(rs);
+  }
+
+  async listReplicaSets(namespace: string, selector: Record<string, string>): Promise<ReplicaSetInfo[]> {
+    const l = await this.call(() => this.apps.listNamespacedReplicaSet({ namespace, labelSelector: selectorString(selector) }, this.options()));
+    return l.items.map(toReplicaSet);
+  }
+
+  async getWorkload(kind: WorkloadKind, namespace: string, name: string): Promise<WorkloadInfo | null> {
+    const o = this.options();
+    const w = await this.find<V1Deployment | V1StatefulSet | V1DaemonSet>(() =>
+      kind === 'Deployment' ? this.apps.readNamespacedDeployment({ name, namespace }, o)
+        : kind === 'StatefulSet' ? this.apps.readNamespacedStatefulSet({ name, namespace }, o)
+          : this.apps.readNamespacedDaemonSet({ name, namespace }, o));
+    return w && toWorkload(kind, w);
+  }
+
+  async patchWorkload(kind: ScalableKind, namespace: string, name: string, patch: Record<string, unknown>): Promise<WorkloadInfo> {
+    const o = this.mergePatchOptions();
+    const w = await this.call(() => kind === 'Deployment'
+      ? this.apps.patchNamespacedDeployment({ name, namespace, body: patch }, o)
+      : this.apps.patchNamespacedStatefulSet({ name, namespace, body: patch }, o));
+    return toWorkload(kind, w);
+  }
+
+  async getLease(namespace: string, name: string, opts?: CallOptions): Promise<LeaseInfo | null> {
+    const l = await this.find(() => this.coord.readNamespacedLease({ name, namespace }, this.options(opts)));
+    return l && toLease(l);
+  }
+
+  async createLease(namespace: string, name: string, spec: LeaseSpec, opts?: CallOptions): Promise<LeaseInfo> {
+    const body = leaseBody(namespace, name, spec, undefined);
+    return toLease(await this.call(() => this.coord.createNamespacedLease({ namespace, body }, this.options(opts))));
+  }
+
+  async updateLease(namespace: string, name: string, spec: LeaseSpec, resourceVersion: string, opts?: CallOptions): Promise<LeaseInfo> {
+    const body = leaseBody(namespace, name, spec, resourceVersion);
+    return toLease(await this.call(() => this.coord.replaceNamespacedLease({ name, namespace, body }, this.options(opts))));
+  }
+}
+
+// Lease times are MicroTime: the apiserver rejects RFC 3339 strings without exactly six fractional
+// digits, and a plain Date serialises with three. V1MicroTime prints microseconds.
+function leaseBody(namespace: string, name: string, spec: LeaseSpec, resourceVersion: string | undefined): V1Lease {
+  const micro = (ms: number | null) => (ms === null ? undefined : new V1MicroTime(ms));
+  return {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name, namespace, resourceVersion },
+    spec: {
+      holderIdentity: spec.holderIdentity,
+      leaseDurationSeconds: spec.leaseDurationSeconds,
+      acquireTime: micro(spec.acquireTime),
+      renewTime: micro(spec.renewTime),
+      leaseTransitions: spec.leaseTransitions,
+    },
+  };
+}
+
+export type KubeAccess =
+  | { kubeConfig: KubeConfig; timeoutMs?: number }
+  | { inCluster: boolean | null; kubeconfigPath?: string; timeoutMs?: number; serviceAccountTokenExists?: () => boolean };
+
+const defaultTokenExists = () => existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token');
+
+/**
+ * Builds the gateway, or null when there is no cluster to talk to (no in-cluster service account and
+ * no kubeconfig): the server then runs remediation in dry-run without verification.
+ */
+export function createKubeGateway(access: KubeAccess): KubeGateway | null {
+  if ('kubeConfig' in access) return new ClientNodeGateway(access);
+  const kc = new KubeConfig();
+  if (access.inCluster === true || (access.inCluster === null && !access.kubeconfigPath && (access.serviceAccountTokenExists ?? defaultTokenExists)())) {
+    kc.loadFromCluster();
+  } else if (access.kubeconfigPath) {
+    kc.loadFromFile(access.kubeconfigPath);
+  } else {
+    return null;
+  }
+  return new ClientNodeGateway({ kubeConfig: kc, timeoutMs: access.timeoutMs });
+}
+
+/** A KubeConfig for a plain-HTTP API endpoint (the fake API server in tests, `kubectl proxy`). */
+export function kubeConfigForUrl(server: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    // client-node refuses plain http unless TLS verification is explicitly off (there is no TLS to verify).
+    clusters: [{ name: 'target', server, skipTLSVerify: server.startsWith('http:') }],
+    users: [{ name: 'anonymous' }],
+    contexts: [{ name: 'target', cluster: 'target', user: 'anonymous' }],
+    currentContext: 'target',
+  });
+  return kc;
+}
