@@ -1,0 +1,130 @@
+// npm run bench: measures the ingest path on this machine and writes docs/benchmarks.md.
+// Targets (issue #2): (b) ≥ 0.6 × (a); (d) p99 ≤ 5 ms at 500 req/s; (e) RSS ≤ 256 MiB at 100k groups.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { testPki } from '../test/support/pki.ts';
+import { BUILT_MAIN, ROOT, freePort, start, waitFor, which } from '../test/support/proc.ts';
+import { INGEST_TOKEN, startServer } from '../test/support/server-proc.ts';
+import { alertScript, runWrk } from './wrk.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const sample = JSON.parse(readFileSync(join(ROOT, '../shared/samples/prometheus-v2-alerts.json'), 'utf8'));
+// Pad the description so one alert is ≈1.5 KB, like the captured Prometheus payload plus real-world labels.
+const description = `${sample[0].annotations.description} `.repeat(4).slice(0, 1100).replace(/"/g, "'");
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function fixedRate(url: string, ca: string, body: string, rate: number, seconds: number) {
+  const agent = new Agent({ connect: { ca }, connections: 16 });
+  const latencies: number[] = [];
+  let failures = 0;
+  const total = rate * seconds;
+  const t0 = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    // Latency counts from the scheduled time, so a stalled server cannot hide queueing (no coordinated omission).
+    inflight.push(request(url, { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json' }, body })
+      .then(async (res) => { await res.body.text(); if (res.statusCode !== 200) failures++; latencies.push(performance.now() - due); })
+      .catch(() => { failures++; }));
+  }
+  await Promise.all(inflight);
+  await agent.close();
+  latencies.sort((a, b) => a - b);
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), failures, n: latencies.length };
+}
+
+async function loadGroups(base: string, ca: string, n: number) {
+  const agent = new Agent({ connect: { ca }, connections: 4 });
+  const per = 500;
+  let next = 0;
+  const worker = async () => {
+    while (next < n) {
+      const from = next;
+      next += per;
+      const alerts = Array.from({ length: Math.min(per, n - from) }, (_, i) => ({
+        labels: { alertname: `Mem_${from + i}`, namespace: `ns-${(from + i) % 50}`, pod: `api-${from + i}`, severity: 'warning' },
+        annotations: { summary: `memory probe ${from + i}`, description },
+      }));
+      const res = await request(`${base}/api/v2/alerts`, { method: 'POST', dispatcher: agent, body: JSON.stringify(alerts),
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${INGEST_TOKEN}` } });
+      await res.body.text();
+      if (res.statusCode !== 200) throw new Error(`load failed: ${res.statusCode}`);
+    }
+  };
+  await Promise.all([worker(), worker(), worker(), worker()]);
+  await agent.close();
+}
+
+async function main() {
+  if (!which('wrk')) throw new Error('wrk is required (apt-get install wrk)');
+  const pki = await testPki();
+  const dir = mkdtempSync(join(tmpdir(), 'ks-bench-'));
+  const single = alertScript(dir, { token: INGEST_TOKEN, batch: 1, path: '/api/v2/alerts', description });
+  const batch64 = alertScript(dir, { token: INGEST_TOKEN, batch: 64, path: '/api/v2/alerts', description });
+
+  // (a) bare node:https
+  const barePort = await freePort();
+  const bare = start(process.execPath, [join(ROOT, 'bench/bare.ts'), pki.certFile, pki.keyFile, String(barePort)]);
+  await waitFor('bare server', async () => bare.output().includes('ready'));
+  const a = await runWrk(`https://127.0.0.1:${barePort}/api/v2/alerts`, { script: single, seconds: SECONDS, connections: 32 });
+  await bare.kill();
+
+  // (b), (c), (d) against the built server (SQLite, synchronous=FULL)
+  let server = await startServer({ env: { LOG_LEVEL: 'error' } });
+  const b = await runWrk(`${server.url}/api/v2/alerts`, { script: single, seconds: SECONDS, connections: 32 });
+  const c = await runWrk(`${server.url}/api/v2/alerts`, { script: batch64, seconds: SECONDS, connections: 16 });
+  const review = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: {
+    uid: '705ab4f5-6393-11e8-b7cc-42010a800002', operation: 'CREATE', dryRun: false, namespace: 'shop',
+    kind: { group: '', version: 'v1', kind: 'Event' }, resource: { group: '', version: 'v1', resource: 'events' },
+    object: { apiVersion: 'v1', kind: 'Event', metadata: { name: 'web.1', namespace: 'shop', uid: 'e-1' },
+      involvedObject: { kind: 'Pod', name: 'web-7d9f8b6c5-x2k4q', namespace: 'shop' }, reason: 'BackOff',
+      message: 'Back-off restarting failed container', type: 'Warning', count: 1 } } });
+  const d = await fixedRate(`${server.url}/webhooks/admission`, pki.ca, review, 500, SECONDS);
+  await server.stop();
+
+  // (e) RSS after 100k distinct groups, on a fresh server
+  server = await startServer({ env: { LOG_LEVEL: 'error' } });
+  const rssBefore = rssMiB(server.proc.child.pid!);
+  const t0 = performance.now();
+  await loadGroups(server.url, pki.ca, 100_000);
+  const loadSeconds = (performance.now() - t0) / 1000;
+  const stats = (await server.client.get('/api/stats', 'read-token-0123456789abcdef')).body;
+  const rss = rssMiB(server.proc.child.pid!);
+  await server.stop();
+
+  const ratio = b.rps / a.rps;
+  const rows = [
+    ['(a) bare node:https, read + JSON.parse, 1 alert/req', `${a.rps.toFixed(0)} req/s`, 'reference', ''],
+    ['(b) Kube Sentinel POST /api/v2/alerts, 1 alert/req', `${b.rps.toFixed(0)} req/s (${ratio.toFixed(2)} × a)`, '≥ 0.6 × (a)', ratio >= 0.6 ? 'met' : 'MISSED'],
+    ['(c) Kube Sentinel, 64-alert batches', `${(c.rps * 64).toFixed(0)} alerts/s (${c.rps.toFixed(0)} req/s)`, '—', ''],
+    ['(d) AdmissionReview at a fixed 500 req/s', `p50 ${d.p50.toFixed(2)} ms, p99 ${d.p99.toFixed(2)} ms (${d.failures} failed)`, 'p99 ≤ 5 ms', d.p99 <= 5 ? 'met' : 'MISSED'],
+    ['(e) RSS after 100k distinct groups', `${rss.toFixed(0)} MiB (idle ${rssBefore.toFixed(0)} MiB; ${stats.total} groups loaded in ${loadSeconds.toFixed(1)} s)`, '≤ 256 MiB', rss <= 256 ? 'met' : 'MISSED'],
+  ];
+  const errors = [a, b, c].map((r) => r.non2xx + r.errors).reduce((x, y) => x + y, 0);
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  const machine = `${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, wrk 1 thread, ${SECONDS} s per run`;
+  const table = ['| measurement | result | target | |', '| --- | --- | --- | --- |', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  console.log(`\n${machine}\n\n${table}\n\nnon-2xx/socket errors in wrk runs: ${errors}`);
+  const doc = join(ROOT, 'docs/benchmarks.md');
+  let text = '';
+  try { text = readFileSync(doc, 'utf8'); } catch { text = '# Benchmarks\n'; }
+  const section = `## Core pipeline (npm run bench)\n\nMeasured ${new Date().toISOString().slice(0, 10)} on ${machine}.\nServer: the built \`dist/main.js\`, SQLite with \`synchronous=FULL\`, default rules, TLS (ECDSA P-256), one process.\nwrk non-2xx or socket errors: ${errors}.\n\n${table}\n`;
+  const re = /## Core pipeline \(npm run bench\)[\s\S]*?(?=\n## |$)/;
+  text = re.test(text) ? text.replace(re, section) : `${text.trimEnd()}\n\n${section}`;
+  writeFileSync(doc, text);
+  void BUILT_MAIN;
+}
+
+main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });

@@ -1,0 +1,68 @@
+// Drives wrk (Debian package) with a Lua script that makes every request distinct, and parses its report.
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface WrkResult {
+  rps: number;
+  p50ms: number;
+  p99ms: number;
+  non2xx: number;
+  errors: number;
+}
+
+/** Lua that posts `batch` distinct alerts per request (distinct alertname per request and thread). */
+export function alertScript(dir: string, opts: { token: string; batch: number; path: string; description: string }): string {
+  const file = join(dir, `alerts-${opts.batch}.lua`);
+  writeFileSync(file, `
+local counter = 0
+local tid = 0
+local threads = {}
+function setup(thread)
+  thread:set("tid", #threads + 1)
+  table.insert(threads, thread)
+end
+function init(args)
+  counter = 0
+end
+local desc = ${JSON.stringify(opts.description)}
+request = function()
+  counter = counter + 1
+  local parts = {}
+  for i = 1, ${opts.batch} do
+    parts[i] = string.format('{"labels":{"alertname":"Bench_%d_%d_%d","namespace":"bench","pod":"web-7d9f8b6c5-x2k4q","container":"app","severity":"warning"},"annotations":{"summary":"bench alert","description":"%s"},"startsAt":"2026-11-21T22:27:44.426Z","endsAt":"2026-11-21T22:31:44.426Z","generatorURL":"http://prometheus:9090/graph"}', tid, counter, i, desc)
+  end
+  local body = "[" .. table.concat(parts, ",") .. "]"
+  return wrk.format("POST", "${opts.path}", {["Content-Type"] = "application/json", ["Authorization"] = "Bearer ${opts.token}"}, body)
+end
+`);
+  return file;
+}
+
+export function runWrk(url: string, opts: { script: string; seconds: number; connections: number; threads?: number }): Promise<WrkResult> {
+  return new Promise((resolve, reject) => {
+    const args = [`-t${opts.threads ?? 1}`, `-c${opts.connections}`, `-d${opts.seconds}s`, '--latency', '-s', opts.script, url];
+    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (b) => { out += b; });
+    child.stderr.on('data', (b) => { out += b; });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`wrk exited ${code}: ${out}`));
+      const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? 'NaN');
+      const ms = (re: RegExp) => {
+        const m = re.exec(out);
+        if (!m) return NaN;
+        const v = Number(m[1]);
+        return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
+      };
+      resolve({
+        rps: num(/Requests\/sec:\s+([\d.]+)/),
+        p50ms: ms(/50%\s+([\d.]+)(us|ms|s)/),
+        p99ms: ms(/99%\s+([\d.]+)(us|ms|s)/),
+        non2xx: num(/Non-2xx or 3xx responses:\s+(\d+)/) || 0,
+        errors: (/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)?.slice(1).map(Number).reduce((a, b) => a + b, 0)) ?? 0,
+      });
+    });
+  });
+}

@@ -1,0 +1,103 @@
+// Read API (+ settings and rule testing) on Express. Not the ingest hot path, so clarity wins here.
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { describeRules } from '../classify/classify.ts';
+import type { CompiledRuleSet } from '../classify/compile.ts';
+import { AppError } from '../domain/errors.ts';
+import type { LiveFeed } from '../feed.ts';
+import type { Pipeline } from '../pipeline.ts';
+import type { Settings, Store } from '../store/types.ts';
+import { requireToken, type TokenSet } from './auth.ts';
+import { parseGroupQuery, parseHistoryQuery } from './query.ts';
+import { applySettingsPatch } from './settings.ts';
+import { testRules } from './rules-test.ts';
+
+export interface ApiOptions {
+  store: Store;
+  rules: () => CompiledRuleSet;
+  pipeline: Pipeline;
+  feed: LiveFeed;
+  readTokens: TokenSet;
+  adminTokens: TokenSet;
+  readOnly: boolean;
+  bodyLimit: number;
+  now: () => number;
+  defaultSettings: Settings;
+  /** Extra runtime facts for /api/stats (leader, role, rules, build). */
+  status: () => Record<string, unknown>;
+}
+
+type Handler = (req: Request, res: Response) => Promise<void>;
+const wrap = (fn: Handler) => (req: Request, res: Response, next: NextFunction) => { fn(req, res).catch(next); };
+
+export function createApiRouter(opts: ApiOptions): express.Router {
+  const r = express.Router();
+  // With no read tokens configured the read API is open (it is usually behind the cluster network);
+  // with read tokens, admin tokens are accepted too.
+  const requireRead = (req: Request, _res: Response, next: NextFunction) => {
+    if (opts.readTokens.size > 0) requireToken(req, opts.readTokens, opts.adminTokens);
+    next();
+  };
+  const requireAdmin = (req: Request, _res: Response, next: NextFunction) => {
+    if (opts.readOnly) throw new AppError('read_only_role', 'This replica runs role "dashboard": settings are read-only here.');
+    if (opts.adminTokens.size === 0) throw new AppError('admin_disabled');
+    requireToken(req, opts.adminTokens);
+    next();
+  };
+  const json = express.json({ limit: opts.bodyLimit, type: () => true });
+  const settings = async (): Promise<Settings> => (await opts.store.getSettings()) ?? opts.defaultSettings;
+
+  r.use('/api', requireRead);
+
+  r.get('/api/errors', wrap(async (req, res) => {
+    const query = parseGroupQuery(req.query as Record<string, unknown>, opts.now());
+    const { groups, total } = await opts.store.listGroups(query);
+    res.json({ errors: groups, total, page: query.page, pageSize: query.pageSize });
+  }));
+
+  r.get('/api/errors/:id', wrap(async (req, res) => {
+    const id = Number(req.params.id);
+    if (!Number.isInteger(id) || id < 1) throw new AppError('not_found', `No error group ${JSON.stringify(req.params.id)}.`);
+    const group = await opts.store.getGroup(id, { occurrences: 50 });
+    if (!group) throw new AppError('not_found', `No error group ${id}.`);
+    res.json(group);
+  }));
+
+  r.get('/api/stats', wrap(async (_req, res) => {
+    const [stats, current] = await Promise.all([opts.store.stats(opts.now()), settings()]);
+    res.json({ ...stats, settings: current, ...opts.status() });
+  }));
+
+  r.get('/api/rules', wrap(async (_req, res) => {
+    const rules = opts.rules();
+    const hits = await opts.store.ruleHits();
+    res.json({
+      rules: describeRules(rules).map((rule) => ({ ...rule, hits: hits[rule.name] ?? 0 })),
+      unmatchedHits: hits[''] ?? 0,
+      loadedAt: new Date(rules.loadedAt).toISOString(),
+    });
+  }));
+
+  r.post('/api/rules/test', json, wrap(async (req, res) => {
+    res.json(testRules(req.body, opts.rules(), opts.now()));
+  }));
+
+  r.get('/api/history', wrap(async (req, res) => {
+    const query = parseHistoryQuery(req.query as Record<string, unknown>);
+    const { entries, total } = await opts.store.listHistory(query);
+    res.json({ entries, total, page: query.page, pageSize: query.pageSize });
+  }));
+
+  r.get('/api/settings', wrap(async (_req, res) => {
+    res.json({ ...(await settings()), writable: !opts.readOnly && opts.adminTokens.size > 0 });
+  }));
+
+  r.post('/api/settings', requireAdmin, json, wrap(async (req, res) => {
+    const next = applySettingsPatch(await settings(), req.body);
+    await opts.store.putSettings(next);
+    opts.feed.publish({ type: 'settings', settings: next });
+    res.json(next);
+  }));
+
+  r.all('/api/*splat', () => { throw new AppError('not_found', 'No such API route.'); });
+  return r;
+}

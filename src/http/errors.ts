@@ -1,0 +1,34 @@
+// The one place that renders errors: {"error": {"code", "message", "details"}} with the catalogue's status.
+import type { ServerResponse } from 'node:http';
+import { AppError, ERROR_CATALOGUE, type ErrorCode, type ErrorDetail } from '../domain/errors.ts';
+
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const e = err as { type?: string; status?: number; expose?: boolean } | null;
+  // body-parser (express.json) errors carry a type and status; map them onto the catalogue.
+  if (e?.type === 'entity.too.large') return new AppError('payload_too_large');
+  if (e?.type === 'entity.parse.failed') return new AppError('invalid_json');
+  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new AppError('unsupported_media_type');
+  return new AppError('internal');
+}
+
+export function errorBody(code: ErrorCode, message?: string, details: ErrorDetail[] = []): string {
+  return JSON.stringify({ error: { code, message: message ?? ERROR_CATALOGUE[code].summary, details } });
+}
+
+export function sendJson(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...headers });
+  res.end(body);
+}
+
+export function sendError(res: ServerResponse, err: unknown): void {
+  const e = toAppError(err);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const headers: Record<string, string> = {};
+  if (e.code === 'unauthorized') headers['www-authenticate'] = 'Bearer realm="kube-sentinel"';
+  if (e.status === 503) headers['retry-after'] = '5';
+  sendJson(res, e.status, errorBody(e.code, e.message, e.details), headers);
+}

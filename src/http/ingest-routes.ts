@@ -1,0 +1,93 @@
+// Ingest routes on the raw node request path (no Express): parse → pipeline → answer after commit.
+// Status codes follow the senders' retry rules (DESIGN §7): 2xx once committed, 400 for payloads that
+// can never be valid (Alertmanager does not retry 4xx), 503 when the store cannot commit (it retries 5xx).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { AppError, type ErrorDetail } from '../domain/errors.ts';
+import type { Channel, Signal } from '../domain/types.ts';
+import { parseAlerts } from '../ingest/alerts.ts';
+import { parseAlertmanagerWebhook } from '../ingest/alertmanager.ts';
+import { parseEvents } from '../ingest/events.ts';
+import { admissionResponse, parseAdmissionReview } from '../ingest/admission.ts';
+import type { Pipeline } from '../pipeline.ts';
+import { requireToken, type TokenSet } from './auth.ts';
+import { readJson } from './body.ts';
+import { sendJson } from './errors.ts';
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+export interface IngestRouteOptions {
+  pipeline: Pipeline;
+  bodyLimit: number;
+  ingestTokens: TokenSet;
+  readOnly: boolean;
+  isDraining: () => boolean;
+  /** When a client CA is configured, the admission route requires a verified client certificate. */
+  admissionNeedsClientCert: boolean;
+  now: () => number;
+  onInvalid?: (channel: Channel, count: number) => void;
+  onStoreError?: (err: unknown) => void;
+}
+
+interface Parsed {
+  signals: Signal[];
+  issues: ErrorDetail[];
+}
+
+function guard(opts: IngestRouteOptions): void {
+  if (opts.readOnly) throw new AppError('read_only_role');
+  if (opts.isDraining()) throw new AppError('draining');
+}
+
+async function commit(opts: IngestRouteOptions, channel: Channel, signals: Signal[]) {
+  try {
+    return await opts.pipeline.ingest(channel, signals);
+  } catch (err) {
+    opts.onStoreError?.(err);
+    throw new AppError('store_unavailable');
+  }
+}
+
+function tokenRoute(opts: IngestRouteOptions, channel: Channel, parse: (body: unknown, now: number) => Parsed): RouteHandler {
+  return async (req, res) => {
+    guard(opts);
+    requireToken(req, opts.ingestTokens);
+    const body = await readJson(req, opts.bodyLimit);
+    const { signals, issues } = parse(body, opts.now());
+    // Like Alertmanager's own API: keep the valid items, then report the invalid ones with 400.
+    const outcome = signals.length ? await commit(opts, channel, signals) : { results: [], ignored: 0 };
+    if (issues.length) {
+      opts.onInvalid?.(channel, issues.length);
+      throw new AppError('invalid_payload',
+        `${issues.length} item(s) rejected; ${signals.length} valid item(s) were accepted.`, issues.slice(0, 100));
+    }
+    sendJson(res, 200, `{"status":"success","accepted":${outcome.results.length},"ignored":${outcome.ignored}}`);
+  };
+}
+
+function admissionRoute(opts: IngestRouteOptions): RouteHandler {
+  return async (req, res) => {
+    guard(opts);
+    if (opts.admissionNeedsClientCert && !(req.socket as TLSSocket).authorized) {
+      throw new AppError('unauthorized', 'The admission route requires a client certificate signed by tls.client_ca_file.');
+    }
+    const body = await readJson(req, opts.bodyLimit);
+    const review = parseAdmissionReview(body, opts.now());
+    if (review.uid === null) throw new AppError('invalid_payload', 'Not an AdmissionReview with request.uid.', review.issues);
+    // Never block the API server's write: every answer allows; dry-run requests record nothing.
+    if (!review.dryRun && review.signals.length) await commit(opts, 'admission', review.signals);
+    if (review.issues.length) opts.onInvalid?.('admission', review.issues.length);
+    sendJson(res, 200, JSON.stringify(admissionResponse(review.uid)));
+  };
+}
+
+/** Route table keyed by `METHOD path` (path relative to web.base_path). */
+export function ingestRoutes(opts: IngestRouteOptions): Map<string, RouteHandler> {
+  return new Map<string, RouteHandler>([
+    ['POST /api/v2/alerts', tokenRoute(opts, 'alerts-v2', (b, now) => parseAlerts(b, now, 'alerts-v2'))],
+    ['POST /api/v1/alerts', tokenRoute(opts, 'alerts-v1', (b, now) => parseAlerts(b, now, 'alerts-v1'))],
+    ['POST /webhooks/alertmanager', tokenRoute(opts, 'alertmanager', parseAlertmanagerWebhook)],
+    ['POST /webhooks/events', tokenRoute(opts, 'events', parseEvents)],
+    ['POST /webhooks/admission', admissionRoute(opts)],
+  ]);
+}

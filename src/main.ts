@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+// kube-sentinel: process entry. Argument parsing, signals and exit codes only; the wiring is in
+// serve.ts and everything below it. Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config.
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { loadConfig } from './config/load.ts';
+import { parseDuration } from './config/duration.ts';
+import { LoadError } from './domain/errors.ts';
+import { loadRulesFile } from './classify/load.ts';
+import { defaultRulesPath } from './classify/defaults.ts';
+import { testRules } from './http/rules-test.ts';
+import { createLogger, scrubUrl } from './observability/logger.ts';
+import { serve } from './serve.ts';
+import { ensureCertificates, serviceDnsNames } from './tls/certs.ts';
+
+const USAGE = `Usage:
+  kube-sentinel serve [--config FILE] [--rules FILE]     run the server (no config: zero-config dev mode)
+  kube-sentinel rules test [--rules FILE] < payload.json  classify a payload (alerts, webhook, Event, AdmissionReview)
+  kube-sentinel certs [--out DIR] [--service NAME] [--namespace NS] [--ip IP]...
+                                                          write a dev CA + serving certificate
+Environment: KS_CONFIG, KS_RULES, KS_ROLE, KS_LISTEN, DATABASE_URL, POD_NAME, POD_NAMESPACE,
+             KS_SHUTDOWN_DELAY (wait after SIGTERM before draining; default 5s), LOG_LEVEL`;
+
+class UsageError extends Error {}
+
+function fail(err: unknown): never {
+  if (err instanceof LoadError || err instanceof UsageError) {
+    process.stderr.write(`kube-sentinel: ${err.message}\n`);
+    if (err instanceof UsageError) process.stderr.write(`${USAGE}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`kube-sentinel: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function cmdServe(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string' }, rules: { type: 'string' } } });
+  const env = process.env;
+  const loaded = await loadConfig({ configFlag: values.config, rulesFlag: values.rules, env });
+  const logger = createLogger({ level: env.LOG_LEVEL ?? 'info', base: { pod: env.POD_NAME } });
+  if (loaded.config.store.url) logger.info({ database: scrubUrl(loaded.config.store.url) }, 'using PostgreSQL');
+  const running = await serve({ loaded, logger, podName: env.POD_NAME });
+  if (!loaded.file) {
+    process.stdout.write([
+      '',
+      `kube-sentinel is running in zero-config mode at ${running.listener.url}`,
+      `  CA certificate (trust it in senders): ${running.caFile}`,
+      `  ingest token (Authorization: Bearer …): ${running.ingestTokenFile}`,
+      '  store: SQLite, remediation: dry-run, cluster: none',
+      '',
+    ].join('\n'));
+  }
+  const delay = parseDuration(env.KS_SHUTDOWN_DELAY ?? '5s') ?? 5000;
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: readiness off, then draining');
+    running.shutdown(signal === 'SIGINT' ? 0 : delay).then(() => process.exit(0), (err) => {
+      logger.error({ err }, 'unclean shutdown');
+      process.exit(1);
+    });
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGHUP', () => { void running.rules.reload(); });
+}
+
+async function cmdRulesTest(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, options: { rules: { type: 'string' } }, allowPositionals: true });
+  if (positionals[0] !== 'test') throw new UsageError(`unknown rules subcommand "${positionals[0] ?? ''}"`);
+  const rules = await loadRulesFile(values.rules ?? process.env.KS_RULES ?? defaultRulesPath());
+  let payload: unknown;
+  try {
+    payload = JSON.parse(await readStdin());
+  } catch (err) {
+    throw new UsageError(`stdin is not JSON: ${(err as Error).message}`);
+  }
+  const out = testRules({ payload }, rules, Date.now());
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+}
+
+async function cmdCerts(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: {
+    out: { type: 'string', default: './certs/out' },
+    service: { type: 'string', default: 'kube-sentinel' },
+    namespace: { type: 'string', default: 'kube-sentinel' },
+    ip: { type: 'string', multiple: true, default: ['127.0.0.1'] },
+  } });
+  const made = await ensureCertificates(values.out!, {
+    dnsNames: ['localhost', ...serviceDnsNames(values.service!, values.namespace!)], ipAddresses: values.ip!,
+  });
+  process.stdout.write(`${made.created ? 'wrote' : 'kept existing'}: ${made.caFile} ${made.certFile} ${made.keyFile}\n`);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [cmd, ...rest] = argv;
+  if (cmd === 'serve' || cmd === undefined) return cmdServe(rest);
+  if (cmd === 'rules') return cmdRulesTest(rest);
+  if (cmd === 'certs') return cmdCerts(rest);
+  if (cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (cmd === '--version') {
+    const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
+    process.stdout.write(`${pkg.version}\n`);
+    return;
+  }
+  throw new UsageError(`unknown command "${cmd}"`);
+}
+
+main(process.argv.slice(2)).catch(fail);
