@@ -1,0 +1,167 @@
+// Group commit (DESIGN §3), independent of the storage engine. Requests that arrive while the store
+// is busy wait for the next batch, so batches grow exactly when load does: one transaction (one fsync,
+// one round trip) then acknowledges many HTTP requests instead of one.
+import type { RecordItem, RecordResult, Store } from './types.ts';
+
+export interface BatchInfo {
+  items: number;
+  callers: number;
+  ok: boolean;
+  durationMs: number;
+}
+
+export interface GroupCommitterOptions {
+  store: Pick<Store, 'record'>;
+  /** Items per store.record call; a larger submission is split across batches. */
+  maxBatch?: number;
+  /**
+   * How a flush is deferred after the first submit of an idle period. Default: setImmediate, i.e.
+   * everything submitted in the same event-loop turn rides together without adding latency.
+   */
+  schedule?: (flush: () => void) => void;
+  now?: () => number;
+  /** Observability hook (batch size and latency histograms). */
+  onBatch?: (info: BatchInfo) => void;
+}
+
+/** One submit() call, possibly spread over several batches. */
+interface Pending {
+  items: RecordItem[];
+  /** Index of the first item not yet handed to a batch. */
+  next: number;
+  results: RecordResult[];
+  /** Items whose results have come back. */
+  done: number;
+  failed: boolean;
+  resolve: (results: RecordResult[]) => void;
+  reject: (err: unknown) => void;
+}
+
+interface Slice {
+  pending: Pending;
+  start: number;
+  end: number;
+}
+
+export class GroupCommitter {
+  readonly #store: Pick<Store, 'record'>;
+  readonly #maxBatch: number;
+  readonly #schedule: (flush: () => void) => void;
+  readonly #now: () => number;
+  readonly #onBatch: ((info: BatchInfo) => void) | undefined;
+  readonly #queue: Pending[] = [];
+  #scheduled = false;
+  #running = false;
+  #idleWaiters: Array<() => void> = [];
+
+  constructor(opts: GroupCommitterOptions) {
+    this.#store = opts.store;
+    this.#maxBatch = Math.max(1, opts.maxBatch ?? 500);
+    this.#schedule = opts.schedule ?? ((flush) => { setImmediate(flush); });
+    this.#now = opts.now ?? (() => performance.now());
+    this.#onBatch = opts.onBatch;
+  }
+
+  /** Resolves with this caller's results, in order, once they are committed; rejects if its batch failed. */
+  submit(items: RecordItem[]): Promise<RecordResult[]> {
+    if (items.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ items, next: 0, results: new Array(items.length), done: 0, failed: false, resolve, reject });
+      this.#kick();
+    });
+  }
+
+  /** Resolves when everything submitted so far has been committed or rejected (shutdown). */
+  drain(): Promise<void> {
+    if (this.#idle()) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #idle(): boolean {
+    return !this.#running && !this.#scheduled && this.#queue.length === 0;
+  }
+
+  #kick(): void {
+    // While a batch commits, the loop picks new arrivals up itself when it finishes.
+    if (this.#scheduled || this.#running) return;
+    this.#scheduled = true;
+    this.#schedule(() => {
+      this.#scheduled = false;
+      void this.#loop();
+    });
+  }
+
+  async #loop(): Promise<void> {
+    this.#running = true;
+    try {
+      while (this.#queue.length > 0) await this.#commit(this.#take());
+    } finally {
+      this.#running = false;
+    }
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Takes up to maxBatch items from the head of the queue, in arrival order. */
+  #take(): Slice[] {
+    const slices: Slice[] = [];
+    let room = this.#maxBatch;
+    while (room > 0 && this.#queue.length > 0) {
+      const p = this.#queue[0];
+      const end = Math.min(p.items.length, p.next + room);
+      slices.push({ pending: p, start: p.next, end });
+      room -= end - p.next;
+      p.next = end;
+      if (p.next === p.items.length) this.#queue.shift();
+    }
+    return slices;
+  }
+
+  async #commit(slices: Slice[]): Promise<void> {
+    const batch = slices.flatMap((s) => s.pending.items.slice(s.start, s.end));
+    const started = this.#now();
+    let results: RecordResult[] | undefined;
+    let error: unknown;
+    try {
+      results = await this.#store.record(batch);
+      if (results.length !== batch.length) {
+        throw new Error(`store returned ${results.length} results for ${batch.length} items`);
+      }
+    } catch (err) {
+      error = err;
+      results = undefined;
+    }
+    try {
+      this.#onBatch?.({ items: batch.length, callers: slices.length, ok: results !== undefined, durationMs: this.#now() - started });
+    } catch {
+      // A broken metrics hook must not strand the callers waiting on this batch.
+    }
+
+    let offset = 0;
+    for (const s of slices) {
+      const p = s.pending;
+      const n = s.end - s.start;
+      if (results === undefined) {
+        this.#fail(p, error);
+      } else if (!p.failed) {
+        for (let i = 0; i < n; i++) p.results[s.start + i] = results[offset + i];
+        p.done += n;
+        if (p.done === p.items.length) p.resolve(p.results);
+      }
+      offset += n;
+    }
+  }
+
+  /**
+   * A caller fails as a whole. Parts already committed stay committed; that is safe because a retry
+   * re-delivers the same occurrence keys, which dedup recognises and does not count twice.
+   */
+  #fail(p: Pending, error: unknown): void {
+    if (p.failed) return;
+    p.failed = true;
+    const i = this.#queue.indexOf(p);
+    if (i >= 0) this.#queue.splice(i, 1);
+    p.reject(error);
+  }
+}

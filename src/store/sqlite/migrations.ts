@@ -1,0 +1,166 @@
+// Versioned schema for the SQLite store. PRAGMA user_version holds the applied version; pending
+// migrations run together in one IMMEDIATE transaction, so a crash mid-upgrade leaves the old schema.
+// Append new migrations; never edit one that has shipped.
+import type { DatabaseSync } from 'node:sqlite';
+import { LoadError } from '../../domain/errors.ts';
+
+// Times are epoch milliseconds (INTEGER); JSON columns hold TEXT.
+const V1 = `
+CREATE TABLE error_groups (
+  id INTEGER PRIMARY KEY,
+  fingerprint TEXT NOT NULL UNIQUE,
+  alert_fingerprint TEXT,
+  source TEXT NOT NULL,
+  priority TEXT NOT NULL,
+  rule TEXT,
+  status TEXT NOT NULL CHECK (status IN ('firing', 'resolved')),
+  title TEXT NOT NULL,
+  message TEXT NOT NULL,
+  namespace TEXT NOT NULL,
+  pod TEXT NOT NULL,
+  container TEXT NOT NULL,
+  workload TEXT NOT NULL,
+  labels TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  resolved_at INTEGER,
+  expires_at INTEGER,
+  why TEXT NOT NULL,
+  remediation_action TEXT,
+  remediation_outcome TEXT
+);
+-- The API's default order and its priority filter.
+CREATE INDEX error_groups_priority_last_seen ON error_groups (priority, last_seen DESC);
+CREATE INDEX error_groups_last_seen ON error_groups (last_seen DESC);
+CREATE INDEX error_groups_status_priority ON error_groups (status, priority, last_seen DESC);
+CREATE INDEX error_groups_namespace ON error_groups (namespace, last_seen DESC);
+CREATE INDEX error_groups_rule ON error_groups (rule);
+-- expire(): only firing groups have a live deadline.
+CREATE INDEX error_groups_expiry ON error_groups (expires_at) WHERE status = 'firing';
+
+-- Dedup memory, scoped to the group: a rules change that moves a signal to another group starts fresh.
+CREATE TABLE occurrence_keys (
+  fingerprint TEXT NOT NULL,
+  key TEXT NOT NULL,
+  group_id INTEGER NOT NULL REFERENCES error_groups (id) ON DELETE CASCADE,
+  seen_count INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  last_seen INTEGER NOT NULL,
+  PRIMARY KEY (fingerprint, key)
+) WITHOUT ROWID;
+CREATE INDEX occurrence_keys_group ON occurrence_keys (group_id);
+CREATE INDEX occurrence_keys_last_seen ON occurrence_keys (last_seen);
+
+CREATE TABLE occurrences (
+  id INTEGER PRIMARY KEY,
+  group_id INTEGER NOT NULL REFERENCES error_groups (id) ON DELETE CASCADE,
+  at INTEGER NOT NULL,
+  channel TEXT NOT NULL,
+  message TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  labels TEXT NOT NULL
+);
+CREATE INDEX occurrences_group ON occurrences (group_id, id DESC);
+
+-- Per-minute totals: trimmed occurrence rows cannot answer "occurrences in the last hour".
+CREATE TABLE occurrence_minutes (
+  minute INTEGER PRIMARY KEY,
+  count INTEGER NOT NULL
+);
+
+CREATE TABLE remediation_requests (
+  id INTEGER PRIMARY KEY,
+  group_id INTEGER NOT NULL REFERENCES error_groups (id) ON DELETE CASCADE,
+  fingerprint TEXT NOT NULL,
+  rule TEXT NOT NULL,
+  action TEXT NOT NULL,
+  params TEXT NOT NULL,
+  cooldown_ms INTEGER NOT NULL,
+  namespace TEXT NOT NULL,
+  pod TEXT NOT NULL,
+  container TEXT NOT NULL,
+  owner TEXT,
+  created_at INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'claimed', 'done', 'escalated')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  claimed_by TEXT,
+  claimed_until INTEGER,
+  last_error TEXT
+);
+-- claimRequest(): the two ways a request is due, each an index range.
+CREATE INDEX remediation_requests_pending ON remediation_requests (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX remediation_requests_claimed ON remediation_requests (claimed_until) WHERE state = 'claimed';
+CREATE INDEX remediation_requests_group ON remediation_requests (group_id, state);
+
+-- No foreign key to error_groups: the audit trail outlives pruned groups until its own retention.
+CREATE TABLE audit (
+  id INTEGER PRIMARY KEY,
+  request_id INTEGER,
+  group_id INTEGER,
+  at INTEGER NOT NULL,
+  rule TEXT NOT NULL,
+  action TEXT NOT NULL,
+  namespace TEXT NOT NULL,
+  target TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  message TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  cooldown_key TEXT NOT NULL
+);
+CREATE INDEX audit_cooldown ON audit (cooldown_key, outcome, at);
+CREATE INDEX audit_outcome_at ON audit (outcome, at);
+CREATE INDEX audit_at ON audit (at DESC);
+CREATE INDEX audit_group ON audit (group_id, at DESC);
+
+CREATE TABLE settings (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  enabled INTEGER NOT NULL,
+  dry_run INTEGER NOT NULL,
+  max_actions_per_hour INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+`;
+
+export const MIGRATIONS: readonly string[] = [V1];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+function currentVersion(db: DatabaseSync): number {
+  const row = db.prepare('PRAGMA user_version').get() as { user_version: number };
+  return row.user_version;
+}
+
+/** Brings the schema to SCHEMA_VERSION; refuses a database written by a newer release. */
+export function migrate(db: DatabaseSync, file: string): void {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const from = currentVersion(db);
+    if (from > SCHEMA_VERSION) {
+      throw new LoadError(file, [{
+        path: 'store.path',
+        message: `schema version ${from} is newer than this release understands (${SCHEMA_VERSION}); upgrade kube-sentinel`,
+      }]);
+    }
+    for (let v = from; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]);
+    // PRAGMA takes no bound parameters; the value is our own integer.
+    if (from !== SCHEMA_VERSION) db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    db.exec('COMMIT');
+  } catch (err) {
+    db.exec('ROLLBACK');
+    throw err;
+  }
+}
+
+/** A read-only session cannot migrate; it can only insist the writer already did. */
+export function assertMigrated(db: DatabaseSync, file: string): void {
+  const v = currentVersion(db);
+  if (v !== SCHEMA_VERSION) {
+    throw new LoadError(file, [{
+      path: 'store.path',
+      message: `schema version ${v}, expected ${SCHEMA_VERSION}; start a writer (role all/webhook) first to migrate`,
+    }]);
+  }
+}

@@ -1,0 +1,209 @@
+// The read side of the SQLite store: the API's listings, details and statistics, plus the
+// housekeeping writes (expire, prune) that work over whole tables.
+import { PRIORITIES, SOURCE_KINDS } from '../../domain/types.ts';
+import type { ActionName, ClassificationReason, GroupStatus, Priority, SourceKind } from '../../domain/types.ts';
+import type { AuditEntry, ErrorGroup, ErrorGroupDetail, GroupQuery, Occurrence, SortKey, Stats } from '../types.ts';
+import { auditColumns, toAuditEntry } from './remediation.ts';
+import type { AuditRow } from './remediation.ts';
+import type { Statements } from './statements.ts';
+import { all, iso, isoOrNull, one } from './statements.ts';
+
+interface GroupRow {
+  id: number;
+  fingerprint: string;
+  alert_fingerprint: string | null;
+  source: SourceKind;
+  priority: Priority;
+  rule: string | null;
+  status: GroupStatus;
+  title: string;
+  message: string;
+  namespace: string;
+  pod: string;
+  container: string;
+  workload: string;
+  labels: string;
+  count: number;
+  first_seen: number;
+  last_seen: number;
+  resolved_at: number | null;
+  expires_at: number | null;
+  why: string;
+  remediation_action: ActionName | null;
+  remediation_outcome: string | null;
+}
+
+const GROUP_COLUMNS = `id, fingerprint, alert_fingerprint, source, priority, rule, status, title, message,
+  namespace, pod, container, workload, labels, count, first_seen, last_seen, resolved_at, expires_at, why,
+  remediation_action, remediation_outcome`;
+
+function toGroup(r: GroupRow): ErrorGroup {
+  return {
+    id: r.id,
+    fingerprint: r.fingerprint,
+    alertFingerprint: r.alert_fingerprint,
+    source: r.source,
+    priority: r.priority,
+    rule: r.rule,
+    status: r.status,
+    title: r.title,
+    message: r.message,
+    namespace: r.namespace,
+    pod: r.pod,
+    container: r.container,
+    workload: r.workload,
+    labels: JSON.parse(r.labels) as Record<string, string>,
+    count: r.count,
+    firstSeen: iso(r.first_seen),
+    lastSeen: iso(r.last_seen),
+    resolvedAt: isoOrNull(r.resolved_at),
+    expiresAt: isoOrNull(r.expires_at),
+    remediation: r.remediation_action === null
+      ? null
+      : { action: r.remediation_action, lastOutcome: r.remediation_outcome },
+  };
+}
+
+// Ties always end on id so pages never overlap or skip rows.
+function orderBy(sort: SortKey | undefined, order: 'asc' | 'desc' | undefined): string {
+  switch (sort) {
+    case 'lastSeen': return `last_seen ${order ?? 'desc'}, id ${order ?? 'desc'}`;
+    case 'firstSeen': return `first_seen ${order ?? 'desc'}, id ${order ?? 'desc'}`;
+    case 'count': return `count ${order ?? 'desc'}, last_seen DESC, id DESC`;
+    default: return `priority ${order ?? 'asc'}, last_seen DESC, id DESC`;
+  }
+}
+
+function where(q: GroupQuery): { sql: string; params: Array<string | number> } {
+  const terms: string[] = [];
+  const params: Array<string | number> = [];
+  // A JSON array parameter keeps one SQL text (one cached statement) for any number of priorities.
+  if (q.priority?.length) { terms.push('priority IN (SELECT value FROM json_each(?))'); params.push(JSON.stringify(q.priority)); }
+  if (q.namespace !== undefined) { terms.push('namespace = ?'); params.push(q.namespace); }
+  if (q.pod !== undefined) { terms.push('pod = ?'); params.push(q.pod); }
+  // '' is how ruleHits names unmatched signals, so it filters them too.
+  if (q.rule !== undefined) {
+    if (q.rule === '') terms.push('rule IS NULL');
+    else { terms.push('rule = ?'); params.push(q.rule); }
+  }
+  if (q.source !== undefined) { terms.push('source = ?'); params.push(q.source); }
+  if (q.status !== undefined) { terms.push('status = ?'); params.push(q.status); }
+  if (q.since !== undefined) { terms.push('last_seen >= ?'); params.push(q.since); }
+  if (q.q) {
+    // instr() rather than LIKE: user text needs no wildcard escaping.
+    const columns = ['title', 'message', 'pod', 'workload', 'namespace'];
+    terms.push(`(${columns.map((c) => `instr(lower(${c}), ?) > 0`).join(' OR ')})`);
+    params.push(...columns.map(() => q.q!.toLowerCase()));
+  }
+  return { sql: terms.length ? `WHERE ${terms.join(' AND ')}` : '', params };
+}
+
+function positive(n: number, fallback: number): number {
+  return Number.isInteger(n) && n >= 1 ? n : fallback;
+}
+
+export function listGroups(stmts: Statements, q: GroupQuery): { groups: ErrorGroup[]; total: number } {
+  const w = where(q);
+  const pageSize = positive(q.pageSize, 50);
+  const offset = (positive(q.page, 1) - 1) * pageSize;
+  const total = one<{ n: number }>(stmts.get(`SELECT count(*) AS n FROM error_groups ${w.sql}`), ...w.params)!.n;
+  const rows = total === 0 ? [] : all<GroupRow>(
+    stmts.get(`SELECT ${GROUP_COLUMNS} FROM error_groups ${w.sql} ORDER BY ${orderBy(q.sort, q.order)}
+      LIMIT ${pageSize} OFFSET ${offset}`),
+    ...w.params,
+  );
+  return { groups: rows.map(toGroup), total };
+}
+
+export function getGroup(stmts: Statements, id: number, occurrences: number): ErrorGroupDetail | null {
+  const row = one<GroupRow>(stmts.get(`SELECT ${GROUP_COLUMNS} FROM error_groups WHERE id = ?`), id);
+  if (!row) return null;
+  type OccRow = { at: number; channel: string; message: string; count: number; labels: string };
+  const occ = all<OccRow>(
+    stmts.get('SELECT at, channel, message, count, labels FROM occurrences WHERE group_id = ? ORDER BY id DESC LIMIT ?'),
+    id, Math.max(0, Math.floor(occurrences)),
+  );
+  const audit = all<AuditRow>(
+    stmts.get(`SELECT ${auditColumns} FROM audit WHERE group_id = ? ORDER BY at DESC, id DESC LIMIT 100`), id,
+  );
+  return {
+    ...toGroup(row),
+    occurrences: occ.map((o): Occurrence => ({
+      at: iso(o.at), channel: o.channel, message: o.message, count: o.count,
+      labels: JSON.parse(o.labels) as Record<string, string>,
+    })),
+    why: JSON.parse(row.why) as ClassificationReason,
+    remediations: audit.map((a): AuditEntry => toAuditEntry(a)),
+  };
+}
+
+const HOUR = 3_600_000;
+
+function perPriority(): Record<Priority, number> {
+  return Object.fromEntries(PRIORITIES.map((p) => [p, 0])) as Record<Priority, number>;
+}
+
+export function stats(stmts: Statements, now: number): Stats {
+  const s: Stats = {
+    total: 0,
+    firing: 0,
+    byPriority: perPriority(),
+    firingByPriority: perPriority(),
+    bySource: Object.fromEntries(SOURCE_KINDS.map((k) => [k, 0])) as Record<SourceKind, number>,
+    occurrencesLastHour: 0,
+    remediation: { pending: 0, actedLastHour: 0, escalated: 0 },
+  };
+  type Row = { priority: Priority; status: GroupStatus; source: SourceKind; n: number };
+  for (const r of all<Row>(stmts.get(
+    'SELECT priority, status, source, count(*) AS n FROM error_groups GROUP BY priority, status, source'))) {
+    s.total += r.n;
+    if (r.priority in s.byPriority) s.byPriority[r.priority] += r.n;
+    if (r.source in s.bySource) s.bySource[r.source] += r.n;
+    if (r.status === 'firing') {
+      s.firing += r.n;
+      if (r.priority in s.firingByPriority) s.firingByPriority[r.priority] += r.n;
+    }
+  }
+  // Minute buckets: the window is the last 60 whole minutes plus the current one.
+  s.occurrencesLastHour = one<{ n: number }>(
+    stmts.get('SELECT coalesce(sum(count), 0) AS n FROM occurrence_minutes WHERE minute > ?'),
+    Math.floor((now - HOUR) / 60_000),
+  )!.n;
+  const req = one<{ pending: number; escalated: number }>(stmts.get(`SELECT
+      coalesce(sum(state IN ('pending', 'claimed')), 0) AS pending,
+      coalesce(sum(state = 'escalated'), 0) AS escalated
+    FROM remediation_requests WHERE state <> 'done'`))!;
+  s.remediation.pending = req.pending;
+  s.remediation.escalated = req.escalated;
+  s.remediation.actedLastHour = one<{ n: number }>(
+    stmts.get("SELECT count(*) AS n FROM audit WHERE outcome = 'acted' AND at >= ?"), now - HOUR,
+  )!.n;
+  return s;
+}
+
+export function ruleHits(stmts: Statements): Record<string, number> {
+  const out: Record<string, number> = {};
+  type Row = { rule: string; n: number };
+  for (const r of all<Row>(stmts.get("SELECT coalesce(rule, '') AS rule, sum(count) AS n FROM error_groups GROUP BY 1"))) {
+    out[r.rule] = r.n;
+  }
+  return out;
+}
+
+/** Firing groups nobody re-sent before their deadline resolve at that deadline. */
+export function expire(stmts: Statements, now: number): number {
+  return Number(stmts.get(`UPDATE error_groups SET status = 'resolved', resolved_at = expires_at
+    WHERE status = 'firing' AND expires_at < ?`).run(now).changes);
+}
+
+/** Retention: old groups (their occurrences, keys and requests cascade), old dedup keys, audit and done requests. */
+export function prune(stmts: Statements, before: number): number {
+  return stmts.transaction(() => {
+    const groups = Number(stmts.get('DELETE FROM error_groups WHERE last_seen < ?').run(before).changes);
+    stmts.get('DELETE FROM occurrence_keys WHERE last_seen < ?').run(before);
+    stmts.get('DELETE FROM occurrence_minutes WHERE minute < ?').run(Math.floor(before / 60_000));
+    stmts.get('DELETE FROM audit WHERE at < ?').run(before);
+    stmts.get("DELETE FROM remediation_requests WHERE state = 'done' AND created_at < ?").run(before);
+    return groups;
+  });
+}

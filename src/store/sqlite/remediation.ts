@@ -1,0 +1,181 @@
+// Remediation queue, audit trail and settings for the SQLite store (DESIGN §6): cooldowns, budgets and
+// attempt limits are queries over the audit table, so they survive restarts and leader changes.
+import type { ActionName, WorkloadRef } from '../../domain/types.ts';
+import type {
+  AuditEntry, AuditOutcome, HistoryQuery, NewAuditEntry, RemediationRequest, RequestState, Settings, Store,
+} from '../types.ts';
+import type { Statements } from './statements.ts';
+import { all, iso, one } from './statements.ts';
+
+interface RequestRow {
+  id: number;
+  group_id: number;
+  fingerprint: string;
+  rule: string;
+  action: ActionName;
+  params: string;
+  cooldown_ms: number;
+  namespace: string;
+  pod: string;
+  container: string;
+  owner: string | null;
+  created_at: number;
+  state: RequestState;
+  attempts: number;
+  next_attempt_at: number;
+  claimed_by: string | null;
+  claimed_until: number | null;
+  last_error: string | null;
+}
+
+function toRequest(r: RequestRow): RemediationRequest {
+  return {
+    id: r.id,
+    groupId: r.group_id,
+    fingerprint: r.fingerprint,
+    rule: r.rule,
+    action: r.action,
+    params: JSON.parse(r.params) as Record<string, string>,
+    cooldownMs: r.cooldown_ms,
+    namespace: r.namespace,
+    pod: r.pod,
+    container: r.container,
+    owner: r.owner === null ? null : JSON.parse(r.owner) as WorkloadRef,
+    createdAt: r.created_at,
+    state: r.state,
+    attempts: r.attempts,
+    nextAttemptAt: r.next_attempt_at,
+    claimedBy: r.claimed_by,
+    claimedUntil: r.claimed_until,
+    lastError: r.last_error,
+  };
+}
+
+// One statement, so the pick and the claim are atomic. Oldest first; the two due conditions each use
+// their own partial index.
+const CLAIM = `UPDATE remediation_requests
+  SET state = 'claimed', claimed_by = ?1, claimed_until = ?2 + ?3, attempts = attempts + 1
+  WHERE id = (SELECT id FROM (
+      SELECT id, created_at FROM remediation_requests WHERE state = 'pending' AND next_attempt_at <= ?2
+      UNION ALL
+      SELECT id, created_at FROM remediation_requests WHERE state = 'claimed' AND claimed_until < ?2
+    ) ORDER BY created_at, id LIMIT 1)
+  RETURNING *`;
+
+export function claimRequest(stmts: Statements, holder: string, now: number, claimMs: number): RemediationRequest | null {
+  const row = one<RequestRow>(stmts.get(CLAIM), holder, now, claimMs);
+  return row ? toRequest(row) : null;
+}
+
+type FinishResult = Parameters<Store['finishRequest']>[2];
+
+export function finishRequest(stmts: Statements, id: number, holder: string, result: FinishResult): boolean {
+  // Guarded by the holder: a leader whose claim expired and was taken over must not overwrite it.
+  const changes = result.state === 'pending'
+    ? stmts.get(`UPDATE remediation_requests SET state = 'pending', next_attempt_at = ?, last_error = ?,
+        claimed_by = NULL, claimed_until = NULL WHERE id = ? AND state = 'claimed' AND claimed_by = ?`)
+      .run(result.nextAttemptAt, result.error, id, holder).changes
+    : stmts.get(`UPDATE remediation_requests SET state = ?, last_error = coalesce(?, last_error),
+        claimed_until = NULL WHERE id = ? AND state = 'claimed' AND claimed_by = ?`)
+      .run(result.state, result.error ?? null, id, holder).changes;
+  return Number(changes) === 1;
+}
+
+export interface AuditRow {
+  id: number;
+  request_id: number | null;
+  group_id: number | null;
+  at: number;
+  rule: string;
+  action: ActionName;
+  namespace: string;
+  target: string;
+  outcome: AuditOutcome;
+  reason: string;
+  message: string;
+  actor: string;
+}
+
+export const auditColumns = 'id, request_id, group_id, at, rule, action, namespace, target, outcome, reason, message, actor';
+
+export function toAuditEntry(r: AuditRow): AuditEntry {
+  return {
+    id: r.id,
+    requestId: r.request_id,
+    groupId: r.group_id,
+    at: iso(r.at),
+    rule: r.rule,
+    action: r.action,
+    namespace: r.namespace,
+    target: r.target,
+    outcome: r.outcome,
+    reason: r.reason,
+    message: r.message,
+    actor: r.actor,
+  };
+}
+
+export function appendAudit(stmts: Statements, e: NewAuditEntry): number {
+  return stmts.transaction(() => {
+    const { id } = one<{ id: number }>(stmts.get(`INSERT INTO audit (request_id, group_id, at, rule, action,
+        namespace, target, outcome, reason, message, actor, cooldown_key)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+    e.requestId, e.groupId, e.at, e.rule, e.action, e.namespace, e.target, e.outcome, e.reason, e.message,
+    e.actor, e.cooldownKey)!;
+    // Denormalised onto the group so listings show the last outcome without a join.
+    if (e.groupId !== null) {
+      stmts.get('UPDATE error_groups SET remediation_outcome = ? WHERE id = ?').run(e.outcome, e.groupId);
+    }
+    return id;
+  });
+}
+
+export function listHistory(stmts: Statements, q: HistoryQuery): { entries: AuditEntry[]; total: number } {
+  const terms: string[] = [];
+  const params: Array<string | number> = [];
+  const filters: Array<[string, string | number | undefined]> = [
+    ['outcome', q.outcome], ['reason', q.reason], ['namespace', q.namespace], ['rule', q.rule], ['group_id', q.groupId],
+  ];
+  for (const [column, value] of filters) {
+    if (value !== undefined) { terms.push(`${column} = ?`); params.push(value); }
+  }
+  const w = terms.length ? `WHERE ${terms.join(' AND ')}` : '';
+  const pageSize = Number.isInteger(q.pageSize) && q.pageSize >= 1 ? q.pageSize : 50;
+  const offset = ((Number.isInteger(q.page) && q.page >= 1 ? q.page : 1) - 1) * pageSize;
+  const total = one<{ n: number }>(stmts.get(`SELECT count(*) AS n FROM audit ${w}`), ...params)!.n;
+  const rows = total === 0 ? [] : all<AuditRow>(
+    stmts.get(`SELECT ${auditColumns} FROM audit ${w} ORDER BY at DESC, id DESC LIMIT ${pageSize} OFFSET ${offset}`),
+    ...params,
+  );
+  return { entries: rows.map(toAuditEntry), total };
+}
+
+export function lastActionAt(stmts: Statements, cooldownKey: string, includeDryRun: boolean): number | null {
+  const sql = includeDryRun
+    ? "SELECT max(at) AS at FROM audit WHERE cooldown_key = ? AND outcome IN ('acted', 'dry-run')"
+    : "SELECT max(at) AS at FROM audit WHERE cooldown_key = ? AND outcome = 'acted'";
+  return one<{ at: number | null }>(stmts.get(sql), cooldownKey)!.at;
+}
+
+export function countActedSince(stmts: Statements, since: number): number {
+  return one<{ n: number }>(stmts.get("SELECT count(*) AS n FROM audit WHERE outcome = 'acted' AND at >= ?"), since)!.n;
+}
+
+export function countAttemptsSince(stmts: Statements, cooldownKey: string, since: number): number {
+  return one<{ n: number }>(stmts.get(
+    "SELECT count(*) AS n FROM audit WHERE cooldown_key = ? AND outcome IN ('acted', 'failed') AND at >= ?"),
+  cooldownKey, since)!.n;
+}
+
+export function getSettings(stmts: Statements): Settings | null {
+  type Row = { enabled: number; dry_run: number; max_actions_per_hour: number };
+  const r = one<Row>(stmts.get('SELECT enabled, dry_run, max_actions_per_hour FROM settings WHERE id = 1'));
+  return r ? { enabled: r.enabled === 1, dryRun: r.dry_run === 1, maxActionsPerHour: r.max_actions_per_hour } : null;
+}
+
+export function putSettings(stmts: Statements, s: Settings, now: number): void {
+  stmts.get(`INSERT INTO settings (id, enabled, dry_run, max_actions_per_hour, updated_at) VALUES (1, ?, ?, ?, ?)
+    ON CONFLICT (id) DO UPDATE SET enabled = excluded.enabled, dry_run = excluded.dry_run,
+      max_actions_per_hour = excluded.max_actions_per_hour, updated_at = excluded.updated_at`)
+    .run(s.enabled ? 1 : 0, s.dryRun ? 1 : 0, s.maxActionsPerHour, now);
+}

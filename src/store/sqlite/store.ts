@@ -1,0 +1,172 @@
+// The embedded Store: one SQLite file in WAL mode through node:sqlite (DESIGN §3). Everything runs
+// synchronously on the event loop, so each call is atomic with respect to the others in this process;
+// the file lock keeps other processes out.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { AppError, LoadError } from '../../domain/errors.ts';
+import type {
+  AuditEntry, ErrorGroup, ErrorGroupDetail, GroupQuery, HistoryQuery, NewAuditEntry, RecordItem, RecordResult,
+  RemediationRequest, Settings, Stats, Store,
+} from '../types.ts';
+import type { FileLock } from './lock.ts';
+import { acquireFileLock } from './lock.ts';
+import { assertMigrated, migrate } from './migrations.ts';
+import * as q from './queries.ts';
+import { recordBatch } from './record.ts';
+import * as r from './remediation.ts';
+import { Statements } from './statements.ts';
+
+export interface SqliteStoreOptions {
+  /** Database file; its directory is created. `:memory:` works for a throwaway store (no lock). */
+  path: string;
+  /** Occurrence rows kept per group (store.max_occurrences). */
+  maxOccurrences: number;
+  /** Dashboard role: open read-only, take no lock, refuse every write. */
+  readOnly?: boolean;
+  now?: () => number;
+  /** How long a statement waits for a competing writer/checkpoint before failing (ms). */
+  busyTimeoutMs?: number;
+}
+
+// SQLite failures (busy, I/O, full disk, closed handle) mean "cannot commit now": callers answer 503.
+function isStorageError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ERR_SQLITE_ERROR' || code === 'ERR_INVALID_STATE';
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  readonly path: string;
+  readonly readOnly: boolean;
+  readonly #db: DatabaseSync;
+  readonly #stmts: Statements;
+  readonly #lock: FileLock | null;
+  readonly #maxOccurrences: number;
+  readonly #now: () => number;
+  #closed = false;
+
+  constructor(opts: SqliteStoreOptions) {
+    this.path = opts.path;
+    this.readOnly = opts.readOnly ?? false;
+    this.#maxOccurrences = opts.maxOccurrences;
+    this.#now = opts.now ?? Date.now;
+    const memory = opts.path === ':memory:';
+    if (!memory && !this.readOnly) mkdirSync(dirname(opts.path), { recursive: true });
+
+    this.#lock = memory || this.readOnly ? null : acquireFileLock(opts.path, this.#now);
+    try {
+      this.#db = new DatabaseSync(opts.path, { readOnly: this.readOnly, timeout: opts.busyTimeoutMs ?? 5000 });
+      if (this.readOnly) {
+        this.#db.exec('PRAGMA query_only = ON');
+      } else {
+        // WAL: readers never block the writer. FULL: an acknowledged batch survives power loss; with
+        // group commit the extra fsync is paid once per batch, not per request.
+        this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON');
+      }
+    } catch (err) {
+      this.#lock?.release();
+      throw new LoadError(opts.path, [{ path: 'store.path', message: `cannot open database: ${(err as Error).message}` }]);
+    }
+    this.#stmts = new Statements({ db: this.#db });
+  }
+
+  /** Runs a synchronous step, mapping storage failures to the catalogue's store_unavailable. */
+  async #run<T>(fn: () => T): Promise<T> {
+    try {
+      return fn();
+    } catch (err) {
+      if (!isStorageError(err)) throw err;
+      const e = new AppError('store_unavailable', `sqlite: ${(err as Error).message}`);
+      e.cause = err;
+      throw e;
+    }
+  }
+
+  #write<T>(fn: () => T): Promise<T> {
+    if (this.readOnly) return Promise.reject(new AppError('read_only_role'));
+    return this.#run(fn);
+  }
+
+  migrate(): Promise<void> {
+    return this.#run(() => (this.readOnly ? assertMigrated(this.#db, this.path) : migrate(this.#db, this.path)));
+  }
+
+  record(items: RecordItem[]): Promise<RecordResult[]> {
+    return this.#write(() => this.#stmts.transaction(() => recordBatch(this.#stmts, this.#maxOccurrences, items)));
+  }
+
+  listGroups(query: GroupQuery): Promise<{ groups: ErrorGroup[]; total: number }> {
+    return this.#run(() => q.listGroups(this.#stmts, query));
+  }
+
+  getGroup(id: number, opts: { occurrences?: number } = {}): Promise<ErrorGroupDetail | null> {
+    return this.#run(() => q.getGroup(this.#stmts, id, opts.occurrences ?? this.#maxOccurrences));
+  }
+
+  stats(now: number): Promise<Stats> {
+    return this.#run(() => q.stats(this.#stmts, now));
+  }
+
+  ruleHits(): Promise<Record<string, number>> {
+    return this.#run(() => q.ruleHits(this.#stmts));
+  }
+
+  expire(now: number): Promise<number> {
+    return this.#write(() => q.expire(this.#stmts, now));
+  }
+
+  prune(before: number): Promise<number> {
+    return this.#write(() => q.prune(this.#stmts, before));
+  }
+
+  ping(): Promise<void> {
+    return this.#run(() => { this.#stmts.get('SELECT 1').get(); });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#db.close();
+    } finally {
+      this.#lock?.release();
+    }
+  }
+
+  claimRequest(holder: string, now: number, claimMs: number): Promise<RemediationRequest | null> {
+    return this.#write(() => r.claimRequest(this.#stmts, holder, now, claimMs));
+  }
+
+  finishRequest(id: number, holder: string, result: Parameters<Store['finishRequest']>[2]): Promise<boolean> {
+    return this.#write(() => r.finishRequest(this.#stmts, id, holder, result));
+  }
+
+  appendAudit(entry: NewAuditEntry): Promise<number> {
+    return this.#write(() => r.appendAudit(this.#stmts, entry));
+  }
+
+  listHistory(query: HistoryQuery): Promise<{ entries: AuditEntry[]; total: number }> {
+    return this.#run(() => r.listHistory(this.#stmts, query));
+  }
+
+  lastActionAt(cooldownKey: string, includeDryRun: boolean): Promise<number | null> {
+    return this.#run(() => r.lastActionAt(this.#stmts, cooldownKey, includeDryRun));
+  }
+
+  countActedSince(since: number): Promise<number> {
+    return this.#run(() => r.countActedSince(this.#stmts, since));
+  }
+
+  countAttemptsSince(cooldownKey: string, since: number): Promise<number> {
+    return this.#run(() => r.countAttemptsSince(this.#stmts, cooldownKey, since));
+  }
+
+  getSettings(): Promise<Settings | null> {
+    return this.#run(() => r.getSettings(this.#stmts));
+  }
+
+  putSettings(settings: Settings): Promise<void> {
+    return this.#write(() => r.putSettings(this.#stmts, settings, this.#now()));
+  }
+}

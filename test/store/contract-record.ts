@@ -1,0 +1,230 @@
+// Store contract, part 1: record() — dedup semantics, group state, batch merging, occurrences.
+import assert from 'node:assert/strict';
+import type { Store } from '../../src/store/types.ts';
+import { HOUR, makeItem, MINUTE, T0 } from './factory.ts';
+
+const alert = (key: string, receivedAt: number, state: 'firing' | 'resolved' = 'firing', endsAt: number | null = null) =>
+  makeItem({ receivedAt, signal: { occurrenceKey: key, state, endsAt } });
+
+const event = (key: string, count: number, receivedAt: number) => makeItem({
+  fingerprint: 'fp-event',
+  receivedAt,
+  signal: {
+    source: 'event', channel: 'events', title: 'BackOff', reason: 'BackOff', eventType: 'Warning',
+    occurrenceKey: key, occurrenceCount: count, alertFingerprint: null,
+  },
+});
+
+export function recordContract(store: () => Store): void {
+  const group = async (id: number) => {
+    const g = await store().getGroup(id);
+    assert.ok(g, `group ${id} exists`);
+    return g;
+  };
+
+  describe('record: dedup semantics', () => {
+    it('creates a group carrying every field of the item', async () => {
+      const item = makeItem();
+      const [r] = await store().record([item]);
+      assert.deepEqual({ ...r, groupId: 0 }, { groupId: 0, outcome: 'new-group', countDelta: 1, remediationRequestId: null });
+      const g = await group(r.groupId);
+      assert.deepEqual({ ...g, id: 0, occurrences: [], remediations: [] }, {
+        id: 0,
+        fingerprint: 'fp-a',
+        alertFingerprint: '0123456789abcdef',
+        source: 'alert',
+        priority: 'P1',
+        rule: 'crashloop-backoff',
+        status: 'firing',
+        title: 'KubePodCrashLooping',
+        message: item.signal.message,
+        namespace: 'shop',
+        pod: 'web-7d4b9c-x2x9z',
+        container: 'api',
+        workload: 'Deployment/web',
+        labels: item.signal.labels,
+        count: 1,
+        firstSeen: new Date(T0).toISOString(),
+        lastSeen: new Date(T0).toISOString(),
+        resolvedAt: null,
+        expiresAt: new Date(T0 + 5 * MINUTE).toISOString(),
+        remediation: null,
+        occurrences: [],
+        why: item.classification.reason,
+        remediations: [],
+      });
+    });
+
+    it('a re-delivery refreshes lastSeen and expiry but never inflates count', async () => {
+      const [a] = await store().record([alert('k1', T0)]);
+      const [b] = await store().record([alert('k1', T0 + MINUTE)]);
+      const [c] = await store().record([alert('k1', T0 + 2 * MINUTE)]);
+      assert.equal(b.outcome, 'redelivery');
+      assert.equal(c.countDelta, 0);
+      assert.equal(b.groupId, a.groupId);
+      const g = await group(a.groupId);
+      assert.equal(g.count, 1);
+      assert.equal(g.firstSeen, new Date(T0).toISOString());
+      assert.equal(g.lastSeen, new Date(T0 + 2 * MINUTE).toISOString());
+      assert.equal(g.expiresAt, new Date(T0 + 7 * MINUTE).toISOString());
+      assert.equal(g.occurrences.length, 1, 're-deliveries add no occurrence rows');
+    });
+
+    it('a new occurrence key in an existing group counts once more', async () => {
+      const [a] = await store().record([alert('k1', T0)]);
+      const [b] = await store().record([alert('k2', T0 + MINUTE)]);
+      assert.equal(b.outcome, 'new-occurrence');
+      assert.equal(b.groupId, a.groupId);
+      assert.equal((await group(a.groupId)).count, 2);
+    });
+
+    it('an Event count rise adds the rise; an older lower count adds nothing', async () => {
+      const [a] = await store().record([event('uid-1', 3, T0)]);
+      assert.deepEqual([a.outcome, a.countDelta], ['new-group', 3]);
+      const [b] = await store().record([event('uid-1', 5, T0 + MINUTE)]);
+      assert.deepEqual([b.outcome, b.countDelta], ['count-increase', 2]);
+      const [c] = await store().record([event('uid-1', 4, T0 + 2 * MINUTE)]);
+      assert.deepEqual([c.outcome, c.countDelta], ['redelivery', 0]);
+      const [d] = await store().record([event('uid-1', 6, T0 + 3 * MINUTE)]);
+      assert.deepEqual([d.outcome, d.countDelta], ['count-increase', 1]);
+      const g = await group(a.groupId);
+      assert.equal(g.count, 6);
+      assert.equal(g.source, 'event');
+      assert.equal(g.alertFingerprint, null);
+    });
+
+    it('a resolution resolves at the sender endsAt without counting', async () => {
+      const [a] = await store().record([alert('k1', T0)]);
+      const [b] = await store().record([alert('k1', T0 + 10 * MINUTE, 'resolved', T0 + 9 * MINUTE)]);
+      assert.deepEqual([b.outcome, b.countDelta, b.groupId], ['resolved', 0, a.groupId]);
+      const g = await group(a.groupId);
+      assert.equal(g.status, 'resolved');
+      assert.equal(g.resolvedAt, new Date(T0 + 9 * MINUTE).toISOString());
+      assert.equal(g.count, 1);
+    });
+
+    it('a resolution without endsAt resolves at receipt', async () => {
+      const [a] = await store().record([alert('k1', T0)]);
+      await store().record([alert('k1', T0 + 3 * MINUTE, 'resolved', null)]);
+      assert.equal((await group(a.groupId)).resolvedAt, new Date(T0 + 3 * MINUTE).toISOString());
+    });
+
+    it('a stale firing copy after the resolution does not reopen the group', async () => {
+      const [a] = await store().record([alert('k1', T0)]);
+      await store().record([alert('k1', T0 + MINUTE, 'resolved', T0 + MINUTE)]);
+      const [c] = await store().record([alert('k1', T0 + 2 * MINUTE)]);
+      assert.deepEqual([c.outcome, c.countDelta], ['stale', 0]);
+      const g = await group(a.groupId);
+      assert.equal(g.status, 'resolved');
+      assert.equal(g.resolvedAt, new Date(T0 + MINUTE).toISOString());
+      assert.equal(g.count, 1);
+    });
+
+    it('a new firing (new startsAt, new key) reopens a resolved group', async () => {
+      const [a] = await store().record([alert('k1', T0)]);
+      await store().record([alert('k1', T0 + MINUTE, 'resolved', T0 + MINUTE)]);
+      const [c] = await store().record([alert('k2', T0 + 2 * MINUTE)]);
+      assert.deepEqual([c.outcome, c.countDelta], ['new-occurrence', 1]);
+      const g = await group(a.groupId);
+      assert.equal(g.status, 'firing');
+      assert.equal(g.resolvedAt, null);
+      assert.equal(g.count, 2);
+    });
+
+    it('a late re-sent resolution of the old key cannot close the reopened group', async () => {
+      const [a] = await store().record([alert('k1', T0)]);
+      await store().record([alert('k1', T0 + MINUTE, 'resolved', T0 + MINUTE)]);
+      await store().record([alert('k2', T0 + 2 * MINUTE)]);
+      const [d] = await store().record([alert('k1', T0 + 3 * MINUTE, 'resolved', T0 + MINUTE)]);
+      assert.equal(d.outcome, 'redelivery');
+      assert.equal((await group(a.groupId)).status, 'firing');
+    });
+
+    it('a resolution never seen firing creates a resolved group counted once', async () => {
+      const [r] = await store().record([alert('k9', T0 + MINUTE, 'resolved', T0)]);
+      assert.deepEqual([r.outcome, r.countDelta], ['resolved', 1]);
+      const g = await group(r.groupId);
+      assert.deepEqual([g.status, g.count, g.resolvedAt], ['resolved', 1, new Date(T0).toISOString()]);
+    });
+
+    it('the latest item sets priority, rule, title, message and labels', async () => {
+      const [a] = await store().record([alert('k1', T0)]);
+      await store().record([makeItem({
+        receivedAt: T0 + MINUTE,
+        signal: { occurrenceKey: 'k2', title: 'Renamed', message: 'new text', labels: { a: 'b' } },
+        classification: { priority: 'P2', rule: 'other', reason: { matched: 'other', tried: [] } },
+      })]);
+      const g = await group(a.groupId);
+      assert.deepEqual([g.priority, g.rule, g.title, g.message, g.labels], ['P2', 'other', 'Renamed', 'new text', { a: 'b' }]);
+      assert.deepEqual(g.why, { matched: 'other', tried: [] });
+    });
+  });
+
+  describe('record: batches', () => {
+    it('merges many items of one fingerprint in one call, deciding them in arrival order', async () => {
+      const items = [];
+      for (let i = 0; i < 60; i++) items.push(alert(`k${i % 40}`, T0 + i * 1000));
+      const results = await store().record(items);
+      assert.equal(results.length, 60);
+      assert.equal(new Set(results.map((r) => r.groupId)).size, 1);
+      assert.equal(results[0].outcome, 'new-group');
+      assert.deepEqual(new Set(results.slice(1, 40).map((r) => r.outcome)), new Set(['new-occurrence']));
+      assert.deepEqual(new Set(results.slice(40).map((r) => r.outcome)), new Set(['redelivery']));
+      const g = await group(results[0].groupId);
+      assert.equal(g.count, 40);
+      assert.equal(g.firstSeen, new Date(T0).toISOString());
+      assert.equal(g.lastSeen, new Date(T0 + 59_000).toISOString());
+    });
+
+    it('returns results in input order across unsorted fingerprints', async () => {
+      const fps = ['fp-z', 'fp-b', 'fp-m', 'fp-b', 'fp-a'];
+      const results = await store().record(fps.map((fingerprint, i) =>
+        makeItem({ fingerprint, receivedAt: T0 + i, signal: { occurrenceKey: `k-${i}` } })));
+      assert.deepEqual(results.map((r) => r.outcome), ['new-group', 'new-group', 'new-group', 'new-occurrence', 'new-group']);
+      assert.equal(results[1].groupId, results[3].groupId);
+      for (const [i, r] of results.entries()) assert.equal((await group(r.groupId)).fingerprint, fps[i]);
+    });
+
+    it('firing then resolved in one batch ends resolved; resolved then new firing ends firing', async () => {
+      const [, r] = await store().record([alert('k1', T0), alert('k1', T0 + 1, 'resolved', T0 + 1)]);
+      assert.equal(r.outcome, 'resolved');
+      assert.equal((await group(r.groupId)).status, 'resolved');
+      const [, s] = await store().record([alert('k1', T0 + 2, 'resolved', T0 + 1), alert('k2', T0 + 3)]);
+      assert.equal(s.outcome, 'new-occurrence');
+      assert.equal((await group(s.groupId)).status, 'firing');
+    });
+
+    it('an empty batch is a no-op', async () => {
+      assert.deepEqual(await store().record([]), []);
+    });
+  });
+
+  describe('record: occurrences', () => {
+    it('keeps only the newest max_occurrences rows per group, newest first, while count keeps counting', async () => {
+      for (let i = 0; i < 8; i++) {
+        await store().record([makeItem({ receivedAt: T0 + i * MINUTE, signal: { occurrenceKey: `k${i}`, message: `m${i}` } })]);
+      }
+      const [r] = await store().record([alert('k7', T0 + HOUR)]); // re-delivery: no row
+      const g = await group(r.groupId);
+      assert.equal(g.count, 8);
+      assert.deepEqual(g.occurrences.map((o) => o.message), ['m7', 'm6', 'm5', 'm4', 'm3']);
+      assert.deepEqual(g.occurrences[0], {
+        at: new Date(T0 + 7 * MINUTE).toISOString(), channel: 'alertmanager', message: 'm7', count: 1,
+        labels: makeItem().signal.labels,
+      });
+      const two = await store().getGroup(r.groupId, { occurrences: 2 });
+      assert.deepEqual(two?.occurrences.map((o) => o.message), ['m7', 'm6']);
+    });
+
+    it('an Event count rise is one occurrence row carrying the rise', async () => {
+      await store().record([event('uid-1', 2, T0)]);
+      const [r] = await store().record([event('uid-1', 7, T0 + MINUTE)]);
+      const g = await group(r.groupId);
+      assert.deepEqual(g.occurrences.map((o) => o.count), [5, 2]);
+    });
+
+    it('getGroup of an unknown id is null', async () => {
+      assert.equal(await store().getGroup(424242), null);
+    });
+  });
+}

@@ -1,0 +1,185 @@
+// Store contract, part 3: remediation requests, claims, audit/history, cooldown queries, settings.
+import assert from 'node:assert/strict';
+import type { AuditOutcome, NewAuditEntry, Store } from '../../src/store/types.ts';
+import { HOUR, makeItem, MINUTE, restartPod, T0 } from './factory.ts';
+
+const withAction = (key: string, receivedAt: number, o: { pod?: string; state?: 'firing' | 'resolved'; fingerprint?: string } = {}) =>
+  makeItem({
+    fingerprint: o.fingerprint ?? 'fp-a',
+    receivedAt,
+    signal: { occurrenceKey: key, pod: o.pod ?? 'web-1', state: o.state ?? 'firing', endsAt: null },
+    classification: { remediation: restartPod() },
+  });
+
+function audit(o: Partial<NewAuditEntry> & { outcome: AuditOutcome; at: number }): NewAuditEntry {
+  return {
+    requestId: null,
+    groupId: null,
+    rule: 'crashloop-backoff',
+    action: 'restart-pod',
+    namespace: 'shop',
+    target: 'Pod/web-1',
+    reason: o.outcome === 'skipped' ? 'cooldown' : 'ok',
+    message: 'm',
+    actor: 'leader-1',
+    cooldownKey: 'crashloop-backoff|restart-pod|shop/Deployment/web',
+    ...o,
+  };
+}
+
+export function remediationContract(store: () => Store): void {
+  describe('remediation requests', () => {
+    it('queues a request only for a firing real occurrence whose rule has an action', async () => {
+      const none = makeItem({ signal: { occurrenceKey: 'n1' }, classification: { remediation: null } });
+      const noop = makeItem({ fingerprint: 'fp-b', signal: { occurrenceKey: 'n2' },
+        classification: { remediation: { action: 'none', params: {}, cooldownMs: 0 } } });
+      const [r1, r2] = await store().record([none, noop]);
+      assert.deepEqual([r1.remediationRequestId, r2.remediationRequestId], [null, null]);
+
+      const [fire] = await store().record([withAction('k1', T0, { fingerprint: 'fp-c' })]);
+      assert.equal(typeof fire.remediationRequestId, 'number');
+      const [again] = await store().record([withAction('k1', T0 + MINUTE, { fingerprint: 'fp-c' })]);
+      assert.equal(again.remediationRequestId, null, 're-delivery');
+      const [res] = await store().record([withAction('k1', T0 + MINUTE, { fingerprint: 'fp-c', state: 'resolved' })]);
+      assert.equal(res.remediationRequestId, null, 'resolution');
+      const [fresh] = await store().record([withAction('k9', T0, { fingerprint: 'fp-d', state: 'resolved' })]);
+      assert.equal(fresh.remediationRequestId, null, 'never-seen resolution counts but does not act');
+    });
+
+    it('a burst of occurrences shares one pending request, retargeted to the newest pod', async () => {
+      const [a, b] = await store().record([withAction('k1', T0, { pod: 'web-1' }), withAction('k2', T0 + 1, { pod: 'web-2' })]);
+      const [c] = await store().record([withAction('k3', T0 + 2, { pod: 'web-3' })]);
+      assert.ok(a.remediationRequestId !== null);
+      assert.equal(b.remediationRequestId, a.remediationRequestId);
+      assert.equal(c.remediationRequestId, a.remediationRequestId);
+      const req = await store().claimRequest('h1', T0 + MINUTE, 30_000);
+      assert.equal(req?.pod, 'web-3');
+      assert.equal(await store().claimRequest('h1', T0 + MINUTE, 30_000), null, 'only one request was queued');
+      // While the first is claimed, a new occurrence queues a new request.
+      const [d] = await store().record([withAction('k4', T0 + 3, { pod: 'web-4' })]);
+      assert.ok(d.remediationRequestId !== null && d.remediationRequestId !== a.remediationRequestId);
+    });
+
+    it('claim returns the full request, oldest first, and is exclusive', async () => {
+      const [first] = await store().record([withAction('k1', T0, { fingerprint: 'fp-1' })]);
+      const [second] = await store().record([withAction('k2', T0 + 1000, { fingerprint: 'fp-2' })]);
+      const now = T0 + MINUTE;
+      const x = await store().claimRequest('h1', now, 30_000);
+      const y = await store().claimRequest('h2', now, 30_000);
+      assert.deepEqual([x?.id, y?.id], [first.remediationRequestId, second.remediationRequestId]);
+      assert.deepEqual({ ...x, id: 0, groupId: 0 }, {
+        id: 0, groupId: 0, fingerprint: 'fp-1', rule: 'crashloop-backoff', action: 'restart-pod',
+        params: { grace: '30' }, cooldownMs: 5 * MINUTE, namespace: 'shop', pod: 'web-1', container: 'api',
+        owner: { kind: 'Deployment', name: 'web' }, createdAt: T0, state: 'claimed', attempts: 1,
+        nextAttemptAt: T0, claimedBy: 'h1', claimedUntil: now + 30_000, lastError: null,
+      });
+      assert.equal(x?.groupId, first.groupId);
+      assert.equal(await store().claimRequest('h3', now + 1000, 30_000), null, 'nothing else is due');
+    });
+
+    it('concurrent claimers of one request: exactly one wins', async () => {
+      await store().record([withAction('k1', T0)]);
+      const claims = await Promise.all(['a', 'b', 'c', 'd'].map((h) => store().claimRequest(h, T0 + MINUTE, 30_000)));
+      assert.equal(claims.filter((c) => c !== null).length, 1);
+    });
+
+    it('an expired claim can be taken over; the old holder can then no longer finish it', async () => {
+      const [r] = await store().record([withAction('k1', T0)]);
+      const a = await store().claimRequest('old-leader', T0, 10_000);
+      assert.equal(await store().claimRequest('new-leader', T0 + 10_000, 10_000), null, 'claim still valid at its deadline');
+      const b = await store().claimRequest('new-leader', T0 + 10_001, 10_000);
+      assert.deepEqual([a?.id, b?.id, b?.attempts, b?.claimedBy], [r.remediationRequestId, r.remediationRequestId, 2, 'new-leader']);
+      assert.equal(await store().finishRequest(b!.id, 'old-leader', { state: 'done' }), false);
+      assert.equal(await store().finishRequest(b!.id, 'new-leader', { state: 'done' }), true);
+      assert.equal(await store().finishRequest(b!.id, 'new-leader', { state: 'done' }), false, 'no longer claimed');
+      assert.equal(await store().claimRequest('x', T0 + HOUR, 10_000), null, 'done is final');
+    });
+
+    it('finishing as pending retries after nextAttemptAt; escalated is final and counted', async () => {
+      await store().record([withAction('k1', T0)]);
+      const a = await store().claimRequest('h', T0, 10_000);
+      assert.equal(await store().finishRequest(a!.id, 'h', { state: 'pending', nextAttemptAt: T0 + MINUTE, error: 'conflict' }), true);
+      assert.equal(await store().claimRequest('h', T0 + MINUTE - 1, 10_000), null);
+      const b = await store().claimRequest('h', T0 + MINUTE, 10_000);
+      assert.deepEqual([b?.id, b?.attempts, b?.lastError], [a!.id, 2, 'conflict']);
+      assert.equal((await store().stats(T0 + MINUTE)).remediation.pending, 1, 'a claimed request is still outstanding');
+      assert.equal(await store().finishRequest(b!.id, 'h', { state: 'escalated', error: 'too many attempts' }), true);
+      assert.equal(await store().claimRequest('h', T0 + HOUR, 10_000), null);
+      assert.deepEqual((await store().stats(T0 + MINUTE)).remediation, { pending: 0, actedLastHour: 0, escalated: 1 });
+    });
+  });
+
+  describe('audit and history', () => {
+    it('lists newest first with filters, pagination and totals; the group shows its last outcome', async () => {
+      const [r] = await store().record([withAction('k1', T0)]);
+      const ids = [];
+      ids.push(await store().appendAudit(audit({ outcome: 'skipped', at: T0 + 1, groupId: r.groupId })));
+      ids.push(await store().appendAudit(audit({ outcome: 'acted', at: T0 + 2, groupId: r.groupId, requestId: r.remediationRequestId })));
+      ids.push(await store().appendAudit(audit({ outcome: 'failed', at: T0 + 3, namespace: 'billing', rule: 'oom', reason: 'api-error' })));
+      const all = await store().listHistory({ page: 1, pageSize: 10 });
+      assert.equal(all.total, 3);
+      assert.deepEqual(all.entries.map((e) => e.id), [...ids].reverse());
+      assert.deepEqual(all.entries[1], {
+        id: ids[1], requestId: r.remediationRequestId, groupId: r.groupId, at: new Date(T0 + 2).toISOString(),
+        rule: 'crashloop-backoff', action: 'restart-pod', namespace: 'shop', target: 'Pod/web-1', outcome: 'acted',
+        reason: 'ok', message: 'm', actor: 'leader-1',
+      });
+      const filtered = async (q: object) => (await store().listHistory({ page: 1, pageSize: 10, ...q })).entries.map((e) => e.id);
+      assert.deepEqual(await filtered({ outcome: 'skipped' }), [ids[0]]);
+      assert.deepEqual(await filtered({ reason: 'api-error' }), [ids[2]]);
+      assert.deepEqual(await filtered({ namespace: 'shop' }), [ids[1], ids[0]]);
+      assert.deepEqual(await filtered({ rule: 'oom' }), [ids[2]]);
+      assert.deepEqual(await filtered({ groupId: r.groupId }), [ids[1], ids[0]]);
+      const page2 = await store().listHistory({ page: 2, pageSize: 2 });
+      assert.deepEqual([page2.entries.map((e) => e.id), page2.total], [[ids[0]], 3]);
+      assert.deepEqual(await store().listHistory({ outcome: 'escalated', page: 1, pageSize: 10 }), { entries: [], total: 0 });
+
+      const g = await store().getGroup(r.groupId);
+      assert.deepEqual(g?.remediation, { action: 'restart-pod', lastOutcome: 'acted' });
+      assert.deepEqual(g?.remediations.map((e) => e.id), [ids[1], ids[0]]);
+    });
+
+    it('answers cooldown, budget and attempt queries from the audit trail', async () => {
+      const key = 'crashloop-backoff|restart-pod|shop/Deployment/web';
+      const other = 'oom|restart-pod|shop/Deployment/api';
+      assert.equal(await store().lastActionAt(key, true), null);
+      await store().appendAudit(audit({ outcome: 'acted', at: T0 }));
+      await store().appendAudit(audit({ outcome: 'dry-run', at: T0 + 10 }));
+      await store().appendAudit(audit({ outcome: 'skipped', at: T0 + 20 }));
+      await store().appendAudit(audit({ outcome: 'failed', at: T0 + 30 }));
+      await store().appendAudit(audit({ outcome: 'acted', at: T0 + 40, cooldownKey: other }));
+      assert.equal(await store().lastActionAt(key, false), T0);
+      assert.equal(await store().lastActionAt(key, true), T0 + 10);
+      assert.equal(await store().countActedSince(T0), 2);
+      assert.equal(await store().countActedSince(T0 + 1), 1);
+      assert.equal(await store().countAttemptsSince(key, T0), 2, 'acted + failed');
+      assert.equal(await store().countAttemptsSince(key, T0 + 1), 1);
+      assert.equal(await store().countAttemptsSince(other, T0), 1);
+      assert.equal((await store().stats(T0 + MINUTE)).remediation.actedLastHour, 2);
+      assert.equal((await store().stats(T0 + 2 * HOUR)).remediation.actedLastHour, 0);
+    });
+
+    it('prune drops old audit rows and finished requests but keeps recent ones', async () => {
+      await store().record([withAction('k1', T0, { fingerprint: 'fp-old' })]);
+      const req = await store().claimRequest('h', T0, 1000);
+      await store().finishRequest(req!.id, 'h', { state: 'done' });
+      await store().record([withAction('k2', T0 + 2 * HOUR, { fingerprint: 'fp-new' })]);
+      await store().appendAudit(audit({ outcome: 'acted', at: T0 }));
+      await store().appendAudit(audit({ outcome: 'acted', at: T0 + 2 * HOUR }));
+      assert.equal(await store().prune(T0 + HOUR), 1);
+      assert.equal((await store().listHistory({ page: 1, pageSize: 10 })).total, 1);
+      const pending = await store().claimRequest('h', T0 + 3 * HOUR, 1000);
+      assert.equal(pending?.fingerprint, 'fp-new', 'the recent request survives');
+    });
+  });
+
+  describe('settings', () => {
+    it('are null until written, then round-trip and overwrite', async () => {
+      assert.equal(await store().getSettings(), null);
+      await store().putSettings({ enabled: true, dryRun: false, maxActionsPerHour: 7 });
+      assert.deepEqual(await store().getSettings(), { enabled: true, dryRun: false, maxActionsPerHour: 7 });
+      await store().putSettings({ enabled: false, dryRun: true, maxActionsPerHour: 0 });
+      assert.deepEqual(await store().getSettings(), { enabled: false, dryRun: true, maxActionsPerHour: 0 });
+    });
+  });
+}

@@ -1,0 +1,63 @@
+// Builds complete RecordItems for store tests: every Signal and Classification field is filled, so an
+// adapter that drops or mangles a field shows up in the assertions.
+import type { Classification, Remediation, Signal } from '../../src/domain/types.ts';
+import type { RecordItem } from '../../src/store/types.ts';
+
+export const T0 = Date.UTC(2025, 0, 15, 12, 0, 0);
+export const MINUTE = 60_000;
+export const HOUR = 60 * MINUTE;
+
+export interface ItemOverrides {
+  fingerprint?: string;
+  receivedAt?: number;
+  expiresAt?: number;
+  workload?: string;
+  signal?: Partial<Signal>;
+  classification?: Partial<Classification>;
+}
+
+export function restartPod(cooldownMs = 5 * MINUTE): Remediation {
+  return { action: 'restart-pod', params: { grace: '30' }, cooldownMs };
+}
+
+export function makeItem(o: ItemOverrides = {}): RecordItem {
+  const receivedAt = o.receivedAt ?? T0;
+  const signal: Signal = {
+    source: 'alert',
+    channel: 'alertmanager',
+    title: 'KubePodCrashLooping',
+    message: 'Back-off restarting failed container api in pod web-7d4b9c-x2x9z',
+    labels: { alertname: 'KubePodCrashLooping', namespace: 'shop', pod: 'web-7d4b9c-x2x9z', severity: 'critical' },
+    annotations: { summary: 'Pod is crash looping' },
+    namespace: 'shop',
+    pod: 'web-7d4b9c-x2x9z',
+    container: 'api',
+    owner: { kind: 'Deployment', name: 'web' },
+    reason: '',
+    eventType: '',
+    state: 'firing',
+    startsAt: receivedAt - MINUTE,
+    endsAt: null,
+    occurrenceKey: `key-${o.fingerprint ?? 'fp-a'}`,
+    occurrenceCount: 1,
+    alertFingerprint: '0123456789abcdef',
+    generatorUrl: 'http://prometheus:9090/graph',
+    ...o.signal,
+  };
+  const classification: Classification = {
+    priority: 'P1',
+    rule: 'crashloop-backoff',
+    remediation: null,
+    reason: { matched: 'crashloop-backoff', tried: [{ rule: 'oom-killed', failed: 'pattern' }] },
+    ...o.classification,
+  };
+  return {
+    fingerprint: o.fingerprint ?? 'fp-a',
+    signal,
+    classification,
+    workload: o.workload ?? 'Deployment/web',
+    normalizedMessage: signal.message.replace(/[0-9a-f]{5,}/g, '<id>'),
+    receivedAt,
+    expiresAt: o.expiresAt ?? receivedAt + 5 * MINUTE,
+  };
+}

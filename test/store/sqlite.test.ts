@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { AppError, LoadError } from '../../src/domain/errors.ts';
+import { SqliteStore } from '../../src/store/sqlite/store.ts';
+import { describeStoreContract } from './contract.ts';
+import { makeItem, MINUTE, T0 } from './factory.ts';
+
+function tempDir(): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'ks-store-'));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+describeStoreContract('sqlite', async ({ maxOccurrences }) => {
+  const { dir, cleanup } = tempDir();
+  const store = new SqliteStore({ path: join(dir, 'db', 'ks.db'), maxOccurrences });
+  return { store, cleanup: async () => { await store.close(); cleanup(); } };
+});
+
+describe('SqliteStore (file behaviour)', () => {
+  let dir: string;
+  let cleanup: () => void;
+  let path: string;
+  const open = (opts: { readOnly?: boolean } = {}) => new SqliteStore({ path, maxOccurrences: 10, now: () => T0, ...opts });
+
+  beforeEach(() => {
+    ({ dir, cleanup } = tempDir());
+    path = join(dir, 'ks.db');
+  });
+  afterEach(() => cleanup());
+
+  it('a second writer on the same file fails naming the lock file and the holder', async () => {
+    const first = open();
+    try {
+      assert.throws(() => open(), (err: unknown) => {
+        assert.ok(err instanceof LoadError);
+        assert.equal(err.file, `${path}.lock`);
+        assert.match(err.message, new RegExp(`in use by process ${process.pid} on .+ \\(since ${new Date(T0).toISOString()}\\)`));
+        assert.match(err.message, /store\.type: postgres/);
+        return true;
+      });
+    } finally {
+      await first.close();
+    }
+    const again = open();
+    await again.close();
+  });
+
+  it('another live process holding the lock keeps us out; once it dies we take over', async function () {
+    this.timeout(10_000);
+    // The child takes the lock exactly as a second kube-sentinel would, reports, then waits to be killed.
+    const script = `
+      import { SqliteStore } from ${JSON.stringify(new URL('../../src/store/sqlite/store.ts', import.meta.url).href)};
+      new SqliteStore({ path: ${JSON.stringify(path)}, maxOccurrences: 5 });
+      console.log('locked');
+      setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (d: Buffer) => { if (d.toString().includes('locked')) resolve(); });
+        child.on('exit', (code) => reject(new Error(`child exited early (${code})`)));
+      });
+      assert.throws(() => open(), new RegExp(`in use by process ${child.pid} `));
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL'); // no cleanup runs: the kernel alone releases the lock
+      await exited;
+    }
+    const store = open();
+    await store.migrate();
+    await store.close();
+  });
+
+  it('keeps data across close and reopen', async () => {
+    const a = open();
+    await a.migrate();
+    const [r] = await a.record([makeItem({ signal: { occurrenceKey: 'k1' } })]);
+    await a.putSettings({ enabled: true, dryRun: true, maxActionsPerHour: 3 });
+    await a.close();
+
+    const b = open();
+    await b.migrate();
+    assert.equal((await b.getGroup(r.groupId))?.count, 1);
+    const [again] = await b.record([makeItem({ receivedAt: T0 + MINUTE, signal: { occurrenceKey: 'k1' } })]);
+    assert.equal(again.outcome, 'redelivery', 'dedup memory survives a restart');
+    assert.deepEqual(await b.getSettings(), { enabled: true, dryRun: true, maxActionsPerHour: 3 });
+    await b.close();
+  });
+
+  it('runs in WAL mode', async () => {
+    const s = open();
+    await s.migrate();
+    const db = new DatabaseSync(path, { readOnly: true });
+    assert.deepEqual({ ...db.prepare('PRAGMA journal_mode').get() }, { journal_mode: 'wal' });
+    db.close();
+    await s.close();
+  });
+
+  it('read-only mode needs no lock, sees the writer\'s commits and refuses every write', async () => {
+    const writer = open();
+    await writer.migrate();
+    const reader = open({ readOnly: true });
+    try {
+      await reader.migrate();
+      const [r] = await writer.record([makeItem()]);
+      assert.equal((await reader.getGroup(r.groupId))?.count, 1);
+      const writes: Array<[string, () => Promise<unknown>]> = [
+        ['record', () => reader.record([makeItem()])],
+        ['expire', () => reader.expire(T0)],
+        ['prune', () => reader.prune(T0)],
+        ['claimRequest', () => reader.claimRequest('h', T0, 1)],
+        ['finishRequest', () => reader.finishRequest(1, 'h', { state: 'done' })],
+        ['appendAudit', () => reader.appendAudit({ requestId: null, groupId: null, at: T0, rule: 'r', action: 'none',
+          namespace: '', target: '', outcome: 'skipped', reason: 'x', message: '', actor: 'a', cooldownKey: 'k' })],
+        ['putSettings', () => reader.putSettings({ enabled: true, dryRun: true, maxActionsPerHour: 1 })],
+      ];
+      for (const [name, write] of writes) {
+        await assert.rejects(write(), (err: unknown) => err instanceof AppError && err.code === 'read_only_role', name);
+      }
+      assert.equal((await writer.getGroup(r.groupId))?.count, 1);
+    } finally {
+      await reader.close();
+      await writer.close();
+    }
+  });
+
+  it('a read-only session refuses an unmigrated database instead of guessing', async () => {
+    const writer = open();
+    const reader = open({ readOnly: true });
+    await assert.rejects(reader.migrate(), (err: unknown) => err instanceof LoadError && /start a writer/.test(err.message));
+    await reader.close();
+    await writer.close();
+  });
+
+  it('refuses a database written by a newer schema', async () => {
+    const db = new DatabaseSync(path);
+    db.exec('PRAGMA user_version = 99');
+    db.close();
+    const s = open();
+    await assert.rejects(s.migrate(), /schema version 99 is newer/);
+    await s.close();
+  });
+
+  it('storage failures surface as store_unavailable (HTTP 503)', async () => {
+    const s = open();
+    await s.migrate();
+    await s.close();
+    await assert.rejects(s.ping(), (err: unknown) => err instanceof AppError && err.code === 'store_unavailable');
+    await assert.rejects(s.record([makeItem()]), (err: unknown) => err instanceof AppError && err.status === 503);
+  });
+
+  it('a failed batch commits nothing', async () => {
+    const s = open();
+    await s.migrate();
+    const bad = makeItem({ fingerprint: 'fp-bad' });
+    // A circular label map cannot be serialised: the batch must roll back as a whole.
+    (bad.signal.labels as Record<string, unknown>).self = bad.signal.labels;
+    await assert.rejects(s.record([makeItem({ fingerprint: 'fp-ok' }), bad]));
+    assert.equal((await s.listGroups({ page: 1, pageSize: 10 })).total, 0);
+    await s.close();
+  });
+});
