@@ -34,6 +34,8 @@ export interface FaultSpec {
   hang?: boolean;
   /** How many matching requests to affect; unlimited when omitted. */
   times?: number;
+  /** Further narrowing, e.g. on the body (in-process use only). */
+  match?: (req: RecordedRequest) => boolean;
 }
 
 interface Route {
@@ -69,6 +71,7 @@ export class FakeKubeApi {
   private faults: Array<FaultSpec & { used: number }> = [];
   private readonly server: http.Server;
   private readonly hanging = new Set<http.ServerResponse>();
+  private active = 0;
   /** Runs before each API request is handled: tests use it to race a concurrent writer. */
   beforeHandle: ((req: RecordedRequest) => void) | null = null;
 
@@ -94,6 +97,16 @@ export class FakeKubeApi {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  /** Requests being handled right now (hung ones excluded): lets fake clocks wait for I/O. */
+  get inflight(): number {
+    return this.active;
+  }
+
+  /** Requests deliberately left unanswered by a `hang` fault. */
+  get hangingCount(): number {
+    return this.hanging.size;
+  }
+
   fail(spec: FaultSpec): void {
     this.faults.push({ ...spec, used: 0 });
   }
@@ -110,13 +123,22 @@ export class FakeKubeApi {
   private takeFault(r: RecordedRequest): FaultSpec | null {
     const f = this.faults.find((x) =>
       (x.verb === undefined || x.verb === r.verb) && (x.resource === undefined || x.resource === r.resource) &&
-      (x.times === undefined || x.used < x.times));
+      (x.match === undefined || x.match(r)) && (x.times === undefined || x.used < x.times));
     if (!f) return null;
     f.used++;
     return f;
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    this.active++;
+    try {
+      await this.serve(req, res);
+    } finally {
+      this.active--;
+    }
+  }
+
+  private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');

@@ -1,0 +1,90 @@
+// Pure parts of leader election, after client-go tools/leaderelection/leaderelection.go.
+// A lease is judged by the LOCAL clock: `observedAt` is when this process last saw the record change,
+// never the holder's renewTime, so clock skew between replicas cannot make two leaders.
+import type { LeaseSpec } from './kube.ts';
+
+export interface Observation {
+  spec: LeaseSpec;
+  resourceVersion: string;
+  /** Local time at which this record (its spec) was first seen. */
+  observedAt: number;
+}
+
+export const sameRecord = (a: LeaseSpec, b: LeaseSpec): boolean =>
+  a.holderIdentity === b.holderIdentity && a.leaseDurationSeconds === b.leaseDurationSeconds &&
+  a.acquireTime === b.acquireTime && a.renewTime === b.renewTime && a.leaseTransitions === b.leaseTransitions;
+
+/** client-go isLeaseValid: observedTime + leaseDurationSeconds is still in the future. */
+export const isLeaseValid = (obs: Observation, now: number): boolean =>
+  obs.observedAt + obs.spec.leaseDurationSeconds * 1000 > now;
+
+/** Refresh the observation only when the record changed (client-go compares the raw record). */
+export function observe(prev: Observation | null, spec: LeaseSpec, resourceVersion: string, now: number): Observation {
+  if (prev && sameRecord(prev.spec, spec)) return { ...prev, resourceVersion };
+  return { spec, resourceVersion, observedAt: now };
+}
+
+export type LeaseDecision =
+  | { kind: 'take'; spec: LeaseSpec; reason: 'renew' | 'acquire-empty' | 'acquire-expired' }
+  | { kind: 'held'; holder: string };
+
+/**
+ * Step 3–4 of tryAcquireOrRenew, given the freshly read record already folded into `obs`: keep out while
+ * another holder's lease is valid; otherwise write ourselves in, keeping acquireTime and transitions
+ * when renewing and counting a transition when taking over.
+ */
+export function decide(obs: Observation, identity: string, leaseDurationSeconds: number, now: number): LeaseDecision {
+  const holder = obs.spec.holderIdentity;
+  const iHold = holder === identity;
+  if (holder !== '' && !iHold && isLeaseValid(obs, now)) return { kind: 'held', holder };
+  if (iHold) {
+    return {
+      kind: 'take', reason: 'renew',
+      spec: { holderIdentity: identity, leaseDurationSeconds, acquireTime: obs.spec.acquireTime ?? now, renewTime: now, leaseTransitions: obs.spec.leaseTransitions },
+    };
+  }
+  return {
+    kind: 'take', reason: holder === '' ? 'acquire-empty' : 'acquire-expired',
+    spec: { holderIdentity: identity, leaseDurationSeconds, acquireTime: now, renewTime: now, leaseTransitions: obs.spec.leaseTransitions + 1 },
+  };
+}
+
+/** The record a brand-new Lease starts with. */
+export const initialSpec = (identity: string, leaseDurationSeconds: number, now: number): LeaseSpec =>
+  ({ holderIdentity: identity, leaseDurationSeconds, acquireTime: now, renewTime: now, leaseTransitions: 0 });
+
+/** The optimistic renewal a current leader sends without reading first (client-go's fast path). */
+export const renewSpec = (obs: Observation, identity: string, leaseDurationSeconds: number, now: number): LeaseSpec =>
+  ({ holderIdentity: identity, leaseDurationSeconds, acquireTime: obs.spec.acquireTime ?? now, renewTime: now, leaseTransitions: obs.spec.leaseTransitions });
+
+/** ReleaseOnCancel: empty holder and a 1s duration so followers take over at once. */
+export const releaseSpec = (obs: Observation, now: number): LeaseSpec =>
+  ({ holderIdentity: '', leaseDurationSeconds: 1, acquireTime: now, renewTime: now, leaseTransitions: obs.spec.leaseTransitions });
+
+export interface ElectionTimings {
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+}
+
+export const DEFAULT_TIMINGS: ElectionTimings = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
+
+/** client-go NewLeaderElector's invariants; returns the problems (empty when valid). */
+export function checkTimings(t: ElectionTimings): string[] {
+  const problems: string[] = [];
+  if (t.leaseDurationMs <= t.renewDeadlineMs) problems.push('lease_duration must be greater than renew_deadline');
+  if (t.renewDeadlineMs <= 1.2 * t.retryPeriodMs) problems.push('renew_deadline must be greater than 1.2 × retry_period');
+  if (t.retryPeriodMs < 1) problems.push('retry_period must be positive');
+  return problems;
+}
+
+/** JitterUntil with factor 1.2: wait between retryPeriod and 2.2 × retryPeriod. */
+export const jitteredRetry = (retryPeriodMs: number, random: () => number): number => retryPeriodMs * (1 + 1.2 * random());
+
+const SUFFIX_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+/** POD_NAME plus a random suffix, so a restarted pod with the same name is a new candidate. */
+export function makeIdentity(podName: string, random: () => number): string {
+  const suffix = Array.from({ length: 8 }, () => SUFFIX_ALPHABET[Math.floor(random() * SUFFIX_ALPHABET.length) % SUFFIX_ALPHABET.length]).join('');
+  return `${podName || 'kube-sentinel'}_${suffix}`;
+}
