@@ -30,7 +30,7 @@ request = function()
   counter = counter + 1
   local parts = {}
   for i = 1, ${opts.batch} do
-    parts[i] = string.format('{"labels":{"alertname":"Bench_%d_%d_%d","namespace":"bench","pod":"web-7d9f8b6c5-x2k4q","container":"app","severity":"warning"},"annotations":{"summary":"bench alert","description":"%s"},"startsAt":"2026-11-21T22:27:44.426Z","endsAt":"2026-11-21T22:31:44.426Z","generatorURL":"http://prometheus:9090/graph"}', tid, counter, i, desc)
+    parts[i] = string.format('{"labels":{"alertname":"Bench_%d_%d_%d","namespace":"bench","pod":"web-7d9f8b6c5-x2k4q","container":"app","severity":"warning"},"annotations":{"summary":"bench alert","description":"%s"},"startsAt":"2026-11-21T22:27:44.426Z","endsAt":"2099-01-01T00:00:00Z","generatorURL":"http://prometheus:9090/graph"}', tid, counter, i, desc)
   end
   local body = "[" .. table.concat(parts, ",") .. "]"
   return wrk.format("POST", "${opts.path}", {["Content-Type"] = "application/json", ["Authorization"] = "Bearer ${opts.token}"}, body)

@@ -81,6 +81,10 @@ describe('ingest routes', () => {
   }
 
   it('accepts the real Prometheus 2.42 payload, unknown fields included', async () => {
+    // At capture time the alert was firing (endsAt is Prometheus' "valid until", 4 minutes ahead).
+    const captured = Date.parse('2026-11-21T22:27:45.438Z');
+    await t.close();
+    t = await makeApp({ deps: { now: () => captured } });
     const body = sample('prometheus-v2-alerts.json');
     body[0].someFutureField = { nested: true };
     const r = await request(t.app.handler).post('/api/v2/alerts').set(auth).send(body);

@@ -37,7 +37,7 @@ export async function makeApp(opts: { config?: ConfigInput; deps?: Partial<AppDe
   const logs: string[] = [];
   const logger = createLogger({ level: 'debug', destination: new Writable({ write(chunk, _enc, cb) { logs.push(String(chunk)); cb(); } }) });
   const app = createApp(config, {
-    store, rules: () => rules, logger, metrics: new Metrics(),
+    store, rules: () => rules, logger, metrics: new Metrics({ groupCounts: () => store.stats(Date.now()) }),
     tokens: opts.tokens ?? { ingest: [INGEST_TOKEN], read: [READ_TOKEN], admin: [ADMIN_TOKEN] },
     ...opts.deps,
   });
