@@ -1,0 +1,43 @@
+// delete-stuck-pods: force-delete (grace 0) pods of the workload stuck in Terminating. The apiserver
+// sets deletionTimestamp to "deletion requested + grace period", so a pod has been Terminating longer
+// than grace + threshold exactly when now > deletionTimestamp + threshold.
+import { parseDuration } from '../../config/duration.ts';
+import type { PodInfo } from '../kube.ts';
+import { podsOf } from '../target.ts';
+import { type Action, involved, skip } from './types.ts';
+
+export const DEFAULT_STUCK_THRESHOLD_MS = 5 * 60_000;
+/** One action never force-deletes more than this many pods; the rest wait for the next signal. */
+export const MAX_PODS_PER_ACTION = 20;
+
+export const isStuck = (pod: PodInfo, now: number, thresholdMs: number): boolean =>
+  pod.meta.deletionTimestamp !== null && now > pod.meta.deletionTimestamp + thresholdMs;
+
+export const deleteStuckPods: Action = {
+  name: 'delete-stuck-pods',
+  async plan({ kube, target, params, now }) {
+    const w = target.workload;
+    if (!w) {
+      return !target.replicaSet && !target.otherController && target.pod
+        ? skip('no-controller', `pod ${target.pod.meta.name} has no controller; only pods of a workload are force-deleted`)
+        : skip('unsupported-workload', `${target.display} is not a Deployment, StatefulSet or DaemonSet`);
+    }
+    const thresholdMs = params.threshold === undefined ? DEFAULT_STUCK_THRESHOLD_MS : parseDuration(params.threshold);
+    if (thresholdMs === null) return skip('invalid-params', `threshold must be a duration like 5m, got ${JSON.stringify(params.threshold)}`);
+    const stuck = (await podsOf(kube, w)).filter((p) => isStuck(p, now, thresholdMs)).slice(0, MAX_PODS_PER_ACTION);
+    if (stuck.length === 0) return skip('no-stuck-pods', `no pod of ${target.display} has been Terminating longer than its grace period + ${params.threshold ?? '5m'}`);
+    const names = stuck.map((p) => p.meta.name);
+    return {
+      kind: 'act',
+      summary: `force-delete ${stuck.length} pod(s) of ${target.display} stuck in Terminating: ${names.join(', ')}`,
+      eventOn: involved(w.kind, w.meta),
+      eventType: 'Warning',
+      async run(writer) {
+        for (const p of stuck) {
+          await writer.deletePod(p.meta.namespace, p.meta.name, { uid: p.meta.uid, gracePeriodSeconds: 0 });
+        }
+        return `force-deleted ${stuck.length} pod(s) stuck in Terminating: ${names.join(', ')}`;
+      },
+    };
+  },
+};

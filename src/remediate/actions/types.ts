@@ -1,0 +1,51 @@
+// An action is split in two so verification and execution cannot blur: plan() only READS the live
+// state and decides (skip with a named reason, or a concrete change); run() performs that change
+// through a writer that re-checks leadership before every mutating call. Dry-run stops after plan().
+import type { ActionName } from '../../domain/types.ts';
+import type { KubeReader, KubeWriter, NewEvent } from '../kube.ts';
+import type { ResolvedTarget } from '../target.ts';
+
+export interface ActionContext {
+  kube: KubeReader;
+  target: ResolvedTarget;
+  params: Record<string, string>;
+  /** Container named by the signal ('' when none). */
+  container: string;
+  now: number;
+}
+
+export type Plan =
+  | { kind: 'skip'; reason: string; detail: string }
+  | {
+    kind: 'act';
+    /** What will be done, in words: "delete pod shop/web-1 (grace 45s)". Dry-run prints "would <summary>". */
+    summary: string;
+    /** The object the Kubernetes Event is recorded on. */
+    eventOn: NewEvent['involvedObject'];
+    eventType: NewEvent['type'];
+    /** Performs the change; resolves to a message for the audit trail and the Event. */
+    run(writer: KubeWriter): Promise<string>;
+  };
+
+export interface Action {
+  readonly name: ActionName;
+  plan(ctx: ActionContext): Promise<Plan>;
+}
+
+export const skip = (reason: string, detail: string): Plan => ({ kind: 'skip', reason, detail });
+
+const API_VERSION: Record<string, string> = {
+  Pod: 'v1', ReplicaSet: 'apps/v1', Deployment: 'apps/v1', StatefulSet: 'apps/v1', DaemonSet: 'apps/v1',
+};
+
+export function involved(kind: string, meta: { name: string; namespace: string; uid: string }): NewEvent['involvedObject'] {
+  return { apiVersion: API_VERSION[kind] ?? 'v1', kind, name: meta.name, namespace: meta.namespace, uid: meta.uid };
+}
+
+/** The Event goes on the workload when there is one (it outlives the pod), else on the pod. */
+export function eventObjectFor(t: ResolvedTarget): NewEvent['involvedObject'] | null {
+  if (t.workload) return involved(t.workload.kind, t.workload.meta);
+  if (t.replicaSet) return involved('ReplicaSet', t.replicaSet.meta);
+  if (t.pod) return involved('Pod', t.pod.meta);
+  return null;
+}

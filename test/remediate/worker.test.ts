@@ -1,0 +1,259 @@
+import assert from 'node:assert/strict';
+import { ClientNodeGateway, kubeConfigForUrl } from '../../src/cluster/gateway.ts';
+import { NotLeaderError, StaticLeadership, type Leadership } from '../../src/remediate/leader.ts';
+import { RemediationWorker, backoffMs, cooldownKey } from '../../src/remediate/worker.ts';
+import { SqliteStore } from '../../src/store/sqlite/store.ts';
+import type { AuditEntry } from '../../src/store/types.ts';
+import { FakeKubeApi } from '../fakes/kube-api.ts';
+import { namespace, seedDeployment } from '../fakes/kube-api-fixtures.ts';
+import { FakeClock } from './fake-clock.ts';
+import { enqueue } from './requests.ts';
+
+describe('remediate/worker (real SqliteStore, fake API server)', () => {
+  let clock: FakeClock;
+  let api: FakeKubeApi;
+  let kube: ClientNodeGateway;
+  let store: SqliteStore;
+  let leader: StaticLeadership;
+
+  beforeEach(async () => {
+    clock = new FakeClock();
+    api = new FakeKubeApi({ now: clock.now });
+    kube = new ClientNodeGateway({ kubeConfig: kubeConfigForUrl(await api.start()), timeoutMs: 2000 });
+    store = new SqliteStore({ path: ':memory:', maxOccurrences: 10, now: clock.now });
+    await store.migrate();
+    await store.putSettings({ enabled: true, dryRun: false, maxActionsPerHour: 100 });
+    leader = new StaticLeadership({ identity: 'pod-a_x' });
+    leader.start();
+    api.objects.seed(namespace('shop'));
+  });
+  afterEach(async () => {
+    await store.close();
+    await api.stop();
+  });
+
+  function worker(over: Partial<ConstructorParameters<typeof RemediationWorker>[0]> = {}): RemediationWorker {
+    return new RemediationWorker({
+      store, kube, leader, defaults: { enabled: true, dryRun: true, maxActionsPerHour: 10 },
+      excludedNamespaces: ['kube-system', 'kube-public', 'kube-node-lease', 'kube-sentinel'], maxAttempts: 3,
+      now: clock.now, sleep: clock.sleep, random: () => 0.5, backoffBaseMs: 10_000, ...over,
+    });
+  }
+
+  const history = async (): Promise<AuditEntry[]> => (await store.listHistory({ page: 1, pageSize: 100 })).entries.reverse();
+  const outcomes = async () => (await history()).map((e) => `${e.outcome}:${e.reason}`);
+
+  it('acts on a failing pod: deletes it, audits "acted", records a Kubernetes Event on the workload', async () => {
+    const { pods, deployment } = seedDeployment(api, 'shop', 'web', { podHealth: 'crashloop' });
+    await enqueue(store, { pod: pods[0].metadata.name, at: clock.now() });
+    assert.equal(await worker().runOnce(), 1);
+    assert.deepEqual(await outcomes(), ['acted:']);
+    const [e] = await history();
+    assert.equal(e.target, 'Deployment/web');
+    assert.equal(e.actor, 'pod-a_x');
+    assert.equal(api.objects.find('pods', 'shop', pods[0].metadata.name), null);
+    const [ev] = api.objects.list('events', 'shop');
+    assert.equal(ev.reason, 'KubeSentinelRemediation');
+    assert.equal(ev.type, 'Normal');
+    assert.deepEqual([ev.involvedObject.kind, ev.involvedObject.name, ev.involvedObject.uid], ['Deployment', 'web', deployment.metadata.uid]);
+    assert.equal(await store.claimRequest('other', clock.now() + 1e9, 1000), null, 'request is done');
+  });
+
+  it('skips a healthy pod with the named reason and makes no mutating call', async () => {
+    const { pods } = seedDeployment(api, 'shop', 'web', { podHealth: 'healthy' });
+    await enqueue(store, { pod: pods[0].metadata.name, at: clock.now() });
+    await worker().runOnce();
+    assert.deepEqual(await outcomes(), ['skipped:pod-healthy']);
+    assert.equal(api.mutations().length, 0);
+  });
+
+  it('dry-run walks every guard, records "would act" and makes zero mutating calls', async () => {
+    await store.putSettings({ enabled: true, dryRun: true, maxActionsPerHour: 100 });
+    const { pods } = seedDeployment(api, 'shop', 'web', { podHealth: 'crashloop', podCount: 2 });
+    await enqueue(store, { pod: pods[0].metadata.name, at: clock.now() });
+    await enqueue(store, { pod: pods[1].metadata.name, at: clock.now() });
+    await worker().runOnce();
+    const h = await history();
+    assert.deepEqual(h.map((e) => `${e.outcome}:${e.reason}`), ['dry-run:dry-run', 'skipped:cooldown'],
+      'a would-act starts the cooldown in dry-run too, so the second one is reported as cooldown');
+    assert.match(h[0].message, /^would delete pod shop\/web-/);
+    assert.equal(api.mutations().length, 0);
+  });
+
+  it('never reads the cluster for an excluded namespace (incl. its own)', async () => {
+    await enqueue(store, { namespace: 'kube-system', pod: 'coredns-1', at: clock.now() });
+    await enqueue(store, { namespace: 'kube-sentinel', pod: 'kube-sentinel-0', at: clock.now() });
+    await worker().runOnce();
+    assert.deepEqual(await outcomes(), ['skipped:excluded-namespace', 'skipped:excluded-namespace']);
+    assert.equal(api.requests.length, 0);
+  });
+
+  it('honours the opt-out annotation on the namespace and on the workload', async () => {
+    api.objects.seed(namespace('quiet', { 'kube-sentinel.io/remediation': 'disabled' }));
+    const a = seedDeployment(api, 'quiet', 'web', { podHealth: 'crashloop' });
+    const b = seedDeployment(api, 'shop', 'api', { podHealth: 'crashloop', annotations: { 'kube-sentinel.io/remediation': 'disabled' } });
+    await enqueue(store, { namespace: 'quiet', pod: a.pods[0].metadata.name, at: clock.now() });
+    await enqueue(store, { pod: b.pods[0].metadata.name, at: clock.now() });
+    await worker().runOnce();
+    assert.deepEqual(await outcomes(), ['skipped:opted-out', 'skipped:opted-out']);
+    assert.equal(api.mutations().length, 0);
+  });
+
+  it('enforces the hourly budget as a sliding window across workloads', async () => {
+    await store.putSettings({ enabled: true, dryRun: false, maxActionsPerHour: 1 });
+    const a = seedDeployment(api, 'shop', 'web', { podHealth: 'crashloop' });
+    const b = seedDeployment(api, 'shop', 'api', { podHealth: 'crashloop' });
+    await enqueue(store, { pod: a.pods[0].metadata.name, at: clock.now() });
+    await enqueue(store, { pod: b.pods[0].metadata.name, at: clock.now() });
+    await worker().runOnce();
+    clock.set(clock.now() + 3_600_001);
+    await enqueue(store, { pod: b.pods[1].metadata.name, at: clock.now() });
+    await worker().runOnce();
+    assert.deepEqual(await outcomes(), ['acted:', 'skipped:budget-exhausted', 'acted:']);
+  });
+
+  it('retries a transient API error with exponential backoff on the injected clock', async () => {
+    const { pods } = seedDeployment(api, 'shop', 'web', { podHealth: 'crashloop' });
+    await enqueue(store, { pod: pods[0].metadata.name, at: clock.now() });
+    api.fail({ verb: 'delete', resource: 'pods', status: 500, times: 1 });
+    const w = worker();
+    await w.runOnce();
+    assert.deepEqual(await outcomes(), ['failed:api-500']);
+    assert.equal(await w.runOnce(), 0, 'not due yet');
+    clock.set(clock.now() + 9_999);
+    assert.equal(await w.runOnce(), 0, 'backoff is 10s for the first retry');
+    clock.set(clock.now() + 1);
+    assert.equal(await w.runOnce(), 1);
+    assert.deepEqual(await outcomes(), ['failed:api-500', 'acted:']);
+    assert.equal(api.objects.deletions.length, 1);
+  });
+
+  it('a 409 on a stale scale patch is retried from fresh state', async () => {
+    seedDeployment(api, 'shop', 'web', { replicas: 2 });
+    await enqueue(store, { owner: { kind: 'Deployment', name: 'web' }, action: 'scale-up', params: { replicas: '+1' }, at: clock.now() });
+    let raced = false;
+    api.beforeHandle = (r) => {
+      if (r.verb === 'patch' && !raced) {
+        raced = true; // someone else scales between our read and our write
+        api.objects.patch('deployments', 'shop', 'web', (d) => ({ ...d, spec: { ...d.spec, replicas: 5 } }));
+      }
+    };
+    const w = worker();
+    await w.runOnce();
+    assert.deepEqual(await outcomes(), ['failed:conflict']);
+    clock.set(clock.now() + 10_000);
+    await w.runOnce();
+    assert.deepEqual(await outcomes(), ['failed:conflict', 'acted:']);
+    assert.equal(api.objects.get('deployments', 'shop', 'web').spec.replicas, 6, 'scaled from the fresh 5, not the stale 2');
+  });
+
+  it('escalates after max_attempts transient failures, with a message for a human', async () => {
+    const { pods } = seedDeployment(api, 'shop', 'web', { podHealth: 'crashloop' });
+    const id = await enqueue(store, { pod: pods[0].metadata.name, at: clock.now() });
+    api.fail({ verb: 'delete', resource: 'pods', status: 503 });
+    const w = worker();
+    for (let i = 0; i < 3; i++) {
+      await w.runOnce();
+      clock.set(clock.now() + backoffMs(i + 1, 10_000, 600_000, () => 0.5));
+    }
+    assert.deepEqual(await outcomes(), ['failed:api-503', 'failed:api-503', 'escalated:max-attempts']);
+    const last = (await history())[2];
+    assert.match(last.message, /needs a human: gave up after 3 attempt\(s\)/);
+    assert.equal(last.requestId, id);
+    clock.set(clock.now() + 1e9);
+    assert.equal(await w.runOnce(), 0, 'an escalated request is never retried');
+  });
+
+  it('escalates instead of acting when the workload was already remediated max_attempts times', async () => {
+    const { pods } = seedDeployment(api, 'shop', 'web', { podHealth: 'crashloop' });
+    const key = cooldownKey('crashloop', 'restart-pod', 'shop', 'Deployment/web');
+    for (let i = 0; i < 3; i++) {
+      await store.appendAudit({ requestId: null, groupId: null, at: clock.now() - 50 * 60_000, rule: 'crashloop', action: 'restart-pod',
+        namespace: 'shop', target: 'Deployment/web', outcome: 'acted', reason: '', message: 'm', actor: 'x', cooldownKey: key });
+    }
+    await enqueue(store, { pod: pods[0].metadata.name, at: clock.now() });
+    await worker().runOnce();
+    assert.deepEqual((await outcomes()).slice(3), ['escalated:max-attempts']);
+    assert.equal(api.objects.deletions.length, 0);
+    const ev = api.objects.list('events', 'shop');
+    assert.deepEqual(ev.map((e) => e.type), ['Warning'], 'a Warning Event tells the humans on the workload');
+  });
+
+  it('two competing workers execute every request exactly once', async () => {
+    // Separate workloads, so per-workload attempt limits and cooldowns do not interfere.
+    const pods = Array.from({ length: 12 }, (_, i) => seedDeployment(api, 'shop', `app${i}`, { podHealth: 'crashloop', podCount: 1 }).pods[0]);
+    for (const p of pods) await enqueue(store, { pod: p.metadata.name, at: clock.now() });
+    const other = new StaticLeadership({ identity: 'pod-b_y' });
+    other.start();
+    const [a, b] = await Promise.all([worker().runOnce(), worker({ leader: other }).runOnce()]);
+    assert.equal(a + b, 12);
+    assert.ok(a > 0 && b > 0, `both workers took part (${a}/${b})`);
+    const names = api.objects.deletions.map((d) => d.name);
+    assert.equal(names.length, 12);
+    assert.equal(new Set(names).size, 12);
+    assert.equal(api.mutations().filter((r) => r.verb === 'delete').length, 12, 'no pod was deleted twice');
+    const h = await history();
+    assert.deepEqual(h.map((e) => e.outcome), Array(12).fill('acted'), 'no request was decided twice');
+    assert.equal(new Set(h.map((e) => e.requestId)).size, 12);
+  });
+
+  it('does nothing while not leading, and hands a request back when leadership is lost mid-action', async () => {
+    const { pods } = seedDeployment(api, 'shop', 'web', { podHealth: 'crashloop' });
+    await enqueue(store, { pod: pods[0].metadata.name, at: clock.now() });
+    const follower = new StaticLeadership({ identity: 'f' });
+    assert.equal(await worker({ leader: follower }).runOnce(), 0);
+    // Leads when the pass starts, but the lease is gone by the time it would mutate.
+    const deposed: Leadership = {
+      identity: 'pod-a_x', isLeader: () => true, signal: new AbortController().signal,
+      assertLeading: () => { throw new NotLeaderError('lease lost'); },
+      status: () => leader.status(), start() {}, stop: async () => {},
+    };
+    await worker({ leader: deposed }).runOnce();
+    assert.equal(api.mutations().length, 0);
+    assert.deepEqual(await outcomes(), [], 'losing leadership is not a decision');
+    const again = await store.claimRequest('next-leader', clock.now(), 1000);
+    assert.ok(again, 'the request is immediately claimable by the next leader');
+  });
+
+  it('without a cluster: dry-run records an unverified "would act", a real run skips', async () => {
+    await store.putSettings({ enabled: true, dryRun: true, maxActionsPerHour: 100 });
+    await enqueue(store, { pod: 'web-1', owner: { kind: 'Deployment', name: 'web' }, at: clock.now() });
+    await worker({ kube: null }).runOnce();
+    await store.putSettings({ enabled: true, dryRun: false, maxActionsPerHour: 100 });
+    await enqueue(store, { pod: 'api-1', owner: { kind: 'Deployment', name: 'api' }, at: clock.now() });
+    await worker({ kube: null }).runOnce();
+    assert.deepEqual(await outcomes(), ['dry-run:no-cluster', 'skipped:no-cluster']);
+  });
+
+  it('falls back to config defaults when the store has no settings, and honours "disabled"', async () => {
+    const fresh = new SqliteStore({ path: ':memory:', maxOccurrences: 10, now: clock.now });
+    await fresh.migrate();
+    try {
+      await enqueue(fresh, { pod: 'web-1', at: clock.now() });
+      await worker({ store: fresh, defaults: { enabled: false, dryRun: false, maxActionsPerHour: 10 } }).runOnce();
+      const { entries } = await fresh.listHistory({ page: 1, pageSize: 10 });
+      assert.deepEqual(entries.map((e) => `${e.outcome}:${e.reason}`), ['skipped:disabled']);
+      assert.equal(api.requests.length, 0);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('wake() processes new work at once; otherwise the poll interval does', async () => {
+    const { pods } = seedDeployment(api, 'shop', 'web', { podHealth: 'crashloop', podCount: 2 });
+    const w = worker({ pollIntervalMs: 60_000 });
+    clock.busy = () => api.inflight > 0;
+    w.start();
+    await clock.settle();
+    await enqueue(store, { pod: pods[0].metadata.name, cooldownMs: 0, at: clock.now() });
+    w.wake();
+    await clock.settle();
+    assert.equal(api.objects.deletions.length, 1, 'woken without the clock moving');
+    await enqueue(store, { pod: pods[1].metadata.name, cooldownMs: 0, at: clock.now() });
+    await clock.advance(59_000);
+    assert.equal(api.objects.deletions.length, 1);
+    await clock.advance(1_000);
+    assert.equal(api.objects.deletions.length, 2, 'picked up by the poll');
+    await w.stop();
+  });
+});
