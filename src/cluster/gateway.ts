@@ -15,6 +15,7 @@ import {
   KubeApiError, type CallOptions, type KubeGateway, type LeaseInfo, type LeaseSpec, type NamespaceInfo, type NewEvent,
   type PodInfo, type ReplicaSetInfo, type ScalableKind, type WorkloadInfo, type WorkloadKind,
 } from '../remediate/kube.ts';
+import { LoadError } from '../domain/errors.ts';
 import { toLease, toNamespace, toPod, toReplicaSet, toWorkload } from './convert.ts';
 
 export type { KubeGateway } from '../remediate/kube.ts';
@@ -216,7 +217,11 @@ export function createKubeGateway(access: KubeAccess): KubeGateway | null {
   if (access.inCluster === true || (access.inCluster === null && !access.kubeconfigPath && (access.serviceAccountTokenExists ?? defaultTokenExists)())) {
     kc.loadFromCluster();
   } else if (access.kubeconfigPath) {
-    kc.loadFromFile(access.kubeconfigPath);
+    try {
+      kc.loadFromFile(access.kubeconfigPath);
+    } catch (e) {
+      throw new LoadError(access.kubeconfigPath, [{ path: 'kubernetes.kubeconfig', message: `cannot load kubeconfig: ${(e as Error).message}` }]);
+    }
   } else {
     return null;
   }

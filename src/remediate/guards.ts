@@ -21,7 +21,7 @@ export interface GuardInput {
   excludedNamespaces: readonly string[];
   namespace: string;
   namespaceAnnotations: Record<string, string>;
-  /** Annotations of the resolved workload (or of the pod when it has no controller). */
+  /** Annotations of the resolved workload; the worker passes the pod's or ReplicaSet's instead when those opt out. */
   workloadAnnotations: Record<string, string>;
   target: string;
   now: number;
@@ -49,10 +49,12 @@ export const guardEnabled = (i: GuardInput): Verdict =>
 export const guardNamespace = (i: GuardInput): Verdict =>
   i.excludedNamespaces.includes(i.namespace) ? fail('excluded-namespace', `namespace ${i.namespace || '(none)'} is excluded from remediation`) : pass;
 
+export const hasOptOut = (annotations: Record<string, string>): boolean =>
+  (annotations[OPT_OUT_ANNOTATION] ?? '').trim().toLowerCase() === 'disabled';
+
 export function guardOptOut(i: GuardInput): Verdict {
-  const disabled = (a: Record<string, string>) => (a[OPT_OUT_ANNOTATION] ?? '').trim().toLowerCase() === 'disabled';
-  if (disabled(i.namespaceAnnotations)) return fail('opted-out', `namespace ${i.namespace} has ${OPT_OUT_ANNOTATION}: disabled`);
-  if (disabled(i.workloadAnnotations)) return fail('opted-out', `${i.target} has ${OPT_OUT_ANNOTATION}: disabled`);
+  if (hasOptOut(i.namespaceAnnotations)) return fail('opted-out', `namespace ${i.namespace} has ${OPT_OUT_ANNOTATION}: disabled`);
+  if (hasOptOut(i.workloadAnnotations)) return fail('opted-out', `${i.target} has ${OPT_OUT_ANNOTATION}: disabled`);
   return pass;
 }
 

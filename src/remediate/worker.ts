@@ -7,7 +7,7 @@ import type { RemediationRequest, Settings, Store } from '../store/types.ts';
 import { ACTION_REGISTRY } from './actions/index.ts';
 import type { Plan } from './actions/types.ts';
 import { eventObjectFor } from './actions/types.ts';
-import { ALL_GUARDS, HOUR_MS, PREFLIGHT_GUARDS, evaluate, type GuardInput } from './guards.ts';
+import { ALL_GUARDS, HOUR_MS, PREFLIGHT_GUARDS, evaluate, hasOptOut, type GuardInput } from './guards.ts';
 import { isKubeApiError, type KubeGateway, type KubeWriter, type NewEvent } from './kube.ts';
 import { NotLeaderError, type Leadership } from './leader.ts';
 import { silentLogger, type Logger, type RemediationMetrics, type Sleep } from './ports.ts';
@@ -184,12 +184,14 @@ export class RemediationWorker {
     const { store, kube } = this.o;
     const now = base.now;
     const ns = target && kube ? await kube.getNamespace(base.namespace) : null;
-    const owner = target?.workload ?? target?.replicaSet ?? target?.pod ?? null;
+    // The opt-out may sit on the workload or, via its pod template, on the pods themselves.
+    const chain = [target?.workload, target?.replicaSet, target?.pod].filter((o) => o !== null && o !== undefined);
+    const annotated = chain.find((o) => hasOptOut(o.meta.annotations)) ?? chain[0];
     return {
       ...base,
       target: target?.display ?? base.target,
       namespaceAnnotations: ns?.meta.annotations ?? {},
-      workloadAnnotations: owner?.meta.annotations ?? {},
+      workloadAnnotations: annotated?.meta.annotations ?? {},
       lastActionAt: await store.lastActionAt(key, base.settings.dryRun),
       actedLastHour: await store.countActedSince(now - HOUR_MS),
       attempts: await store.countAttemptsSince(key, now - (this.o.attemptWindowMs ?? HOUR_MS)),
@@ -223,6 +225,8 @@ export class RemediationWorker {
     const reason = api ? (api.apiStatus === 0 ? 'api-unreachable' : api.apiStatus === 409 ? 'conflict' : `api-${api.apiStatus}`) : 'internal';
     const msg = e instanceof Error ? e.message : String(e);
     if (!api) this.log.error({ err: e, requestId: req.id }, 'remediation failed unexpectedly');
+    // The object vanished between verification and the write: nothing is left to fix.
+    if (api?.apiStatus === 404) return this.finish(d, 'skipped', 'target-gone', msg);
     const transient = api?.transient ?? true;
     if (transient && req.attempts >= this.o.maxAttempts) {
       return this.escalate(d, `gave up after ${req.attempts} attempt(s); last error (${reason}): ${msg}`, null);
@@ -231,13 +235,13 @@ export class RemediationWorker {
     const result = transient
       ? { state: 'pending' as const, nextAttemptAt: this.o.now() + backoffMs(req.attempts, this.o.backoffBaseMs ?? 10_000, this.o.backoffMaxMs ?? 600_000, this.o.random), error: `${reason}: ${msg}` }
       : { state: 'done' as const, error: `${reason}: ${msg}` };
-    await this.o.store.finishRequest(req.id, this.o.leader.identity, result);
+    await this.close(d, result);
   }
 
   private async escalate(d: Decision, why: string, target: ResolvedTarget | null): Promise<void> {
     const message = `${d.req.action} on ${d.target || 'its target'} needs a human: ${why}. Kube Sentinel will not retry this request.`;
     await this.audit(d, 'escalated', 'max-attempts', message);
-    await this.o.store.finishRequest(d.req.id, this.o.leader.identity, { state: 'escalated', error: message });
+    await this.close(d, { state: 'escalated', error: message });
     const on = target && eventObjectFor(target);
     const settings = await this.settings();
     if (on && this.o.kube && !settings.dryRun) await this.event(guardedWriter(this.o.kube, this.o.leader), on, 'Warning', message);
@@ -246,7 +250,13 @@ export class RemediationWorker {
   /** Audit one decision and close the request as done. */
   private async finish(d: Decision, outcome: 'acted' | 'dry-run' | 'skipped', reason: string, message: string): Promise<void> {
     await this.audit(d, outcome, reason, message);
-    await this.o.store.finishRequest(d.req.id, this.o.leader.identity, { state: 'done' });
+    await this.close(d, { state: 'done' });
+  }
+
+  private async close(d: Decision, result: Parameters<Store['finishRequest']>[2]): Promise<void> {
+    const ok = await this.o.store.finishRequest(d.req.id, this.o.leader.identity, result);
+    // Our claim expired and another leader took the request over; its decision stands.
+    if (!ok) this.log.warn({ requestId: d.req.id, state: result.state }, 'request was no longer claimed by this replica');
   }
 
   private async audit(d: Decision, outcome: 'acted' | 'dry-run' | 'skipped' | 'failed' | 'escalated', reason: string, message: string): Promise<void> {

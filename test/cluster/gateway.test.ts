@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { ClientNodeGateway, createKubeGateway, kubeConfigForUrl } from '../../src/cluster/gateway.ts';
 import { CLUSTER_RULES, LEASE_RULES } from '../../src/cluster/rbac.ts';
+import { LoadError } from '../../src/domain/errors.ts';
 import { KubeApiError, type KubeGateway } from '../../src/remediate/kube.ts';
 import { FakeKubeApi } from '../fakes/kube-api.ts';
 import { namespace, seedDaemonSet, seedDeployment, seedStatefulSet } from '../fakes/kube-api-fixtures.ts';
@@ -120,5 +121,10 @@ describe('cluster/gateway (client-node against the fake API server)', () => {
     assert.equal(createKubeGateway({ inCluster: null, serviceAccountTokenExists: () => false }), null);
     assert.equal(createKubeGateway({ inCluster: false }), null);
     assert.ok(createKubeGateway({ kubeConfig: kubeConfigForUrl('http://127.0.0.1:1') }));
+  });
+
+  it('a broken kubeconfig is a load error naming the file', () => {
+    assert.throws(() => createKubeGateway({ inCluster: false, kubeconfigPath: '/nonexistent/kubeconfig' }),
+      (e: unknown) => e instanceof LoadError && e.file === '/nonexistent/kubeconfig');
   });
 });

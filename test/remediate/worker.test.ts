@@ -88,14 +88,17 @@ describe('remediate/worker (real SqliteStore, fake API server)', () => {
     assert.equal(api.requests.length, 0);
   });
 
-  it('honours the opt-out annotation on the namespace and on the workload', async () => {
+  it('honours the opt-out annotation on the namespace, the workload and the pod (template)', async () => {
     api.objects.seed(namespace('quiet', { 'kube-sentinel.io/remediation': 'disabled' }));
     const a = seedDeployment(api, 'quiet', 'web', { podHealth: 'crashloop' });
     const b = seedDeployment(api, 'shop', 'api', { podHealth: 'crashloop', annotations: { 'kube-sentinel.io/remediation': 'disabled' } });
+    const c = seedDeployment(api, 'shop', 'db', { podHealth: 'crashloop' });
+    api.objects.patch('pods', 'shop', c.pods[0].metadata.name, (p) => ({ ...p, metadata: { ...p.metadata, annotations: { 'kube-sentinel.io/remediation': 'disabled' } } }));
     await enqueue(store, { namespace: 'quiet', pod: a.pods[0].metadata.name, at: clock.now() });
     await enqueue(store, { pod: b.pods[0].metadata.name, at: clock.now() });
+    await enqueue(store, { pod: c.pods[0].metadata.name, at: clock.now() });
     await worker().runOnce();
-    assert.deepEqual(await outcomes(), ['skipped:opted-out', 'skipped:opted-out']);
+    assert.deepEqual(await outcomes(), ['skipped:opted-out', 'skipped:opted-out', 'skipped:opted-out']);
     assert.equal(api.mutations().length, 0);
   });
 
@@ -145,6 +148,15 @@ describe('remediate/worker (real SqliteStore, fake API server)', () => {
     await w.runOnce();
     assert.deepEqual(await outcomes(), ['failed:conflict', 'acted:']);
     assert.equal(api.objects.get('deployments', 'shop', 'web').spec.replicas, 6, 'scaled from the fresh 5, not the stale 2');
+  });
+
+  it('a target that vanished between verification and the write is skipped, not retried', async () => {
+    const { pods } = seedDeployment(api, 'shop', 'web', { podHealth: 'crashloop' });
+    await enqueue(store, { pod: pods[0].metadata.name, at: clock.now() });
+    api.beforeHandle = (r) => { if (r.verb === 'delete') api.objects.delete('pods', 'shop', r.name, { gracePeriodSeconds: 0 }); };
+    await worker().runOnce();
+    assert.deepEqual(await outcomes(), ['skipped:target-gone']);
+    assert.equal(await store.claimRequest('x', clock.now() + 1e9, 1000), null);
   });
 
   it('escalates after max_attempts transient failures, with a message for a human', async () => {
