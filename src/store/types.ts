@@ -167,6 +167,18 @@ export interface Settings {
   maxActionsPerHour: number;
 }
 
+/** Changes committed by another process on the same database (PostgreSQL LISTEN/NOTIFY). */
+export interface StoreChange {
+  /** Groups whose state changed: feed them to LiveFeed.groupsChanged. */
+  groupIds: number[];
+  /** A remediation request was queued: wake the leader's worker. */
+  remediationQueued: boolean;
+  /** Remediation decisions recorded elsewhere: publish each as a `remediation` feed message. */
+  audit?: AuditEntry[];
+  /** Settings changed elsewhere: publish as a `settings` feed message. */
+  settings?: Settings;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Create/upgrade the schema (idempotent; PostgreSQL under an advisory lock). */
@@ -204,4 +216,12 @@ export interface Store {
   /** Settings persisted in the store; null when never set (callers fall back to config). */
   getSettings(): Promise<Settings | null>;
   putSettings(settings: Settings): Promise<void>;
+
+  /**
+   * Optional: adapters shared by several processes report other processes' commits here (this
+   * process's own commits are not echoed). After a lost connection it reports one change with
+   * `remediationQueued: true` and no ids, since notifications sent meanwhile are gone. Returns an
+   * unsubscribe function. Absent on SQLite, which has a single process by construction.
+   */
+  subscribe?(fn: (change: StoreChange) => void): () => void;
 }

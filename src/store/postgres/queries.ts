@@ -1,0 +1,215 @@
+// The read side of the PostgreSQL store (listings, details, statistics) and the housekeeping writes
+// over whole tables (expire, prune). Same shapes and orderings as the SQLite adapter.
+import type { Pool } from 'pg';
+import { PRIORITIES, SOURCE_KINDS } from '../../domain/types.ts';
+import type { ActionName, ClassificationReason, GroupStatus, Priority, SourceKind } from '../../domain/types.ts';
+import type { ErrorGroup, ErrorGroupDetail, GroupQuery, Occurrence, SortKey, Stats } from '../types.ts';
+import { auditColumns, type AuditRow, toAuditEntry } from './remediation.ts';
+import { notify } from './notify-payload.ts';
+import { iso, isoOrNull } from './sanitize.ts';
+import { one, rows, type Tx } from './session.ts';
+
+interface GroupRow {
+  id: number;
+  fingerprint: string;
+  alert_fingerprint: string | null;
+  source: SourceKind;
+  priority: Priority;
+  rule: string | null;
+  status: GroupStatus;
+  title: string;
+  message: string;
+  namespace: string;
+  pod: string;
+  container: string;
+  workload: string;
+  labels: string;
+  count: number;
+  first_seen: number;
+  last_seen: number;
+  resolved_at: number | null;
+  expires_at: number | null;
+  why: string;
+  remediation_action: ActionName | null;
+  remediation_outcome: string | null;
+}
+
+const GROUP_COLUMNS = `id, fingerprint, alert_fingerprint, source, priority, rule, status, title, message,
+  namespace, pod, container, workload, labels, count, first_seen, last_seen, resolved_at, expires_at, why,
+  remediation_action, remediation_outcome`;
+
+function toGroup(r: GroupRow): ErrorGroup {
+  return {
+    id: r.id,
+    fingerprint: r.fingerprint,
+    alertFingerprint: r.alert_fingerprint,
+    source: r.source,
+    priority: r.priority,
+    rule: r.rule,
+    status: r.status,
+    title: r.title,
+    message: r.message,
+    namespace: r.namespace,
+    pod: r.pod,
+    container: r.container,
+    workload: r.workload,
+    labels: JSON.parse(r.labels) as Record<string, string>,
+    count: r.count,
+    firstSeen: iso(r.first_seen),
+    lastSeen: iso(r.last_seen),
+    resolvedAt: isoOrNull(r.resolved_at),
+    expiresAt: isoOrNull(r.expires_at),
+    remediation: r.remediation_action === null
+      ? null
+      : { action: r.remediation_action, lastOutcome: r.remediation_outcome },
+  };
+}
+
+// Ties always end on id so pages never overlap or skip rows. Only these fixed strings reach the SQL.
+function orderBy(sort: SortKey | undefined, order: 'asc' | 'desc' | undefined): string {
+  const dir = order === 'asc' ? 'ASC' : order === 'desc' ? 'DESC' : undefined;
+  switch (sort) {
+    case 'lastSeen': return `last_seen ${dir ?? 'DESC'}, id ${dir ?? 'DESC'}`;
+    case 'firstSeen': return `first_seen ${dir ?? 'DESC'}, id ${dir ?? 'DESC'}`;
+    case 'count': return `count ${dir ?? 'DESC'}, last_seen DESC, id DESC`;
+    default: return `priority ${dir ?? 'ASC'}, last_seen DESC, id DESC`;
+  }
+}
+
+function where(q: GroupQuery): { sql: string; params: unknown[] } {
+  const terms: string[] = [];
+  const params: unknown[] = [];
+  const param = (v: unknown): string => `$${params.push(v)}`;
+  if (q.priority?.length) terms.push(`priority = ANY(${param(q.priority)}::text[])`);
+  if (q.namespace !== undefined) terms.push(`namespace = ${param(q.namespace)}`);
+  if (q.pod !== undefined) terms.push(`pod = ${param(q.pod)}`);
+  // '' is how ruleHits names unmatched signals, so it filters them too.
+  if (q.rule !== undefined) terms.push(q.rule === '' ? 'rule IS NULL' : `rule = ${param(q.rule)}`);
+  if (q.source !== undefined) terms.push(`source = ${param(q.source)}`);
+  if (q.status !== undefined) terms.push(`status = ${param(q.status)}`);
+  if (q.since !== undefined) terms.push(`last_seen >= ${param(q.since)}`);
+  if (q.q) {
+    // strpos() rather than LIKE: user text needs no wildcard escaping.
+    const p = param(q.q.toLowerCase().replaceAll('\u0000', ''));
+    terms.push(`(${['title', 'message', 'pod', 'workload', 'namespace'].map((c) => `strpos(lower(${c}), ${p}) > 0`).join(' OR ')})`);
+  }
+  return { sql: terms.length ? `WHERE ${terms.join(' AND ')}` : '', params };
+}
+
+function positive(n: number, fallback: number): number {
+  return Number.isInteger(n) && n >= 1 ? n : fallback;
+}
+
+export async function listGroups(pool: Pool, q: GroupQuery): Promise<{ groups: ErrorGroup[]; total: number }> {
+  const w = where(q);
+  const pageSize = positive(q.pageSize, 50);
+  const offset = (positive(q.page, 1) - 1) * pageSize;
+  // Two connections at once: the count and the page do not wait for each other.
+  const [count, page] = await Promise.all([
+    one<{ n: number }>(pool, `SELECT count(*) AS n FROM error_groups ${w.sql}`, w.params),
+    rows<GroupRow>(pool, `SELECT ${GROUP_COLUMNS} FROM error_groups ${w.sql} ORDER BY ${orderBy(q.sort, q.order)}
+      LIMIT ${pageSize} OFFSET ${offset}`, w.params),
+  ]);
+  return { groups: page.map(toGroup), total: count!.n };
+}
+
+export async function getGroup(pool: Pool, id: number, occurrences: number): Promise<ErrorGroupDetail | null> {
+  if (!Number.isSafeInteger(id)) return null;
+  type OccRow = { at: number; channel: string; message: string; count: number; labels: string };
+  const [row, occ, audit] = await Promise.all([
+    one<GroupRow>(pool, `SELECT ${GROUP_COLUMNS} FROM error_groups WHERE id = $1`, [id]),
+    rows<OccRow>(pool, 'SELECT at, channel, message, count, labels FROM occurrences WHERE group_id = $1 ORDER BY id DESC LIMIT $2',
+      [id, Math.max(0, Math.floor(occurrences))]),
+    rows<AuditRow>(pool, `SELECT ${auditColumns} FROM audit WHERE group_id = $1 ORDER BY at DESC, id DESC LIMIT 100`, [id]),
+  ]);
+  if (!row) return null;
+  return {
+    ...toGroup(row),
+    occurrences: occ.map((o): Occurrence => ({
+      at: iso(o.at), channel: o.channel, message: o.message, count: o.count,
+      labels: JSON.parse(o.labels) as Record<string, string>,
+    })),
+    why: JSON.parse(row.why) as ClassificationReason,
+    remediations: audit.map(toAuditEntry),
+  };
+}
+
+const HOUR = 3_600_000;
+
+function perPriority(): Record<Priority, number> {
+  return Object.fromEntries(PRIORITIES.map((p) => [p, 0])) as Record<Priority, number>;
+}
+
+export async function stats(pool: Pool, now: number): Promise<Stats> {
+  const s: Stats = {
+    total: 0,
+    firing: 0,
+    byPriority: perPriority(),
+    firingByPriority: perPriority(),
+    bySource: Object.fromEntries(SOURCE_KINDS.map((k) => [k, 0])) as Record<SourceKind, number>,
+    occurrencesLastHour: 0,
+    remediation: { pending: 0, actedLastHour: 0, escalated: 0 },
+  };
+  type Row = { priority: Priority; status: GroupStatus; source: SourceKind; n: number };
+  const [groups, minutes, req, acted] = await Promise.all([
+    rows<Row>(pool, 'SELECT priority, status, source, count(*) AS n FROM error_groups GROUP BY priority, status, source'),
+    // Minute buckets: the window is the last 60 whole minutes plus the current one.
+    one<{ n: number }>(pool, 'SELECT coalesce(sum(count), 0) AS n FROM occurrence_minutes WHERE minute > $1',
+      [Math.floor((now - HOUR) / 60_000)]),
+    one<{ pending: number; escalated: number }>(pool, `SELECT
+        count(*) FILTER (WHERE state IN ('pending', 'claimed')) AS pending,
+        count(*) FILTER (WHERE state = 'escalated') AS escalated
+      FROM remediation_requests WHERE state <> 'done'`),
+    one<{ n: number }>(pool, "SELECT count(*) AS n FROM audit WHERE outcome = 'acted' AND at >= $1", [now - HOUR]),
+  ]);
+  for (const r of groups) {
+    s.total += r.n;
+    if (r.priority in s.byPriority) s.byPriority[r.priority] += r.n;
+    if (r.source in s.bySource) s.bySource[r.source] += r.n;
+    if (r.status === 'firing') {
+      s.firing += r.n;
+      if (r.priority in s.firingByPriority) s.firingByPriority[r.priority] += r.n;
+    }
+  }
+  s.occurrencesLastHour = minutes!.n;
+  s.remediation.pending = req!.pending;
+  s.remediation.escalated = req!.escalated;
+  s.remediation.actedLastHour = acted!.n;
+  return s;
+}
+
+export async function ruleHits(pool: Pool): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const r of await rows<{ rule: string; n: number }>(pool,
+    "SELECT coalesce(rule, '') AS rule, sum(count) AS n FROM error_groups GROUP BY 1")) {
+    out[r.rule] = r.n;
+  }
+  return out;
+}
+
+/**
+ * Firing groups nobody re-sent before their deadline resolve at that deadline. SKIP LOCKED: a group a
+ * batch is writing right now is being refreshed, and replicas running this at once split the work.
+ */
+export async function expire(tx: Tx, now: number, origin: string): Promise<number> {
+  const ids = (await rows<{ id: number }>(tx, `UPDATE error_groups SET status = 'resolved', resolved_at = expires_at
+    WHERE id IN (SELECT id FROM error_groups WHERE status = 'firing' AND expires_at < $1 FOR UPDATE SKIP LOCKED)
+    RETURNING id`, [now])).map((r) => r.id);
+  if (ids.length > 0) await notify(tx, origin, { groupIds: ids, remediationQueued: false });
+  return ids.length;
+}
+
+/**
+ * Retention: old groups (occurrences, keys and requests cascade), old dedup keys, minute totals, audit
+ * and finished requests. Rows a batch holds are skipped, so pruning never waits on ingest.
+ */
+export async function prune(tx: Tx, before: number): Promise<number> {
+  const groups = await tx.query(`DELETE FROM error_groups WHERE id IN
+    (SELECT id FROM error_groups WHERE last_seen < $1 FOR UPDATE SKIP LOCKED)`, [before]);
+  await tx.query(`DELETE FROM occurrence_keys WHERE (fingerprint, key) IN
+    (SELECT fingerprint, key FROM occurrence_keys WHERE last_seen < $1 FOR UPDATE SKIP LOCKED)`, [before]);
+  await tx.query('DELETE FROM occurrence_minutes WHERE minute < $1', [Math.floor(before / 60_000)]);
+  await tx.query('DELETE FROM audit WHERE at < $1', [before]);
+  await tx.query("DELETE FROM remediation_requests WHERE state = 'done' AND created_at < $1", [before]);
+  return groups.rowCount ?? 0;
+}

@@ -1,0 +1,190 @@
+// Remediation queue, audit trail and settings for the PostgreSQL store (DESIGN §6). Cooldowns, budgets
+// and attempt limits are queries over the audit table, so every replica and every future leader sees
+// the same history.
+import type { Pool } from 'pg';
+import type { ActionName, WorkloadRef } from '../../domain/types.ts';
+import type {
+  AuditEntry, AuditOutcome, HistoryQuery, NewAuditEntry, RemediationRequest, RequestState, Settings, Store,
+} from '../types.ts';
+import { iso, ms, text } from './sanitize.ts';
+import { notify } from './notify-payload.ts';
+import { one, rows, type Tx } from './session.ts';
+
+interface RequestRow {
+  id: number;
+  group_id: number;
+  fingerprint: string;
+  rule: string;
+  action: ActionName;
+  params: string;
+  cooldown_ms: number;
+  namespace: string;
+  pod: string;
+  container: string;
+  owner: string | null;
+  created_at: number;
+  state: RequestState;
+  attempts: number;
+  next_attempt_at: number;
+  claimed_by: string | null;
+  claimed_until: number | null;
+  last_error: string | null;
+}
+
+function toRequest(r: RequestRow): RemediationRequest {
+  return {
+    id: r.id,
+    groupId: r.group_id,
+    fingerprint: r.fingerprint,
+    rule: r.rule,
+    action: r.action,
+    params: JSON.parse(r.params) as Record<string, string>,
+    cooldownMs: r.cooldown_ms,
+    namespace: r.namespace,
+    pod: r.pod,
+    container: r.container,
+    owner: r.owner === null ? null : JSON.parse(r.owner) as WorkloadRef,
+    createdAt: r.created_at,
+    state: r.state,
+    attempts: r.attempts,
+    nextAttemptAt: r.next_attempt_at,
+    claimedBy: r.claimed_by,
+    claimedUntil: r.claimed_until,
+    lastError: r.last_error,
+  };
+}
+
+// One statement, so the pick and the claim are atomic. SKIP LOCKED: concurrent claimers (an old and a
+// new leader overlapping for a moment) never wait on each other and never get the same request.
+const CLAIM = `UPDATE remediation_requests
+  SET state = 'claimed', claimed_by = $1, claimed_until = $2::bigint + $3::bigint, attempts = attempts + 1
+  WHERE id = (SELECT id FROM remediation_requests
+    WHERE (state = 'pending' AND next_attempt_at <= $2) OR (state = 'claimed' AND claimed_until < $2)
+    ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+  RETURNING *`;
+
+export async function claimRequest(pool: Pool, holder: string, now: number, claimMs: number): Promise<RemediationRequest | null> {
+  const row = await one<RequestRow>(pool, CLAIM, [text(holder), ms(now), ms(claimMs)]);
+  return row ? toRequest(row) : null;
+}
+
+type FinishResult = Parameters<Store['finishRequest']>[2];
+
+export async function finishRequest(pool: Pool, id: number, holder: string, result: FinishResult): Promise<boolean> {
+  // Guarded by the holder: a leader whose claim expired and was taken over must not overwrite it.
+  const res = result.state === 'pending'
+    ? await pool.query(`UPDATE remediation_requests SET state = 'pending', next_attempt_at = $1, last_error = $2,
+        claimed_by = NULL, claimed_until = NULL WHERE id = $3 AND state = 'claimed' AND claimed_by = $4`,
+      [ms(result.nextAttemptAt), text(result.error), id, text(holder)])
+    : await pool.query(`UPDATE remediation_requests SET state = $1, last_error = coalesce($2, last_error),
+        claimed_until = NULL WHERE id = $3 AND state = 'claimed' AND claimed_by = $4`,
+      [result.state, result.error === undefined ? null : text(result.error), id, text(holder)]);
+  return res.rowCount === 1;
+}
+
+export interface AuditRow {
+  id: number;
+  request_id: number | null;
+  group_id: number | null;
+  at: number;
+  rule: string;
+  action: ActionName;
+  namespace: string;
+  target: string;
+  outcome: AuditOutcome;
+  reason: string;
+  message: string;
+  actor: string;
+}
+
+export const auditColumns = 'id, request_id, group_id, at, rule, action, namespace, target, outcome, reason, message, actor';
+
+export function toAuditEntry(r: AuditRow): AuditEntry {
+  return {
+    id: r.id,
+    requestId: r.request_id,
+    groupId: r.group_id,
+    at: iso(r.at),
+    rule: r.rule,
+    action: r.action,
+    namespace: r.namespace,
+    target: r.target,
+    outcome: r.outcome,
+    reason: r.reason,
+    message: r.message,
+    actor: r.actor,
+  };
+}
+
+// One statement: the audit row and the outcome denormalised onto its group (so listings show the last
+// outcome without a join) commit together.
+const APPEND_AUDIT = `WITH a AS (
+    INSERT INTO audit (request_id, group_id, at, rule, action, namespace, target, outcome, reason, message,
+      actor, cooldown_key)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id, group_id, outcome
+  ), g AS (
+    UPDATE error_groups SET remediation_outcome = a.outcome FROM a WHERE error_groups.id = a.group_id
+  )
+  SELECT id FROM a`;
+
+export async function appendAudit(tx: Tx, e: NewAuditEntry, origin: string): Promise<number> {
+  const values = [e.requestId, e.groupId, ms(e.at), text(e.rule), e.action, text(e.namespace), text(e.target), e.outcome,
+    text(e.reason), text(e.message), text(e.actor), text(e.cooldownKey)] as const;
+  const { id } = (await one<{ id: number }>(tx, APPEND_AUDIT, [...values]))!;
+  const entry = toAuditEntry({
+    id, request_id: e.requestId, group_id: e.groupId, at: values[2], rule: values[3], action: e.action,
+    namespace: values[5], target: values[6], outcome: e.outcome, reason: values[8], message: values[9], actor: values[10],
+  });
+  await notify(tx, origin, { groupIds: e.groupId === null ? [] : [e.groupId], remediationQueued: false, audit: [entry] });
+  return id;
+}
+
+export async function listHistory(pool: Pool, q: HistoryQuery): Promise<{ entries: AuditEntry[]; total: number }> {
+  const terms: string[] = [];
+  const params: unknown[] = [];
+  const filters: Array<[string, string | number | undefined]> = [
+    ['outcome', q.outcome], ['reason', q.reason], ['namespace', q.namespace], ['rule', q.rule], ['group_id', q.groupId],
+  ];
+  for (const [column, value] of filters) {
+    if (value !== undefined) terms.push(`${column} = $${params.push(value)}`);
+  }
+  const w = terms.length ? `WHERE ${terms.join(' AND ')}` : '';
+  const pageSize = Number.isInteger(q.pageSize) && q.pageSize >= 1 ? q.pageSize : 50;
+  const offset = ((Number.isInteger(q.page) && q.page >= 1 ? q.page : 1) - 1) * pageSize;
+  const [count, page] = await Promise.all([
+    one<{ n: number }>(pool, `SELECT count(*) AS n FROM audit ${w}`, params),
+    rows<AuditRow>(pool, `SELECT ${auditColumns} FROM audit ${w} ORDER BY at DESC, id DESC LIMIT ${pageSize} OFFSET ${offset}`, params),
+  ]);
+  return { entries: page.map(toAuditEntry), total: count!.n };
+}
+
+export async function lastActionAt(pool: Pool, cooldownKey: string, includeDryRun: boolean): Promise<number | null> {
+  const outcomes = includeDryRun ? ['acted', 'dry-run'] : ['acted'];
+  const row = await one<{ at: number | null }>(pool,
+    'SELECT max(at) AS at FROM audit WHERE cooldown_key = $1 AND outcome = ANY($2::text[])', [text(cooldownKey), outcomes]);
+  return row!.at;
+}
+
+export async function countActedSince(pool: Pool, since: number): Promise<number> {
+  return (await one<{ n: number }>(pool, "SELECT count(*) AS n FROM audit WHERE outcome = 'acted' AND at >= $1", [ms(since)]))!.n;
+}
+
+export async function countAttemptsSince(pool: Pool, cooldownKey: string, since: number): Promise<number> {
+  return (await one<{ n: number }>(pool,
+    "SELECT count(*) AS n FROM audit WHERE cooldown_key = $1 AND outcome IN ('acted', 'failed') AND at >= $2",
+    [text(cooldownKey), ms(since)]))!.n;
+}
+
+export async function getSettings(pool: Pool): Promise<Settings | null> {
+  type Row = { enabled: boolean; dry_run: boolean; max_actions_per_hour: number };
+  const r = await one<Row>(pool, 'SELECT enabled, dry_run, max_actions_per_hour FROM settings WHERE id = 1');
+  return r ? { enabled: r.enabled, dryRun: r.dry_run, maxActionsPerHour: r.max_actions_per_hour } : null;
+}
+
+export async function putSettings(tx: Tx, s: Settings, now: number, origin: string): Promise<void> {
+  await tx.query(`INSERT INTO settings (id, enabled, dry_run, max_actions_per_hour, updated_at) VALUES (1, $1, $2, $3, $4)
+    ON CONFLICT (id) DO UPDATE SET enabled = excluded.enabled, dry_run = excluded.dry_run,
+      max_actions_per_hour = excluded.max_actions_per_hour, updated_at = excluded.updated_at`,
+  [s.enabled, s.dryRun, s.maxActionsPerHour, now]);
+  await notify(tx, origin, { groupIds: [], remediationQueued: false, settings: { ...s } });
+}

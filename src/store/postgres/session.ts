@@ -1,0 +1,130 @@
+// Connection handling for the PostgreSQL store: one deliberately limited pool per store, type parsing
+// that keeps epoch-millisecond columns as numbers, and the transaction runner with bounded retries.
+import { Pool, types as pgTypes } from 'pg';
+import type { CustomTypesConfig, PoolClient, QueryResultRow } from 'pg';
+import { isRetryable, isUnavailable, toStoreError } from './errors.ts';
+
+export interface StoreLogger {
+  warn(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+}
+
+export interface SessionOptions {
+  url: string;
+  /** Dashboard role: every transaction is read-only on the server too, not only in our code. */
+  readOnly: boolean;
+  /** Connections per process. Three webhook replicas + a dashboard stay far below max_connections. */
+  poolMax: number;
+  statementTimeoutMs: number;
+  connectTimeoutMs: number;
+  applicationName: string;
+  logger?: StoreLogger;
+}
+
+const INT8 = 20;
+const NUMERIC = 1700;
+
+// Times are epoch ms and counts are far below 2^53, so int8 (and numeric sums) parse as numbers.
+// Passed per pool: pg's global type registry is a module-level singleton we leave alone.
+const TYPES: CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    if (oid === INT8 || oid === NUMERIC) return Number; // never called for NULL
+    return pgTypes.getTypeParser(oid, format);
+  }) as CustomTypesConfig['getTypeParser'],
+};
+
+export function createPool(opts: SessionOptions): Pool {
+  const pool = new Pool({
+    connectionString: opts.url,
+    max: opts.poolMax,
+    // Fail fast while the database is away: ingest answers 503 and senders retry, rather than piling
+    // up requests waiting for a connection.
+    connectionTimeoutMillis: opts.connectTimeoutMs,
+    idleTimeoutMillis: 30_000,
+    // Spread reconnect storms after a failover and let PgBouncer/HAProxy rebalance.
+    maxLifetimeSeconds: 1800,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    application_name: opts.applicationName,
+    statement_timeout: opts.statementTimeoutMs,
+    // A stuck process must not hold row or advisory locks that other replicas wait on.
+    idle_in_transaction_session_timeout: Math.max(10_000, 2 * opts.statementTimeoutMs),
+    // Client-side backstop for a silently dropped network path, where the server-side timeout
+    // never gets a chance to answer.
+    query_timeout: opts.statementTimeoutMs + 5_000,
+    options: opts.readOnly ? '-c default_transaction_read_only=on' : undefined,
+    types: TYPES,
+  });
+  // Without a listener, an idle connection killed by a restart or failover would crash the process.
+  pool.on('error', (err) => opts.logger?.warn({ err: err.message }, 'postgres: idle connection lost'));
+  return pool;
+}
+
+export type Tx = Pick<PoolClient, 'query'>;
+
+export async function rows<T extends QueryResultRow>(db: Tx, sql: string, params: unknown[] = []): Promise<T[]> {
+  return (await db.query<T>(sql, params)).rows;
+}
+
+export async function one<T extends QueryResultRow>(db: Tx, sql: string, params: unknown[] = []): Promise<T | undefined> {
+  return (await db.query<T>(sql, params)).rows[0];
+}
+
+export interface RetryPolicy {
+  attempts: number;
+  sleep: (ms: number) => Promise<void>;
+  random: () => number;
+  onRetry?: (info: { code: string; attempt: number }) => void;
+}
+
+/**
+ * Runs fn inside BEGIN … COMMIT on one pooled connection. Serialization failures and deadlocks roll
+ * back completely, so the whole function runs again (bounded, with jittered backoff); "cannot commit
+ * now" failures become store_unavailable and the connection is discarded rather than reused.
+ */
+export async function transaction<T>(pool: Pool, retry: RetryPolicy, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await transactionOnce(pool, fn);
+    } catch (err) {
+      if (!isRetryable(err) || attempt >= retry.attempts) throw toStoreError(err);
+      retry.onRetry?.({ code: String((err as { code?: unknown }).code), attempt });
+      await retry.sleep((5 + retry.random() * 20) * 2 ** (attempt - 1));
+    }
+  }
+}
+
+async function transactionOnce<T>(pool: Pool, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  const client = await pool.connect().catch((err: unknown) => { throw toStoreError(err); });
+  // An error on a checked-out client would otherwise be an unhandled 'error' event; the failing
+  // query rejects on its own, which is what we act on.
+  const onError = (): void => {};
+  client.on('error', onError);
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    if (isUnavailable(err)) {
+      broken = err as Error;
+    } else {
+      // Best effort: if even ROLLBACK fails the connection is in an unknown state, so drop it.
+      await client.query('ROLLBACK').catch((e: unknown) => { broken = e as Error; });
+    }
+    throw err;
+  } finally {
+    client.off('error', onError);
+    client.release(broken ?? false);
+  }
+}
+
+/** A single autocommit statement, with the same error mapping as transactions. */
+export async function run<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toStoreError(err);
+  }
+}

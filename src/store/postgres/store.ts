@@ -1,0 +1,213 @@
+// The HA Store: PostgreSQL through `pg`, shared by every replica (DESIGN §2-3). Each batch is one
+// transaction (record.ts); commits are announced with NOTIFY and other replicas learn about them
+// through subscribe(). Failures that mean "cannot commit now" reject with store_unavailable (503).
+import { randomBytes } from 'node:crypto';
+import type { Pool } from 'pg';
+import { AppError } from '../../domain/errors.ts';
+import type {
+  AuditEntry, ErrorGroup, ErrorGroupDetail, GroupQuery, HistoryQuery, NewAuditEntry, RecordItem, RecordResult,
+  RemediationRequest, Settings, Stats, Store, StoreChange,
+} from '../types.ts';
+import { assertMigrated, migrate } from './migrations.ts';
+import { decodeChange, NOTIFY_CHANNEL } from './notify-payload.ts';
+import { PgNotifier } from './notifier.ts';
+import * as q from './queries.ts';
+import { recordBatch } from './record.ts';
+import * as r from './remediation.ts';
+import { createPool, type RetryPolicy, run, type StoreLogger, transaction } from './session.ts';
+
+export interface PostgresStoreOptions {
+  /** Where this store reads and writes (the dashboard may point it at a read replica). */
+  url: string;
+  /** Where LISTEN runs; must be the primary (standbys cannot LISTEN). Default: url. */
+  listenUrl?: string;
+  /** Dashboard role: read-only sessions, and every write method refuses with read_only_role. */
+  readOnly?: boolean;
+  maxOccurrences: number;
+  logger?: StoreLogger;
+  /** Pool size per process (default 10). */
+  poolMax?: number;
+  /** statement_timeout for every statement (default 5000 ms). */
+  statementTimeoutMs?: number;
+  /** How long to wait for a connection before answering "unavailable" (default 3000 ms). */
+  connectTimeoutMs?: number;
+  /** Shows up in pg_stat_activity (default `kube-sentinel`). */
+  applicationName?: string;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  /** Attempts for a transaction that hit a serialization failure or deadlock (default 4). */
+  maxAttempts?: number;
+  /** Observability hook: a transaction is being retried. */
+  onRetry?: (info: { code: string; attempt: number }) => void;
+  /** LISTEN reconnect tuning (tests shorten it). */
+  notifier?: { backoff?: { initialMs: number; maxMs: number }; heartbeatMs?: number };
+}
+
+const sleepUnref = (ms: number): Promise<void> => new Promise((resolve) => { setTimeout(resolve, ms).unref(); });
+
+export class PostgresStore implements Store {
+  readonly kind = 'postgres' as const;
+  readonly readOnly: boolean;
+  /** This instance's identity in NOTIFY payloads (its own announcements are not echoed back). */
+  readonly origin: string;
+  readonly #pool: Pool;
+  readonly #opts: PostgresStoreOptions;
+  readonly #retry: RetryPolicy;
+  readonly #now: () => number;
+  readonly #shard: number;
+  readonly #listeners = new Set<(change: StoreChange) => void>();
+  #notifier: PgNotifier | null = null;
+  #closed = false;
+
+  constructor(opts: PostgresStoreOptions) {
+    this.#opts = opts;
+    this.readOnly = opts.readOnly ?? false;
+    this.#now = opts.now ?? Date.now;
+    const random = opts.random ?? Math.random;
+    this.origin = randomBytes(8).toString('hex');
+    this.#shard = Math.floor(random() * 64);
+    this.#retry = { attempts: opts.maxAttempts ?? 4, sleep: opts.sleep ?? sleepUnref, random, onRetry: opts.onRetry };
+    this.#pool = createPool({
+      url: opts.url,
+      readOnly: this.readOnly,
+      poolMax: opts.poolMax ?? 10,
+      statementTimeoutMs: opts.statementTimeoutMs ?? 5000,
+      connectTimeoutMs: opts.connectTimeoutMs ?? 3000,
+      applicationName: opts.applicationName ?? 'kube-sentinel',
+      logger: opts.logger,
+    });
+  }
+
+  #read<T>(fn: (pool: Pool) => Promise<T>): Promise<T> {
+    return run(() => fn(this.#pool));
+  }
+
+  #write<T>(fn: Parameters<typeof transaction<T>>[2]): Promise<T> {
+    if (this.readOnly) return Promise.reject(new AppError('read_only_role'));
+    return transaction(this.#pool, this.#retry, fn);
+  }
+
+  migrate(): Promise<void> {
+    return this.readOnly ? assertMigrated(this.#pool, 'store.url') : migrate(this.#pool, this.#retry, 'store.url');
+  }
+
+  record(items: RecordItem[]): Promise<RecordResult[]> {
+    if (items.length === 0 && !this.readOnly) return Promise.resolve([]);
+    return this.#write((tx) => recordBatch(tx, { maxOccurrences: this.#opts.maxOccurrences, origin: this.origin, shard: this.#shard }, items));
+  }
+
+  listGroups(query: GroupQuery): Promise<{ groups: ErrorGroup[]; total: number }> {
+    return this.#read((pool) => q.listGroups(pool, query));
+  }
+
+  getGroup(id: number, opts: { occurrences?: number } = {}): Promise<ErrorGroupDetail | null> {
+    return this.#read((pool) => q.getGroup(pool, id, opts.occurrences ?? this.#opts.maxOccurrences));
+  }
+
+  stats(now: number): Promise<Stats> {
+    return this.#read((pool) => q.stats(pool, now));
+  }
+
+  ruleHits(): Promise<Record<string, number>> {
+    return this.#read((pool) => q.ruleHits(pool));
+  }
+
+  expire(now: number): Promise<number> {
+    return this.#write((tx) => q.expire(tx, now, this.origin));
+  }
+
+  prune(before: number): Promise<number> {
+    return this.#write((tx) => q.prune(tx, before));
+  }
+
+  ping(): Promise<void> {
+    return this.#read(async (pool) => { await pool.query('SELECT 1'); });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#listeners.clear();
+    await this.#notifier?.stop();
+    await this.#pool.end();
+  }
+
+  claimRequest(holder: string, now: number, claimMs: number): Promise<RemediationRequest | null> {
+    if (this.readOnly) return Promise.reject(new AppError('read_only_role'));
+    return this.#read((pool) => r.claimRequest(pool, holder, now, claimMs));
+  }
+
+  finishRequest(id: number, holder: string, result: Parameters<Store['finishRequest']>[2]): Promise<boolean> {
+    if (this.readOnly) return Promise.reject(new AppError('read_only_role'));
+    return this.#read((pool) => r.finishRequest(pool, id, holder, result));
+  }
+
+  appendAudit(entry: NewAuditEntry): Promise<number> {
+    return this.#write((tx) => r.appendAudit(tx, entry, this.origin));
+  }
+
+  listHistory(query: HistoryQuery): Promise<{ entries: AuditEntry[]; total: number }> {
+    return this.#read((pool) => r.listHistory(pool, query));
+  }
+
+  lastActionAt(cooldownKey: string, includeDryRun: boolean): Promise<number | null> {
+    return this.#read((pool) => r.lastActionAt(pool, cooldownKey, includeDryRun));
+  }
+
+  countActedSince(since: number): Promise<number> {
+    return this.#read((pool) => r.countActedSince(pool, since));
+  }
+
+  countAttemptsSince(cooldownKey: string, since: number): Promise<number> {
+    return this.#read((pool) => r.countAttemptsSince(pool, cooldownKey, since));
+  }
+
+  getSettings(): Promise<Settings | null> {
+    return this.#read((pool) => r.getSettings(pool));
+  }
+
+  putSettings(settings: Settings): Promise<void> {
+    return this.#write((tx) => r.putSettings(tx, settings, this.#now(), this.origin));
+  }
+
+  /** Other processes' commits; the LISTEN connection opens with the first subscriber. */
+  subscribe(fn: (change: StoreChange) => void): () => void {
+    if (this.#closed) return () => {};
+    this.#listeners.add(fn);
+    if (!this.#notifier) {
+      this.#notifier = new PgNotifier({
+        url: this.#opts.listenUrl ?? this.#opts.url,
+        channel: NOTIFY_CHANNEL,
+        applicationName: this.#opts.applicationName ?? 'kube-sentinel',
+        connectTimeoutMs: this.#opts.connectTimeoutMs,
+        logger: this.#opts.logger,
+        sleep: this.#opts.sleep,
+        random: this.#opts.random,
+        ...this.#opts.notifier,
+        onPayload: (payload) => {
+          const decoded = decodeChange(payload);
+          if (decoded && decoded.origin !== this.origin) this.#emit(decoded.change);
+        },
+        onReconnect: () => this.#emit({ groupIds: [], remediationQueued: true }),
+      });
+      this.#notifier.start();
+    }
+    return () => { this.#listeners.delete(fn); };
+  }
+
+  /** True once the LISTEN connection is up (tests and readiness detail). */
+  get listening(): boolean {
+    return this.#notifier?.connected ?? false;
+  }
+
+  #emit(change: StoreChange): void {
+    for (const fn of this.#listeners) {
+      try {
+        fn(change);
+      } catch (err) {
+        this.#opts.logger?.warn({ err: (err as Error).message }, 'postgres: change subscriber failed');
+      }
+    }
+  }
+}

@@ -1,0 +1,213 @@
+// The PostgreSQL adapter: the shared Store contract on a real server, plus what only a shared,
+// networked database has — concurrent migrations and writers, NOTIFY, read-only sessions, outages.
+import assert from 'node:assert/strict';
+import { Client } from 'pg';
+import { AppError, LoadError } from '../../src/domain/errors.ts';
+import { PostgresStore, type PostgresStoreOptions } from '../../src/store/postgres/store.ts';
+import type { RecordItem, StoreChange } from '../../src/store/types.ts';
+import { postgresAvailable, TestDatabases, type TestDatabase } from '../ha/pg.ts';
+import { requireComponent, waitFor } from '../support/proc.ts';
+import { describeStoreContract } from './contract.ts';
+import { makeItem, MINUTE, restartPod, T0 } from './factory.ts';
+
+const dbs = new TestDatabases();
+const isUnavailable = (err: unknown) => err instanceof AppError && err.code === 'store_unavailable' && err.status === 503;
+
+describe('PostgresStore', function () {
+  before(async function () {
+    requireComponent(this, 'PostgreSQL at 127.0.0.1:5432 (KS_TEST_PG_URL)', await postgresAvailable());
+  });
+  after(() => dbs.dispose());
+
+  describeStoreContract('postgres', async ({ maxOccurrences }) => {
+    const db = await dbs.create({ migrated: true });
+    const store = new PostgresStore({ url: db.url, maxOccurrences, poolMax: 4 });
+    return { store, cleanup: async () => { await store.close(); await db.drop(); } };
+  });
+
+  describe('PostgresStore (shared database)', () => {
+    let db: TestDatabase;
+    const opened: PostgresStore[] = [];
+    const open = (o: Partial<PostgresStoreOptions> = {}) => {
+      const s = new PostgresStore({ url: db.url, maxOccurrences: 10, poolMax: 3, ...o });
+      opened.push(s);
+      return s;
+    };
+    beforeEach(async () => { db = await dbs.create(); });
+    afterEach(async () => {
+      await Promise.all(opened.splice(0).map((s) => s.close()));
+      await db.drop();
+    });
+
+    it('three replicas migrating one empty database at once: one applies, all succeed', async () => {
+      await Promise.all([open(), open(), open()].map((s) => s.migrate()));
+      const c = new Client({ connectionString: db.url });
+      await c.connect();
+      try {
+        assert.deepEqual((await c.query('SELECT version FROM kube_sentinel_schema')).rows, [{ version: 1 }]);
+      } finally {
+        await c.end();
+      }
+      await open().migrate();
+    });
+
+    it('refuses a database written by a newer schema, and a read-only session refuses an unmigrated one', async () => {
+      await assert.rejects(open({ readOnly: true }).migrate(), (err: unknown) => err instanceof LoadError && /start a writer/.test(err.message));
+      const writer = open();
+      await writer.migrate();
+      const c = new Client({ connectionString: db.url });
+      await c.connect();
+      await c.query('INSERT INTO kube_sentinel_schema (version) VALUES (99)');
+      await c.end();
+      await assert.rejects(writer.migrate(), /schema version 99 is newer/);
+      await assert.rejects(open({ readOnly: true }).migrate(), /schema version 99 is newer/);
+    });
+
+    it('read-only mode sees the writer\'s commits and refuses every write', async () => {
+      const writer = open();
+      await writer.migrate();
+      const reader = open({ readOnly: true });
+      await reader.migrate();
+      const [r] = await writer.record([makeItem()]);
+      assert.equal((await reader.getGroup(r.groupId))?.count, 1);
+      const writes: Array<[string, () => Promise<unknown>]> = [
+        ['record', () => reader.record([makeItem()])],
+        ['record([])', () => reader.record([])],
+        ['expire', () => reader.expire(T0)],
+        ['prune', () => reader.prune(T0)],
+        ['claimRequest', () => reader.claimRequest('h', T0, 1)],
+        ['finishRequest', () => reader.finishRequest(1, 'h', { state: 'done' })],
+        ['appendAudit', () => reader.appendAudit({ requestId: null, groupId: null, at: T0, rule: 'r', action: 'none',
+          namespace: '', target: '', outcome: 'skipped', reason: 'x', message: '', actor: 'a', cooldownKey: 'k' })],
+        ['putSettings', () => reader.putSettings({ enabled: true, dryRun: true, maxActionsPerHour: 1 })],
+      ];
+      for (const [name, write] of writes) {
+        await assert.rejects(write(), (err: unknown) => err instanceof AppError && err.code === 'read_only_role', name);
+      }
+    });
+
+    it('hostile text and timestamps are stored instead of failing the batch for everyone in it', async () => {
+      const s = open();
+      await s.migrate();
+      const hostile = makeItem({
+        fingerprint: 'fp-nul',
+        expiresAt: Number.POSITIVE_INFINITY,
+        signal: { message: 'bad\u0000byte', occurrenceKey: 'k\u0000', labels: { a: 'x\u0000y' }, endsAt: -1e300, state: 'resolved' },
+      });
+      const [h, ok] = await s.record([hostile, makeItem({ fingerprint: 'fp-ok' })]);
+      const g = await s.getGroup(h.groupId);
+      assert.equal(g?.message, 'bad\uFFFDbyte');
+      assert.deepEqual(g?.labels, { a: 'x\u0000y' }, 'JSON documents keep the character escaped');
+      assert.equal(g?.resolvedAt, new Date(-8.64e15).toISOString());
+      assert.equal((await s.getGroup(ok.groupId))?.count, 1);
+      const [again] = await s.record([hostile]);
+      assert.equal(again.outcome, 'redelivery', 'the cleaned key still deduplicates');
+    });
+
+    it('a failed batch commits nothing', async () => {
+      const s = open();
+      await s.migrate();
+      const bad = makeItem({ fingerprint: 'fp-bad' });
+      (bad.signal.labels as Record<string, unknown>).self = bad.signal.labels;
+      await assert.rejects(s.record([makeItem({ fingerprint: 'fp-ok' }), bad]));
+      assert.equal((await s.listGroups({ page: 1, pageSize: 10 })).total, 0);
+    });
+
+    it('an unreachable or closed database is store_unavailable (HTTP 503), quickly', async () => {
+      const gone = new PostgresStore({ url: 'postgres://postgres@127.0.0.1:1/none', maxOccurrences: 5, connectTimeoutMs: 1000 });
+      const started = Date.now();
+      await assert.rejects(gone.ping(), isUnavailable);
+      await assert.rejects(gone.record([makeItem()]), isUnavailable);
+      assert.ok(Date.now() - started < 3000);
+      await gone.close();
+      const s = open();
+      await s.migrate();
+      await s.close();
+      await assert.rejects(s.ping(), isUnavailable);
+      await assert.rejects(s.record([makeItem()]), isUnavailable);
+    });
+
+    it('announces commits to other instances only, after commit, never for a rolled-back batch', async () => {
+      const a = open();
+      await a.migrate();
+      const b = open({ readOnly: true });
+      const seenByA: StoreChange[] = [];
+      const seenByB: StoreChange[] = [];
+      a.subscribe((c) => seenByA.push(c));
+      b.subscribe((c) => seenByB.push(c));
+      await waitFor('LISTEN connections', async () => a.listening && b.listening, 5000, 10);
+
+      const bad = makeItem({ fingerprint: 'fp-bad' });
+      (bad.signal.labels as Record<string, unknown>).self = bad.signal.labels;
+      await assert.rejects(a.record([bad]));
+      const [plain, acting] = await a.record([
+        makeItem({ fingerprint: 'fp-1' }),
+        makeItem({ fingerprint: 'fp-2', classification: { remediation: restartPod() } }),
+      ]);
+      await waitFor('notification', async () => seenByB.length >= 1, 5000, 10);
+      assert.deepEqual(seenByB[0], { groupIds: [plain.groupId, acting.groupId], remediationQueued: true });
+
+      const entry = { requestId: acting.remediationRequestId, groupId: acting.groupId, at: T0, rule: 'crashloop-backoff',
+        action: 'restart-pod' as const, namespace: 'shop', target: 'Pod/web-1', outcome: 'acted' as const, reason: 'ok',
+        message: 'x'.repeat(20_000), actor: 'leader-1', cooldownKey: 'k' };
+      const auditId = await a.appendAudit(entry);
+      await a.putSettings({ enabled: false, dryRun: true, maxActionsPerHour: 2 });
+      await waitFor('audit and settings', async () => seenByB.some((c) => c.settings) && seenByB.some((c) => c.audit), 5000, 10);
+      const audit = seenByB.find((c) => c.audit)?.audit?.[0];
+      assert.equal(audit?.id, auditId);
+      assert.equal(audit?.outcome, 'acted');
+      assert.ok(audit!.message.length < 8000, 'long text is shortened to fit a NOTIFY payload');
+      assert.deepEqual(seenByB.find((c) => c.settings)?.settings, { enabled: false, dryRun: true, maxActionsPerHour: 2 });
+      assert.deepEqual(seenByA, [], 'a store never hears its own announcements');
+    });
+
+    it('the LISTEN connection comes back by itself after being killed, and says so', async () => {
+      const a = open();
+      await a.migrate();
+      const b = open({ notifier: { backoff: { initialMs: 10, maxMs: 50 } } });
+      const seen: StoreChange[] = [];
+      b.subscribe((c) => seen.push(c));
+      await waitFor('LISTEN', async () => b.listening, 5000, 10);
+      const admin = new Client({ connectionString: db.url });
+      await admin.connect();
+      await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE '%(listen)' AND datname = $1", [db.name]);
+      await admin.end();
+      await waitFor('resync after reconnect', async () => seen.some((c) => c.remediationQueued && c.groupIds.length === 0), 5000, 10);
+      const [r] = await a.record([makeItem()]);
+      await waitFor('notifications again', async () => seen.some((c) => c.groupIds.includes(r.groupId)), 5000, 10);
+    });
+
+    it('six writers on overlapping fingerprints and HA-duplicated alerts: no deadlock, no retry, exact counts', async function () {
+      this.timeout(30_000);
+      await open().migrate();
+      const FINGERPRINTS = 24;
+      const KEYS = 25;
+      const all: RecordItem[] = [];
+      for (let f = 0; f < FINGERPRINTS; f++) {
+        for (let k = 0; k < KEYS; k++) {
+          all.push(makeItem({ fingerprint: `fp-${f}`, receivedAt: T0 + k * MINUTE, signal: { occurrenceKey: `fp-${f}/k-${k}` } }));
+        }
+      }
+      let seed = 42;
+      const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+      const retries: unknown[] = [];
+      const writers = Array.from({ length: 6 }, () => open({ poolMax: 2, onRetry: (info) => retries.push(info) }));
+      // Every writer delivers every alert (as Alertmanager HA peers do), each in its own random order.
+      const outcomes = await Promise.all(writers.map(async (w) => {
+        const mine = [...all].sort(() => random() - 0.5);
+        const results = [];
+        for (let i = 0; i < mine.length; i += 40) results.push(...await w.record(mine.slice(i, i + 40)));
+        return results;
+      }));
+      const flat = outcomes.flat();
+      assert.deepEqual(retries, []);
+      assert.equal(flat.reduce((n, r) => n + r.countDelta, 0), FINGERPRINTS * KEYS, 'each occurrence counted once');
+      assert.equal(flat.filter((r) => r.outcome === 'new-group').length, FINGERPRINTS);
+      assert.equal(flat.filter((r) => r.outcome === 'redelivery').length, 5 * FINGERPRINTS * KEYS);
+      const { groups, total } = await writers[0].listGroups({ page: 1, pageSize: 100 });
+      assert.equal(total, FINGERPRINTS);
+      assert.deepEqual(new Set(groups.map((g) => g.count)), new Set([KEYS]));
+      assert.equal((await writers[0].stats(T0 + 30 * MINUTE)).occurrencesLastHour, FINGERPRINTS * KEYS);
+    });
+  });
+});
