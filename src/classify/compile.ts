@@ -2,6 +2,7 @@
 // limits) fails here, so classify() itself never throws on any input.
 import { RE2JS } from 're2js';
 import type { Priority, Remediation, Signal, SourceKind } from '../domain/types.ts';
+import { derivePrefilter, mayMatch } from './prefilter.ts';
 import type { RuleMatchSpec, RuleSpec, RulesDocument } from './schema.ts';
 
 /** Longest regex source accepted: keeps compiled programs (and DFA caches) small. */
@@ -158,7 +159,14 @@ function compileMatchers(rule: string, match: RuleMatchSpec, at: Array<string | 
   if (match.pattern !== undefined) {
     const re = compileRegex(match.pattern);
     if (typeof re === 'string') issues.push({ path: [...at, 'pattern'], message: re });
-    else out.push({ failure: failure(rule, 'pattern'), test: (_s, t) => re.test(t.text) });
+    else {
+      const pre = derivePrefilter(match.pattern);
+      const lower = (t: MatchText) => () => (t.lower ??= t.text.toLowerCase());
+      out.push({
+        failure: failure(rule, 'pattern'),
+        test: pre ? (_s, t) => mayMatch(pre, t.text, lower(t)) && re.test(t.text) : (_s, t) => re.test(t.text),
+      });
+    }
   }
   return out;
 }
