@@ -18,7 +18,7 @@ const USAGE = `Usage:
   kube-sentinel rules test [--rules FILE] < payload.json  classify a payload (alerts, webhook, Event, AdmissionReview)
   kube-sentinel certs [--out DIR] [--service NAME] [--namespace NS] [--ip IP]...
                                                           write a dev CA + serving certificate
-Environment: KS_CONFIG, KS_RULES, KS_ROLE, KS_LISTEN, DATABASE_URL, POD_NAME, POD_NAMESPACE,
+Environment: KS_CONFIG, KS_RULES, KS_ROLE, KS_LISTEN, DATABASE_URL, POD_NAME, POD_NAMESPACE, KUBECONFIG,
              KS_SHUTDOWN_DELAY (wait after SIGTERM before draining; default 5s), LOG_LEVEL`;
 
 class UsageError extends Error {}
@@ -45,7 +45,7 @@ async function cmdServe(args: string[]): Promise<void> {
   const loaded = await loadConfig({ configFlag: values.config, rulesFlag: values.rules, env });
   const logger = createLogger({ level: env.LOG_LEVEL ?? 'info', base: { pod: env.POD_NAME } });
   if (loaded.config.store.url) logger.info({ database: scrubUrl(loaded.config.store.url) }, 'using PostgreSQL');
-  const running = await serve({ loaded, logger, podName: env.POD_NAME });
+  const running = await serve({ loaded, logger, podName: env.POD_NAME, podNamespace: env.POD_NAMESPACE, kubeconfigEnv: loaded.file ? env.KUBECONFIG : undefined });
   if (!loaded.file) {
     process.stdout.write([
       '',

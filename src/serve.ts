@@ -5,6 +5,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createApp, type App } from './app.ts';
+import { createKubeGateway } from './cluster/gateway.ts';
+import { createRemediation, type Remediation } from './remediate/remediation.ts';
 import type { LoadedConfig } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { RulesReloader } from './classify/reloader.ts';
@@ -12,8 +14,9 @@ import { defaultRulesPath } from './classify/defaults.ts';
 import { listen, type ListeningServer } from './http/server.ts';
 import type { Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
+import { PostgresStore } from './store/postgres/store.ts';
 import { SqliteStore } from './store/sqlite/store.ts';
-import type { Store } from './store/types.ts';
+import type { AuditEntry, NewAuditEntry, Store } from './store/types.ts';
 import { ensureCertificates } from './tls/certs.ts';
 
 export interface Running {
@@ -21,6 +24,7 @@ export interface Running {
   listener: ListeningServer;
   store: Store;
   rules: RulesReloader;
+  remediation: Remediation | null;
   ingestTokenFile: string | null;
   caFile: string | null;
   /** SIGTERM path: not ready → wait `delayMs` for endpoints to update → drain → close. */
@@ -47,14 +51,51 @@ async function ensureIngestToken(dir: string): Promise<{ token: string; file: st
 }
 
 export async function openStore(config: Config, logger: Logger): Promise<Store> {
+  const readOnly = config.role === 'dashboard';
   if (config.store.type === 'postgres') {
-    void logger;
-    throw new Error('store.type postgres is not available in this build yet');
+    // Config loading guarantees a url for postgres. The dashboard may read from a replica, but LISTEN
+    // only works on the primary, so change notifications always come from store.url.
+    const primary = config.store.url!;
+    return new PostgresStore({
+      url: readOnly && config.store.read_url ? config.store.read_url : primary,
+      listenUrl: primary,
+      readOnly,
+      maxOccurrences: config.store.max_occurrences,
+      logger,
+      applicationName: `kube-sentinel ${config.role}`,
+    });
   }
-  return new SqliteStore({ path: config.store.path, maxOccurrences: config.store.max_occurrences, readOnly: config.role === 'dashboard' });
+  return new SqliteStore({ path: config.store.path, maxOccurrences: config.store.max_occurrences, readOnly });
 }
 
-export async function serve(opts: { loaded: LoadedConfig; logger: Logger; podName?: string }): Promise<Running> {
+/** Publishes every audit entry the remediation worker writes (live feed) after it is stored. */
+function publishingAudits(store: Store, publish: (entry: AuditEntry) => void): Store {
+  return new Proxy(store, {
+    get(target, key) {
+      if (key === 'appendAudit') {
+        return async (entry: NewAuditEntry) => {
+          const id = await target.appendAudit(entry);
+          const { cooldownKey: _key, ...rest } = entry;
+          publish({ ...rest, id, at: new Date(entry.at).toISOString() });
+          return id;
+        };
+      }
+      const value = Reflect.get(target, key, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+export interface ServeOptions {
+  loaded: LoadedConfig;
+  logger: Logger;
+  /** POD_NAME / POD_NAMESPACE (downward API) and KUBECONFIG, handed over by main. */
+  podName?: string;
+  podNamespace?: string;
+  kubeconfigEnv?: string;
+}
+
+export async function serve(opts: ServeOptions): Promise<Running> {
   const { config } = opts.loaded;
   const log = opts.logger;
   const dir = dataDir(config);
@@ -100,11 +141,44 @@ export async function serve(opts: { loaded: LoadedConfig; logger: Logger; podNam
   });
   await rules.start();
 
+  // Late-bound: the worker publishes audit entries to the app's live feed, created just below.
+  let publishAudit: (entry: AuditEntry) => void = () => {};
+  let remediation: Remediation | null = null;
+  if (config.role !== 'dashboard') {
+    const gateway = createKubeGateway({
+      inCluster: config.kubernetes.in_cluster, kubeconfigPath: config.kubernetes.kubeconfig ?? opts.kubeconfigEnv,
+    });
+    remediation = createRemediation({
+      store: publishingAudits(store, (e) => publishAudit(e)), gateway, config,
+      podName: opts.podName ?? hostname(), podNamespace: opts.podNamespace ?? null, logger: log.child({ component: 'remediation' }),
+      metrics: {
+        onDecision: (action, outcome, reason) => metrics.remediationDecisions.inc({ action, outcome, reason }),
+        setLeader: (leading) => metrics.leader.set(leading ? 1 : 0),
+      },
+    });
+    log.info({ cluster: gateway !== null, identity: remediation.identity, leaderElection: config.leader_election.enabled }, 'remediation configured');
+  }
+  const rem = remediation;
+
   const app = createApp(config, {
-    store, rules: () => rules.current(), tokens, logger: log, metrics, tlsLoaded: () => true, identity: opts.podName,
+    store, rules: () => rules.current(), tokens, logger: log, metrics, tlsLoaded: () => true,
+    identity: rem?.identity ?? opts.podName,
+    remediation: rem && {
+      wake: () => rem.wake(),
+      status: () => ({ ...rem.status() }),
+      healthy: () => rem.status().healthy,
+    },
+  });
+  publishAudit = (entry) => app.feed.publish({ type: 'remediation', entry });
+  // Other replicas' commits (PostgreSQL NOTIFY) reach this replica's live feed.
+  store.subscribe?.((change) => {
+    if (change.groupIds.length > 0) app.feed.groupsChanged(change.groupIds);
+    for (const entry of change.audit ?? []) app.feed.publish({ type: 'remediation', entry });
+    if (change.settings) app.feed.publish({ type: 'settings', settings: change.settings });
   });
   const listener = await listen({ handler: app.handler, tls: tlsFiles, listen: config.web.listen });
   log.info({ url: listener.url, role: config.role, store: config.store.type }, 'kube-sentinel listening');
+  rem?.start();
 
   // Housekeeping: expire silent firing groups, apply retention. unref: never keeps the process alive.
   const expireTimer = setInterval(() => {
@@ -119,9 +193,11 @@ export async function serve(opts: { loaded: LoadedConfig; logger: Logger; podNam
   pruneTimer.unref();
 
   return {
-    app, listener, store, rules, ingestTokenFile, caFile,
+    app, listener, store, rules, remediation: rem, ingestTokenFile, caFile,
     async shutdown(delayMs) {
       app.beginTermination();
+      // Stop remediating and hand the Lease over at once: another replica can lead while we drain.
+      await rem?.stop();
       if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
       app.beginDrain();
       clearInterval(expireTimer);
