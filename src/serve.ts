@@ -170,8 +170,9 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     },
   });
   publishAudit = (entry) => app.feed.publish({ type: 'remediation', entry });
-  // Other replicas' commits (PostgreSQL NOTIFY) reach this replica's live feed.
+  // Other replicas' commits (PostgreSQL NOTIFY) reach this replica's live feed and wake the leader.
   store.subscribe?.((change) => {
+    if (change.remediationQueued) rem?.wake();
     if (change.groupIds.length > 0) app.feed.groupsChanged(change.groupIds);
     for (const entry of change.audit ?? []) app.feed.publish({ type: 'remediation', entry });
     if (change.settings) app.feed.publish({ type: 'settings', settings: change.settings });
