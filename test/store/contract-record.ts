@@ -212,6 +212,8 @@ export function recordContract(store: () => Store): void {
         at: new Date(T0 + 7 * MINUTE).toISOString(), channel: 'alertmanager', message: 'm7', count: 1,
         labels: makeItem().signal.labels,
       });
+      const wide = await store().getGroup(r.groupId, { occurrences: 100 });
+      assert.equal(wide?.occurrences.length, 5, 'older rows are deleted, not just hidden');
       const two = await store().getGroup(r.groupId, { occurrences: 2 });
       assert.deepEqual(two?.occurrences.map((o) => o.message), ['m7', 'm6']);
     });

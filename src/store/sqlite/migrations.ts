@@ -30,14 +30,12 @@ CREATE TABLE error_groups (
   remediation_action TEXT,
   remediation_outcome TEXT
 );
--- The API's default order and its priority filter.
+-- Few indexes on purpose: an upsert rewrites every index on a column its SET names, and redeliveries
+-- touch last_seen on every group they see. These two serve the default order (P1 first, newest first),
+-- sort by lastSeen, the since filter and retention. The other filters (namespace, rule, status, …) scan
+-- the table, which retention keeps to tens of thousands of rows: milliseconds, paid only by readers.
 CREATE INDEX error_groups_priority_last_seen ON error_groups (priority, last_seen DESC);
 CREATE INDEX error_groups_last_seen ON error_groups (last_seen DESC);
-CREATE INDEX error_groups_status_priority ON error_groups (status, priority, last_seen DESC);
-CREATE INDEX error_groups_namespace ON error_groups (namespace, last_seen DESC);
-CREATE INDEX error_groups_rule ON error_groups (rule);
--- expire(): only firing groups have a live deadline.
-CREATE INDEX error_groups_expiry ON error_groups (expires_at) WHERE status = 'firing';
 
 -- Dedup memory, scoped to the group: a rules change that moves a signal to another group starts fresh.
 CREATE TABLE occurrence_keys (

@@ -1,9 +1,11 @@
 // The write path: one transaction per batch (DESIGN §3). Items are decided in arrival order against
 // their occurrence keys, then merged per fingerprint and applied in fingerprint order.
+import type { SQLInputValue } from 'node:sqlite';
 import { decideOccurrence } from '../../dedup/decide.ts';
 import type { DedupDecision, KnownOccurrence } from '../../dedup/decide.ts';
 import type { GroupStatus } from '../../domain/types.ts';
 import type { RecordItem, RecordResult } from '../types.ts';
+import { bulk } from './bulk.ts';
 import type { Statements } from './statements.ts';
 import { all, one } from './statements.ts';
 
@@ -35,10 +37,10 @@ const SELECT_KEYS = `SELECT k.fingerprint, k.key, k.seen_count, k.state
   FROM json_each(?) j JOIN occurrence_keys k
     ON k.fingerprint = j.value ->> 0 AND k.key = j.value ->> 1`;
 
-const UPSERT_GROUP = `INSERT INTO error_groups (fingerprint, alert_fingerprint, source, priority, rule, status,
-    title, message, namespace, pod, container, workload, labels, count, first_seen, last_seen, resolved_at,
-    expires_at, why, remediation_action)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+const UPSERT_GROUPS = (values: string): string => `INSERT INTO error_groups (fingerprint, alert_fingerprint,
+    source, priority, rule, status, title, message, namespace, pod, container, workload, labels, count,
+    first_seen, last_seen, resolved_at, expires_at, why, remediation_action)
+  VALUES ${values}
   ON CONFLICT (fingerprint) DO UPDATE SET
     alert_fingerprint = coalesce(excluded.alert_fingerprint, alert_fingerprint),
     source = excluded.source, priority = excluded.priority, rule = excluded.rule, status = excluded.status,
@@ -49,16 +51,17 @@ const UPSERT_GROUP = `INSERT INTO error_groups (fingerprint, alert_fingerprint, 
     last_seen = max(last_seen, excluded.last_seen),
     resolved_at = excluded.resolved_at, expires_at = excluded.expires_at,
     why = excluded.why, remediation_action = excluded.remediation_action
-  RETURNING id, count`;
+  RETURNING fingerprint, id, count`;
 
-const UPSERT_KEY = `INSERT INTO occurrence_keys (fingerprint, key, group_id, seen_count, state, last_seen)
-  VALUES (?, ?, ?, ?, ?, ?)
+const UPSERT_KEYS = (values: string): string => `INSERT INTO occurrence_keys (fingerprint, key, group_id,
+    seen_count, state, last_seen)
+  VALUES ${values}
   ON CONFLICT (fingerprint, key) DO UPDATE SET
     group_id = excluded.group_id, seen_count = excluded.seen_count, state = excluded.state,
     last_seen = max(last_seen, excluded.last_seen)`;
 
-const INSERT_OCCURRENCE = `INSERT INTO occurrences (group_id, at, channel, message, count, labels)
-  VALUES (?, ?, ?, ?, ?, ?)`;
+const INSERT_OCCURRENCES = (values: string): string =>
+  `INSERT INTO occurrences (group_id, at, channel, message, count, labels) VALUES ${values}`;
 
 // Keep the newest `max` rows: everything older than the max-th newest id goes.
 const TRIM_OCCURRENCES = `DELETE FROM occurrences WHERE group_id = ?1 AND id <
@@ -149,29 +152,29 @@ export function recordBatch(stmts: Statements, maxOccurrences: number, items: Re
   }
 
   // 2. Group upserts in fingerprint order, so concurrent writers (PostgreSQL) lock rows alike.
+  const sorted = [...changes.values()].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0));
   const groupIds = new Map<string, { id: number; count: number }>();
-  const upsert = stmts.get(UPSERT_GROUP);
-  for (const c of [...changes.values()].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0))) {
+  const groupRows = sorted.map((c): SQLInputValue[] => {
     const { signal, classification: cls } = c.latest;
-    const row = one<{ id: number; count: number }>(upsert,
-      c.fingerprint, signal.alertFingerprint, signal.source, cls.priority, cls.rule, c.status,
+    return [c.fingerprint, signal.alertFingerprint, signal.source, cls.priority, cls.rule, c.status,
       signal.title, signal.message, signal.namespace, signal.pod, signal.container, c.latest.workload,
       JSON.stringify(signal.labels), c.countDelta, c.firstSeen, c.lastSeen, c.resolvedAt, c.expiresAt,
-      JSON.stringify(cls.reason), cls.remediation?.action ?? null)!;
-    groupIds.set(c.fingerprint, row);
+      JSON.stringify(cls.reason), cls.remediation?.action ?? null];
+  });
+  for (const g of bulk<{ fingerprint: string; id: number; count: number }>(stmts, UPSERT_GROUPS, groupRows)) {
+    groupIds.set(g.fingerprint, g);
   }
 
   // 3. Dedup memory.
-  const upsertKey = stmts.get(UPSERT_KEY);
+  const keyRows: SQLInputValue[][] = [];
   for (const [id, state] of keys) {
-    const lastSeen = keyLastSeen.get(id);
-    if (lastSeen === undefined) continue; // loaded but untouched
     const [fingerprint, key] = JSON.parse(id) as [string, string];
-    upsertKey.run(fingerprint, key, groupIds.get(fingerprint)!.id, state.seenCount, state.state, lastSeen);
+    keyRows.push([fingerprint, key, groupIds.get(fingerprint)!.id, state.seenCount, state.state, keyLastSeen.get(id)!]);
   }
+  bulk(stmts, UPSERT_KEYS, keyRows);
 
   // 4. Occurrence rows and remediation requests, per real occurrence.
-  const insertOccurrence = stmts.get(INSERT_OCCURRENCE);
+  const occurrenceRows: SQLInputValue[][] = [];
   const minutes = new Map<number, number>();
   const requestByGroup = new Map<number, number>();
   const results: RecordResult[] = items.map((item, i) => {
@@ -180,7 +183,7 @@ export function recordBatch(stmts: Statements, maxOccurrences: number, items: Re
     let remediationRequestId: number | null = null;
     if (d.countDelta > 0) {
       const s = item.signal;
-      insertOccurrence.run(groupId, item.receivedAt, s.channel, s.message, d.countDelta, JSON.stringify(s.labels));
+      occurrenceRows.push([groupId, item.receivedAt, s.channel, s.message, d.countDelta, JSON.stringify(s.labels)]);
       const minute = Math.floor(item.receivedAt / 60_000);
       minutes.set(minute, (minutes.get(minute) ?? 0) + d.countDelta);
       if (wantsRemediation(item, d)) {
@@ -189,6 +192,7 @@ export function recordBatch(stmts: Statements, maxOccurrences: number, items: Re
     }
     return { groupId, outcome: d.outcome, countDelta: d.countDelta, remediationRequestId };
   });
+  bulk(stmts, INSERT_OCCURRENCES, occurrenceRows);
 
   // Rows never outnumber the count, so only groups whose count passed the cap need trimming.
   const trim = stmts.get(TRIM_OCCURRENCES);

@@ -61,8 +61,10 @@ export class SqliteStore implements Store {
         this.#db.exec('PRAGMA query_only = ON');
       } else {
         // WAL: readers never block the writer. FULL: an acknowledged batch survives power loss; with
-        // group commit the extra fsync is paid once per batch, not per request.
-        this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON');
+        // group commit the extra fsync is paid once per batch, not per request. temp_store: statement
+        // journals of multi-index upserts otherwise go to temp files (measured: 2x slower per row).
+        this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
+          PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16384`);
       }
     } catch (err) {
       this.#lock?.release();
