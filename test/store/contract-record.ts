@@ -225,6 +225,17 @@ export function recordContract(store: () => Store): void {
       assert.deepEqual(g.occurrences.map((o) => o.count), [5, 2]);
     });
 
+    it('stores hostile text and absurd counts without failing the batch', async () => {
+      const nasty = 'nul\u0000 lone\uD800 surrogate 🔥 ' + 'x'.repeat(64 * 1024);
+      const [r] = await store().record([makeItem({
+        signal: { message: nasty, title: nasty, labels: { [nasty]: nasty }, occurrenceCount: 1e300, endsAt: Number.NaN },
+      })]);
+      const g = await group(r.groupId);
+      assert.equal(g.count, 2_147_483_647, 'clamped to int32 like a Kubernetes Event count');
+      assert.ok(g.message.includes('surrogate 🔥'));
+      assert.equal((await store().listGroups({ q: 'SURROGATE 🔥', page: 1, pageSize: 5 })).total, 1);
+    });
+
     it('getGroup of an unknown id is null', async () => {
       assert.equal(await store().getGroup(424242), null);
     });

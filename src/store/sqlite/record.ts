@@ -122,68 +122,78 @@ function fold(change: GroupChange | undefined, item: RecordItem, d: DedupDecisio
   return c;
 }
 
+/** One occurrence key touched by the batch: what the store knew, then what this batch leaves. */
+interface KeyState {
+  fingerprint: string;
+  key: string;
+  known: KnownOccurrence | null;
+  lastSeen: number;
+}
+
+const byFingerprint = (a: GroupChange, b: GroupChange): number =>
+  (a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0);
+
 export function recordBatch(stmts: Statements, maxOccurrences: number, items: RecordItem[]): RecordResult[] {
   if (items.length === 0) return [];
 
-  const fingerprints = [...new Set(items.map((i) => i.fingerprint))];
   const existing = new Map<string, ExistingGroup>();
+  const fingerprints = [...new Set(items.map((i) => i.fingerprint))];
   for (const g of all<ExistingGroup>(stmts.get(SELECT_GROUPS), JSON.stringify(fingerprints))) {
     existing.set(g.fingerprint, g);
   }
-  const keyPairs = [...new Set(items.map((i) => keyId(i.fingerprint, i.signal.occurrenceKey)))];
-  const keys = new Map<string, KnownOccurrence>();
+  const keys = new Map<string, KeyState>();
+  for (const i of items) {
+    const id = keyId(i.fingerprint, i.signal.occurrenceKey);
+    if (!keys.has(id)) keys.set(id, { fingerprint: i.fingerprint, key: i.signal.occurrenceKey, known: null, lastSeen: i.receivedAt });
+  }
   type KeyRow = { fingerprint: string; key: string; seen_count: number; state: GroupStatus };
-  for (const k of all<KeyRow>(stmts.get(SELECT_KEYS), `[${keyPairs.join(',')}]`)) {
-    keys.set(keyId(k.fingerprint, k.key), { seenCount: k.seen_count, state: k.state });
+  for (const k of all<KeyRow>(stmts.get(SELECT_KEYS), `[${[...keys.keys()].join(',')}]`)) {
+    keys.get(keyId(k.fingerprint, k.key))!.known = { seenCount: k.seen_count, state: k.state };
   }
 
-  // 1. Decide in arrival order; later items see earlier ones through the in-memory maps.
+  // 1. Decide in arrival order; later items see earlier ones through the in-memory state.
   const decisions: DedupDecision[] = [];
   const changes = new Map<string, GroupChange>();
-  const keyLastSeen = new Map<string, number>();
   for (const item of items) {
-    const id = keyId(item.fingerprint, item.signal.occurrenceKey);
+    const k = keys.get(keyId(item.fingerprint, item.signal.occurrenceKey))!;
     const groupExists = existing.has(item.fingerprint) || changes.has(item.fingerprint);
-    const d = decideOccurrence(keys.get(id) ?? null, item.signal, groupExists);
+    const d = decideOccurrence(k.known, item.signal, groupExists);
     decisions.push(d);
-    keys.set(id, { seenCount: d.nextSeenCount, state: d.nextState });
-    keyLastSeen.set(id, Math.max(keyLastSeen.get(id) ?? item.receivedAt, item.receivedAt));
+    k.known = { seenCount: d.nextSeenCount, state: d.nextState };
+    k.lastSeen = Math.max(k.lastSeen, item.receivedAt);
     changes.set(item.fingerprint, fold(changes.get(item.fingerprint), item, d, existing.get(item.fingerprint)));
   }
 
   // 2. Group upserts in fingerprint order, so concurrent writers (PostgreSQL) lock rows alike.
-  const sorted = [...changes.values()].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0));
-  const groupIds = new Map<string, { id: number; count: number }>();
-  const groupRows = sorted.map((c): SQLInputValue[] => {
+  const groupRows = [...changes.values()].sort(byFingerprint).map((c): SQLInputValue[] => {
     const { signal, classification: cls } = c.latest;
     return [c.fingerprint, signal.alertFingerprint, signal.source, cls.priority, cls.rule, c.status,
       signal.title, signal.message, signal.namespace, signal.pod, signal.container, c.latest.workload,
       JSON.stringify(signal.labels), c.countDelta, c.firstSeen, c.lastSeen, c.resolvedAt, c.expiresAt,
       JSON.stringify(cls.reason), cls.remediation?.action ?? null];
   });
+  const groups = new Map<string, { id: number; count: number }>();
   for (const g of bulk<{ fingerprint: string; id: number; count: number }>(stmts, UPSERT_GROUPS, groupRows)) {
-    groupIds.set(g.fingerprint, g);
+    groups.set(g.fingerprint, g);
   }
 
   // 3. Dedup memory.
-  const keyRows: SQLInputValue[][] = [];
-  for (const [id, state] of keys) {
-    const [fingerprint, key] = JSON.parse(id) as [string, string];
-    keyRows.push([fingerprint, key, groupIds.get(fingerprint)!.id, state.seenCount, state.state, keyLastSeen.get(id)!]);
-  }
-  bulk(stmts, UPSERT_KEYS, keyRows);
+  bulk(stmts, UPSERT_KEYS, [...keys.values()].map((k): SQLInputValue[] =>
+    [k.fingerprint, k.key, groups.get(k.fingerprint)!.id, k.known!.seenCount, k.known!.state, k.lastSeen]));
 
   // 4. Occurrence rows and remediation requests, per real occurrence.
   const occurrenceRows: SQLInputValue[][] = [];
+  const grown = new Set<number>();
   const minutes = new Map<number, number>();
   const requestByGroup = new Map<number, number>();
   const results: RecordResult[] = items.map((item, i) => {
     const d = decisions[i];
-    const groupId = groupIds.get(item.fingerprint)!.id;
+    const groupId = groups.get(item.fingerprint)!.id;
     let remediationRequestId: number | null = null;
     if (d.countDelta > 0) {
       const s = item.signal;
       occurrenceRows.push([groupId, item.receivedAt, s.channel, s.message, d.countDelta, JSON.stringify(s.labels)]);
+      grown.add(groupId);
       const minute = Math.floor(item.receivedAt / 60_000);
       minutes.set(minute, (minutes.get(minute) ?? 0) + d.countDelta);
       if (wantsRemediation(item, d)) {
@@ -194,10 +204,10 @@ export function recordBatch(stmts: Statements, maxOccurrences: number, items: Re
   });
   bulk(stmts, INSERT_OCCURRENCES, occurrenceRows);
 
-  // Rows never outnumber the count, so only groups whose count passed the cap need trimming.
+  // Rows never outnumber the count, so only groups that grew past the cap need trimming.
   const trim = stmts.get(TRIM_OCCURRENCES);
-  for (const g of groupIds.values()) {
-    if (g.count > maxOccurrences) trim.run(g.id, maxOccurrences);
+  for (const g of groups.values()) {
+    if (grown.has(g.id) && g.count > maxOccurrences) trim.run(g.id, maxOccurrences);
   }
   const addMinute = stmts.get(ADD_MINUTE);
   for (const [minute, n] of minutes) addMinute.run(minute, n);
