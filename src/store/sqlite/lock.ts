@@ -27,7 +27,7 @@ function isBusy(err: unknown): boolean {
   return (err as { errcode?: number } | null)?.errcode === SQLITE_BUSY;
 }
 
-function describe(holder: LockHolder | undefined): string {
+function holderText(holder: LockHolder | undefined): string {
   if (!holder) return 'another process';
   return `process ${holder.pid} on ${holder.host} (since ${new Date(holder.since).toISOString()})`;
 }
@@ -48,7 +48,7 @@ export function acquireFileLock(
   const path = `${databasePath}.lock`;
   const fail = (message: string): LoadError => new LoadError(path, [{ path: 'store.path', message }]);
   const held = (db: DatabaseSync): LoadError => fail(
-    `database ${databasePath} is in use by ${describe(readHolder(db))}; the SQLite store serves a single ` +
+    `database ${databasePath} is in use by ${holderText(readHolder(db))}; the SQLite store serves a single ` +
     'process — stop the other one, or use store.type: postgres for several replicas',
   );
 
