@@ -34,8 +34,8 @@ CREATE TABLE error_groups (
 -- touch last_seen on every group they see. These two serve the default order (P1 first, newest first),
 -- sort by lastSeen, the since filter and retention. The other filters (namespace, rule, status, …) scan
 -- the table, which retention keeps to tens of thousands of rows: milliseconds, paid only by readers.
-CREATE INDEX error_groups_priority_last_seen ON error_groups (priority, last_seen DESC);
-CREATE INDEX error_groups_last_seen ON error_groups (last_seen DESC);
+CREATE INDEX error_groups_priority_last_seen ON error_groups (priority, last_seen DESC, id DESC);
+CREATE INDEX error_groups_last_seen ON error_groups (last_seen DESC, id DESC);
 
 -- Dedup memory, scoped to the group: a rules change that moves a signal to another group starts fresh.
 CREATE TABLE occurrence_keys (
