@@ -1,6 +1,6 @@
 // The read side of the PostgreSQL store (listings, details, statistics) and the housekeeping writes
 // over whole tables (expire, prune). Same shapes and orderings as the SQLite adapter.
-import type { Pool } from 'pg';
+import type { Pool, QueryConfig } from 'pg';
 import { PRIORITIES, SOURCE_KINDS } from '../../domain/types.ts';
 import type { ActionName, ClassificationReason, GroupStatus, Priority, SourceKind } from '../../domain/types.ts';
 import type { ErrorGroup, ErrorGroupDetail, GroupQuery, Occurrence, SortKey, Stats } from '../types.ts';
@@ -204,12 +204,22 @@ export async function expire(tx: Tx, now: number, origin: string): Promise<numbe
  * and finished requests. Rows a batch holds are skipped, so pruning never waits on ingest.
  */
 export async function prune(tx: Tx, before: number): Promise<number> {
-  const groups = await tx.query(`DELETE FROM error_groups WHERE id IN
-    (SELECT id FROM error_groups WHERE last_seen < $1 FOR UPDATE SKIP LOCKED)`, [before]);
-  await tx.query(`DELETE FROM occurrence_keys WHERE (fingerprint, key) IN
-    (SELECT fingerprint, key FROM occurrence_keys WHERE last_seen < $1 FOR UPDATE SKIP LOCKED)`, [before]);
-  await tx.query('DELETE FROM occurrence_minutes WHERE minute < $1', [Math.floor(before / 60_000)]);
-  await tx.query('DELETE FROM audit WHERE at < $1', [before]);
-  await tx.query("DELETE FROM remediation_requests WHERE state = 'done' AND created_at < $1", [before]);
+  // The first run after a long pause may delete a lot; it runs hourly in the background, so it gets
+  // more time than an ingest statement (server side, and the client-side backstop to match).
+  await tx.query(`SET LOCAL statement_timeout = ${HOUSEKEEPING_TIMEOUT_MS}`);
+  const del = (text: string, value: number) => {
+    // pg honours a per-query query_timeout; its type declarations do not list it.
+    const config: QueryConfig & { query_timeout: number } = { text, values: [value], query_timeout: HOUSEKEEPING_TIMEOUT_MS + 5000 };
+    return tx.query(config as QueryConfig);
+  };
+  const groups = await del(`DELETE FROM error_groups WHERE id IN
+    (SELECT id FROM error_groups WHERE last_seen < $1 FOR UPDATE SKIP LOCKED)`, before);
+  await del(`DELETE FROM occurrence_keys WHERE (fingerprint, key) IN
+    (SELECT fingerprint, key FROM occurrence_keys WHERE last_seen < $1 FOR UPDATE SKIP LOCKED)`, before);
+  await del('DELETE FROM occurrence_minutes WHERE minute < $1', Math.floor(before / 60_000));
+  await del('DELETE FROM audit WHERE at < $1', before);
+  await del("DELETE FROM remediation_requests WHERE state = 'done' AND created_at < $1", before);
   return groups.rowCount ?? 0;
 }
+
+const HOUSEKEEPING_TIMEOUT_MS = 120_000;

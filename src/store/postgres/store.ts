@@ -14,7 +14,7 @@ import { PgNotifier } from './notifier.ts';
 import * as q from './queries.ts';
 import { recordBatch } from './record.ts';
 import * as r from './remediation.ts';
-import { createPool, type RetryPolicy, run, type StoreLogger, transaction } from './session.ts';
+import { createPool, type RetryPolicy, run, type StoreLogger, transaction, type Tx } from './session.ts';
 
 export interface PostgresStoreOptions {
   /** Where this store reads and writes (the dashboard may point it at a read replica). */
@@ -83,7 +83,7 @@ export class PostgresStore implements Store {
     return run(() => fn(this.#pool));
   }
 
-  #write<T>(fn: Parameters<typeof transaction<T>>[2]): Promise<T> {
+  #write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     if (this.readOnly) return Promise.reject(new AppError('read_only_role'));
     return transaction(this.#pool, this.#retry, fn);
   }

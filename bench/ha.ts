@@ -1,0 +1,154 @@
+// node bench/ha.ts: the Helm topology's numbers on this machine, written to docs/benchmarks.md.
+//   (f) ingest alerts/s on PostgreSQL, one webhook replica;  (g) the same with three replicas writing
+//   (h) dashboard GET /api/errors p50/p99 at 100k groups (its own read-only replica, as in Helm)
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { testPki } from '../test/support/pki.ts';
+import { ROOT, which } from '../test/support/proc.ts';
+import { INGEST_TOKEN, READ_TOKEN, startServer, type ServerProc } from '../test/support/server-proc.ts';
+import { postgresAvailable, TestDatabases } from '../test/ha/pg.ts';
+import { alertScript, runWrk, type WrkResult } from './wrk.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const GROUPS = Number(process.env.BENCH_GROUPS ?? 100_000);
+const sample = JSON.parse(readFileSync(join(ROOT, '../shared/samples/prometheus-v2-alerts.json'), 'utf8'));
+// ≈1.5 KB per alert, like bench/run.ts, so the two sections compare.
+const description = `${sample[0].annotations.description} `.repeat(4).slice(0, 1100).replace(/"/g, "'");
+
+const dbs = new TestDatabases();
+
+async function replicas(n: number, role: 'webhook' | 'dashboard', url: string): Promise<ServerProc[]> {
+  return Promise.all(Array.from({ length: n }, () => startServer({
+    config: { role, store: { type: 'postgres', url } }, env: { LOG_LEVEL: 'error', DATABASE_URL: url },
+  })));
+}
+
+/**
+ * wrk against every replica at once, summed. Each replica's script carries its own description, so
+ * the replicas write distinct groups (wrk numbers alerts per process, which would otherwise collide
+ * and measure HA de-duplication instead of writing).
+ */
+async function ingest(servers: ServerProc[], dir: string, batch: number): Promise<{ alerts: number; p99: number; errors: number }> {
+  const runs: WrkResult[] = await Promise.all(servers.map((s, i) => {
+    const own = join(dir, `replica-${i}`);
+    mkdirSync(own, { recursive: true });
+    const script = alertScript(own, { token: INGEST_TOKEN, batch, path: '/api/v2/alerts', description: `replica ${i}: ${description}` });
+    return runWrk(`${s.url}/api/v2/alerts`, { script, seconds: SECONDS, connections: batch > 1 ? 8 : 16 });
+  }));
+  return {
+    alerts: runs.reduce((sum, r) => sum + r.rps * batch, 0),
+    p99: Math.max(...runs.map((r) => r.p99ms)),
+    errors: runs.reduce((sum, r) => sum + r.non2xx + r.errors, 0),
+  };
+}
+
+/** 500-alert posts spread over the webhook replicas, four in flight per replica. */
+async function loadGroups(servers: ServerProc[], ca: string, n: number): Promise<number> {
+  const agent = new Agent({ connect: { ca }, connections: 4 * servers.length });
+  const per = 500;
+  let next = 0;
+  const started = performance.now();
+  const worker = async (server: ServerProc) => {
+    while (next < n) {
+      const from = next;
+      next += per;
+      const alerts = Array.from({ length: Math.min(per, n - from) }, (_, i) => ({
+        labels: { alertname: `Load_${from + i}`, namespace: `ns-${(from + i) % 50}`, pod: `api-${from + i}`, severity: 'warning' },
+        annotations: { summary: `load probe ${from + i}`, description },
+      }));
+      const res = await request(`${server.url}/api/v2/alerts`, { method: 'POST', dispatcher: agent, body: JSON.stringify(alerts),
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${INGEST_TOKEN}` } });
+      await res.body.text();
+      if (res.statusCode !== 200) throw new Error(`load failed: ${res.statusCode}`);
+    }
+  };
+  await Promise.all(servers.flatMap((s) => [worker(s), worker(s), worker(s), worker(s)]));
+  await agent.close();
+  return (performance.now() - started) / 1000;
+}
+
+function getScript(dir: string): string {
+  const file = join(dir, 'get.lua');
+  writeFileSync(file, `wrk.headers["Authorization"] = "Bearer ${READ_TOKEN}"\n`);
+  return file;
+}
+
+async function main() {
+  // Everything shares the machine's cores, so a busy machine shows in every number: record how busy.
+  const loadBefore = loadavg()[0];
+  if (!which('wrk')) throw new Error('wrk is required (apt-get install wrk)');
+  if (!(await postgresAvailable())) throw new Error('PostgreSQL is required (KS_TEST_PG_URL, default 127.0.0.1:5432)');
+  const pki = await testPki();
+  const dir = mkdtempSync(join(tmpdir(), 'ks-bench-ha-'));
+  const pg = await (async () => {
+    const c = await dbs.create();
+    const { Client } = await import('pg');
+    const client = new Client({ connectionString: c.url });
+    await client.connect();
+    const v = (await client.query('SHOW server_version')).rows[0].server_version as string;
+    const sync = (await client.query('SHOW synchronous_commit')).rows[0].synchronous_commit as string;
+    await client.end();
+    await c.drop();
+    return `PostgreSQL ${v} (synchronous_commit=${sync}) on the same machine`;
+  })();
+
+  const results: Array<[string, string]> = [];
+  for (const [label, n] of [['one replica', 1], ['three replicas', 3]] as const) {
+    for (const batch of [1, 64]) {
+      const db = await dbs.create();
+      const servers = await replicas(n, 'webhook', db.url);
+      const r = await ingest(servers, dir, batch);
+      await Promise.all(servers.map((s) => s.stop()));
+      await db.drop();
+      results.push([`ingest, ${label}, ${batch} alert${batch > 1 ? 's' : ''}/request`,
+        `${r.alerts.toFixed(0)} alerts/s (p99 ${r.p99.toFixed(1)} ms, ${r.errors} errors)`]);
+      console.log(results.at(-1)!.join(': '));
+    }
+  }
+
+  const db = await dbs.create();
+  const writers = await replicas(3, 'webhook', db.url);
+  const loadSeconds = await loadGroups(writers, pki.ca, GROUPS);
+  await Promise.all(writers.map((s) => s.stop()));
+  const [dashboard] = await replicas(1, 'dashboard', db.url);
+  const total = (await dashboard.client.get('/api/stats', READ_TOKEN)).body.total as number;
+  results.push([`load ${total} groups, 500-alert posts over three replicas`, `${(GROUPS / loadSeconds).toFixed(0)} alerts/s (${loadSeconds.toFixed(1)} s)`]);
+  const get = getScript(dir);
+  for (const [label, query] of [
+    ['default listing (priority, lastSeen), page 1 of 50', ''],
+    ['filtered (namespace + priority), page 1', '?namespace=ns-7&priority=P4'],
+    ['text search q=, page 1', '?q=probe%2099'],
+  ] as const) {
+    const r = await runWrk(`${dashboard.url}/api/errors${query}`, { script: get, seconds: SECONDS, connections: 1 });
+    results.push([`dashboard GET /api/errors at ${total} groups: ${label}`,
+      `p50 ${r.p50ms.toFixed(1)} ms, p99 ${r.p99ms.toFixed(1)} ms (${r.rps.toFixed(0)} req/s, ${r.non2xx + r.errors} errors)`]);
+    console.log(results.at(-1)!.join(': '));
+  }
+  await dashboard.stop();
+  await db.drop();
+  await dbs.dispose();
+
+  const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${pg}, wrk 1 thread per replica, ${SECONDS} s per run, 1-minute load average ${loadBefore.toFixed(1)} before and ${loadavg()[0].toFixed(1)} after`;
+  const table = ['| measurement | result |', '| --- | --- |', ...results.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  const section = `## High availability (node bench/ha.ts)\n\nMeasured ${new Date().toISOString().slice(0, 10)} on ${machine}.\n`
+    + 'Servers: the built `dist/main.js` as `role: webhook` replicas and one `role: dashboard` replica on one PostgreSQL database, '
+    + 'TLS, default rules, ≈1.5 KB alerts. With three replicas, three wrk processes run at once (one per replica, distinct alerts) and their rates are summed; '
+    + 'every process — replicas, wrk and PostgreSQL — shares the same cores, so on a small machine the three-replica figure measures CPU contention as much as the database. '
+    + 'Dashboard latency is one client issuing requests back to back (wrk -c1).\n\n'
+    + `${table}\n`;
+  console.log(`\n${section}`);
+  const doc = join(ROOT, 'docs/benchmarks.md');
+  let text = '';
+  try { text = readFileSync(doc, 'utf8'); } catch { text = '# Benchmarks\n'; }
+  const re = /## High availability \(node bench\/ha\.ts\)[\s\S]*?(?=\n## |$)/;
+  text = re.test(text) ? text.replace(re, section) : `${text.trimEnd()}\n\n${section}`;
+  writeFileSync(doc, text);
+}
+
+main().then(() => process.exit(0), async (err) => {
+  console.error(err);
+  await dbs.dispose().catch(() => {});
+  process.exit(1);
+});
