@@ -15,7 +15,7 @@ import { listen, type ListeningServer } from './http/server.ts';
 import type { Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 import { PostgresStore } from './store/postgres/store.ts';
-import { SqliteStore } from './store/sqlite/store.ts';
+import { ThreadedSqliteStore } from './store/sqlite/threaded.ts';
 import type { AuditEntry, NewAuditEntry, Store } from './store/types.ts';
 import { ensureCertificates } from './tls/certs.ts';
 
@@ -65,7 +65,7 @@ export async function openStore(config: Config, logger: Logger): Promise<Store> 
       applicationName: `kube-sentinel ${config.role}`,
     });
   }
-  return new SqliteStore({ path: config.store.path, maxOccurrences: config.store.max_occurrences, readOnly });
+  return ThreadedSqliteStore.open({ path: config.store.path, maxOccurrences: config.store.max_occurrences, readOnly });
 }
 
 /** Publishes every audit entry the remediation worker writes (live feed) after it is stored. */

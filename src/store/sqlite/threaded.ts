@@ -1,0 +1,103 @@
+// SQLite on its own thread. node:sqlite is synchronous: on the main thread every commit (fsync
+// included) stalls HTTP parsing for everyone. Here the event loop keeps reading and classifying
+// requests while the worker commits, and the next group-commit batch grows in the meantime.
+// Same Store contract (the shared suite runs against this class too).
+import { Worker } from 'node:worker_threads';
+import { AppError, LoadError, type ErrorCode } from '../../domain/errors.ts';
+import type { Store } from '../types.ts';
+import type { SqliteStoreOptions } from './store.ts';
+import type { WireError } from './thread.ts';
+
+type Method = Exclude<keyof Store, 'kind' | 'subscribe'>;
+type Call<M extends Method> = Store[M] extends (...a: infer A) => infer R ? { args: A; result: R } : never;
+
+function fromWire(e: WireError): Error {
+  if (e.kind === 'AppError') return new AppError(e.code as ErrorCode, e.message, e.details ?? []);
+  if (e.kind === 'LoadError') return new LoadError(e.file ?? '', e.details ?? [{ path: '', message: e.message }]);
+  return new Error(e.message);
+}
+
+// The worker entry sits next to this file: .ts when run from source, .js from dist/.
+const THREAD_URL = new URL(import.meta.url.endsWith('.ts') ? './thread.ts' : './thread.js', import.meta.url);
+
+export type ThreadedSqliteOptions = Omit<SqliteStoreOptions, 'now'>;
+
+export class ThreadedSqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  #nextId = 1;
+  #dead: Error | null = null;
+
+  private constructor(worker: Worker) {
+    this.#worker = worker;
+    worker.on('message', (msg: { id: number; result?: unknown; error?: WireError }) => {
+      const p = this.#pending.get(msg.id);
+      if (!p) return;
+      this.#pending.delete(msg.id);
+      if (msg.error) p.reject(fromWire(msg.error));
+      else p.resolve(msg.result);
+    });
+    const die = (why: string) => {
+      this.#dead ??= new AppError('store_unavailable', `sqlite worker ${why}`);
+      for (const p of this.#pending.values()) p.reject(this.#dead);
+      this.#pending.clear();
+    };
+    worker.on('error', (err: Error) => die(`failed: ${err.message}`));
+    worker.on('exit', (code) => die(`exited with code ${code}`));
+  }
+
+  /** Starts the worker and opens the database there (taking the single-writer lock). */
+  static open(opts: ThreadedSqliteOptions): Promise<ThreadedSqliteStore> {
+    const worker = new Worker(THREAD_URL, { workerData: opts });
+    return new Promise((resolve, reject) => {
+      worker.once('message', (msg: { ready: boolean; error?: WireError }) => {
+        if (msg.ready) {
+          resolve(new ThreadedSqliteStore(worker));
+        } else {
+          void worker.terminate();
+          reject(fromWire(msg.error!));
+        }
+      });
+      worker.once('error', reject);
+    });
+  }
+
+  #call<M extends Method>(method: M, ...args: Call<M>['args']): Call<M>['result'] {
+    if (this.#dead) return Promise.reject(this.#dead) as Call<M>['result'];
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage({ id, method, args });
+    }) as Call<M>['result'];
+  }
+
+  migrate: Store['migrate'] = () => this.#call('migrate');
+  record: Store['record'] = (items) => this.#call('record', items);
+  listGroups: Store['listGroups'] = (query) => this.#call('listGroups', query);
+  getGroup: Store['getGroup'] = (id, opts) => this.#call('getGroup', id, opts);
+  stats: Store['stats'] = (now) => this.#call('stats', now);
+  ruleHits: Store['ruleHits'] = () => this.#call('ruleHits');
+  expire: Store['expire'] = (now) => this.#call('expire', now);
+  prune: Store['prune'] = (before) => this.#call('prune', before);
+  ping: Store['ping'] = () => this.#call('ping');
+  claimRequest: Store['claimRequest'] = (holder, now, claimMs) => this.#call('claimRequest', holder, now, claimMs);
+  finishRequest: Store['finishRequest'] = (id, holder, result) => this.#call('finishRequest', id, holder, result);
+  appendAudit: Store['appendAudit'] = (entry) => this.#call('appendAudit', entry);
+  listHistory: Store['listHistory'] = (query) => this.#call('listHistory', query);
+  lastActionAt: Store['lastActionAt'] = (key, dry) => this.#call('lastActionAt', key, dry);
+  countActedSince: Store['countActedSince'] = (since) => this.#call('countActedSince', since);
+  countAttemptsSince: Store['countAttemptsSince'] = (key, since) => this.#call('countAttemptsSince', key, since);
+  getSettings: Store['getSettings'] = () => this.#call('getSettings');
+  putSettings: Store['putSettings'] = (settings) => this.#call('putSettings', settings);
+
+  async close(): Promise<void> {
+    if (this.#dead) return;
+    try {
+      await this.#call('close');
+    } finally {
+      this.#dead = new AppError('store_unavailable', 'store closed');
+      await this.#worker.terminate();
+    }
+  }
+}

@@ -1,0 +1,56 @@
+// The threaded SQLite store must be indistinguishable from the in-thread one: same contract suite,
+// plus the thread-specific parts (errors crossing threads, the lock held by the worker, a dead worker).
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppError, LoadError } from '../../src/domain/errors.ts';
+import { ThreadedSqliteStore } from '../../src/store/sqlite/threaded.ts';
+import { describeStoreContract } from './contract.ts';
+import { makeItem } from './factory.ts';
+
+function tempDir() {
+  const dir = mkdtempSync(join(tmpdir(), 'ks-threaded-'));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+describeStoreContract('sqlite (worker thread)', async ({ maxOccurrences }) => {
+  const { dir, cleanup } = tempDir();
+  const store = await ThreadedSqliteStore.open({ path: join(dir, 'ks.db'), maxOccurrences });
+  return { store, cleanup: async () => { await store.close(); cleanup(); } };
+});
+
+describe('ThreadedSqliteStore', () => {
+  it('reports the lock of a second writer as the same LoadError', async () => {
+    const { dir, cleanup } = tempDir();
+    const first = await ThreadedSqliteStore.open({ path: join(dir, 'ks.db'), maxOccurrences: 5 });
+    try {
+      await assert.rejects(ThreadedSqliteStore.open({ path: join(dir, 'ks.db'), maxOccurrences: 5 }), (err: unknown) => {
+        assert.ok(err instanceof LoadError, String(err));
+        assert.match(err.message, /process \d+/);
+        return true;
+      });
+    } finally {
+      await first.close();
+      cleanup();
+    }
+  });
+
+  it('carries AppError codes across the thread and answers store_unavailable after close', async () => {
+    const { dir, cleanup } = tempDir();
+    const ro = join(dir, 'ks.db');
+    const writer = await ThreadedSqliteStore.open({ path: ro, maxOccurrences: 5 });
+    await writer.migrate();
+    await writer.record([makeItem()]);
+    await writer.close();
+    const reader = await ThreadedSqliteStore.open({ path: ro, maxOccurrences: 5, readOnly: true });
+    try {
+      await assert.rejects(reader.record([makeItem()]), (err: unknown) => err instanceof AppError && err.code === 'read_only_role');
+      assert.equal((await reader.listGroups({ page: 1, pageSize: 10 })).total, 1);
+    } finally {
+      await reader.close();
+    }
+    await assert.rejects(reader.ping(), (err: unknown) => err instanceof AppError && err.code === 'store_unavailable');
+    cleanup();
+  });
+});
