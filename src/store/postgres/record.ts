@@ -6,7 +6,8 @@
 // deadlocks), and only then reads the groups and keys it decides on; a competing batch waits and then
 // reads what the first committed. Existing group rows are also locked (FOR UPDATE, fingerprint order),
 // which keeps expire() — it skips locked rows — from resolving a group under a batch that decided on
-// its old status. Every write is one multi-row statement fed by unnest() arrays.
+// its old status. Every write is one multi-row statement fed by unnest() arrays, which yield rows in
+// array order (fingerprint order for groups, arrival order for occurrences).
 import { createHash } from 'node:crypto';
 import type { KnownOccurrence } from '../../dedup/decide.ts';
 import type { GroupStatus } from '../../domain/types.ts';
@@ -29,6 +30,8 @@ export function lockKey(fingerprint: string): bigint {
   return createHash('sha256').update(fingerprint).digest().readBigInt64BE(0);
 }
 
+// A statement of its own: under READ COMMITTED a statement's snapshot is taken when it starts, so
+// reads in the same statement as a lock wait would not see the commit that was waited for.
 const LOCK = 'SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) AS k';
 
 const SELECT_GROUPS = `SELECT id, fingerprint, status, resolved_at, expires_at FROM error_groups
@@ -44,7 +47,6 @@ const UPSERT_GROUPS = `INSERT INTO error_groups AS g (fingerprint, alert_fingerp
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
     $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::bigint[], $15::bigint[],
     $16::bigint[], $17::bigint[], $18::bigint[], $19::text[], $20::text[]) AS u
-  ORDER BY 1
   ON CONFLICT (fingerprint) DO UPDATE SET
     alert_fingerprint = coalesce(excluded.alert_fingerprint, g.alert_fingerprint),
     source = excluded.source, priority = excluded.priority, rule = excluded.rule, status = excluded.status,
