@@ -166,8 +166,9 @@ export async function recordBatch(tx: Tx, ctx: RecordContext, input: RecordItem[
       return [groupId(fingerprint), receivedAt, text(s.channel), text(s.message), plan.decisions[i].countDelta,
         JSON.stringify(s.labels)];
     }));
-    // Rows never outnumber the count, so only groups whose count passed the cap need trimming.
-    const full = [...groups.values()].filter((g) => g.count > ctx.maxOccurrences).map((g) => g.id);
+    // Rows never outnumber the count, so only groups that gained rows past the cap need trimming.
+    const full = [...new Set(occurring.map((i) => items[i].fingerprint))]
+      .map((fp) => groups.get(fp)!).filter((g) => g.count > ctx.maxOccurrences).map((g) => g.id);
     if (full.length > 0) await tx.query(TRIM_OCCURRENCES, [full, ctx.maxOccurrences]);
     const minutes = new Map<number, number>();
     for (const i of occurring) {
@@ -177,17 +178,13 @@ export async function recordBatch(tx: Tx, ctx: RecordContext, input: RecordItem[
     await tx.query(ADD_MINUTES, [[...minutes.keys()], [...minutes.values()], ctx.shard]);
   }
 
-  const requests = await queueRequests(tx, items, plan.decisions.map((d, i) => wantsRemediation(items[i], d)), groupId);
+  const wants = plan.decisions.map((d, i) => wantsRemediation(items[i], d));
+  const requests = await queueRequests(tx, items, wants, groupId);
 
   const results: RecordResult[] = items.map((item, i) => {
     const d = plan.decisions[i];
     const id = groupId(item.fingerprint);
-    return {
-      groupId: id,
-      outcome: d.outcome,
-      countDelta: d.countDelta,
-      remediationRequestId: wantsRemediation(item, d) ? requests.get(id)! : null,
-    };
+    return { groupId: id, outcome: d.outcome, countDelta: d.countDelta, remediationRequestId: wants[i] ? requests.get(id)! : null };
   });
 
   const changed = [...new Set(results.filter((r) => r.outcome !== 'stale').map((r) => r.groupId))];
