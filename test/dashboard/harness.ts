@@ -65,7 +65,10 @@ export async function startSite(opts: { basePath?: string; config?: ConfigInput;
     async close() {
       await live.close();
       await ingest.close();
-      await listener.close();
+      // A browser keeps keep-alive connections open after its pages close; do not wait out their timeout.
+      const closing = listener.close();
+      listener.server.closeAllConnections();
+      await closing;
       await t.close();
     },
   };
@@ -85,10 +88,10 @@ export interface Watched {
 
 /** A page with a read token already in sessionStorage (or none), watched for errors and foreign requests. */
 export async function openPage(context: BrowserContext, origin: string, token: string | null = READ_TOKEN): Promise<Watched> {
-  if (token !== null) {
-    await context.addInitScript((t) => { sessionStorage.setItem('kube-sentinel.read-token', t); }, token);
-  }
   const page = await context.newPage();
+  if (token !== null) {
+    await page.addInitScript((t) => { sessionStorage.setItem('kube-sentinel.read-token', t); }, token);
+  }
   const problems: string[] = [];
   const foreign: string[] = [];
   page.on('console', (msg) => { if (msg.type() === 'error') problems.push(`console: ${msg.text()}`); });

@@ -69,6 +69,7 @@ describe('dashboard in Chromium: data pages', function () {
   it('filters change the list and the URL, and the URL brings them back', async () => {
     const { page } = await openPage(context, site.origin);
     await page.goto(`${site.root}/errors`);
+    await rowsOf(page, 'errors-table').first().waitFor();
     assert.equal(await rowsOf(page, 'errors-table').count(), Math.min(50, seeded.total));
 
     await page.check('input[name=priority][value=P1]');
@@ -177,6 +178,7 @@ describe('dashboard in Chromium: data pages', function () {
   it('rules page lists every rule with hits and classifies a sample', async () => {
     const { page } = await openPage(context, site.origin);
     await page.goto(`${site.root}/rules`);
+    await rowsOf(page, 'rules-table').first().waitFor();
     const rules = (await site.ingest.get('/api/rules', READ_TOKEN)).body;
     assert.equal(await rowsOf(page, 'rules-table').count(), rules.rules.length + 1, 'every rule plus the no-match row');
     const crash = rules.rules.find((r: { name: string }) => r.name === 'crashloop-backoff');

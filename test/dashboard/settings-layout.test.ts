@@ -145,8 +145,10 @@ describe('dashboard in Chromium: settings, layout, keyboard', function () {
 
   it('on the dashboard role the settings controls are disabled, and the page says why', async () => {
     const ro = await startSite({ config: { role: 'dashboard' } });
+    const own = await browser.newContext({ ignoreHTTPSErrors: true, viewport: VIEWPORTS.desktop });
+    own.setDefaultTimeout(8000);
     try {
-      const { page, problems } = await openPage(context, ro.origin);
+      const { page, problems } = await openPage(own, ro.origin);
       await page.goto(`${ro.root}/settings`);
       await page.locator('#settings-form').waitFor();
       assert.equal(await page.isDisabled('#setting-dry-run'), true);
@@ -155,16 +157,18 @@ describe('dashboard in Chromium: settings, layout, keyboard', function () {
       assert.match(await page.textContent('#settings-explanation') ?? '', /read-only "dashboard" role/);
       await screenshot(page, 'settings-dashboard-role');
       assert.deepEqual(problems, []);
-      await page.close();
     } finally {
+      await own.close();
       await ro.close();
     }
   });
 
   it('an empty server with no read or admin token: no prompt, empty states, controls explained', async () => {
     const open = await startSite({ tokens: { ingest: [INGEST_TOKEN], read: [], admin: [] } });
+    const own = await browser.newContext({ ignoreHTTPSErrors: true, viewport: VIEWPORTS.desktop });
+    own.setDefaultTimeout(8000);
     try {
-      const { page, problems } = await openPage(context, open.origin, null);
+      const { page, problems } = await openPage(own, open.origin, null);
       await page.goto(`${open.root}/`);
       await page.locator('#urgent tr.empty', { hasText: 'No P1 or P2 errors' }).waitFor();
       await page.goto(`${open.root}/errors`);
@@ -180,8 +184,8 @@ describe('dashboard in Chromium: settings, layout, keyboard', function () {
       assert.equal(await page.locator('#token-dialog').isVisible(), false);
       const notFound = problems.filter((p) => !p.includes('404'));
       assert.deepEqual(notFound, [], 'only the deliberate 404 of group 999 is logged');
-      await page.close();
     } finally {
+      await own.close();
       await open.close();
     }
   });

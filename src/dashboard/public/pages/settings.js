@@ -89,7 +89,7 @@ export async function mount(ctx) {
       if (msg.type !== 'settings') return;
       const s = msg.settings;
       // Our own save comes back through the feed too; only news from elsewhere is worth saying.
-      if (!dirty && s.enabled === enabled.checked && s.dryRun === dryRun.checked && s.maxActionsPerHour === Number(budget.value)) return;
+      if (s.enabled === enabled.checked && s.dryRun === dryRun.checked && s.maxActionsPerHour === Number(budget.value)) return;
       if (dirty) {
         status.textContent = 'Settings were changed elsewhere; saving will overwrite them.';
       } else {
