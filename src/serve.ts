@@ -11,6 +11,9 @@ import type { LoadedConfig } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { RulesReloader } from './classify/reloader.ts';
 import { defaultRulesPath } from './classify/defaults.ts';
+import { createDashboardRouter } from './dashboard/router.ts';
+import { TokenSet } from './http/auth.ts';
+import { createLiveSocket } from './http/live-socket.ts';
 import { listen, type ListeningServer } from './http/server.ts';
 import type { Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
@@ -163,6 +166,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
   const app = createApp(config, {
     store, rules: () => rules.current(), tokens, logger: log, metrics, tlsLoaded: () => true,
     identity: rem?.identity ?? opts.podName,
+    dashboard: createDashboardRouter({ basePath: config.web.base_path, role: config.role }),
     remediation: rem && {
       wake: () => rem.wake(),
       status: () => ({ ...rem.status() }),
@@ -177,7 +181,11 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     for (const entry of change.audit ?? []) app.feed.publish({ type: 'remediation', entry });
     if (change.settings) app.feed.publish({ type: 'settings', settings: change.settings });
   });
-  const listener = await listen({ handler: app.handler, tls: tlsFiles, listen: config.web.listen });
+  const live = createLiveSocket({
+    feed: app.feed, readTokens: new TokenSet({ tokens: tokens.read }), adminTokens: new TokenSet({ tokens: tokens.admin }),
+    basePath: config.web.base_path, logger: log.child({ component: 'live' }),
+  });
+  const listener = await listen({ handler: app.handler, tls: tlsFiles, listen: config.web.listen, onUpgrade: live.onUpgrade });
   log.info({ url: listener.url, role: config.role, store: config.store.type }, 'kube-sentinel listening');
   rem?.start();
 
@@ -201,6 +209,8 @@ export async function serve(opts: ServeOptions): Promise<Running> {
       await rem?.stop();
       if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
       app.beginDrain();
+      // Open WebSockets would hold the listener open: close them before it.
+      await live.close();
       clearInterval(expireTimer);
       clearInterval(pruneTimer);
       await listener.close();

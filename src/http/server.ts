@@ -16,8 +16,8 @@ export interface ListeningServer {
   server: Server;
   url: string;
   port: number;
-  /** Stop accepting, finish in-flight requests, close idle keep-alive connections. */
-  close(): Promise<void>;
+  /** Stop accepting, finish in-flight requests (up to graceMs), close keep-alive connections. */
+  close(graceMs?: number): Promise<void>;
   /** Re-read certificate files (e.g. after cert-manager rotated them). */
   reloadTls(): Promise<void>;
 }
@@ -62,8 +62,11 @@ export async function listen(opts: {
     server,
     port: addr.port,
     url: `https://${shownHost}:${addr.port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
+    close: (graceMs = 10_000) => new Promise<void>((resolve) => {
+      // In-flight requests get `graceMs` to finish; idle keep-alive connections close now, the rest after.
+      const force = setTimeout(() => server.closeAllConnections(), graceMs);
+      force.unref();
+      server.close(() => { clearTimeout(force); resolve(); });
       server.closeIdleConnections();
     }),
     reloadTls: async () => { server.setSecureContext(await secureContextOptions(opts.tls)); },
