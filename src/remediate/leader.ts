@@ -247,7 +247,11 @@ export class LeaderElector implements Leadership {
     const obs = this.observed;
     if (!obs || obs.spec.holderIdentity !== this.identity) return;
     try {
-      const l = await this.o.client.updateLease(this.o.namespace, this.o.name, releaseSpec(obs, this.o.now()), obs.resourceVersion);
+      // Release what the server holds, not the cached record: a renewal that stop() cut short may have
+      // landed unseen (a stale version earns a 409 and a full lease wait), and a deposed leader must not write.
+      const cur = await this.o.client.getLease(this.o.namespace, this.o.name);
+      if (!cur || cur.spec.holderIdentity !== this.identity) return;
+      const l = await this.o.client.updateLease(this.o.namespace, this.o.name, releaseSpec({ ...obs, spec: cur.spec }, this.o.now()), cur.resourceVersion);
       this.observed = { spec: l.spec, resourceVersion: l.resourceVersion, observedAt: this.o.now() };
       this.log.info({ identity: this.identity }, 'released the lease');
     } catch (e) {

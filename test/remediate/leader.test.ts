@@ -153,6 +153,28 @@ describe('remediate/leader (Lease election, client-go algorithm)', () => {
     assert.equal(lease().spec.leaseTransitions, 1);
   });
 
+  it('releases on stop even when a renewal landed that it never saw answered (stop cut it short)', async () => {
+    const a = elector('a');
+    a.start();
+    await clock.settle();
+    // The API server applied a renewal whose answer the stopping leader aborted: the Lease still names
+    // `a`, but under a resourceVersion `a` has not seen.
+    api.objects.patch('leases', NS, NAME, (l) => ({ ...l, spec: { ...l.spec, renewTime: '2024-05-01T10:00:01.000000Z' } }));
+    await a.stop();
+    assert.equal(lease().spec.holderIdentity, '');
+  });
+
+  it('a deposed leader that has not yet seen the new holder does not release (nor write) on stop', async () => {
+    const a = elector('a');
+    a.start();
+    await clock.settle();
+    api.objects.patch('leases', NS, NAME, (l) => ({ ...l, spec: { ...l.spec, holderIdentity: 'b' } }));
+    const writes = api.mutations().length;
+    await a.stop();
+    assert.equal(lease().spec.holderIdentity, 'b');
+    assert.equal(api.mutations().length, writes);
+  });
+
   it('two candidates: exactly one leads, the other takes over after the leader dies', async () => {
     const a = elector('a');
     const b = elector('b');
