@@ -10,6 +10,9 @@ import { INGEST_TOKEN, startServer } from '../test/support/server-proc.ts';
 import { alertScript, runWrk } from './wrk.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+/** BENCH_ONLY=d,e runs a subset (the docs table is only rewritten by a full run). */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'a,b,c,d,e').split(',').map((x) => x.trim()));
+const skipped = { rps: NaN, p50ms: NaN, p99ms: NaN, non2xx: 0, errors: 0 };
 const sample = JSON.parse(readFileSync(join(ROOT, '../shared/samples/prometheus-v2-alerts.json'), 'utf8'));
 // Pad the description so one alert is ≈1.5 KB, like the captured Prometheus payload plus real-world labels.
 const description = `${sample[0].annotations.description} `.repeat(4).slice(0, 1100).replace(/"/g, "'");
@@ -17,6 +20,14 @@ const description = `${sample[0].annotations.description} `.repeat(4).slice(0, 1
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** Upper bound of the histogram bucket holding quantile q, from /metrics text (server-side view). */
+function histogramQuantile(metricsText: string, route: string, q: number): number {
+  const re = new RegExp(`kube_sentinel_http_request_duration_seconds_bucket\\{le="([^"]+)",route="${route}",method="POST",code="200"\\} (\\d+)`, 'g');
+  const buckets = [...metricsText.matchAll(re)].map((m) => ({ le: m[1] === '+Inf' ? Infinity : Number(m[1]), n: Number(m[2]) }));
+  const total = buckets.at(-1)?.n ?? 0;
+  return (buckets.find((b) => b.n >= q * total)?.le ?? NaN) * 1000;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -74,31 +85,34 @@ async function main() {
   const single = alertScript(dir, { token: INGEST_TOKEN, batch: 1, path: '/api/v2/alerts', description });
   const batch64 = alertScript(dir, { token: INGEST_TOKEN, batch: 64, path: '/api/v2/alerts', description });
 
-  // (a) bare node:https
-  const barePort = await freePort();
-  const bare = start(process.execPath, [join(ROOT, 'bench/bare.ts'), pki.certFile, pki.keyFile, String(barePort)]);
-  await waitFor('bare server', async () => bare.output().includes('ready'));
-  const a = await runWrk(`https://127.0.0.1:${barePort}/api/v2/alerts`, { script: single, seconds: SECONDS, connections: 32 });
-  await bare.kill();
-
-  // (b), (c), (d) against the built server (SQLite, synchronous=FULL)
-  let server = await startServer({ env: { LOG_LEVEL: 'error' } });
-  const b = await runWrk(`${server.url}/api/v2/alerts`, { script: single, seconds: SECONDS, connections: 32 });
-  const c = await runWrk(`${server.url}/api/v2/alerts`, { script: batch64, seconds: SECONDS, connections: 16 });
   const review = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: {
     uid: '705ab4f5-6393-11e8-b7cc-42010a800002', operation: 'CREATE', dryRun: false, namespace: 'shop',
     kind: { group: '', version: 'v1', kind: 'Event' }, resource: { group: '', version: 'v1', resource: 'events' },
     object: { apiVersion: 'v1', kind: 'Event', metadata: { name: 'web.1', namespace: 'shop', uid: 'e-1' },
       involvedObject: { kind: 'Pod', name: 'web-7d9f8b6c5-x2k4q', namespace: 'shop' }, reason: 'BackOff',
       message: 'Back-off restarting failed container', type: 'Warning', count: 1 } } });
-  const d = await fixedRate(`${server.url}/webhooks/admission`, pki.ca, review, 500, SECONDS);
+  // (a) bare node:https
+  const barePort = await freePort();
+  const bare = start(process.execPath, [join(ROOT, 'bench/bare.ts'), pki.certFile, pki.keyFile, String(barePort)]);
+  await waitFor('bare server', async () => bare.output().includes('ready'));
+  const a = ONLY.has('a') ? await runWrk(`https://127.0.0.1:${barePort}/api/v2/alerts`, { script: single, seconds: SECONDS, connections: 32 }) : skipped;
+  // The harness's own floor for (d): the same fixed-rate client against the bare server.
+  const dFloor = ONLY.has('d') ? await fixedRate(`https://127.0.0.1:${barePort}/webhooks/admission`, pki.ca, review, 500, SECONDS) : { p50: NaN, p99: NaN, failures: 0, n: 0 };
+  await bare.kill();
+
+  // (b), (c), (d) against the built server (SQLite, synchronous=FULL)
+  let server = await startServer({ env: { LOG_LEVEL: 'error' } });
+  const b = ONLY.has('b') ? await runWrk(`${server.url}/api/v2/alerts`, { script: single, seconds: SECONDS, connections: 32 }) : skipped;
+  const c = ONLY.has('c') ? await runWrk(`${server.url}/api/v2/alerts`, { script: batch64, seconds: SECONDS, connections: 16 }) : skipped;
+  const d = ONLY.has('d') ? await fixedRate(`${server.url}/webhooks/admission`, pki.ca, review, 500, SECONDS) : { p50: NaN, p99: NaN, failures: 0, n: 0 };
+  const serverP99 = histogramQuantile((await server.client.get('/metrics')).text, '/webhooks/admission', 0.99);
   await server.stop();
 
   // (e) RSS after 100k distinct groups, on a fresh server
   server = await startServer({ env: { LOG_LEVEL: 'error' } });
   const rssBefore = rssMiB(server.proc.child.pid!);
   const t0 = performance.now();
-  await loadGroups(server.url, pki.ca, 100_000);
+  if (ONLY.has('e')) await loadGroups(server.url, pki.ca, 100_000);
   const loadSeconds = (performance.now() - t0) / 1000;
   const stats = (await server.client.get('/api/stats', 'read-token-0123456789abcdef')).body;
   const rss = rssMiB(server.proc.child.pid!);
@@ -109,7 +123,8 @@ async function main() {
     ['(a) bare node:https, read + JSON.parse, 1 alert/req', `${a.rps.toFixed(0)} req/s`, 'reference', ''],
     ['(b) Kube Sentinel POST /api/v2/alerts, 1 alert/req', `${b.rps.toFixed(0)} req/s (${ratio.toFixed(2)} × a)`, '≥ 0.6 × (a)', ratio >= 0.6 ? 'met' : 'MISSED'],
     ['(c) Kube Sentinel, 64-alert batches', `${(c.rps * 64).toFixed(0)} alerts/s (${c.rps.toFixed(0)} req/s)`, '—', ''],
-    ['(d) AdmissionReview at a fixed 500 req/s', `p50 ${d.p50.toFixed(2)} ms, p99 ${d.p99.toFixed(2)} ms (${d.failures} failed)`, 'p99 ≤ 5 ms', d.p99 <= 5 ? 'met' : 'MISSED'],
+    ['(d) AdmissionReview at a fixed 500 req/s', `p50 ${d.p50.toFixed(2)} ms, p99 ${d.p99.toFixed(2)} ms at the client; server-side p99 ≤ ${serverP99} ms (${d.failures} failed)`, 'p99 ≤ 5 ms', d.p99 <= 5 ? 'met' : 'MISSED'],
+    ['(d′) same client against the bare server (harness floor)', `p50 ${dFloor.p50.toFixed(2)} ms, p99 ${dFloor.p99.toFixed(2)} ms`, '—', ''],
     ['(e) RSS after 100k distinct groups', `${rss.toFixed(0)} MiB (idle ${rssBefore.toFixed(0)} MiB; ${stats.total} groups loaded in ${loadSeconds.toFixed(1)} s)`, '≤ 256 MiB', rss <= 256 ? 'met' : 'MISSED'],
   ];
   const errors = [a, b, c].map((r) => r.non2xx + r.errors).reduce((x, y) => x + y, 0);
@@ -117,6 +132,7 @@ async function main() {
   const machine = `${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, wrk 1 thread, ${SECONDS} s per run`;
   const table = ['| measurement | result | target | |', '| --- | --- | --- | --- |', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
   console.log(`\n${machine}\n\n${table}\n\nnon-2xx/socket errors in wrk runs: ${errors}`);
+  if (ONLY.size < 5) return;
   const doc = join(ROOT, 'docs/benchmarks.md');
   let text = '';
   try { text = readFileSync(doc, 'utf8'); } catch { text = '# Benchmarks\n'; }

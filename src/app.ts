@@ -9,6 +9,7 @@ import { AppError } from './domain/errors.ts';
 import { LiveFeed } from './feed.ts';
 import { createApiRouter } from './http/api-routes.ts';
 import { TokenSet } from './http/auth.ts';
+import { InflightBudget } from './http/body.ts';
 import { sendError, sendJson } from './http/errors.ts';
 import { ingestRoutes, type RouteHandler } from './http/ingest-routes.ts';
 import { Metrics } from './observability/metrics.ts';
@@ -112,6 +113,8 @@ export function createApp(config: Config, deps: AppDeps): App {
   const fast = ingestRoutes({
     pipeline,
     bodyLimit: config.web.body_limit,
+    // 16 MiB of raw JSON parses to roughly 100–160 MiB of objects: bounded well inside the heap.
+    budget: new InflightBudget({ limitBytes: Math.max(16 * 1024 * 1024, 4 * config.web.body_limit) }),
     ingestTokens: new TokenSet({ tokens: deps.tokens.ingest }),
     readOnly,
     isDraining: () => draining,

@@ -18,6 +18,7 @@ export const ERROR_CATALOGUE = {
   unsupported_media_type: { status: 415, summary: 'Content-Type must be application/json.' },
   store_unavailable: { status: 503, summary: 'The store could not commit; retry later.' },
   draining: { status: 503, summary: 'The server is shutting down; retry against another replica.' },
+  overloaded: { status: 503, summary: 'Too many request bodies in flight; retry shortly.' },
   internal: { status: 500, summary: 'Unexpected server error.' },
 } as const;
 

@@ -19,7 +19,53 @@ export function requireJsonContentType(req: IncomingMessage): void {
   }
 }
 
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * Bytes of ingest bodies held in memory at once (read, parsed, waiting for their batch to commit).
+ * Past the budget a request gets 503 `overloaded` — senders retry — instead of the heap growing
+ * until the process dies, which would lose everything in flight.
+ */
+export class InflightBudget {
+  readonly limit: number;
+  #used = 0;
+  constructor(opts: { limitBytes: number }) {
+    this.limit = opts.limitBytes;
+  }
+  get used(): number {
+    return this.#used;
+  }
+  tryReserve(bytes: number): boolean {
+    if (this.#used + bytes > this.limit) return false;
+    this.#used += bytes;
+    return true;
+  }
+  release(bytes: number): void {
+    this.#used = Math.max(0, this.#used - bytes);
+  }
+}
+
+/** A body read under a budget: `release()` once the request no longer holds its data. */
+export interface BudgetedBody {
+  body: unknown;
+  release(): void;
+}
+
+export async function readJsonBudgeted(req: IncomingMessage, limit: number, budget: InflightBudget): Promise<BudgetedBody> {
+  let reserved = 0;
+  const release = () => { budget.release(reserved); reserved = 0; };
+  try {
+    const body = await readJson(req, limit, (n) => {
+      if (!budget.tryReserve(n)) return false;
+      reserved += n;
+      return true;
+    });
+    return { body, release };
+  } catch (err) {
+    release();
+    throw err;
+  }
+}
+
+export function readBody(req: IncomingMessage, limit: number, reserve?: (bytes: number) => boolean): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {
     return Promise.reject(new AppError('payload_too_large', `The body is ${declared} bytes; the limit is ${limit}.`));
@@ -31,6 +77,13 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.on('data', (chunk: Buffer) => {
       if (done) return;
       size += chunk.length;
+      if (reserve && !reserve(chunk.length)) {
+        done = true;
+        chunks.length = 0;
+        reject(new AppError('overloaded'));
+        req.pause();
+        return;
+      }
       if (size > limit) {
         done = true;
         chunks.length = 0;
@@ -54,9 +107,9 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-export async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+export async function readJson(req: IncomingMessage, limit: number, reserve?: (bytes: number) => boolean): Promise<unknown> {
   requireJsonContentType(req);
-  const buf = await readBody(req, limit);
+  const buf = await readBody(req, limit, reserve);
   if (buf.length === 0) throw new AppError('invalid_json', 'The body is empty.');
   try {
     return JSON.parse(buf.toString('utf8'));

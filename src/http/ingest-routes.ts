@@ -11,7 +11,7 @@ import { parseEvents } from '../ingest/events.ts';
 import { admissionResponse, parseAdmissionReview } from '../ingest/admission.ts';
 import type { Pipeline } from '../pipeline.ts';
 import { requireToken, type TokenSet } from './auth.ts';
-import { readJson } from './body.ts';
+import { readJsonBudgeted, type InflightBudget } from './body.ts';
 import { sendJson } from './errors.ts';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -19,6 +19,8 @@ export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promis
 export interface IngestRouteOptions {
   pipeline: Pipeline;
   bodyLimit: number;
+  /** Shared by every ingest route: bounds the memory held by bodies in flight. */
+  budget: InflightBudget;
   ingestTokens: TokenSet;
   readOnly: boolean;
   isDraining: () => boolean;
@@ -52,10 +54,17 @@ function tokenRoute(opts: IngestRouteOptions, channel: Channel, parse: (body: un
   return async (req, res) => {
     guard(opts);
     requireToken(req, opts.ingestTokens);
-    const body = await readJson(req, opts.bodyLimit);
-    const { signals, issues } = parse(body, opts.now());
-    // Like Alertmanager's own API: keep the valid items, then report the invalid ones with 400.
-    const outcome = signals.length ? await commit(opts, channel, signals) : { results: [], ignored: 0 };
+    const read = await readJsonBudgeted(req, opts.bodyLimit, opts.budget);
+    let parsed: Parsed;
+    let outcome: Awaited<ReturnType<typeof commit>>;
+    try {
+      parsed = parse(read.body, opts.now());
+      // Like Alertmanager's own API: keep the valid items, then report the invalid ones with 400.
+      outcome = parsed.signals.length ? await commit(opts, channel, parsed.signals) : { results: [], ignored: 0 };
+    } finally {
+      read.release();
+    }
+    const { signals, issues } = parsed;
     if (issues.length) {
       opts.onInvalid?.(channel, issues.length);
       throw new AppError('invalid_payload',
@@ -71,11 +80,16 @@ function admissionRoute(opts: IngestRouteOptions): RouteHandler {
     if (opts.admissionNeedsClientCert && !(req.socket as TLSSocket).authorized) {
       throw new AppError('unauthorized', 'The admission route requires a client certificate signed by tls.client_ca_file.');
     }
-    const body = await readJson(req, opts.bodyLimit);
-    const review = parseAdmissionReview(body, opts.now());
-    if (review.uid === null) throw new AppError('invalid_payload', 'Not an AdmissionReview with request.uid.', review.issues);
-    // Never block the API server's write: every answer allows; dry-run requests record nothing.
-    if (!review.dryRun && review.signals.length) await commit(opts, 'admission', review.signals);
+    const read = await readJsonBudgeted(req, opts.bodyLimit, opts.budget);
+    let review: ReturnType<typeof parseAdmissionReview>;
+    try {
+      review = parseAdmissionReview(read.body, opts.now());
+      if (review.uid === null) throw new AppError('invalid_payload', 'Not an AdmissionReview with request.uid.', review.issues);
+      // Never block the API server's write: every answer allows; dry-run requests record nothing.
+      if (!review.dryRun && review.signals.length) await commit(opts, 'admission', review.signals);
+    } finally {
+      read.release();
+    }
     if (review.issues.length) opts.onInvalid?.('admission', review.issues.length);
     sendJson(res, 200, JSON.stringify(admissionResponse(review.uid)));
   };

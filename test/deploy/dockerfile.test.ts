@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { generate } from 'selfsigned';
+import { NODE_HEAP_FLAGS } from '../support/proc.ts';
 import { REPO } from './support.ts';
 
 const run = promisify(execFile);
@@ -58,8 +59,10 @@ describe('deploy: Dockerfile', () => {
   it('runs as UID 1000 with the command the chart and manifests rely on', () => {
     assert.equal(final.filter((i) => i.op === 'USER').at(-1)?.args, '1000:1000');
     assert.deepEqual([...jsonArgs('ENTRYPOINT'), ...jsonArgs('CMD')], [
-      'node', 'dist/main.js', 'serve', '--config', '/etc/kube-sentinel/config.yaml', '--rules', '/etc/kube-sentinel/rules.yaml',
+      'node', ...NODE_HEAP_FLAGS, 'dist/main.js', 'serve', '--config', '/etc/kube-sentinel/config.yaml', '--rules', '/etc/kube-sentinel/rules.yaml',
     ]);
+    const start = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).scripts.start as string;
+    assert.ok(start.startsWith(`node ${NODE_HEAP_FLAGS.join(' ')} `), 'npm start runs with the image\'s heap flags');
     assert.ok(final.some((i) => i.op === 'EXPOSE' && i.args === '8443'));
     assert.ok(final.some((i) => i.op === 'VOLUME' && i.args.includes('/var/lib/kube-sentinel')), 'data lives on a volume (read-only root)');
   });

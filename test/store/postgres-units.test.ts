@@ -5,7 +5,8 @@ import { AppError } from '../../src/domain/errors.ts';
 import { isRetryable, isUnavailable, toStoreError } from '../../src/store/postgres/errors.ts';
 import { decodeChange, encodeChange } from '../../src/store/postgres/notify-payload.ts';
 import { PgNotifier } from '../../src/store/postgres/notifier.ts';
-import { iso, ms, text } from '../../src/store/postgres/sanitize.ts';
+import { iso } from '../../src/store/rows.ts';
+import { ms, text } from '../../src/store/postgres/sanitize.ts';
 import type { AuditEntry } from '../../src/store/types.ts';
 
 const pgError = (code: string) => Object.assign(new Error(`pg ${code}`), { code });

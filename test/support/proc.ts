@@ -6,6 +6,12 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BUILT_MAIN = `${ROOT}dist/main.js`;
+/**
+ * V8 heap flags the image's ENTRYPOINT and `npm start` run with (test/deploy checks they agree): a small
+ * young generation and a bounded old space keep RSS near the live data instead of letting V8 grow the
+ * heap toward its multi-GiB default between major GCs. Tests and benchmarks launch the server the same way.
+ */
+export const NODE_HEAP_FLAGS = ['--max-semi-space-size=4', '--max-old-space-size=256'] as const;
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { TestClient } from './client.ts';
 import { testPki } from './pki.ts';
-import { BUILT_MAIN, freePort, start, waitFor, type Proc } from './proc.ts';
+import { BUILT_MAIN, NODE_HEAP_FLAGS, freePort, start, waitFor, type Proc } from './proc.ts';
 
 export const INGEST_TOKEN = 'ingest-token-0123456789abcdef';
 export const READ_TOKEN = 'read-token-0123456789abcdef';
@@ -36,7 +36,7 @@ export async function startServer(opts: { dir?: string; port?: number; config?: 
   };
   const configFile = join(dir, 'config.yaml');
   writeFileSync(configFile, stringify(config));
-  const proc = start(process.execPath, [BUILT_MAIN, 'serve', '--config', configFile], {
+  const proc = start(process.execPath, [...NODE_HEAP_FLAGS, BUILT_MAIN, 'serve', '--config', configFile], {
     env: { KS_SHUTDOWN_DELAY: '0s', LOG_LEVEL: 'warn', ...opts.env },
   });
   const client = new TestClient({ base: `https://127.0.0.1:${port}`, ca: pki.ca, token: INGEST_TOKEN });

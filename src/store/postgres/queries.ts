@@ -2,68 +2,11 @@
 // over whole tables (expire, prune). Same shapes and orderings as the SQLite adapter.
 import type { Pool, QueryConfig } from 'pg';
 import { PRIORITIES, SOURCE_KINDS } from '../../domain/types.ts';
-import type { ActionName, ClassificationReason, GroupStatus, Priority, SourceKind } from '../../domain/types.ts';
+import type { ClassificationReason, GroupStatus, Priority, SourceKind } from '../../domain/types.ts';
 import type { ErrorGroup, ErrorGroupDetail, GroupQuery, Occurrence, SortKey, Stats } from '../types.ts';
-import { auditColumns, type AuditRow, toAuditEntry } from './remediation.ts';
 import { notify } from './notify-payload.ts';
-import { iso, isoOrNull } from './sanitize.ts';
 import { one, rows, type Tx } from './session.ts';
-
-interface GroupRow {
-  id: number;
-  fingerprint: string;
-  alert_fingerprint: string | null;
-  source: SourceKind;
-  priority: Priority;
-  rule: string | null;
-  status: GroupStatus;
-  title: string;
-  message: string;
-  namespace: string;
-  pod: string;
-  container: string;
-  workload: string;
-  labels: string;
-  count: number;
-  first_seen: number;
-  last_seen: number;
-  resolved_at: number | null;
-  expires_at: number | null;
-  why: string;
-  remediation_action: ActionName | null;
-  remediation_outcome: string | null;
-}
-
-const GROUP_COLUMNS = `id, fingerprint, alert_fingerprint, source, priority, rule, status, title, message,
-  namespace, pod, container, workload, labels, count, first_seen, last_seen, resolved_at, expires_at, why,
-  remediation_action, remediation_outcome`;
-
-function toGroup(r: GroupRow): ErrorGroup {
-  return {
-    id: r.id,
-    fingerprint: r.fingerprint,
-    alertFingerprint: r.alert_fingerprint,
-    source: r.source,
-    priority: r.priority,
-    rule: r.rule,
-    status: r.status,
-    title: r.title,
-    message: r.message,
-    namespace: r.namespace,
-    pod: r.pod,
-    container: r.container,
-    workload: r.workload,
-    labels: JSON.parse(r.labels) as Record<string, string>,
-    count: r.count,
-    firstSeen: iso(r.first_seen),
-    lastSeen: iso(r.last_seen),
-    resolvedAt: isoOrNull(r.resolved_at),
-    expiresAt: isoOrNull(r.expires_at),
-    remediation: r.remediation_action === null
-      ? null
-      : { action: r.remediation_action, lastOutcome: r.remediation_outcome },
-  };
-}
+import { GROUP_COLUMNS, auditColumns, type AuditRow, type GroupRow, iso, toAuditEntry, toGroup } from '../rows.ts';
 
 // Ties always end on id so pages never overlap or skip rows. Only these fixed strings reach the SQL.
 function orderBy(sort: SortKey | undefined, order: 'asc' | 'desc' | undefined): string {

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import type { KnownOccurrence } from '../../dedup/decide.ts';
 import type { GroupStatus } from '../../domain/types.ts';
 import type { RecordItem, RecordResult } from '../types.ts';
-import { type ExistingGroup, keyId, planBatch, wantsRemediation } from './plan.ts';
+import { type ExistingGroup, keyId, planBatch, wantsRemediation } from '../plan.ts';
 import { notify } from './notify-payload.ts';
 import { ms, msOrNull, text } from './sanitize.ts';
 import { rows, type Tx } from './session.ts';

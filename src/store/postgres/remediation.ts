@@ -2,57 +2,13 @@
 // and attempt limits are queries over the audit table, so every replica and every future leader sees
 // the same history.
 import type { Pool } from 'pg';
-import type { ActionName, WorkloadRef } from '../../domain/types.ts';
 import type {
-  AuditEntry, AuditOutcome, HistoryQuery, NewAuditEntry, RemediationRequest, RequestState, Settings, Store,
+  AuditEntry, HistoryQuery, NewAuditEntry, RemediationRequest, Settings, Store,
 } from '../types.ts';
-import { iso, ms, text } from './sanitize.ts';
+import { ms, text } from './sanitize.ts';
 import { notify } from './notify-payload.ts';
 import { one, rows, type Tx } from './session.ts';
-
-interface RequestRow {
-  id: number;
-  group_id: number;
-  fingerprint: string;
-  rule: string;
-  action: ActionName;
-  params: string;
-  cooldown_ms: number;
-  namespace: string;
-  pod: string;
-  container: string;
-  owner: string | null;
-  created_at: number;
-  state: RequestState;
-  attempts: number;
-  next_attempt_at: number;
-  claimed_by: string | null;
-  claimed_until: number | null;
-  last_error: string | null;
-}
-
-function toRequest(r: RequestRow): RemediationRequest {
-  return {
-    id: r.id,
-    groupId: r.group_id,
-    fingerprint: r.fingerprint,
-    rule: r.rule,
-    action: r.action,
-    params: JSON.parse(r.params) as Record<string, string>,
-    cooldownMs: r.cooldown_ms,
-    namespace: r.namespace,
-    pod: r.pod,
-    container: r.container,
-    owner: r.owner === null ? null : JSON.parse(r.owner) as WorkloadRef,
-    createdAt: r.created_at,
-    state: r.state,
-    attempts: r.attempts,
-    nextAttemptAt: r.next_attempt_at,
-    claimedBy: r.claimed_by,
-    claimedUntil: r.claimed_until,
-    lastError: r.last_error,
-  };
-}
+import { auditColumns, type AuditRow, type RequestRow, toAuditEntry, toRequest } from '../rows.ts';
 
 // One statement, so the pick and the claim are atomic. SKIP LOCKED: concurrent claimers (an old and a
 // new leader overlapping for a moment) never wait on each other and never get the same request.
@@ -82,39 +38,6 @@ export async function finishRequest(pool: Pool, id: number, holder: string, resu
   return res.rowCount === 1;
 }
 
-export interface AuditRow {
-  id: number;
-  request_id: number | null;
-  group_id: number | null;
-  at: number;
-  rule: string;
-  action: ActionName;
-  namespace: string;
-  target: string;
-  outcome: AuditOutcome;
-  reason: string;
-  message: string;
-  actor: string;
-}
-
-export const auditColumns = 'id, request_id, group_id, at, rule, action, namespace, target, outcome, reason, message, actor';
-
-export function toAuditEntry(r: AuditRow): AuditEntry {
-  return {
-    id: r.id,
-    requestId: r.request_id,
-    groupId: r.group_id,
-    at: iso(r.at),
-    rule: r.rule,
-    action: r.action,
-    namespace: r.namespace,
-    target: r.target,
-    outcome: r.outcome,
-    reason: r.reason,
-    message: r.message,
-    actor: r.actor,
-  };
-}
 
 // One statement: the audit row and the outcome denormalised onto its group (so listings show the last
 // outcome without a join) commit together.

@@ -22,11 +22,4 @@ export function msOrNull(n: number | null): number | null {
   return n === null || !Number.isFinite(n) ? null : ms(n);
 }
 
-/** Epoch ms → ISO 8601; out-of-range values are clamped so a hostile timestamp cannot break a listing. */
-export function iso(n: number): string {
-  return new Date(ms(n)).toISOString();
-}
 
-export function isoOrNull(n: number | null): string | null {
-  return n === null ? null : iso(n);
-}

@@ -1,33 +1,13 @@
 // The write path: one transaction per batch (DESIGN §3). Items are decided in arrival order against
 // their occurrence keys, then merged per fingerprint and applied in fingerprint order.
 import type { SQLInputValue } from 'node:sqlite';
-import { decideOccurrence } from '../../dedup/decide.ts';
-import type { DedupDecision, KnownOccurrence } from '../../dedup/decide.ts';
+import type { KnownOccurrence } from '../../dedup/decide.ts';
 import type { GroupStatus } from '../../domain/types.ts';
+import { type ExistingGroup, keyId, planBatch, wantsRemediation } from '../plan.ts';
 import type { RecordItem, RecordResult } from '../types.ts';
 import { bulk } from './bulk.ts';
 import type { Statements } from './statements.ts';
 import { all, one } from './statements.ts';
-
-interface ExistingGroup {
-  id: number;
-  fingerprint: string;
-  status: GroupStatus;
-  resolved_at: number | null;
-  expires_at: number | null;
-}
-
-/** Everything one batch does to one group, folded in arrival order. */
-interface GroupChange {
-  fingerprint: string;
-  latest: RecordItem;
-  countDelta: number;
-  firstSeen: number;
-  lastSeen: number;
-  status: GroupStatus;
-  resolvedAt: number | null;
-  expiresAt: number | null;
-}
 
 const SELECT_GROUPS = `SELECT id, fingerprint, status, resolved_at, expires_at FROM error_groups
   WHERE fingerprint IN (SELECT value FROM json_each(?))`;
@@ -82,57 +62,6 @@ const INSERT_REQUEST = `INSERT INTO remediation_requests (group_id, fingerprint,
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)
   RETURNING id`;
 
-const keyId = (fingerprint: string, key: string): string => JSON.stringify([fingerprint, key]);
-
-/** A resolution time from the sender, but never in the future of when we heard about it. */
-function resolvedAtOf(item: RecordItem): number {
-  const endsAt = item.signal.endsAt;
-  return endsAt !== null && Number.isFinite(endsAt) && endsAt <= item.receivedAt ? endsAt : item.receivedAt;
-}
-
-function wantsRemediation(item: RecordItem, decision: DedupDecision): boolean {
-  const r = item.classification.remediation;
-  return r !== null && r.action !== 'none' && item.signal.state === 'firing' && decision.countDelta > 0;
-}
-
-function fold(change: GroupChange | undefined, item: RecordItem, d: DedupDecision, existing?: ExistingGroup): GroupChange {
-  const c: GroupChange = change ?? {
-    fingerprint: item.fingerprint,
-    latest: item,
-    countDelta: 0,
-    firstSeen: item.receivedAt,
-    lastSeen: item.receivedAt,
-    // Without an effect, the group keeps what it had (a null effect implies the group exists).
-    status: existing?.status ?? 'firing',
-    resolvedAt: existing?.resolved_at ?? null,
-    expiresAt: existing?.expires_at ?? item.expiresAt,
-  };
-  c.latest = item;
-  c.countDelta += d.countDelta;
-  c.firstSeen = Math.min(c.firstSeen, item.receivedAt);
-  c.lastSeen = Math.max(c.lastSeen, item.receivedAt);
-  if (d.groupStatus === 'firing') {
-    c.status = 'firing';
-    c.resolvedAt = null;
-    c.expiresAt = item.expiresAt;
-  } else if (d.groupStatus === 'resolved') {
-    c.status = 'resolved';
-    c.resolvedAt = resolvedAtOf(item);
-  }
-  return c;
-}
-
-/** One occurrence key touched by the batch: what the store knew, then what this batch leaves. */
-interface KeyState {
-  fingerprint: string;
-  key: string;
-  known: KnownOccurrence | null;
-  lastSeen: number;
-}
-
-const byFingerprint = (a: GroupChange, b: GroupChange): number =>
-  (a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0);
-
 export function recordBatch(stmts: Statements, maxOccurrences: number, items: RecordItem[]): RecordResult[] {
   if (items.length === 0) return [];
 
@@ -141,31 +70,18 @@ export function recordBatch(stmts: Statements, maxOccurrences: number, items: Re
   for (const g of all<ExistingGroup>(stmts.get(SELECT_GROUPS), JSON.stringify(fingerprints))) {
     existing.set(g.fingerprint, g);
   }
-  const keys = new Map<string, KeyState>();
-  for (const i of items) {
-    const id = keyId(i.fingerprint, i.signal.occurrenceKey);
-    if (!keys.has(id)) keys.set(id, { fingerprint: i.fingerprint, key: i.signal.occurrenceKey, known: null, lastSeen: i.receivedAt });
-  }
+  const known = new Map<string, KnownOccurrence>();
+  const ids = [...new Set(items.map((i) => keyId(i.fingerprint, i.signal.occurrenceKey)))];
   type KeyRow = { fingerprint: string; key: string; seen_count: number; state: GroupStatus };
-  for (const k of all<KeyRow>(stmts.get(SELECT_KEYS), `[${[...keys.keys()].join(',')}]`)) {
-    keys.get(keyId(k.fingerprint, k.key))!.known = { seenCount: k.seen_count, state: k.state };
+  for (const k of all<KeyRow>(stmts.get(SELECT_KEYS), `[${ids.join(',')}]`)) {
+    known.set(keyId(k.fingerprint, k.key), { seenCount: k.seen_count, state: k.state });
   }
 
-  // 1. Decide in arrival order; later items see earlier ones through the in-memory state.
-  const decisions: DedupDecision[] = [];
-  const changes = new Map<string, GroupChange>();
-  for (const item of items) {
-    const k = keys.get(keyId(item.fingerprint, item.signal.occurrenceKey))!;
-    const groupExists = existing.has(item.fingerprint) || changes.has(item.fingerprint);
-    const d = decideOccurrence(k.known, item.signal, groupExists);
-    decisions.push(d);
-    k.known = { seenCount: d.nextSeenCount, state: d.nextState };
-    k.lastSeen = Math.max(k.lastSeen, item.receivedAt);
-    changes.set(item.fingerprint, fold(changes.get(item.fingerprint), item, d, existing.get(item.fingerprint)));
-  }
+  // 1. Decide in arrival order and fold per group (pure; shared with the PostgreSQL adapter).
+  const { decisions, changes, keys } = planBatch(items, existing, known);
 
   // 2. Group upserts in fingerprint order, so concurrent writers (PostgreSQL) lock rows alike.
-  const groupRows = [...changes.values()].sort(byFingerprint).map((c): SQLInputValue[] => {
+  const groupRows = changes.map((c): SQLInputValue[] => {
     const { signal, classification: cls } = c.latest;
     return [c.fingerprint, signal.alertFingerprint, signal.source, cls.priority, cls.rule, c.status,
       signal.title, signal.message, signal.namespace, signal.pod, signal.container, c.latest.workload,
@@ -178,8 +94,8 @@ export function recordBatch(stmts: Statements, maxOccurrences: number, items: Re
   }
 
   // 3. Dedup memory.
-  bulk(stmts, UPSERT_KEYS, [...keys.values()].map((k): SQLInputValue[] =>
-    [k.fingerprint, k.key, groups.get(k.fingerprint)!.id, k.known!.seenCount, k.known!.state, k.lastSeen]));
+  bulk(stmts, UPSERT_KEYS, keys.map((k): SQLInputValue[] =>
+    [k.fingerprint, k.key, groups.get(k.fingerprint)!.id, k.seenCount, k.state, k.lastSeen]));
 
   // 4. Occurrence rows and remediation requests, per real occurrence.
   const occurrenceRows: SQLInputValue[][] = [];

@@ -1,55 +1,11 @@
 // Remediation queue, audit trail and settings for the SQLite store (DESIGN §6): cooldowns, budgets and
 // attempt limits are queries over the audit table, so they survive restarts and leader changes.
-import type { ActionName, WorkloadRef } from '../../domain/types.ts';
 import type {
-  AuditEntry, AuditOutcome, HistoryQuery, NewAuditEntry, RemediationRequest, RequestState, Settings, Store,
+  AuditEntry, HistoryQuery, NewAuditEntry, RemediationRequest, Settings, Store,
 } from '../types.ts';
 import type { Statements } from './statements.ts';
-import { all, iso, one } from './statements.ts';
-
-interface RequestRow {
-  id: number;
-  group_id: number;
-  fingerprint: string;
-  rule: string;
-  action: ActionName;
-  params: string;
-  cooldown_ms: number;
-  namespace: string;
-  pod: string;
-  container: string;
-  owner: string | null;
-  created_at: number;
-  state: RequestState;
-  attempts: number;
-  next_attempt_at: number;
-  claimed_by: string | null;
-  claimed_until: number | null;
-  last_error: string | null;
-}
-
-function toRequest(r: RequestRow): RemediationRequest {
-  return {
-    id: r.id,
-    groupId: r.group_id,
-    fingerprint: r.fingerprint,
-    rule: r.rule,
-    action: r.action,
-    params: JSON.parse(r.params) as Record<string, string>,
-    cooldownMs: r.cooldown_ms,
-    namespace: r.namespace,
-    pod: r.pod,
-    container: r.container,
-    owner: r.owner === null ? null : JSON.parse(r.owner) as WorkloadRef,
-    createdAt: r.created_at,
-    state: r.state,
-    attempts: r.attempts,
-    nextAttemptAt: r.next_attempt_at,
-    claimedBy: r.claimed_by,
-    claimedUntil: r.claimed_until,
-    lastError: r.last_error,
-  };
-}
+import { all, one } from './statements.ts';
+import { auditColumns, type AuditRow, type RequestRow, toAuditEntry, toRequest } from '../rows.ts';
 
 // One statement, so the pick and the claim are atomic. Oldest first; the two due conditions each use
 // their own partial index.
@@ -81,39 +37,6 @@ export function finishRequest(stmts: Statements, id: number, holder: string, res
   return Number(changes) === 1;
 }
 
-export interface AuditRow {
-  id: number;
-  request_id: number | null;
-  group_id: number | null;
-  at: number;
-  rule: string;
-  action: ActionName;
-  namespace: string;
-  target: string;
-  outcome: AuditOutcome;
-  reason: string;
-  message: string;
-  actor: string;
-}
-
-export const auditColumns = 'id, request_id, group_id, at, rule, action, namespace, target, outcome, reason, message, actor';
-
-export function toAuditEntry(r: AuditRow): AuditEntry {
-  return {
-    id: r.id,
-    requestId: r.request_id,
-    groupId: r.group_id,
-    at: iso(r.at),
-    rule: r.rule,
-    action: r.action,
-    namespace: r.namespace,
-    target: r.target,
-    outcome: r.outcome,
-    reason: r.reason,
-    message: r.message,
-    actor: r.actor,
-  };
-}
 
 export function appendAudit(stmts: Statements, e: NewAuditEntry): number {
   return stmts.transaction(() => {

@@ -56,17 +56,3 @@ export function one<T>(stmt: StatementSync, ...params: Array<string | number | n
 export function all<T>(stmt: StatementSync, ...params: Array<string | number | null>): T[] {
   return stmt.all(...params) as T[];
 }
-
-/**
- * Epoch ms → ISO 8601. Sender timestamps are untrusted; Date throws RangeError beyond ±8.64e15 ms,
- * so out-of-range values are clamped rather than allowed to break a listing.
- */
-export function iso(ms: number): string {
-  const max = 8.64e15;
-  const safe = Number.isFinite(ms) ? Math.min(Math.max(ms, -max), max) : 0;
-  return new Date(safe).toISOString();
-}
-
-export function isoOrNull(ms: number | null): string | null {
-  return ms === null ? null : iso(ms);
-}

@@ -49,7 +49,9 @@ export class ThreadedSqliteStore implements Store {
 
   /** Starts the worker and opens the database there (taking the single-writer lock). */
   static open(opts: ThreadedSqliteOptions): Promise<ThreadedSqliteStore> {
-    const worker = new Worker(THREAD_URL, { workerData: opts });
+    // The worker only runs SQL on short-lived batches: a small young generation keeps its share of
+    // the process RSS small (V8 would otherwise size it like the main thread's).
+    const worker = new Worker(THREAD_URL, { workerData: opts, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     return new Promise((resolve, reject) => {
       worker.once('message', (msg: { ready: boolean; error?: WireError }) => {
         if (msg.ready) {

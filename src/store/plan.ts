@@ -1,11 +1,11 @@
 // The pure half of record(): given what the database holds for a batch's groups and occurrence keys,
 // decide every item in arrival order (src/dedup/decide.ts) and fold the decisions into one change per
 // group and one update per key. The SQL half (record.ts) reads the inputs under lock and applies this.
-// Engine-neutral on purpose: it restates the SQLite adapter's fold so both adapters agree.
-import { decideOccurrence } from '../../dedup/decide.ts';
-import type { DedupDecision, KnownOccurrence } from '../../dedup/decide.ts';
-import type { GroupStatus } from '../../domain/types.ts';
-import type { RecordItem } from '../types.ts';
+// Engine-neutral: both adapters (SQLite and PostgreSQL) apply the same plan, so they agree by construction.
+import { decideOccurrence } from '../dedup/decide.ts';
+import type { DedupDecision, KnownOccurrence } from '../dedup/decide.ts';
+import type { GroupStatus } from '../domain/types.ts';
+import type { RecordItem } from './types.ts';
 
 export interface ExistingGroup {
   id: number;

@@ -1,0 +1,150 @@
+// Row ↔ JSON mapping shared by both store adapters: the columns are the same in SQLite and
+// PostgreSQL (bigint epoch-ms times, JSON text), so one mapping keeps their API output identical.
+import type { ActionName, GroupStatus, Priority, SourceKind, WorkloadRef } from '../domain/types.ts';
+import type { AuditEntry, AuditOutcome, ErrorGroup, RemediationRequest, RequestState } from './types.ts';
+
+const MAX_DATE_MS = 8.64e15;
+
+/** Epoch ms → ISO 8601, clamped to what a Date can hold so hostile times never throw. */
+export function iso(ms: number): string {
+  const safe = Number.isFinite(ms) ? Math.min(Math.max(ms, -MAX_DATE_MS), MAX_DATE_MS) : 0;
+  return new Date(safe).toISOString();
+}
+
+export function isoOrNull(ms: number | null): string | null {
+  return ms === null ? null : iso(ms);
+}
+
+export interface GroupRow {
+  id: number;
+  fingerprint: string;
+  alert_fingerprint: string | null;
+  source: SourceKind;
+  priority: Priority;
+  rule: string | null;
+  status: GroupStatus;
+  title: string;
+  message: string;
+  namespace: string;
+  pod: string;
+  container: string;
+  workload: string;
+  labels: string;
+  count: number;
+  first_seen: number;
+  last_seen: number;
+  resolved_at: number | null;
+  expires_at: number | null;
+  why: string;
+  remediation_action: ActionName | null;
+  remediation_outcome: string | null;
+}
+
+export const GROUP_COLUMNS = `id, fingerprint, alert_fingerprint, source, priority, rule, status, title, message,
+  namespace, pod, container, workload, labels, count, first_seen, last_seen, resolved_at, expires_at, why,
+  remediation_action, remediation_outcome`;
+
+export function toGroup(r: GroupRow): ErrorGroup {
+  return {
+    id: r.id,
+    fingerprint: r.fingerprint,
+    alertFingerprint: r.alert_fingerprint,
+    source: r.source,
+    priority: r.priority,
+    rule: r.rule,
+    status: r.status,
+    title: r.title,
+    message: r.message,
+    namespace: r.namespace,
+    pod: r.pod,
+    container: r.container,
+    workload: r.workload,
+    labels: JSON.parse(r.labels) as Record<string, string>,
+    count: r.count,
+    firstSeen: iso(r.first_seen),
+    lastSeen: iso(r.last_seen),
+    resolvedAt: isoOrNull(r.resolved_at),
+    expiresAt: isoOrNull(r.expires_at),
+    remediation: r.remediation_action === null
+      ? null
+      : { action: r.remediation_action, lastOutcome: r.remediation_outcome },
+  };
+}
+
+export interface RequestRow {
+  id: number;
+  group_id: number;
+  fingerprint: string;
+  rule: string;
+  action: ActionName;
+  params: string;
+  cooldown_ms: number;
+  namespace: string;
+  pod: string;
+  container: string;
+  owner: string | null;
+  created_at: number;
+  state: RequestState;
+  attempts: number;
+  next_attempt_at: number;
+  claimed_by: string | null;
+  claimed_until: number | null;
+  last_error: string | null;
+}
+
+export function toRequest(r: RequestRow): RemediationRequest {
+  return {
+    id: r.id,
+    groupId: r.group_id,
+    fingerprint: r.fingerprint,
+    rule: r.rule,
+    action: r.action,
+    params: JSON.parse(r.params) as Record<string, string>,
+    cooldownMs: r.cooldown_ms,
+    namespace: r.namespace,
+    pod: r.pod,
+    container: r.container,
+    owner: r.owner === null ? null : JSON.parse(r.owner) as WorkloadRef,
+    createdAt: r.created_at,
+    state: r.state,
+    attempts: r.attempts,
+    nextAttemptAt: r.next_attempt_at,
+    claimedBy: r.claimed_by,
+    claimedUntil: r.claimed_until,
+    lastError: r.last_error,
+  };
+}
+
+export interface AuditRow {
+  id: number;
+  request_id: number | null;
+  group_id: number | null;
+  at: number;
+  rule: string;
+  action: ActionName;
+  namespace: string;
+  target: string;
+  outcome: AuditOutcome;
+  reason: string;
+  message: string;
+  actor: string;
+}
+
+export const auditColumns = 'id, request_id, group_id, at, rule, action, namespace, target, outcome, reason, message, actor';
+
+export function toAuditEntry(r: AuditRow): AuditEntry {
+  return {
+    id: r.id,
+    requestId: r.request_id,
+    groupId: r.group_id,
+    at: iso(r.at),
+    rule: r.rule,
+    action: r.action,
+    namespace: r.namespace,
+    target: r.target,
+    outcome: r.outcome,
+    reason: r.reason,
+    message: r.message,
+    actor: r.actor,
+  };
+}
