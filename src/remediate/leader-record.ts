@@ -78,8 +78,20 @@ export function checkTimings(t: ElectionTimings): string[] {
   return problems;
 }
 
-/** JitterUntil with factor 1.2: wait between retryPeriod and 2.2 × retryPeriod. */
-export const jitteredRetry = (retryPeriodMs: number, random: () => number): number => retryPeriodMs * (1 + 1.2 * random());
+/**
+ * How long a candidate waits before its next attempt. client-go waits retryPeriod × [1, 2.2); a
+ * follower then notices a renewal, and later the expiry, up to 2.2 × retryPeriod late each, so a
+ * SIGKILLed leader is replaced anywhere up to lease_duration + 4.4 × retry_period. Here the jitter
+ * stays (candidates do not fall into step) but within [retryPeriod/2, retryPeriod], and the attempt
+ * is made exactly at the observed expiry when that comes first: takeover ≤ lease_duration + retry_period.
+ * Safety is unchanged: expiry is still judged by the local clock from when the renewal was seen.
+ */
+export function candidateWait(retryPeriodMs: number, random: () => number, obs: Observation | null, identity: string, now: number): number {
+  const jittered = retryPeriodMs * (0.5 + 0.5 * random());
+  if (!obs || obs.spec.holderIdentity === '' || obs.spec.holderIdentity === identity) return jittered;
+  const untilExpiry = obs.observedAt + obs.spec.leaseDurationSeconds * 1000 - now;
+  return untilExpiry >= 0 && untilExpiry < jittered ? untilExpiry + 1 : jittered;
+}
 
 const SUFFIX_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 

@@ -1,10 +1,11 @@
 // Lease-based leader election with client-go's loop shape (tools/leaderelection): acquire with a
-// jittered retry, renew every retry period, and stop leading — at once, with an abort for in-flight
-// work — when no renewal succeeded within the renew deadline. Pure record logic is in leader-record.ts.
+// jittered retry (bounded so a takeover lands within lease_duration + retry_period: candidateWait),
+// renew every retry period, and stop leading — at once, with an abort for in-flight work — when no
+// renewal succeeded within the renew deadline. Pure record logic is in leader-record.ts.
 import { AppError } from '../domain/errors.ts';
 import type { LeaseClient, LeaseSpec } from './kube.ts';
 import {
-  checkTimings, decide, initialSpec, isLeaseValid, jitteredRetry, observe, releaseSpec, renewSpec,
+  checkTimings, decide, initialSpec, isLeaseValid, candidateWait, observe, releaseSpec, renewSpec,
   type ElectionTimings, type Observation,
 } from './leader-record.ts';
 import { silentLogger, type Logger, type RemediationMetrics, type Sleep } from './ports.ts';
@@ -192,9 +193,9 @@ export class LeaderElector implements Leadership {
   private async run(): Promise<void> {
     const stop = this.stopping.signal;
     while (!stop.aborted) {
-      // Acquire: JitterUntil(retryPeriod, 1.2, sliding).
+      // Acquire: retry at most every retry period, and exactly when the observed lease expires.
       while (!stop.aborted && !(await this.attemptWithin(this.o.renewDeadlineMs))) {
-        await this.o.sleep(jitteredRetry(this.o.retryPeriodMs, this.o.random), stop);
+        await this.o.sleep(candidateWait(this.o.retryPeriodMs, this.o.random, this.observed, this.identity, this.o.now()), stop);
       }
       if (stop.aborted) return;
       this.startLeading();

@@ -1,7 +1,8 @@
 // Row ↔ JSON mapping shared by both store adapters: the columns are the same in SQLite and
 // PostgreSQL (bigint epoch-ms times, JSON text), so one mapping keeps their API output identical.
+import { PRIORITIES, SOURCE_KINDS } from '../domain/types.ts';
 import type { ActionName, GroupStatus, Priority, SourceKind, WorkloadRef } from '../domain/types.ts';
-import type { AuditEntry, AuditOutcome, ErrorGroup, RemediationRequest, RequestState } from './types.ts';
+import type { AuditEntry, AuditOutcome, ErrorGroup, RemediationRequest, RequestState, Stats } from './types.ts';
 
 const MAX_DATE_MS = 8.64e15;
 
@@ -147,4 +148,42 @@ export function toAuditEntry(r: AuditRow): AuditEntry {
     message: r.message,
     actor: r.actor,
   };
+}
+
+export const HOUR_MS = 3_600_000;
+
+export interface GroupCountRow {
+  priority: Priority;
+  status: GroupStatus;
+  source: SourceKind;
+  n: number;
+}
+
+function perPriority(): Record<Priority, number> {
+  return Object.fromEntries(PRIORITIES.map((p) => [p, 0])) as Record<Priority, number>;
+}
+
+/** Pure: the Stats document from group counts (by priority, status, source) and the remediation figures. */
+export function buildStats(groups: readonly GroupCountRow[], extra: {
+  occurrencesLastHour: number; pending: number; escalated: number; actedLastHour: number;
+}): Stats {
+  const s: Stats = {
+    total: 0,
+    firing: 0,
+    byPriority: perPriority(),
+    firingByPriority: perPriority(),
+    bySource: Object.fromEntries(SOURCE_KINDS.map((k) => [k, 0])) as Record<SourceKind, number>,
+    occurrencesLastHour: extra.occurrencesLastHour,
+    remediation: { pending: extra.pending, actedLastHour: extra.actedLastHour, escalated: extra.escalated },
+  };
+  for (const r of groups) {
+    s.total += r.n;
+    if (r.priority in s.byPriority) s.byPriority[r.priority] += r.n;
+    if (r.source in s.bySource) s.bySource[r.source] += r.n;
+    if (r.status === 'firing') {
+      s.firing += r.n;
+      if (r.priority in s.firingByPriority) s.firingByPriority[r.priority] += r.n;
+    }
+  }
+  return s;
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { ClientNodeGateway, kubeConfigForUrl } from '../../src/cluster/gateway.ts';
 import { LeaderElector, NotLeaderError, StaticLeadership } from '../../src/remediate/leader.ts';
-import { decide, makeIdentity, observe } from '../../src/remediate/leader-record.ts';
+import { candidateWait, decide, makeIdentity, observe } from '../../src/remediate/leader-record.ts';
 import type { LeaseClient } from '../../src/remediate/kube.ts';
 import { FakeKubeApi } from '../fakes/kube-api.ts';
 import { FakeClock, countPending } from './fake-clock.ts';
@@ -199,6 +199,22 @@ describe('remediate/leader (Lease election, client-go algorithm)', () => {
 });
 
 describe('remediate/leader-record (pure)', () => {
+  describe('candidateWait', () => {
+    const spec = (holder: string) => ({ holderIdentity: holder, leaseDurationSeconds: 15, acquireTime: 0, renewTime: 0, leaseTransitions: 0 });
+    const obs = (holder: string, observedAt: number) => ({ spec: spec(holder), resourceVersion: '1', observedAt });
+    it('stays within [retry_period/2, retry_period] (never above it)', () => {
+      assert.equal(candidateWait(2000, () => 0, null, 'me', 0), 1000);
+      assert.equal(candidateWait(2000, () => 0.999999, null, 'me', 0) <= 2000, true);
+      assert.equal(candidateWait(2000, () => 0.5, obs('', 0), 'me', 0), 1500, 'a free lease: ordinary retry');
+    });
+    it('attempts right at the observed expiry of another holder when that comes first', () => {
+      // Observed at t=0 for 15 s; at t=14.5 s the lease has 500 ms left: wait exactly that (+1 ms).
+      assert.equal(candidateWait(2000, () => 1, obs('other', 0), 'me', 14_500), 501);
+      assert.equal(candidateWait(2000, () => 1, obs('other', 0), 'me', 10_000), 2000, 'expiry further away than a retry');
+      assert.equal(candidateWait(2000, () => 1, obs('other', 0), 'me', 16_000), 2000, 'already expired: next retry (the attempt just failed)');
+    });
+  });
+
   const spec = (holder: string, transitions = 2) =>
     ({ holderIdentity: holder, leaseDurationSeconds: 15, acquireTime: 100, renewTime: 100, leaseTransitions: transitions });
 

@@ -1,12 +1,13 @@
 // The read side of the PostgreSQL store (listings, details, statistics) and the housekeeping writes
 // over whole tables (expire, prune). Same shapes and orderings as the SQLite adapter.
 import type { Pool, QueryConfig } from 'pg';
-import { PRIORITIES, SOURCE_KINDS } from '../../domain/types.ts';
-import type { ClassificationReason, GroupStatus, Priority, SourceKind } from '../../domain/types.ts';
+import type { ClassificationReason } from '../../domain/types.ts';
 import type { ErrorGroup, ErrorGroupDetail, GroupQuery, Occurrence, SortKey, Stats } from '../types.ts';
 import { notify } from './notify-payload.ts';
 import { one, rows, type Tx } from './session.ts';
-import { GROUP_COLUMNS, auditColumns, type AuditRow, type GroupRow, iso, toAuditEntry, toGroup } from '../rows.ts';
+import {
+  GROUP_COLUMNS, HOUR_MS, auditColumns, buildStats, type AuditRow, type GroupCountRow, type GroupRow, iso, toAuditEntry, toGroup,
+} from '../rows.ts';
 
 // Ties always end on id so pages never overlap or skip rows. Only these fixed strings reach the SQL.
 function orderBy(sort: SortKey | undefined, order: 'asc' | 'desc' | undefined): string {
@@ -77,48 +78,21 @@ export async function getGroup(pool: Pool, id: number, occurrences: number): Pro
   };
 }
 
-const HOUR = 3_600_000;
-
-function perPriority(): Record<Priority, number> {
-  return Object.fromEntries(PRIORITIES.map((p) => [p, 0])) as Record<Priority, number>;
-}
-
 export async function stats(pool: Pool, now: number): Promise<Stats> {
-  const s: Stats = {
-    total: 0,
-    firing: 0,
-    byPriority: perPriority(),
-    firingByPriority: perPriority(),
-    bySource: Object.fromEntries(SOURCE_KINDS.map((k) => [k, 0])) as Record<SourceKind, number>,
-    occurrencesLastHour: 0,
-    remediation: { pending: 0, actedLastHour: 0, escalated: 0 },
-  };
-  type Row = { priority: Priority; status: GroupStatus; source: SourceKind; n: number };
   const [groups, minutes, req, acted] = await Promise.all([
-    rows<Row>(pool, 'SELECT priority, status, source, count(*) AS n FROM error_groups GROUP BY priority, status, source'),
+    rows<GroupCountRow>(pool, 'SELECT priority, status, source, count(*) AS n FROM error_groups GROUP BY priority, status, source'),
     // Minute buckets: the window is the last 60 whole minutes plus the current one.
     one<{ n: number }>(pool, 'SELECT coalesce(sum(count), 0) AS n FROM occurrence_minutes WHERE minute > $1',
-      [Math.floor((now - HOUR) / 60_000)]),
+      [Math.floor((now - HOUR_MS) / 60_000)]),
     one<{ pending: number; escalated: number }>(pool, `SELECT
         count(*) FILTER (WHERE state IN ('pending', 'claimed')) AS pending,
         count(*) FILTER (WHERE state = 'escalated') AS escalated
       FROM remediation_requests WHERE state <> 'done'`),
-    one<{ n: number }>(pool, "SELECT count(*) AS n FROM audit WHERE outcome = 'acted' AND at >= $1", [now - HOUR]),
+    one<{ n: number }>(pool, "SELECT count(*) AS n FROM audit WHERE outcome = 'acted' AND at >= $1", [now - HOUR_MS]),
   ]);
-  for (const r of groups) {
-    s.total += r.n;
-    if (r.priority in s.byPriority) s.byPriority[r.priority] += r.n;
-    if (r.source in s.bySource) s.bySource[r.source] += r.n;
-    if (r.status === 'firing') {
-      s.firing += r.n;
-      if (r.priority in s.firingByPriority) s.firingByPriority[r.priority] += r.n;
-    }
-  }
-  s.occurrencesLastHour = minutes!.n;
-  s.remediation.pending = req!.pending;
-  s.remediation.escalated = req!.escalated;
-  s.remediation.actedLastHour = acted!.n;
-  return s;
+  return buildStats(groups, {
+    occurrencesLastHour: minutes!.n, pending: req!.pending, escalated: req!.escalated, actedLastHour: acted!.n,
+  });
 }
 
 export async function ruleHits(pool: Pool): Promise<Record<string, number>> {

@@ -1,11 +1,12 @@
 // The read side of the SQLite store: the API's listings, details and statistics, plus the
 // housekeeping writes (expire, prune) that work over whole tables.
-import { PRIORITIES, SOURCE_KINDS } from '../../domain/types.ts';
-import type { ClassificationReason, GroupStatus, Priority, SourceKind } from '../../domain/types.ts';
+import type { ClassificationReason } from '../../domain/types.ts';
 import type { AuditEntry, ErrorGroup, ErrorGroupDetail, GroupQuery, Occurrence, SortKey, Stats } from '../types.ts';
 import type { Statements } from './statements.ts';
 import { all, one } from './statements.ts';
-import { GROUP_COLUMNS, auditColumns, type AuditRow, type GroupRow, iso, toAuditEntry, toGroup } from '../rows.ts';
+import {
+  GROUP_COLUMNS, HOUR_MS, auditColumns, buildStats, type AuditRow, type GroupCountRow, type GroupRow, iso, toAuditEntry, toGroup,
+} from '../rows.ts';
 
 // Ties always end on id so pages never overlap or skip rows.
 function orderBy(sort: SortKey | undefined, order: 'asc' | 'desc' | undefined): string {
@@ -80,48 +81,22 @@ export function getGroup(stmts: Statements, id: number, occurrences: number): Er
   };
 }
 
-const HOUR = 3_600_000;
-
-function perPriority(): Record<Priority, number> {
-  return Object.fromEntries(PRIORITIES.map((p) => [p, 0])) as Record<Priority, number>;
-}
-
 export function stats(stmts: Statements, now: number): Stats {
-  const s: Stats = {
-    total: 0,
-    firing: 0,
-    byPriority: perPriority(),
-    firingByPriority: perPriority(),
-    bySource: Object.fromEntries(SOURCE_KINDS.map((k) => [k, 0])) as Record<SourceKind, number>,
-    occurrencesLastHour: 0,
-    remediation: { pending: 0, actedLastHour: 0, escalated: 0 },
-  };
-  type Row = { priority: Priority; status: GroupStatus; source: SourceKind; n: number };
-  for (const r of all<Row>(stmts.get(
-    'SELECT priority, status, source, count(*) AS n FROM error_groups GROUP BY priority, status, source'))) {
-    s.total += r.n;
-    if (r.priority in s.byPriority) s.byPriority[r.priority] += r.n;
-    if (r.source in s.bySource) s.bySource[r.source] += r.n;
-    if (r.status === 'firing') {
-      s.firing += r.n;
-      if (r.priority in s.firingByPriority) s.firingByPriority[r.priority] += r.n;
-    }
-  }
+  const groups = all<GroupCountRow>(stmts.get(
+    'SELECT priority, status, source, count(*) AS n FROM error_groups GROUP BY priority, status, source'));
   // Minute buckets: the window is the last 60 whole minutes plus the current one.
-  s.occurrencesLastHour = one<{ n: number }>(
+  const occurrencesLastHour = one<{ n: number }>(
     stmts.get('SELECT coalesce(sum(count), 0) AS n FROM occurrence_minutes WHERE minute > ?'),
-    Math.floor((now - HOUR) / 60_000),
+    Math.floor((now - HOUR_MS) / 60_000),
   )!.n;
   const req = one<{ pending: number; escalated: number }>(stmts.get(`SELECT
       coalesce(sum(state IN ('pending', 'claimed')), 0) AS pending,
       coalesce(sum(state = 'escalated'), 0) AS escalated
     FROM remediation_requests WHERE state <> 'done'`))!;
-  s.remediation.pending = req.pending;
-  s.remediation.escalated = req.escalated;
-  s.remediation.actedLastHour = one<{ n: number }>(
-    stmts.get("SELECT count(*) AS n FROM audit WHERE outcome = 'acted' AND at >= ?"), now - HOUR,
+  const actedLastHour = one<{ n: number }>(
+    stmts.get("SELECT count(*) AS n FROM audit WHERE outcome = 'acted' AND at >= ?"), now - HOUR_MS,
   )!.n;
-  return s;
+  return buildStats(groups, { occurrencesLastHour, pending: req.pending, escalated: req.escalated, actedLastHour });
 }
 
 export function ruleHits(stmts: Statements): Record<string, number> {
