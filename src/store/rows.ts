@@ -2,7 +2,8 @@
 // PostgreSQL (bigint epoch-ms times, JSON text), so one mapping keeps their API output identical.
 import { PRIORITIES, SOURCE_KINDS } from '../domain/types.ts';
 import type { ActionName, GroupStatus, Priority, SourceKind, WorkloadRef } from '../domain/types.ts';
-import type { AuditEntry, AuditOutcome, ErrorGroup, RemediationRequest, RequestState, Stats } from './types.ts';
+import type { ClassificationReason } from '../domain/types.ts';
+import type { AuditEntry, AuditOutcome, ErrorGroup, ErrorGroupDetail, RemediationRequest, RequestState, Stats } from './types.ts';
 
 const MAX_DATE_MS = 8.64e15;
 
@@ -186,4 +187,24 @@ export function buildStats(groups: readonly GroupCountRow[], extra: {
     }
   }
   return s;
+}
+
+export interface OccurrenceRow {
+  at: number;
+  channel: string;
+  message: string;
+  count: number;
+  labels: string;
+}
+
+export function toGroupDetail(row: GroupRow, occurrences: readonly OccurrenceRow[], audit: readonly AuditRow[]): ErrorGroupDetail {
+  return {
+    ...toGroup(row),
+    occurrences: occurrences.map((o) => ({
+      at: iso(o.at), channel: o.channel, message: o.message, count: o.count,
+      labels: JSON.parse(o.labels) as Record<string, string>,
+    })),
+    why: JSON.parse(row.why) as ClassificationReason,
+    remediations: audit.map(toAuditEntry),
+  };
 }

@@ -1,7 +1,7 @@
 // The threaded SQLite store must be indistinguishable from the in-thread one: same contract suite,
 // plus the thread-specific parts (errors crossing threads, the lock held by the worker, a dead worker).
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppError, LoadError } from '../../src/domain/errors.ts';
@@ -52,5 +52,27 @@ describe('ThreadedSqliteStore', () => {
     }
     await assert.rejects(reader.ping(), (err: unknown) => err instanceof AppError && err.code === 'store_unavailable');
     cleanup();
+  });
+
+  it('checkpoints the WAL on its own thread: committed pages reach the database file without a writer checkpoint', async () => {
+    const { dir, cleanup } = tempDir();
+    const path = join(dir, 'ks.db');
+    const store = await ThreadedSqliteStore.open({ path, maxOccurrences: 5 });
+    try {
+      await store.migrate();
+      const before = statSync(path).size;
+      const text = 'x'.repeat(2000);
+      for (let b = 0; b < 4; b++) {
+        await store.record(Array.from({ length: 500 }, (_, i) => makeItem({ fingerprint: `fp-${b}-${i}`, signal: { message: text, occurrenceKey: `k-${b}-${i}` } })));
+      }
+      // ~4 MB committed: far below the writer's 64 MiB safety net, so only the checkpointer moves it.
+      const deadline = Date.now() + 5000;
+      while (statSync(path).size < before + 2_000_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(statSync(path).size >= before + 2_000_000, `database file grew from ${before} to ${statSync(path).size} bytes`);
+      assert.equal((await store.listGroups({ page: 1, pageSize: 1 })).total, 2000);
+    } finally {
+      await store.close();
+      cleanup();
+    }
   });
 });

@@ -1,12 +1,11 @@
 // The read side of the PostgreSQL store (listings, details, statistics) and the housekeeping writes
 // over whole tables (expire, prune). Same shapes and orderings as the SQLite adapter.
 import type { Pool, QueryConfig } from 'pg';
-import type { ClassificationReason } from '../../domain/types.ts';
-import type { ErrorGroup, ErrorGroupDetail, GroupQuery, Occurrence, SortKey, Stats } from '../types.ts';
+import type { ErrorGroup, ErrorGroupDetail, GroupQuery, SortKey, Stats } from '../types.ts';
 import { notify } from './notify-payload.ts';
 import { one, rows, type Tx } from './session.ts';
 import {
-  GROUP_COLUMNS, HOUR_MS, auditColumns, buildStats, type AuditRow, type GroupCountRow, type GroupRow, iso, toAuditEntry, toGroup,
+  GROUP_COLUMNS, HOUR_MS, auditColumns, buildStats, type AuditRow, type GroupCountRow, type GroupRow, toGroup, toGroupDetail, type OccurrenceRow,
 } from '../rows.ts';
 
 // Ties always end on id so pages never overlap or skip rows. Only these fixed strings reach the SQL.
@@ -59,23 +58,14 @@ export async function listGroups(pool: Pool, q: GroupQuery): Promise<{ groups: E
 
 export async function getGroup(pool: Pool, id: number, occurrences: number): Promise<ErrorGroupDetail | null> {
   if (!Number.isSafeInteger(id)) return null;
-  type OccRow = { at: number; channel: string; message: string; count: number; labels: string };
   const [row, occ, audit] = await Promise.all([
     one<GroupRow>(pool, `SELECT ${GROUP_COLUMNS} FROM error_groups WHERE id = $1`, [id]),
-    rows<OccRow>(pool, 'SELECT at, channel, message, count, labels FROM occurrences WHERE group_id = $1 ORDER BY id DESC LIMIT $2',
+    rows<OccurrenceRow>(pool, 'SELECT at, channel, message, count, labels FROM occurrences WHERE group_id = $1 ORDER BY id DESC LIMIT $2',
       [id, Math.max(0, Math.floor(occurrences))]),
     rows<AuditRow>(pool, `SELECT ${auditColumns} FROM audit WHERE group_id = $1 ORDER BY at DESC, id DESC LIMIT 100`, [id]),
   ]);
   if (!row) return null;
-  return {
-    ...toGroup(row),
-    occurrences: occ.map((o): Occurrence => ({
-      at: iso(o.at), channel: o.channel, message: o.message, count: o.count,
-      labels: JSON.parse(o.labels) as Record<string, string>,
-    })),
-    why: JSON.parse(row.why) as ClassificationReason,
-    remediations: audit.map(toAuditEntry),
-  };
+  return toGroupDetail(row, occ, audit);
 }
 
 export async function stats(pool: Pool, now: number): Promise<Stats> {

