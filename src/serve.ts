@@ -186,7 +186,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     basePath: config.web.base_path, logger: log.child({ component: 'live' }),
   });
   const listener = await listen({ handler: app.handler, tls: tlsFiles, listen: config.web.listen, onUpgrade: live.onUpgrade });
-  log.info({ url: listener.url, role: config.role, store: config.store.type }, 'kube-sentinel listening');
+  log.info({ address: listener.url, role: config.role, store: config.store.type }, 'kube-sentinel listening');
   rem?.start();
 
   // Housekeeping: expire silent firing groups, apply retention. unref: never keeps the process alive.
