@@ -59,18 +59,9 @@ export function createRemediation(o: RemediationOptions): Remediation {
       client: o.gateway, namespace: le.namespace ?? o.podNamespace ?? 'default', name: le.lease_name, identity,
       leaseDurationMs: le.lease_duration, renewDeadlineMs: le.renew_deadline, retryPeriodMs: le.retry_period,
       now, sleep, random, logger, metrics: o.metrics,
-      onStartedLeading: () => takeOver(),
+      onStartedLeading: () => worker?.wake(),
     })
     : new StaticLeadership({ identity });
-
-  // A new term starts by releasing the claims of holders that can no longer act (a crashed leader,
-  // or this pod's previous process), so their requests resume now instead of after their claim.
-  const takeOver = () => {
-    o.store.releaseClaims(identity, now()).then(
-      (n) => { if (n > 0) logger.info({ released: n }, 'released claims held by previous leaders'); },
-      (err) => logger.warn({ err }, 'could not release claims held by previous leaders'),
-    ).finally(() => worker?.wake());
-  };
 
   worker = new RemediationWorker({
     store: o.store, kube: o.gateway, leader,
@@ -86,10 +77,7 @@ export function createRemediation(o: RemediationOptions): Remediation {
     worker: w,
     start() {
       leader.start();
-      if (leader instanceof StaticLeadership) {
-        o.metrics?.setLeader(true);
-        takeOver();
-      }
+      if (leader instanceof StaticLeadership) o.metrics?.setLeader(true);
       w.start();
     },
     async stop() {

@@ -201,12 +201,6 @@ export interface Store {
   // remediation
   /** Atomically claim the oldest due request (pending, or claimed with an expired claim). */
   claimRequest(holder: string, now: number, claimMs: number): Promise<RemediationRequest | null>;
-  /**
-   * A new leader's first step: return requests claimed by any other holder to `pending`, due now. Their
-   * holder has lost the Lease and re-checks leadership before every mutating call, so it cannot act on
-   * them; without this they would wait out their claim (minutes) after a crash. Returns how many.
-   */
-  releaseClaims(exceptHolder: string, now: number): Promise<number>;
   /** Finish a claimed request; only the current claim holder may; returns false otherwise. */
   finishRequest(id: number, holder: string, result:
     | { state: 'done' | 'escalated'; error?: string }

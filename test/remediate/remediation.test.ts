@@ -55,22 +55,6 @@ describe('remediate/remediation (factory wiring)', () => {
     assert.equal(r.leader.isLeader(), false);
   });
 
-  it("resumes at once a request a previous leader claimed and never finished", async () => {
-    metricsLog.length = 0;
-    const config = configSchema.parse({ remediation: { dry_run: false } });
-    const { pods } = seedDeployment(api, 'apps', 'web', { podHealth: 'crashloop' });
-    api.objects.seed(namespace('apps'));
-    await enqueue(store, { pod: pods[0].metadata.name, namespace: 'apps', at: clock.now() });
-    // The previous process claimed it for two minutes, then died.
-    assert.ok(await store.claimRequest('ks-0_previous', clock.now(), 120_000));
-    const r = createRemediation({ store, gateway, config, podName: 'ks-0', podNamespace: 'kube-sentinel', metrics, now: clock.now, sleep: clock.sleep, random: () => 0 });
-    r.start();
-    await clock.settle();
-    assert.deepEqual(metricsLog, ['leader=true', 'restart-pod:acted:'], 'acted without waiting out the stale claim');
-    assert.equal(api.mutations().filter((m) => m.method === 'DELETE').length, 1);
-    await r.stop();
-  });
-
   it('with leader election: acquires the Lease, then remediates; stop releases the Lease', async () => {
     metricsLog.length = 0;
     const config = configSchema.parse({ remediation: { dry_run: false }, leader_election: { enabled: true, namespace: 'ops' } });

@@ -95,20 +95,6 @@ export function remediationContract(store: () => Store): void {
       assert.equal(await store().claimRequest('x', T0 + HOUR, 10_000), null, 'done is final');
     });
 
-    it("a new leader releases other holders' claims at once; its own and finished ones stay", async () => {
-      await store().record(['fp-1', 'fp-2', 'fp-3'].map((fingerprint, i) => withAction(`k${i}`, T0 + i, { fingerprint })));
-      const dead = await store().claimRequest('dead-leader', T0 + 10, 120_000);
-      const mine = await store().claimRequest('new-leader', T0 + 10, 120_000);
-      const done = await store().claimRequest('dead-leader', T0 + 10, 120_000);
-      assert.equal(await store().finishRequest(done!.id, 'dead-leader', { state: 'done' }), true);
-      assert.equal(await store().releaseClaims('new-leader', T0 + 1000), 1);
-      const again = await store().claimRequest('new-leader', T0 + 1000, 120_000);
-      assert.equal(again?.id, dead?.id, 'the dead leader\'s claim is due now, not in two minutes');
-      assert.equal(again?.attempts, 2, 'the interrupted attempt still counts');
-      assert.equal(await store().claimRequest('new-leader', T0 + 1000, 120_000), null, 'its own claim and the done one stay');
-      assert.equal(await store().finishRequest(mine!.id, 'new-leader', { state: 'done' }), true);
-    });
-
     it('finishing as pending retries after nextAttemptAt; escalated is final and counted', async () => {
       await store().record([withAction('k1', T0)]);
       const a = await store().claimRequest('h', T0, 10_000);

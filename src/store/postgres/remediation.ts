@@ -24,13 +24,6 @@ export async function claimRequest(pool: Pool, holder: string, now: number, clai
   return row ? toRequest(row) : null;
 }
 
-export async function releaseClaims(pool: Pool, exceptHolder: string, now: number): Promise<number> {
-  const res = await pool.query(`UPDATE remediation_requests
-    SET state = 'pending', claimed_by = NULL, claimed_until = NULL, next_attempt_at = $2
-    WHERE state = 'claimed' AND claimed_by <> $1`, [text(exceptHolder), ms(now)]);
-  return res.rowCount ?? 0;
-}
-
 type FinishResult = Parameters<Store['finishRequest']>[2];
 
 export async function finishRequest(pool: Pool, id: number, holder: string, result: FinishResult): Promise<boolean> {

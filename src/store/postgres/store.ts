@@ -138,11 +138,6 @@ export class PostgresStore implements Store {
     return this.#read((pool) => r.claimRequest(pool, holder, now, claimMs));
   }
 
-  releaseClaims(exceptHolder: string, now: number): Promise<number> {
-    if (this.readOnly) return Promise.reject(new AppError('read_only_role'));
-    return this.#read((pool) => r.releaseClaims(pool, exceptHolder, now));
-  }
-
   finishRequest(id: number, holder: string, result: Parameters<Store['finishRequest']>[2]): Promise<boolean> {
     if (this.readOnly) return Promise.reject(new AppError('read_only_role'));
     return this.#read((pool) => r.finishRequest(pool, id, holder, result));

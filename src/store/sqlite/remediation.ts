@@ -23,12 +23,6 @@ export function claimRequest(stmts: Statements, holder: string, now: number, cla
   return row ? toRequest(row) : null;
 }
 
-export function releaseClaims(stmts: Statements, exceptHolder: string, now: number): number {
-  return Number(stmts.get(`UPDATE remediation_requests
-    SET state = 'pending', claimed_by = NULL, claimed_until = NULL, next_attempt_at = ?2
-    WHERE state = 'claimed' AND claimed_by <> ?1`).run(exceptHolder, now).changes);
-}
-
 type FinishResult = Parameters<Store['finishRequest']>[2];
 
 export function finishRequest(stmts: Statements, id: number, holder: string, result: FinishResult): boolean {

@@ -146,10 +146,6 @@ export class SqliteStore implements Store {
     return this.#write(() => r.claimRequest(this.#stmts, holder, now, claimMs));
   }
 
-  releaseClaims(exceptHolder: string, now: number): Promise<number> {
-    return this.#write(() => r.releaseClaims(this.#stmts, exceptHolder, now));
-  }
-
   finishRequest(id: number, holder: string, result: Parameters<Store['finishRequest']>[2]): Promise<boolean> {
     return this.#write(() => r.finishRequest(this.#stmts, id, holder, result));
   }

@@ -108,7 +108,6 @@ export class ThreadedSqliteStore implements Store {
   prune: Store['prune'] = (before) => this.#call('prune', before);
   ping: Store['ping'] = () => this.#call('ping');
   claimRequest: Store['claimRequest'] = (holder, now, claimMs) => this.#call('claimRequest', holder, now, claimMs);
-  releaseClaims: Store['releaseClaims'] = (holder, now) => this.#call('releaseClaims', holder, now);
   finishRequest: Store['finishRequest'] = (id, holder, result) => this.#call('finishRequest', id, holder, result);
   appendAudit: Store['appendAudit'] = (entry) => this.#call('appendAudit', entry);
   listHistory: Store['listHistory'] = (query) => this.#call('listHistory', query);
