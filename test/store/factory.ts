@@ -1,7 +1,9 @@
 // Builds complete RecordItems for store tests: every Signal and Classification field is filled, so an
 // adapter that drops or mangles a field shows up in the assertions.
 import type { Classification, Remediation, Signal } from '../../src/domain/types.ts';
-import type { RecordItem } from '../../src/store/types.ts';
+import assert from 'node:assert/strict';
+import { AppError } from '../../src/domain/errors.ts';
+import type { RecordItem, Store } from '../../src/store/types.ts';
 
 export const T0 = Date.UTC(2025, 0, 15, 12, 0, 0);
 export const MINUTE = 60_000;
@@ -60,4 +62,24 @@ export function makeItem(o: ItemOverrides = {}): RecordItem {
     receivedAt,
     expiresAt: o.expiresAt ?? receivedAt + 5 * MINUTE,
   };
+}
+
+export type NamedWrite = [string, () => Promise<unknown>];
+
+/** A read-only store must refuse every write with `read_only_role` (the dashboard role's contract). */
+export async function assertRefusesWrites(reader: Store, extra: NamedWrite[] = []): Promise<void> {
+  const writes: NamedWrite[] = [
+    ['record', () => reader.record([makeItem()])],
+    ...extra,
+    ['expire', () => reader.expire(T0)],
+    ['prune', () => reader.prune(T0)],
+    ['claimRequest', () => reader.claimRequest('h', T0, 1)],
+    ['finishRequest', () => reader.finishRequest(1, 'h', { state: 'done' })],
+    ['appendAudit', () => reader.appendAudit({ requestId: null, groupId: null, at: T0, rule: 'r', action: 'none',
+      namespace: '', target: '', outcome: 'skipped', reason: 'x', message: '', actor: 'a', cooldownKey: 'k' })],
+    ['putSettings', () => reader.putSettings({ enabled: true, dryRun: true, maxActionsPerHour: 1 })],
+  ];
+  for (const [name, write] of writes) {
+    await assert.rejects(write(), (err: unknown) => err instanceof AppError && err.code === 'read_only_role', name);
+  }
 }

@@ -7,7 +7,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { AppError, LoadError } from '../../src/domain/errors.ts';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
 import { describeStoreContract } from './contract.ts';
-import { makeItem, MINUTE, T0 } from './factory.ts';
+import { assertRefusesWrites, makeItem, MINUTE, T0 } from './factory.ts';
 
 function tempDir(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'ks-store-'));
@@ -107,19 +107,7 @@ describe('SqliteStore (file behaviour)', () => {
       await reader.migrate();
       const [r] = await writer.record([makeItem()]);
       assert.equal((await reader.getGroup(r.groupId))?.count, 1);
-      const writes: Array<[string, () => Promise<unknown>]> = [
-        ['record', () => reader.record([makeItem()])],
-        ['expire', () => reader.expire(T0)],
-        ['prune', () => reader.prune(T0)],
-        ['claimRequest', () => reader.claimRequest('h', T0, 1)],
-        ['finishRequest', () => reader.finishRequest(1, 'h', { state: 'done' })],
-        ['appendAudit', () => reader.appendAudit({ requestId: null, groupId: null, at: T0, rule: 'r', action: 'none',
-          namespace: '', target: '', outcome: 'skipped', reason: 'x', message: '', actor: 'a', cooldownKey: 'k' })],
-        ['putSettings', () => reader.putSettings({ enabled: true, dryRun: true, maxActionsPerHour: 1 })],
-      ];
-      for (const [name, write] of writes) {
-        await assert.rejects(write(), (err: unknown) => err instanceof AppError && err.code === 'read_only_role', name);
-      }
+      await assertRefusesWrites(reader);
       assert.equal((await writer.getGroup(r.groupId))?.count, 1);
     } finally {
       await reader.close();
