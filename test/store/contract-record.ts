@@ -23,6 +23,14 @@ export function recordContract(store: () => Store): void {
   };
 
   describe('record: dedup semantics', () => {
+    it('a failed batch commits nothing', async () => {
+      const bad = makeItem({ fingerprint: 'fp-bad' });
+      // A circular label map cannot be serialised: the batch must roll back as a whole.
+      (bad.signal.labels as Record<string, unknown>).self = bad.signal.labels;
+      await assert.rejects(store().record([makeItem({ fingerprint: 'fp-ok' }), bad]));
+      assert.equal((await store().listGroups({ page: 1, pageSize: 10 })).total, 0);
+    });
+
     it('creates a group carrying every field of the item', async () => {
       const item = makeItem();
       const [r] = await store().record([item]);

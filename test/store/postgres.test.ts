@@ -91,14 +91,6 @@ describe('PostgresStore', function () {
       assert.equal(again.outcome, 'redelivery', 'the cleaned key still deduplicates');
     });
 
-    it('a failed batch commits nothing', async () => {
-      const s = open();
-      await s.migrate();
-      const bad = makeItem({ fingerprint: 'fp-bad' });
-      (bad.signal.labels as Record<string, unknown>).self = bad.signal.labels;
-      await assert.rejects(s.record([makeItem({ fingerprint: 'fp-ok' }), bad]));
-      assert.equal((await s.listGroups({ page: 1, pageSize: 10 })).total, 0);
-    });
 
     it('an unreachable or closed database is store_unavailable (HTTP 503), quickly', async () => {
       const gone = new PostgresStore({ url: 'postgres://postgres@127.0.0.1:1/none', maxOccurrences: 5, connectTimeoutMs: 1000 });
