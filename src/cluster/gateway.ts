@@ -16,6 +16,7 @@ import {
   type PodInfo, type ReplicaSetInfo, type ScalableKind, type WorkloadInfo, type WorkloadKind,
 } from '../remediate/kube.ts';
 import { LoadError } from '../domain/errors.ts';
+import { OWN_COMPONENT } from '../domain/types.ts';
 import { toLease, toNamespace, toPod, toReplicaSet, toWorkload } from './convert.ts';
 
 export type { KubeGateway } from '../remediate/kube.ts';
@@ -26,7 +27,7 @@ export interface GatewayOptions {
   timeoutMs?: number;
 }
 
-const COMPONENT = 'kube-sentinel';
+const COMPONENT = OWN_COMPONENT;
 
 const selectorString = (sel: Record<string, string>) => Object.entries(sel).map(([k, v]) => `${k}=${v}`).join(',');
 

@@ -74,3 +74,8 @@ export interface Classification {
   remediation: Remediation | null;
   reason: ClassificationReason;
 }
+
+/** Reason of the Kubernetes Events Kube Sentinel writes on remediation targets; ingest never records them. */
+export const OWN_EVENT_REASON = 'KubeSentinelRemediation';
+/** Reporting component (and controller) of those Events. */
+export const OWN_COMPONENT = 'kube-sentinel';

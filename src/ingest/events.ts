@@ -7,7 +7,7 @@
 // An Event is one occurrence series of one object: it keeps its uid while kubelet bumps `count` /
 // `series.count`, so the uid is the occurrence key and the count is cumulative. Events have no end;
 // expiry (src/dedup/expiry.ts) retires them when they stop being updated.
-import type { Channel, Signal, WorkloadRef } from '../domain/types.ts';
+import { OWN_COMPONENT, OWN_EVENT_REASON, type Channel, type Signal, type WorkloadRef } from '../domain/types.ts';
 import {
   IssueList, clampText, fieldPath, isRecord, readString, readStringMap, readTime, typeName, type ParseResult,
 } from './common.ts';
@@ -71,7 +71,14 @@ export function eventMessage(type: string, reason: string, text: string): string
   return head && text ? `${head}: ${text}` : head || text;
 }
 
-/** Validate one Event object (either API) and convert it; null with issues under `prefix` when invalid. */
+/** An Event Kube Sentinel wrote itself: by its reason or by any of the reporter fields naming it. */
+export function isOwnEvent(reason: string, component: string, item: Record<string, unknown>): boolean {
+  if (reason === OWN_EVENT_REASON || component === OWN_COMPONENT) return true;
+  return item.reportingComponent === OWN_COMPONENT || item.reportingController === OWN_COMPONENT;
+}
+
+/** Validate one Event object (either API) and convert it; null with issues under `prefix` when invalid,
+ * null without issues for Kube Sentinel's own Events (accepted, never recorded). */
 export function readEvent(item: unknown, prefix: string, issues: IssueList, now: number, channel: Channel): Signal | null {
   if (!isRecord(item)) {
     issues.add(prefix || 'body', `must be an Event object, got ${typeName(item)}`);
@@ -127,6 +134,9 @@ export function readEvent(item: unknown, prefix: string, issues: IssueList, now:
 
   if (issues.count === before && reason === '' && text === '') issues.add(prefix || 'body', 'an Event needs a reason or a message');
   if (issues.count !== before || labels === null) return null;
+  // Our own remediation Events come back through the admission webhook and event exporters; their text
+  // ("restarted pod … (CrashLoopBackOff)") matches the rules that caused them. Valid, but never a signal.
+  if (isOwnEvent(reason, component, item)) return null;
 
   // Namespaced objects' Events live in the object's namespace; cluster-scoped objects (Nodes…) have
   // none, and their Event's own namespace ("default") would be misleading.

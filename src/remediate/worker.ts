@@ -2,7 +2,7 @@
 // exclusive, so no request runs twice), gather what the guards need, evaluate them, verify the live
 // state through the action's plan, act, and audit every decision. Transient API failures go back to
 // `pending` with exponential backoff; after max_attempts the request is escalated to a human.
-import type { ActionName } from '../domain/types.ts';
+import { OWN_EVENT_REASON, type ActionName } from '../domain/types.ts';
 import type { RemediationRequest, Settings, Store } from '../store/types.ts';
 import { ACTION_REGISTRY } from './actions/index.ts';
 import type { Plan } from './actions/types.ts';
@@ -13,7 +13,7 @@ import { NotLeaderError, type Leadership } from './leader.ts';
 import { silentLogger, type Logger, type RemediationMetrics, type Sleep } from './ports.ts';
 import { resolveTarget, signalDisplay, type ResolvedTarget } from './target.ts';
 
-export const EVENT_REASON = 'KubeSentinelRemediation';
+export const EVENT_REASON = OWN_EVENT_REASON;
 
 export interface WorkerOptions {
   store: Store;

@@ -195,3 +195,21 @@ describe('ingest/events (/webhooks/events)', () => {
     }
   });
 });
+
+describe("ingest: Kube Sentinel's own Events are never signals", () => {
+  const own = [
+    ['reason KubeSentinelRemediation', coreEvent({ reason: 'KubeSentinelRemediation', message: 'Kube Sentinel: restarted pod shop/web-1 (CrashLoopBackOff)', source: {}, reportingComponent: '' })],
+    ['source.component kube-sentinel', coreEvent({ reason: 'BackOff', source: { component: 'kube-sentinel' }, reportingComponent: '' })],
+    ['reportingComponent kube-sentinel', coreEvent({ source: {}, reportingComponent: 'kube-sentinel' })],
+    ['events.k8s.io reportingController kube-sentinel', v1Event({ reportingController: 'kube-sentinel' })],
+  ] as const;
+  for (const [name, event] of own) {
+    it(`accepts and drops an Event with ${name}`, () => {
+      const r = parseEvents([event, coreEvent()], NOW);
+      assert.deepEqual(r.issues, []);
+      assert.equal(r.signals.length, 1, 'only the kubelet Event is a signal');
+      assert.equal(r.signals[0]!.reason, 'BackOff');
+      assert.notEqual(r.signals[0]!.annotations.component, 'kube-sentinel');
+    });
+  }
+});
