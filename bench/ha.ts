@@ -13,7 +13,7 @@ import { alertScript, runWrk, type WrkResult } from './wrk.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const GROUPS = Number(process.env.BENCH_GROUPS ?? 100_000);
-const sample = JSON.parse(readFileSync(join(ROOT, '../shared/samples/prometheus-v2-alerts.json'), 'utf8'));
+const sample = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/prometheus-v2-alerts.json'), 'utf8'));
 // ≈1.5 KB per alert, like bench/run.ts, so the two sections compare.
 const description = `${sample[0].annotations.description} `.repeat(4).slice(0, 1100).replace(/"/g, "'");
 

@@ -13,7 +13,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 /** BENCH_ONLY=d,e runs a subset (the docs table is only rewritten by a full run). */
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'a,b,c,d,e').split(',').map((x) => x.trim()));
 const skipped = { rps: NaN, p50ms: NaN, p99ms: NaN, non2xx: 0, errors: 0 };
-const sample = JSON.parse(readFileSync(join(ROOT, '../shared/samples/prometheus-v2-alerts.json'), 'utf8'));
+const sample = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/prometheus-v2-alerts.json'), 'utf8'));
 // Pad the description so one alert is ≈1.5 KB, like the captured Prometheus payload plus real-world labels.
 const description = `${sample[0].annotations.description} `.repeat(4).slice(0, 1100).replace(/"/g, "'");
 

@@ -12,7 +12,7 @@ interface WebhookAlert {
   annotations: Record<string, string>;
 }
 
-// Captured from Alertmanager 0.25 (see /work/shared/samples).
+// Captured from Alertmanager 0.25 (like test/fixtures/alertmanager-webhook.json).
 const webhook = JSON.parse(readFileSync(new URL('./fixtures/alertmanager-crashloop.json', import.meta.url), 'utf8')) as {
   alerts: WebhookAlert[];
 };

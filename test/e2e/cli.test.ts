@@ -61,7 +61,7 @@ describe('e2e: the kube-sentinel command', function () {
   });
 
   it('rules test classifies a captured Alertmanager payload from stdin', () => {
-    const payload = readFileSync(join(ROOT, '../shared/samples/alertmanager-webhook.json'), 'utf8');
+    const payload = readFileSync(join(ROOT, 'test/fixtures/alertmanager-webhook.json'), 'utf8');
     const r = run(['rules', 'test'], { input: payload });
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout);

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import request from 'supertest';
 import { INGEST_TOKEN, READ_TOKEN, makeApp, type TestApp } from '../support/app.ts';
 
-const sample = (name: string) => JSON.parse(readFileSync(new URL(`../../../shared/samples/${name}`, import.meta.url), 'utf8'));
+const sample = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8'));
 const auth = { authorization: `Bearer ${INGEST_TOKEN}` };
 
 const INGEST_ROUTES = ['/api/v2/alerts', '/api/v1/alerts', '/webhooks/alertmanager', '/webhooks/events'];

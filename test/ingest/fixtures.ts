@@ -1,4 +1,4 @@
-// The captured sender payloads (copied from shared/samples): Prometheus 2.42 /api/v2/alerts and
+// The captured sender payloads (test/fixtures/, with the request headers they arrived with): Prometheus 2.42 /api/v2/alerts and
 // Alertmanager 0.25 webhook, firing and resolved.
 import { readFileSync } from 'node:fs';
 
@@ -9,7 +9,7 @@ export type FixtureName =
   | 'alertmanager-webhook-resolved.json';
 
 export function fixture(name: FixtureName): unknown {
-  return JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8'));
+  return JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8'));
 }
 
 /** When the firing samples were received (alertmanager-webhook.headers.json). */
