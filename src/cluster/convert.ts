@@ -36,6 +36,7 @@ export function toMeta(m: V1ObjectMeta | undefined): ObjectMeta {
     deletionTimestamp: toMillis(m?.deletionTimestamp),
     deletionGracePeriodSeconds: m?.deletionGracePeriodSeconds ?? null,
     creationTimestamp: toMillis(m?.creationTimestamp),
+    finalizers: [...(m?.finalizers ?? [])],
   };
 }
 

@@ -24,6 +24,8 @@ export interface ObjectMeta {
   deletionTimestamp: number | null;
   deletionGracePeriodSeconds: number | null;
   creationTimestamp: number | null;
+  /** What holds a deleted object back; absent when the reader did not report any. */
+  finalizers?: string[];
 }
 
 export interface ContainerInfo {

@@ -6,7 +6,7 @@ import { OWN_EVENT_REASON, type ActionName } from '../domain/types.ts';
 import type { RemediationRequest, Settings, Store } from '../store/types.ts';
 import { ACTION_REGISTRY } from './actions/index.ts';
 import type { Plan } from './actions/types.ts';
-import { eventObjectFor } from './actions/types.ts';
+import { ActionIneffectiveError, eventObjectFor } from './actions/types.ts';
 import { ALL_GUARDS, HOUR_MS, PREFLIGHT_GUARDS, evaluate, hasOptOut, type GuardInput } from './guards.ts';
 import { isKubeApiError, type KubeGateway, type KubeWriter, type NewEvent } from './kube.ts';
 import { NotLeaderError, type Leadership } from './leader.ts';
@@ -222,8 +222,13 @@ export class RemediationWorker {
   private async failed(d: Decision, e: unknown): Promise<void> {
     const { req } = d;
     const api = isKubeApiError(e) ? e : null;
-    const reason = api ? (api.apiStatus === 0 ? 'api-unreachable' : api.apiStatus === 409 ? 'conflict' : `api-${api.apiStatus}`) : 'internal';
     const msg = e instanceof Error ? e.message : String(e);
+    // Accepted by the API but not in effect on the live object: audited as failed, never retried.
+    if (e instanceof ActionIneffectiveError) {
+      await this.audit(d, 'failed', e.reason, msg);
+      return this.close(d, { state: 'done', error: `${e.reason}: ${msg}` });
+    }
+    const reason = api ? (api.apiStatus === 0 ? 'api-unreachable' : api.apiStatus === 409 ? 'conflict' : `api-${api.apiStatus}`) : 'internal';
     if (!api) this.log.error({ err: e, requestId: req.id }, 'remediation failed unexpectedly');
     // The object vanished between verification and the write: nothing is left to fix.
     if (api?.apiStatus === 404) return this.finish(d, 'skipped', 'target-gone', msg);

@@ -2,9 +2,9 @@
 // sets deletionTimestamp to "deletion requested + grace period", so a pod has been Terminating longer
 // than grace + threshold exactly when now > deletionTimestamp + threshold.
 import { parseDuration } from '../../config/duration.ts';
-import type { PodInfo } from '../kube.ts';
+import type { KubeReader, PodInfo } from '../kube.ts';
 import { podsOf } from '../target.ts';
-import { type Action, involved, skip } from './types.ts';
+import { ActionIneffectiveError, type Action, involved, skip } from './types.ts';
 
 export const DEFAULT_STUCK_THRESHOLD_MS = 5 * 60_000;
 /** One action never force-deletes more than this many pods; the rest wait for the next signal. */
@@ -12,6 +12,16 @@ export const MAX_PODS_PER_ACTION = 20;
 
 export const isStuck = (pod: PodInfo, now: number, thresholdMs: number): boolean =>
   pod.meta.deletionTimestamp !== null && now > pod.meta.deletionTimestamp + thresholdMs;
+
+/** The pods (same uid) that are still there. */
+async function survivingPods(kube: KubeReader, pods: PodInfo[]): Promise<PodInfo[]> {
+  const left: PodInfo[] = [];
+  for (const p of pods) {
+    const live = await kube.getPod(p.meta.namespace, p.meta.name);
+    if (live && live.meta.uid === p.meta.uid) left.push(live);
+  }
+  return left;
+}
 
 export const deleteStuckPods: Action = {
   name: 'delete-stuck-pods',
@@ -35,6 +45,13 @@ export const deleteStuckPods: Action = {
       async run(writer) {
         for (const p of stuck) {
           await writer.deletePod(p.meta.namespace, p.meta.name, { uid: p.meta.uid, gracePeriodSeconds: 0 });
+        }
+        // The API answers 200 to a force delete it cannot complete (finalizers): what counts is
+        // whether the pods are gone afterwards.
+        const survivors = await survivingPods(kube, stuck);
+        if (survivors.length > 0) {
+          const held = survivors.map((p) => `${p.meta.name}${p.meta.finalizers?.length ? ` (finalizers: ${p.meta.finalizers.join(', ')})` : ''}`);
+          throw new ActionIneffectiveError('pod-survived-delete', `${survivors.length} of ${stuck.length} pod(s) still exist after a force delete: ${held.join(', ')}`);
         }
         return `force-deleted ${stuck.length} pod(s) stuck in Terminating: ${names.join(', ')}`;
       },

@@ -32,6 +32,19 @@ export interface Action {
   plan(ctx: ActionContext): Promise<Plan>;
 }
 
+/**
+ * The API accepted the change but the live object shows it did not take effect (a pod held by a
+ * finalizer survives its force delete). Retrying cannot help: the request fails for a human to see.
+ */
+export class ActionIneffectiveError extends Error {
+  readonly reason: string;
+  constructor(reason: string, message: string) {
+    super(message);
+    this.name = 'ActionIneffectiveError';
+    this.reason = reason;
+  }
+}
+
 export const skip = (reason: string, detail: string): Plan => ({ kind: 'skip', reason, detail });
 
 const API_VERSION: Record<string, string> = {
