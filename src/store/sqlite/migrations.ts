@@ -3,6 +3,7 @@
 // Append new migrations; never edit one that has shipped.
 import type { DatabaseSync } from 'node:sqlite';
 import { LoadError } from '../../domain/errors.ts';
+import { OUTBOX_SCHEMA } from './outbox-schema.ts';
 
 // Times are epoch milliseconds (INTEGER); JSON columns hold TEXT.
 const V1 = `
@@ -122,7 +123,8 @@ CREATE TABLE settings (
 );
 `;
 
-export const MIGRATIONS: readonly string[] = [V1];
+// V2: the notification outbox (src/store/outbox.ts).
+export const MIGRATIONS: readonly string[] = [V1, OUTBOX_SCHEMA];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
