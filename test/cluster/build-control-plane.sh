@@ -27,7 +27,9 @@ if [ ! -x "$ETCD_OUT/etcd" ]; then
   rm -rf "$ETCD_OUT"; mv "$ETCD_OUT.tmp" "$ETCD_OUT"
 fi
 
-if [ ! -x "$K8S_OUT/kube-apiserver" ] || [ ! -x "$K8S_OUT/kube-controller-manager" ]; then
+# A cached build counts only when it reports its own version (the ldflags below stamp it).
+stamped() { [ -x "$1" ] && "$1" --version 2>/dev/null | grep -qx "Kubernetes $K8S_VERSION"; }
+if ! stamped "$K8S_OUT/kube-apiserver" || ! stamped "$K8S_OUT/kube-controller-manager"; then
   echo "building kube-apiserver and kube-controller-manager $K8S_VERSION (about 20 minutes on 2 cores)" >&2
   staging_version="v0.${K8S_VERSION#v1.}"
   work="$CACHE/build-kubernetes-$K8S_VERSION"
@@ -56,8 +58,13 @@ import (
 GO
   go mod tidy -e >/dev/null 2>&1 || true
   mkdir -p "$K8S_OUT.tmp"
-  go build -trimpath -o "$K8S_OUT.tmp/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
-  go build -trimpath -o "$K8S_OUT.tmp/kube-controller-manager" k8s.io/kubernetes/cmd/kube-controller-manager
+  # What the release build stamps in (hack/lib/version.sh): /version and --version report the release.
+  minor="${K8S_VERSION#v1.}"; minor="${minor%%.*}"
+  pkg=k8s.io/component-base/version
+  ldflags="-s -w -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+  ldflags="$ldflags -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  go build -trimpath -ldflags "$ldflags" -o "$K8S_OUT.tmp/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
+  go build -trimpath -ldflags "$ldflags" -o "$K8S_OUT.tmp/kube-controller-manager" k8s.io/kubernetes/cmd/kube-controller-manager
   rm -rf "$K8S_OUT"; mv "$K8S_OUT.tmp" "$K8S_OUT"
 fi
 echo "$K8S_OUT"

@@ -1,0 +1,57 @@
+// A throwaway PostgreSQL for the cluster suites. They run in a network namespace with only loopback,
+// where the host's server is out of reach by design; this one listens on that namespace's 127.0.0.1
+// on the usual port, so test/ha/pg.ts works unchanged. PostgreSQL refuses to run as root: the server
+// runs as the `postgres` user Debian's package creates.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { start, waitFor, type Proc } from '../../support/proc.ts';
+
+export function postgresBinDir(): string | null {
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) return null;
+  const versions = readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a));
+  return versions.length > 0 ? join(root, versions[0], 'bin') : null;
+}
+
+export interface Postgres {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startPostgres(dir: string, port = 5432): Promise<Postgres> {
+  const bin = postgresBinDir();
+  if (!bin) throw new Error('PostgreSQL server binaries (initdb, postgres) are not installed');
+  const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+  const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+  mkdirSync(dir, { recursive: true });
+  chmodSync(dir, 0o755);
+  const data = join(dir, 'data');
+  const sock = join(dir, 'sock');
+  for (const d of [data, sock]) {
+    mkdirSync(d, { recursive: true });
+    chownSync(d, uid, gid);
+  }
+  chmodSync(data, 0o700);
+  execFileSync('runuser', ['-u', 'postgres', '--', join(bin, 'initdb'), '-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8'], { stdio: 'pipe' });
+  const proc: Proc = start('runuser', ['-u', 'postgres', '--', join(bin, 'postgres'), '-D', data, '-k', sock, '-h', '127.0.0.1', '-p', String(port),
+    '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'], { cwd: dir });
+  await waitFor('throwaway PostgreSQL', async () => {
+    if (proc.child.exitCode !== null) throw new Error(`postgres exited: ${proc.output()}`);
+    try {
+      execFileSync(join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port), '-q']);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 30_000, 100);
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    async stop() {
+      proc.child.kill('SIGINT'); // fast shutdown
+      const killer = setTimeout(() => proc.child.kill('SIGKILL'), 10_000);
+      await proc.exited;
+      clearTimeout(killer);
+    },
+  };
+}
