@@ -4,14 +4,17 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express from 'express';
 import type { CompiledRuleSet } from './classify/compile.ts';
+import type { Channel } from './domain/types.ts';
 import type { Config } from './config/schema.ts';
 import { AppError } from './domain/errors.ts';
 import { LiveFeed } from './feed.ts';
 import { createApiRouter } from './http/api-routes.ts';
 import { TokenSet } from './http/auth.ts';
 import { InflightBudget } from './http/body.ts';
-import { sendError, sendJson } from './http/errors.ts';
-import { ingestRoutes, type RouteHandler } from './http/ingest-routes.ts';
+import { sendError, sendJson, toAppError } from './http/errors.ts';
+import { applySecurityHeaders, drainRefusedBody, wellEncodedPath } from './http/hardening.ts';
+import { admissionRoutes, ingestRoutes, type RouteHandler } from './http/ingest-routes.ts';
+import { RateLimiter } from './http/rate-limit.ts';
 import { Metrics } from './observability/metrics.ts';
 import type { Logger } from './observability/logger.ts';
 import { Pipeline } from './pipeline.ts';
@@ -43,6 +46,8 @@ export interface AppDeps {
 
 export interface App {
   handler: RequestListener;
+  /** POST /webhooks/admission (+ probes) for the web.admission_listen listener; null when that is unset. */
+  admissionHandler: RequestListener | null;
   pipeline: Pipeline;
   feed: LiveFeed;
   metrics: Metrics;
@@ -110,7 +115,7 @@ export function createApp(config: Config, deps: AppDeps): App {
     sendJson(res, r.ready ? 200 : 503, JSON.stringify({ status: r.ready ? 'ready' : 'not ready', checks: r.checks }));
   };
 
-  const fast = ingestRoutes({
+  const ingestOptions = {
     pipeline,
     bodyLimit: config.web.body_limit,
     // 16 MiB of raw JSON parses to roughly 100–160 MiB of objects: bounded well inside the heap.
@@ -118,20 +123,25 @@ export function createApp(config: Config, deps: AppDeps): App {
     ingestTokens: new TokenSet({ tokens: deps.tokens.ingest }),
     readOnly,
     isDraining: () => draining,
-    admissionNeedsClientCert: Boolean(config.tls.client_ca_file),
     now,
-    onInvalid: (channel, n) => metrics.ingestSignals.inc({ channel, outcome: 'invalid' }, n),
-    onStoreError: (err) => { metrics.storeErrors.inc(); log.error({ err }, 'store could not commit an ingest batch'); },
+    onInvalid: (channel: Channel, n: number) => metrics.ingestSignals.inc({ channel, outcome: 'invalid' }, n),
+    onStoreError: (err: unknown) => { metrics.storeErrors.inc(); log.error({ err }, 'store could not commit an ingest batch'); },
+  };
+  const fast = ingestRoutes(ingestOptions);
+  const admission = config.web.admission_listen === undefined ? null : admissionRoutes({
+    ...ingestOptions,
+    needsClientCert: Boolean(config.tls.client_ca_file),
+    limiter: new RateLimiter({ ratePerSecond: config.web.admission_rate_limit, burst: 2 * config.web.admission_rate_limit, now }),
   });
   for (const [path, kind] of [['/healthz', 'live'], ['/health', 'live'], ['/readyz', 'ready'], ['/ready', 'ready']] as const) {
     fast.set(`GET ${path}`, probe(kind));
+    admission?.set(`GET ${path}`, probe(kind));
   }
   fast.set('GET /metrics', async (_req, res) => {
     const body = await metrics.registry.metrics();
     res.writeHead(200, { 'content-type': metrics.registry.contentType });
     res.end(body);
   });
-  const fastPaths = new Set([...fast.keys()].map((k) => k.slice(k.indexOf(' ') + 1)));
 
   const web = express();
   web.disable('x-powered-by');
@@ -155,47 +165,66 @@ export function createApp(config: Config, deps: AppDeps): App {
   web.use(() => { throw new AppError('not_found'); });
   // Express error middleware: the one renderer, plus a log line for anything unexpected.
   web.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    if (!(err instanceof AppError) && !(err as { type?: string })?.type) log.error({ err }, 'unhandled error in API route');
-    sendError(res, err);
+    const mapped = toAppError(err);
+    // Client mistakes (bad escapes in a route parameter, body-parser refusals) cost a debug line;
+    // only a real fault may log at error, so nobody can flood the logs with bad requests.
+    if (mapped.code === 'internal') log.error({ err }, 'unhandled error in API route');
+    else if (!(err instanceof AppError)) log.debug({ code: mapped.code, err: (err as Error)?.message }, 'refused a malformed API request');
+    sendError(res, mapped);
   });
 
   const base = config.web.base_path;
-  const handler: RequestListener = (req: IncomingMessage, res: ServerResponse) => {
-    const started = performance.now();
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    let path = q === -1 ? url : url.slice(0, q);
-    if (base) {
-      if (path !== base && !path.startsWith(`${base}/`)) {
-        sendError(res, new AppError('not_found', `Routes live under ${base}.`));
+  /** Shared by both listeners: headers, encoding check, early-refusal draining, metrics, fast routes. */
+  const dispatch = (routes: Map<string, RouteHandler>, fallback: RequestListener): RequestListener => {
+    const fastPaths = new Set([...routes.keys()].map((k) => k.slice(k.indexOf(' ') + 1)));
+    return (req: IncomingMessage, res: ServerResponse) => {
+      const started = performance.now();
+      applySecurityHeaders(res);
+      // An answer sent before the body was read (401, 403, 413, 415…) must still reach the sender.
+      res.once('finish', () => { if (!req.complete) drainRefusedBody(req); });
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      let path = q === -1 ? url : url.slice(0, q);
+      if (!wellEncodedPath(path)) {
+        log.debug({ method: req.method }, 'refused a path with malformed percent-encoding');
+        sendError(res, new AppError('bad_request', 'The path holds malformed percent-encoding.'));
         return;
       }
-      path = path.slice(base.length) || '/';
-    }
-    const key = `${req.method} ${path}`;
-    const route = fast.get(key);
-    res.once('finish', () => {
-      const label = route ? path : fastPaths.has(path) ? path : (req as express.Request).route?.path ?? 'other';
-      metrics.httpDuration.observe({ route: label, method: req.method ?? '', code: res.statusCode }, (performance.now() - started) / 1000);
-    });
-    if (draining) res.setHeader('connection', 'close');
-    if (route) {
-      route(req, res).catch((err) => {
-        if (err instanceof AppError && err.code === 'payload_too_large') res.setHeader('connection', 'close');
-        if (!(err instanceof AppError)) log.error({ err, route: key }, 'unhandled error in ingest route');
-        sendError(res, err);
+      if (base) {
+        if (path !== base && !path.startsWith(`${base}/`)) {
+          sendError(res, new AppError('not_found', `Routes live under ${base}.`));
+          return;
+        }
+        path = path.slice(base.length) || '/';
+      }
+      const key = `${req.method} ${path}`;
+      const route = routes.get(key);
+      res.once('finish', () => {
+        const label = route ? path : fastPaths.has(path) ? path : (req as express.Request).route?.path ?? 'other';
+        metrics.httpDuration.observe({ route: label, method: req.method ?? '', code: res.statusCode }, (performance.now() - started) / 1000);
       });
-      return;
-    }
-    if (fastPaths.has(path)) {
-      sendError(res, new AppError('method_not_allowed', `${req.method} is not allowed on ${path}.`));
-      return;
-    }
-    web(req, res);
+      if (draining) res.setHeader('connection', 'close');
+      if (route) {
+        route(req, res).catch((err) => {
+          if (!(err instanceof AppError)) log.error({ err, route: key }, 'unhandled error in ingest route');
+          sendError(res, err);
+        });
+        return;
+      }
+      if (fastPaths.has(path)) {
+        sendError(res, new AppError('method_not_allowed', `${req.method} is not allowed on ${path}.`));
+        return;
+      }
+      fallback(req, res);
+    };
   };
+  const handler = dispatch(fast, web);
+  const admissionHandler = admission && dispatch(admission, (_req, res) => {
+    sendError(res, new AppError('not_found', 'This listener serves POST /webhooks/admission only.'));
+  });
 
   return {
-    handler, pipeline, feed, metrics, readiness,
+    handler, admissionHandler, pipeline, feed, metrics, readiness,
     beginTermination: () => { terminating = true; },
     beginDrain: () => { terminating = true; draining = true; },
     close: () => committer.drain(),

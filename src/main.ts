@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { loadConfig } from './config/load.ts';
 import { parseDuration } from './config/duration.ts';
-import { LoadError } from './domain/errors.ts';
+import { AppError, LoadError } from './domain/errors.ts';
 import { loadRulesFile } from './classify/load.ts';
 import { defaultRulesPath } from './classify/defaults.ts';
 import { testRules } from './http/rules-test.ts';
@@ -22,9 +22,11 @@ Environment: KS_CONFIG, KS_RULES, KS_ROLE, KS_LISTEN, DATABASE_URL, POD_NAME, PO
              KS_SHUTDOWN_DELAY (wait after SIGTERM before draining; default 5s), LOG_LEVEL`;
 
 class UsageError extends Error {}
+/** Bad input to a command (not its arguments): one line naming the problem, exit 2, no usage text. */
+class InputError extends Error {}
 
 function fail(err: unknown): never {
-  if (err instanceof LoadError || err instanceof UsageError) {
+  if (err instanceof LoadError || err instanceof UsageError || err instanceof InputError) {
     process.stderr.write(`kube-sentinel: ${err.message}\n`);
     if (err instanceof UsageError) process.stderr.write(`${USAGE}\n`);
     process.exit(2);
@@ -69,7 +71,10 @@ async function cmdServe(args: string[]): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-  process.on('SIGHUP', () => { void running.rules.reload(); });
+  process.on('SIGHUP', () => {
+    void running.rules.reload('sighup');
+    void running.tls.reload('sighup');
+  });
 }
 
 async function cmdRulesTest(args: string[]): Promise<void> {
@@ -80,9 +85,17 @@ async function cmdRulesTest(args: string[]): Promise<void> {
   try {
     payload = JSON.parse(await readStdin());
   } catch (err) {
-    throw new UsageError(`stdin is not JSON: ${(err as Error).message}`);
+    throw new InputError(`stdin is not JSON: ${(err as Error).message}`);
   }
-  const out = testRules({ payload }, rules, Date.now());
+  let out: ReturnType<typeof testRules>;
+  try {
+    out = testRules({ payload }, rules, Date.now());
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    // e.g. `{}`: name what is wrong with the payload (and the first issue found in it) on one line.
+    const first = err.details[0];
+    throw new InputError(`stdin: ${err.message}${first ? ` (${first.path}: ${first.message})` : ''}`.replace(/\s+/g, ' '));
+  }
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
 }
 

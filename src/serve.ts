@@ -21,12 +21,18 @@ import { PostgresStore } from './store/postgres/store.ts';
 import { ThreadedSqliteStore } from './store/sqlite/threaded.ts';
 import type { AuditEntry, NewAuditEntry, Store } from './store/types.ts';
 import { ensureCertificates } from './tls/certs.ts';
+import { loadTlsPair } from './tls/material.ts';
+import { TlsReloader } from './tls/reloader.ts';
 
 export interface Running {
   app: App;
   listener: ListeningServer;
+  /** The web.admission_listen listener; null when admission is off. */
+  admissionListener: ListeningServer | null;
   store: Store;
   rules: RulesReloader;
+  /** Watches the certificate files; main calls reload('sighup') on SIGHUP. */
+  tls: TlsReloader;
   remediation: Remediation | null;
   ingestTokenFile: string | null;
   caFile: string | null;
@@ -185,8 +191,25 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     feed: app.feed, readTokens: new TokenSet({ tokens: tokens.read }), adminTokens: new TokenSet({ tokens: tokens.admin }),
     basePath: config.web.base_path, logger: log.child({ component: 'live' }),
   });
-  const listener = await listen({ handler: app.handler, tls: tlsFiles, listen: config.web.listen, onUpgrade: live.onUpgrade });
+  const pair = await loadTlsPair(tlsFiles);
+  const listener = await listen({ handler: app.handler, tls: tlsFiles, pair, logger: log, listen: config.web.listen, onUpgrade: live.onUpgrade });
   log.info({ address: listener.url, role: config.role, store: config.store.type }, 'kube-sentinel listening');
+  const admissionListener = app.admissionHandler && config.web.admission_listen
+    ? await listen({ handler: app.admissionHandler, tls: tlsFiles, pair, logger: log, listen: config.web.admission_listen })
+    : null;
+  if (admissionListener) {
+    log.info({ address: admissionListener.url, clientCertificate: Boolean(config.tls.client_ca_file) }, 'admission webhook listening');
+  }
+  const tls = new TlsReloader({
+    files: tlsFiles, initial: pair,
+    apply: (next) => { listener.useTls(next); admissionListener?.useTls(next); },
+    onReload: (r) => {
+      metrics.tlsReloads.inc({ result: r.ok ? 'success' : 'failure' });
+      if (!r.ok) log.warn({ trigger: r.trigger, err: r.error, keptSerial: r.pair.serial }, 'certificate reload failed; keeping the certificate in service');
+      else log.info({ trigger: r.trigger, changed: r.changed, subject: r.pair.subject, serial: r.pair.serial, validTo: r.pair.validTo }, r.changed ? 'certificate reloaded' : 'certificate unchanged');
+    },
+  });
+  tls.start();
   rem?.start();
 
   // Housekeeping: expire silent firing groups, apply retention. unref: never keeps the process alive.
@@ -202,7 +225,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
   pruneTimer.unref();
 
   return {
-    app, listener, store, rules, remediation: rem, ingestTokenFile, caFile,
+    app, listener, admissionListener, store, rules, tls, remediation: rem, ingestTokenFile, caFile,
     async shutdown(delayMs) {
       app.beginTermination();
       // Stop remediating and hand the Lease over at once: another replica can lead while we drain.
@@ -213,7 +236,8 @@ export async function serve(opts: ServeOptions): Promise<Running> {
       await live.close();
       clearInterval(expireTimer);
       clearInterval(pruneTimer);
-      await listener.close();
+      await Promise.all([listener.close(), admissionListener?.close()]);
+      await tls.stop();
       await app.close();
       rules.stop();
       await store.close();

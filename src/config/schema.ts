@@ -38,6 +38,13 @@ export const configSchema = z.strictObject({
     listen: z.string().default('127.0.0.1:8443'),
     base_path: z.string().regex(/^(\/[A-Za-z0-9._~-]+)*$/, 'must be empty or start with / and not end with /').default(''),
     body_limit: byteSize('1mb'),
+    /**
+     * host:port of the admission listener (POST /webhooks/admission only). Unset: no admission route
+     * at all — the API server cannot send a token, so the route never shares the ingest port.
+     */
+    admission_listen: z.string().regex(/^(?:\[[^\]]+\]|[^:]*):\d{1,5}$/, 'must be host:port, e.g. :9443').optional(),
+    /** Admission reviews per second per source address (burst: twice that); over it → 429. */
+    admission_rate_limit: z.number().positive().max(1_000_000).default(200),
   }).prefault({}),
   tls: z.strictObject({
     cert_file: optionalPath,

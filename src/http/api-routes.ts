@@ -7,7 +7,8 @@ import type { LiveFeed } from '../feed.ts';
 import type { Pipeline } from '../pipeline.ts';
 import type { Settings, Store } from '../store/types.ts';
 import { requireToken, type TokenSet } from './auth.ts';
-import { parseGroupQuery, parseHistoryQuery } from './query.ts';
+import { requireJsonContentType } from './body.ts';
+import { parseGroupQuery, parseHistoryQuery, parseId } from './query.ts';
 import { applySettingsPatch } from './settings.ts';
 import { testRules } from './rules-test.ts';
 
@@ -43,7 +44,12 @@ export function createApiRouter(opts: ApiOptions): express.Router {
     requireToken(req, opts.adminTokens);
     next();
   };
-  const json = express.json({ limit: opts.bodyLimit, type: () => true });
+  // Same media rules as ingest: JSON in UTF-8, no content encoding (a gzip body is 415, not inflated).
+  const jsonBody = express.json({ limit: opts.bodyLimit, type: () => true, inflate: false });
+  const json = (req: Request, res: Response, next: NextFunction) => {
+    requireJsonContentType(req);
+    jsonBody(req, res, next);
+  };
   const settings = async (): Promise<Settings> => (await opts.store.getSettings()) ?? opts.defaultSettings;
 
   r.use('/api', requireRead);
@@ -55,8 +61,8 @@ export function createApiRouter(opts: ApiOptions): express.Router {
   }));
 
   r.get('/api/errors/:id', wrap(async (req, res) => {
-    const id = Number(req.params.id);
-    if (!Number.isInteger(id) || id < 1) throw new AppError('not_found', `No error group ${JSON.stringify(req.params.id)}.`);
+    const id = parseId(String(req.params.id));
+    if (id === null) throw new AppError('not_found', `No error group ${JSON.stringify(String(req.params.id).slice(0, 64))}.`);
     const group = await opts.store.getGroup(id, { occurrences: 50 });
     if (!group) throw new AppError('not_found', `No error group ${id}.`);
     res.json(group);

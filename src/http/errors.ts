@@ -9,6 +9,13 @@ export function toAppError(err: unknown): AppError {
   if (e?.type === 'entity.too.large') return new AppError('payload_too_large');
   if (e?.type === 'entity.parse.failed') return new AppError('invalid_json');
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new AppError('unsupported_media_type');
+  // A route parameter that does not percent-decode (Express raises URIError / status 400).
+  if (err instanceof URIError) return new AppError('bad_request', 'The path holds malformed percent-encoding.');
+  if (e?.expose && typeof e.status === 'number') {
+    if (e.status === 413) return new AppError('payload_too_large');
+    if (e.status === 415) return new AppError('unsupported_media_type');
+    if (e.status >= 400 && e.status < 500) return new AppError('bad_request');
+  }
   return new AppError('internal');
 }
 

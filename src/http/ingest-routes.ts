@@ -11,6 +11,7 @@ import { parseEvents } from '../ingest/events.ts';
 import { admissionResponse, parseAdmissionReview } from '../ingest/admission.ts';
 import type { Pipeline } from '../pipeline.ts';
 import { requireToken, type TokenSet } from './auth.ts';
+import type { RateLimiter } from './rate-limit.ts';
 import { readJsonBudgeted, type InflightBudget } from './body.ts';
 import { sendJson } from './errors.ts';
 
@@ -24,8 +25,6 @@ export interface IngestRouteOptions {
   ingestTokens: TokenSet;
   readOnly: boolean;
   isDraining: () => boolean;
-  /** When a client CA is configured, the admission route requires a verified client certificate. */
-  admissionNeedsClientCert: boolean;
   now: () => number;
   onInvalid?: (channel: Channel, count: number) => void;
   onStoreError?: (err: unknown) => void;
@@ -74,11 +73,24 @@ function tokenRoute(opts: IngestRouteOptions, channel: Channel, parse: (body: un
   };
 }
 
-function admissionRoute(opts: IngestRouteOptions): RouteHandler {
+export interface AdmissionRouteOptions extends IngestRouteOptions {
+  /** When a client CA is configured, the admission route requires a verified client certificate. */
+  needsClientCert: boolean;
+  /** Per source address: a flood from anywhere cannot fill the store or the remediation queue. */
+  limiter: RateLimiter;
+}
+
+function admissionRoute(opts: AdmissionRouteOptions): RouteHandler {
   return async (req, res) => {
     guard(opts);
-    if (opts.admissionNeedsClientCert && !(req.socket as TLSSocket).authorized) {
+    if (opts.needsClientCert && !(req.socket as TLSSocket).authorized) {
       throw new AppError('unauthorized', 'The admission route requires a client certificate signed by tls.client_ca_file.');
+    }
+    const source = req.socket.remoteAddress ?? 'unknown';
+    if (!opts.limiter.take(source)) {
+      // failurePolicy: Ignore — the API server's write proceeds; only our recording of it is skipped.
+      res.setHeader('retry-after', String(opts.limiter.retryAfterSeconds(source)));
+      throw new AppError('rate_limited');
     }
     const read = await readJsonBudgeted(req, opts.bodyLimit, opts.budget);
     let review: ReturnType<typeof parseAdmissionReview>;
@@ -102,6 +114,14 @@ export function ingestRoutes(opts: IngestRouteOptions): Map<string, RouteHandler
     ['POST /api/v1/alerts', tokenRoute(opts, 'alerts-v1', (b, now) => parseAlerts(b, now, 'alerts-v1'))],
     ['POST /webhooks/alertmanager', tokenRoute(opts, 'alertmanager', parseAlertmanagerWebhook)],
     ['POST /webhooks/events', tokenRoute(opts, 'events', parseEvents)],
-    ['POST /webhooks/admission', admissionRoute(opts)],
   ]);
+}
+
+/**
+ * The admission route lives on its own listener (web.admission_listen): the API server cannot send a
+ * bearer token, so the route is reachable only where the webhook Service points, never through the
+ * ingest Service or an Ingress, and it does not exist at all without that setting.
+ */
+export function admissionRoutes(opts: AdmissionRouteOptions): Map<string, RouteHandler> {
+  return new Map<string, RouteHandler>([['POST /webhooks/admission', admissionRoute(opts)]]);
 }

@@ -1,10 +1,14 @@
 // HTTPS listener for an App: TLS material from files, optional client-CA verification (requested,
 // not required, so only the admission route insists on it), keep-alive tuned for webhook senders.
-import { readFile } from 'node:fs/promises';
+// The TLS policy (TLS 1.2+ with AEAD suites only) lives in src/tls/material.ts and is part of every
+// context, including the ones a certificate rotation installs.
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage, RequestListener } from 'node:http';
+import type { Logger } from '../observability/logger.ts';
+import { loadTlsPair, secureContextOptions, type TlsPair } from '../tls/material.ts';
+import { clientErrorHandler } from './hardening.ts';
 
 export interface TlsMaterial {
   certFile: string;
@@ -18,8 +22,8 @@ export interface ListeningServer {
   port: number;
   /** Stop accepting, finish in-flight requests (up to graceMs), close keep-alive connections. */
   close(graceMs?: number): Promise<void>;
-  /** Re-read certificate files (e.g. after cert-manager rotated them). */
-  reloadTls(): Promise<void>;
+  /** Put a checked certificate pair in service (src/tls/reloader.ts calls this on rotation). */
+  useTls(pair: TlsPair): void;
 }
 
 export function parseListen(listen: string): { host: string; port: number } {
@@ -28,22 +32,20 @@ export function parseListen(listen: string): { host: string; port: number } {
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port: Number(m[3]) };
 }
 
-async function secureContextOptions(tls: TlsMaterial) {
-  const [cert, key, ca] = await Promise.all([
-    readFile(tls.certFile), readFile(tls.keyFile), tls.clientCaFile ? readFile(tls.clientCaFile) : undefined,
-  ]);
-  return { cert, key, ...(ca ? { ca } : {}) };
-}
-
 export async function listen(opts: {
   handler: RequestListener;
   tls: TlsMaterial;
   listen: string;
   onUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** Parser-level refusals are logged here (at debug); silent without one. */
+  logger?: Pick<Logger, 'debug'>;
+  /** An already checked pair (shared by every listener of the process); read from `tls` otherwise. */
+  pair?: TlsPair;
 }): Promise<ListeningServer> {
   const { host, port } = parseListen(opts.listen);
+  const pair = opts.pair ?? await loadTlsPair(opts.tls);
   const server = createServer({
-    ...(await secureContextOptions(opts.tls)),
+    ...secureContextOptions(pair),
     requestCert: Boolean(opts.tls.clientCaFile),
     rejectUnauthorized: false,
     // Senders reuse connections; outlive their idle timeouts so we are not the side that races a close.
@@ -51,6 +53,9 @@ export async function listen(opts: {
     headersTimeout: 30_000,
     requestTimeout: 60_000,
   }, opts.handler);
+  // Requests Node refuses before any handler (bad framing, CL+TE, bad header names, 16 KiB of URL or
+  // headers) still get the JSON envelope.
+  server.on('clientError', clientErrorHandler(opts.logger ?? { debug: () => {} }));
   if (opts.onUpgrade) server.on('upgrade', opts.onUpgrade);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -69,6 +74,6 @@ export async function listen(opts: {
       server.close(() => { clearTimeout(force); resolve(); });
       server.closeIdleConnections();
     }),
-    reloadTls: async () => { server.setSecureContext(await secureContextOptions(opts.tls)); },
+    useTls: (next) => { server.setSecureContext(secureContextOptions(next)); },
   };
 }

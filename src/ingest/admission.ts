@@ -20,6 +20,13 @@ export interface AdmissionParse {
   total: number;
 }
 
+/**
+ * Added to every signal that came through admission. Without a client certificate nothing proves the
+ * caller is the API server, so what such a signal creates is shown as admission-sourced (the label
+ * appears in the API's `labels` and on the dashboard); remediation still re-reads the live objects.
+ */
+export const ADMISSION_MARK = { name: 'kube-sentinel.io/via', value: 'admission' } as const;
+
 /** Operations that write the object we are shown; DELETE's `object` is null and CONNECT has none. */
 const WRITES = new Set(['CREATE', 'UPDATE']);
 
@@ -43,7 +50,8 @@ export function parseAdmissionReview(body: unknown, now: number): AdmissionParse
     return { uid, dryRun, operation, signals: [], issues: issues.toArray(), total: 0 };
   }
   const signal = readEvent(object, 'request.object', issues, now, 'admission');
-  return { uid, dryRun, operation, signals: signal === null ? [] : [signal], issues: issues.toArray(), total: 1 };
+  const marked = signal === null ? [] : [{ ...signal, labels: { ...signal.labels, [ADMISSION_MARK.name]: ADMISSION_MARK.value } }];
+  return { uid, dryRun, operation, signals: marked, issues: issues.toArray(), total: 1 };
 }
 
 export interface AdmissionResponseOptions {

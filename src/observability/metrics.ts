@@ -17,6 +17,7 @@ export class Metrics {
   readonly httpDuration: Histogram<'route' | 'method' | 'code'>;
   readonly rulesReloads: Counter<'result'>;
   readonly rulesLoaded: Gauge;
+  readonly tlsReloads: Counter<'result'>;
   readonly storeBatchSize: Histogram;
   readonly storeCommitSeconds: Histogram;
   readonly storeErrors: Counter;
@@ -44,6 +45,10 @@ export class Metrics {
       help: 'Rule file reloads; result="failure" means the last good rule set was kept.', labelNames: ['result'],
     });
     this.rulesLoaded = new Gauge({ name: 'kube_sentinel_rules_loaded', help: 'Rules in the active rule set.', registers });
+    this.tlsReloads = new Counter({
+      name: 'kube_sentinel_tls_reloads_total', registers,
+      help: 'Serving certificate reloads; result="failure" means the pair in service was kept.', labelNames: ['result'],
+    });
     this.storeBatchSize = new Histogram({
       name: 'kube_sentinel_store_batch_items', help: 'Items per group-commit batch.', registers,
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],

@@ -33,6 +33,12 @@ describe('e2e: the kube-sentinel command', function () {
       assert.equal(list.body.errors[0].title, 'ZeroConfig');
       const settings = await client.get('/api/settings');
       assert.equal(settings.body.dryRun, true, 'zero-config remediation is dry-run');
+      // No cluster, no admission: an anonymous AdmissionReview has no route to reach.
+      const review = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u1', operation: 'CREATE',
+        object: { apiVersion: 'v1', kind: 'Event', metadata: { name: 'e', namespace: 'dev' }, reason: 'BackOff', type: 'Warning',
+          message: 'Back-off restarting failed container', involvedObject: { kind: 'Pod', name: 'web-1', namespace: 'dev' } } } };
+      assert.equal((await client.post('/webhooks/admission', review, '')).status, 404);
+      assert.equal((await client.get('/api/errors')).body.total, 1, 'the review recorded nothing');
       assert.ok(existsSync(join(cwd, 'data/kube-sentinel.db')));
       await client.close();
     } finally {
@@ -58,6 +64,17 @@ describe('e2e: the kube-sentinel command', function () {
     assert.equal(r.status, 2);
     assert.match(r.stderr, /broken/);
     assert.match(r.stderr, /match\.pattern/);
+  });
+
+  it('rules test with an unusable payload prints one line naming the problem and exits 2', () => {
+    for (const input of ['{}', '[1]', 'not json']) {
+      const r = run(['rules', 'test'], { input });
+      assert.equal(r.status, 2, `${input}: ${r.stderr}`);
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, `one line for ${input}, got:\n${r.stderr}`);
+      assert.match(lines[0], /^kube-sentinel: stdin/);
+      assert.doesNotMatch(r.stderr, /\bat .*\.(js|ts):\d+/, 'no stack trace');
+    }
   });
 
   it('rules test classifies a captured Alertmanager payload from stdin', () => {

@@ -140,25 +140,64 @@ describe('ingest routes', () => {
   });
 
   describe('/webhooks/admission', () => {
-    it('always allows, echoes the uid and records the Event', async () => {
-      const r = await request(t.app.handler).post('/webhooks/admission').send(review());
+    // Its own listener (web.admission_listen): the API server sends no bearer token.
+    let adm: TestApp;
+    let clock = 1_800_000_000_000;
+    beforeEach(async () => {
+      adm = await makeApp({ config: { web: { admission_listen: '127.0.0.1:0', admission_rate_limit: 5 } }, deps: { now: () => clock } });
+    });
+    afterEach(() => adm.close());
+    const admTotal = async () => (await request(adm.app.handler).get('/api/errors').set('authorization', `Bearer ${READ_TOKEN}`)).body.total;
+    const post = (body: unknown) => request(adm.app.admissionHandler!).post('/webhooks/admission').send(body as object);
+
+    it('does not exist without web.admission_listen, and never on the ingest listener', async () => {
+      assert.equal(t.app.admissionHandler, null);
+      for (const app of [t.app, adm.app]) {
+        const r = await request(app.handler).post('/webhooks/admission').send(review());
+        assert.equal(r.status, 404);
+        assert.equal(r.body.error.code, 'not_found');
+      }
+      assert.equal(await total(), 0);
+      assert.equal(await admTotal(), 0);
+    });
+    it('always allows, echoes the uid and records the Event, marked as admission-sourced', async () => {
+      const r = await post(review());
       assert.equal(r.status, 200);
       assert.equal(r.body.apiVersion, 'admission.k8s.io/v1');
       assert.equal(r.body.kind, 'AdmissionReview');
       assert.equal(r.body.response.uid, '705ab4f5-6393-11e8-b7cc-42010a800002');
       assert.equal(r.body.response.allowed, true);
-      assert.equal(await total(), 1);
+      assert.equal(await admTotal(), 1);
+      const list = await request(adm.app.handler).get('/api/errors').set('authorization', `Bearer ${READ_TOKEN}`);
+      assert.equal(list.body.errors[0].labels['kube-sentinel.io/via'], 'admission');
+    });
+    it('serves only the admission route and probes on its listener', async () => {
+      assert.equal((await request(adm.app.admissionHandler!).get('/healthz')).status, 200);
+      const other = await request(adm.app.admissionHandler!).post('/api/v2/alerts').set(auth).send([{ labels: { alertname: 'X' } }]);
+      assert.equal(other.status, 404);
+      assert.equal((await request(adm.app.admissionHandler!).get('/webhooks/admission')).status, 405);
     });
     it('records nothing when dryRun is set', async () => {
-      const r = await request(t.app.handler).post('/webhooks/admission').send(review({ dryRun: true }));
+      const r = await post(review({ dryRun: true }));
       assert.equal(r.status, 200);
       assert.equal(r.body.response.allowed, true);
-      assert.equal(await total(), 0);
+      assert.equal(await admTotal(), 0);
     });
     it('rejects a review without a uid with 400', async () => {
-      const r = await request(t.app.handler).post('/webhooks/admission').send({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: {} });
+      const r = await post({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: {} });
       assert.equal(r.status, 400);
       assert.equal(r.body.error.code, 'invalid_payload');
+    });
+    it('rate-limits each source: past the burst 429 rate_limited with Retry-After, refilled over time', async () => {
+      const codes: number[] = [];
+      for (let i = 0; i < 14; i++) codes.push((await post(review({ uid: `u-${i}` }))).status);
+      assert.deepEqual(codes.slice(0, 10), Array(10).fill(200), 'burst = 2 × admission_rate_limit');
+      assert.ok(codes.slice(10).every((c) => c === 429), codes.join(','));
+      const refused = await post(review({ uid: 'u-late' }));
+      assert.equal(refused.body.error.code, 'rate_limited');
+      assert.ok(Number(refused.headers['retry-after']) >= 1);
+      clock += 1000; // 5 tokens per second
+      assert.equal((await post(review({ uid: 'u-after' }))).status, 200);
     });
   });
 
@@ -185,13 +224,14 @@ describe('ingest routes', () => {
   });
 
   it('refuses ingest on the dashboard role with 403', async () => {
-    const d = await makeApp({ config: { role: 'dashboard' } });
+    const d = await makeApp({ config: { role: 'dashboard', web: { admission_listen: '127.0.0.1:0' } } });
     try {
       const r = await request(d.app.handler).post('/api/v2/alerts').set(auth).send([{ labels: { alertname: 'X' } }]);
       assert.equal(r.status, 403);
       assert.equal(r.body.error.code, 'read_only_role');
-      const a = await request(d.app.handler).post('/webhooks/admission').send(review());
+      const a = await request(d.app.admissionHandler!).post('/webhooks/admission').send(review());
       assert.equal(a.status, 403);
+      assert.equal(a.body.error.code, 'read_only_role');
     } finally {
       await d.close();
     }
