@@ -77,10 +77,9 @@ export function readString(obj: Record<string, unknown>, key: string, prefix: st
   return '';
 }
 
-const PROMETHEUS_LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 export interface StringMapOptions {
-  /** `label`: Prometheus label names, values capped (identity); `annotation`/`metadata`: any name, values cut. */
+  /** `label`: values capped (they are the alert's identity); `annotation`/`metadata`: values cut. */
   kind: 'label' | 'annotation' | 'metadata';
   required: boolean;
 }
@@ -122,8 +121,11 @@ export function readStringMap(
       issues.add(`${path}.${name}`, 'is not an acceptable name');
       continue;
     }
-    if (options.kind === 'label' && !PROMETHEUS_LABEL_NAME.test(name)) {
-      issues.add(`${path}.${name}`, 'is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)');
+    // Prometheus 3 and OpenTelemetry send UTF-8 label names (`service.name`, `k8s.pod.name`, `région`):
+    // any non-empty name is accepted, as long as it is text (a lone surrogate from a JSON escape is not).
+    // Refusing one would lose the alert for good: senders do not retry a 400.
+    if (!name.isWellFormed()) {
+      issues.add(path, 'has a name that is not valid UTF-8');
       continue;
     }
     if (typeof v !== 'string') {

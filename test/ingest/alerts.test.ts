@@ -116,6 +116,13 @@ describe('ingest/alerts (Prometheus / Loki ruler, /api/v{1,2}/alerts)', () => {
     }
   });
 
+  it('accepts UTF-8 label names (Prometheus 3, OpenTelemetry): dots, dashes, leading digits, non-ASCII', () => {
+    const labels = { alertname: 'Otel', 'service.name': 'checkout', 'k8s-app': 'web', '1st': 'a', 'région': 'île-de-france', '名前': 'v' };
+    const r = parseAlerts([{ labels }], NOW);
+    assert.deepEqual(r.issues, []);
+    assert.deepEqual(r.signals[0].labels, labels);
+  });
+
   describe('invalid input becomes issues with paths, never an exception', () => {
     const CASES: Array<[string, unknown, string[]]> = [
       ['body is an object', { alerts: [] }, ['body']],
@@ -126,8 +133,8 @@ describe('ingest/alerts (Prometheus / Loki ruler, /api/v{1,2}/alerts)', () => {
       ['labels empty', [{ labels: {} }], ['[0].labels']],
       ['labels an array', [{ labels: ['a'] }], ['[0].labels']],
       ['label value not a string', [{ labels: { alertname: 1 } }], ['[0].labels.alertname']],
-      ['bad label name', [{ labels: { 'bad-name': 'x' } }], ['[0].labels.bad-name']],
-      ['label name starting with a digit', [{ labels: { '1a': 'x' } }], ['[0].labels.1a']],
+      ['empty label name', [{ labels: { '': 'x' } }], ['[0].labels.']],
+      ['label name with a lone surrogate (not UTF-8)', [{ labels: { [`bad${'\ud800'}`]: 'x' } }], ['[0].labels']],
       ['annotations not an object', [{ labels: { a: 'b' }, annotations: 'x' }], ['[0].annotations']],
       ['bad startsAt', [{ labels: { a: 'b' }, startsAt: 'yesterday' }], ['[0].startsAt']],
       ['numeric endsAt', [{ labels: { a: 'b' }, endsAt: 1795300064 }], ['[0].endsAt']],

@@ -56,11 +56,13 @@ describe('ingest/common', () => {
       assert.equal(issues.toArray()[0].path, 'labels.__proto__');
       assert.equal(Object.getPrototypeOf({}), Object.prototype);
     });
-    it('checks Prometheus label names but not annotation names', () => {
+    it('accepts any non-empty UTF-8 label name and refuses names that are not text', () => {
       const issues = new IssueList();
-      assert.equal(readStringMap({ 'runbook-url': 'x' }, 'labels', issues, labels), null);
-      assert.deepEqual(readStringMap({ 'runbook-url': 'x' }, 'annotations', issues, { kind: 'annotation', required: false }), { 'runbook-url': 'x' });
-      assert.deepEqual(issues.toArray().map((i) => i.path), ['labels.runbook-url']);
+      assert.deepEqual(readStringMap({ 'service.name': 'x', 'runbook-url': 'y', 'ü': 'z' }, 'labels', issues, labels),
+        { 'service.name': 'x', 'runbook-url': 'y', 'ü': 'z' });
+      assert.equal(readStringMap({ ['\udc00x']: 'x' }, 'labels', issues, labels), null);
+      assert.equal(readStringMap({ '': 'x' }, 'labels', issues, labels), null);
+      assert.deepEqual(issues.toArray().map((i) => i.path), ['labels', 'labels.']);
     });
     it(`refuses more than ${LIMITS.maxLabels} entries and over-long label values, but cuts long annotations`, () => {
       const issues = new IssueList();
