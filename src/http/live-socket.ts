@@ -63,7 +63,11 @@ export function sameOrigin(origin: string | undefined, host: string | undefined)
   if (origin === undefined) return true;
   if (!host) return false;
   try {
-    return new URL(origin).host.toLowerCase() === host.toLowerCase();
+    // This server only speaks HTTPS, so its own pages have an https: origin. http://same-host is
+    // another origin (a plain-HTTP page on that name, e.g. injected by a network attacker).
+    const from = new URL(origin);
+    if (from.protocol !== 'https:') return false;
+    return from.host.toLowerCase() === new URL(`https://${host}`).host.toLowerCase();
   } catch {
     return false; // includes the literal "null" origin of sandboxed frames and file: pages
   }

@@ -108,6 +108,13 @@ describe('live socket: admission rules (pure)', () => {
     assert.equal(sameOrigin('https://h:2', 'h:1'), false);
     assert.equal(sameOrigin('https://h:1', undefined), false);
   });
+
+  it('compares the scheme too: only https:// pages of this host are same-origin', () => {
+    assert.equal(sameOrigin('http://h:1', 'h:1'), false);
+    assert.equal(sameOrigin('wss://h:1', 'h:1'), false);
+    assert.equal(sameOrigin('null', 'h:1'), false);
+    assert.equal(sameOrigin('https://h', 'h:443'), true, 'default port spelled or not');
+  });
 });
 
 describe('live socket over HTTP', () => {
@@ -134,7 +141,7 @@ describe('live socket over HTTP', () => {
     await once(server, 'listening');
     const { port } = server.address() as AddressInfo;
     url = `ws://127.0.0.1:${port}/ks/ws`;
-    origin = `http://127.0.0.1:${port}`;
+    origin = `https://127.0.0.1:${port}`; // the page origin a browser would send (the real server is HTTPS-only)
   }
   async function stop() {
     await live.close();
