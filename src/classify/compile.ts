@@ -133,7 +133,7 @@ function namespaceMatcher(rule: string, entries: string[]): Matcher {
   };
 }
 
-function compileMatchers(rule: string, match: RuleMatchSpec, at: Array<string | number>, issues: RuleIssue[]): Matcher[] {
+export function compileMatchers(rule: string, match: RuleMatchSpec, at: Array<string | number>, issues: RuleIssue[]): Matcher[] {
   const out: Matcher[] = [];
   if (match.sources) {
     const sources: readonly SourceKind[] = match.sources;

@@ -5,6 +5,7 @@
 // are decided in src/notify) in one transaction that also marks the events planned, and sends each
 // delivery with retries. Both adapters implement OutboxStore and pass one contract suite.
 import type { GroupStatus, Priority } from '../domain/types.ts';
+import type { ExistingGroup, GroupChange } from './plan.ts';
 import type { ErrorGroup } from './types.ts';
 
 export const NOTIFY_KINDS = ['firing', 'resolved', 'escalated', 'remediation'] as const;
@@ -144,6 +145,18 @@ export function eventForChange(prior: PriorGroup | undefined, next: { status: Gr
     return { kind: 'firing', detail: { reason: 'priority-rise', from: prior.priority } };
   }
   return null;
+}
+
+/** Pure: the events one record() batch writes, given what its groups were before and their ids now. */
+export function eventsForChanges(
+  changes: readonly GroupChange[], existing: ReadonlyMap<string, ExistingGroup>, idOf: (fingerprint: string) => number,
+): NewNotificationEvent[] {
+  const out: NewNotificationEvent[] = [];
+  for (const c of changes) {
+    const e = eventForChange(existing.get(c.fingerprint), { status: c.status, priority: c.latest.classification.priority });
+    if (e) out.push({ groupId: idOf(c.fingerprint), kind: e.kind, at: c.lastSeen, detail: e.detail });
+  }
+  return out;
 }
 
 /** Pure: the event an audit entry deserves (remediation outcomes and escalations; not skips or dry-runs). */

@@ -4,7 +4,7 @@
 // Engine-neutral: both adapters (SQLite and PostgreSQL) apply the same plan, so they agree by construction.
 import { decideOccurrence } from '../dedup/decide.ts';
 import type { DedupDecision, KnownOccurrence } from '../dedup/decide.ts';
-import type { GroupStatus } from '../domain/types.ts';
+import type { GroupStatus, Priority } from '../domain/types.ts';
 import type { RecordItem } from './types.ts';
 
 export interface ExistingGroup {
@@ -13,6 +13,8 @@ export interface ExistingGroup {
   status: GroupStatus;
   resolved_at: number | null;
   expires_at: number | null;
+  /** Read so a priority rise can notify (src/store/outbox.ts). */
+  priority?: Priority;
 }
 
 /** Everything one batch does to one group. */

@@ -3,6 +3,7 @@
 import type {
   ActionName, Classification, ClassificationReason, GroupStatus, Priority, Signal, SourceKind, WorkloadRef,
 } from '../domain/types.ts';
+import type { OutboxStore } from './outbox.ts';
 
 /** One classified, fingerprinted signal on its way into the store. */
 export interface RecordItem {
@@ -179,7 +180,8 @@ export interface StoreChange {
   settings?: Settings;
 }
 
-export interface Store {
+/** Notification outbox methods (DESIGN §6b) live in ./outbox.ts. */
+export interface Store extends OutboxStore {
   readonly kind: 'sqlite' | 'postgres';
   /** Create/upgrade the schema (idempotent; PostgreSQL under an advisory lock). */
   migrate(): Promise<void>;

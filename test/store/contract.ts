@@ -4,6 +4,7 @@
 import type { Store } from '../../src/store/types.ts';
 import { queryContract } from './contract-queries.ts';
 import { recordContract } from './contract-record.ts';
+import { outboxContract } from './contract-outbox.ts';
 import { remediationContract } from './contract-remediation.ts';
 
 export interface StoreHandle {
@@ -41,5 +42,6 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
     recordContract(current);
     queryContract(current);
     remediationContract(current);
+    outboxContract(current);
   });
 }

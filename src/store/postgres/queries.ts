@@ -102,6 +102,11 @@ export async function expire(tx: Tx, now: number, origin: string): Promise<numbe
   const ids = (await rows<{ id: number }>(tx, `UPDATE error_groups SET status = 'resolved', resolved_at = expires_at
     WHERE id IN (SELECT id FROM error_groups WHERE status = 'firing' AND expires_at < $1 FOR UPDATE SKIP LOCKED)
     RETURNING id`, [now])).map((r) => r.id);
+  // The resolution notifies (src/store/outbox.ts): its event commits with it.
+  if (ids.length > 0) {
+    await tx.query(`INSERT INTO notification_events (group_id, kind, at, detail)
+      SELECT id, 'resolved', expires_at, '{"reason":"expired"}' FROM error_groups WHERE id = ANY($1::bigint[])`, [ids]);
+  }
   if (ids.length > 0) await notify(tx, origin, { groupIds: ids, remediationQueued: false });
   return ids.length;
 }
@@ -126,6 +131,10 @@ export async function prune(tx: Tx, before: number): Promise<number> {
   await del('DELETE FROM occurrence_minutes WHERE minute < $1', Math.floor(before / 60_000));
   await del('DELETE FROM audit WHERE at < $1', before);
   await del("DELETE FROM remediation_requests WHERE state = 'done' AND created_at < $1", before);
+  // Outbox: finished deliveries (their group links cascade), planned events, marks of pruned groups.
+  await del("DELETE FROM notification_deliveries WHERE state IN ('sent', 'failed') AND created_at < $1", before);
+  await del('DELETE FROM notification_events WHERE planned_at IS NOT NULL AND at < $1', before);
+  await tx.query('DELETE FROM notification_marks m WHERE NOT EXISTS (SELECT 1 FROM error_groups g WHERE g.id = m.group_id)');
   return groups.rowCount ?? 0;
 }
 

@@ -13,7 +13,9 @@ import type { KnownOccurrence } from '../../dedup/decide.ts';
 import type { GroupStatus } from '../../domain/types.ts';
 import type { RecordItem, RecordResult } from '../types.ts';
 import { type ExistingGroup, keyId, planBatch, wantsRemediation } from '../plan.ts';
+import { eventsForChanges } from '../outbox.ts';
 import { notify } from './notify-payload.ts';
+import { insertEvents } from './outbox.ts';
 import { ms, msOrNull, text } from './sanitize.ts';
 import { rows, type Tx } from './session.ts';
 
@@ -34,7 +36,7 @@ export function lockKey(fingerprint: string): bigint {
 // reads in the same statement as a lock wait would not see the commit that was waited for.
 const LOCK = 'SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) AS k';
 
-const SELECT_GROUPS = `SELECT id, fingerprint, status, resolved_at, expires_at FROM error_groups
+const SELECT_GROUPS = `SELECT id, fingerprint, status, resolved_at, expires_at, priority FROM error_groups
   WHERE fingerprint = ANY($1::text[]) ORDER BY fingerprint FOR UPDATE`;
 
 const SELECT_KEYS = `SELECT k.fingerprint, k.key, k.seen_count, k.state
@@ -155,6 +157,9 @@ export async function recordBatch(tx: Tx, ctx: RecordContext, input: RecordItem[
     }));
   for (const g of upserted) groups.set(g.fingerprint, g);
   const groupId = (fingerprint: string): number => groups.get(fingerprint)!.id;
+
+  // Notification outbox events, committed with the change that causes them (src/store/outbox.ts).
+  await insertEvents(tx, eventsForChanges(plan.changes, existing, groupId));
 
   await tx.query(UPSERT_KEYS, columns(plan.keys, (k) =>
     [k.fingerprint, k.key, groupId(k.fingerprint), k.seenCount, k.state, k.lastSeen]));

@@ -6,7 +6,9 @@ import type {
   AuditEntry, HistoryQuery, NewAuditEntry, RemediationRequest, Settings, Store,
 } from '../types.ts';
 import { ms, text } from './sanitize.ts';
+import { eventForAudit } from '../outbox.ts';
 import { notify } from './notify-payload.ts';
+import { insertEvents } from './outbox.ts';
 import { one, rows, type Tx } from './session.ts';
 import { auditColumns, type AuditRow, type RequestRow, toAuditEntry, toRequest } from '../rows.ts';
 
@@ -62,6 +64,9 @@ export async function appendAudit(tx: Tx, e: NewAuditEntry, origin: string): Pro
   return id;
 }
 
+  // Outcomes and escalations notify: the outbox event commits with the audit row.
+  const event = eventForAudit(e);
+  if (event) await insertEvents(tx, [{ groupId: e.groupId!, kind: event.kind, at: e.at, detail: event.detail }]);
 export async function listHistory(pool: Pool, q: HistoryQuery): Promise<{ entries: AuditEntry[]; total: number }> {
   const terms: string[] = [];
   const params: unknown[] = [];

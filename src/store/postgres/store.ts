@@ -11,6 +11,8 @@ import type {
 import { assertMigrated, migrate } from './migrations.ts';
 import { decodeChange, NOTIFY_CHANNEL } from './notify-payload.ts';
 import { PgNotifier } from './notifier.ts';
+import type { Delivery, DeliveryQuery, DeliveryResult, NotificationEvent, OutboxPlan, OutboxState, OutboxStateQuery } from '../outbox.ts';
+import * as o from './outbox.ts';
 import * as q from './queries.ts';
 import { recordBatch } from './record.ts';
 import * as r from './remediation.ts';
@@ -186,6 +188,41 @@ export class PostgresStore implements Store {
         random: this.#opts.random,
         ...this.#opts.notifier,
         onPayload: (payload) => {
+  // notification outbox (src/store/outbox.ts)
+  pendingNotificationEvents(limit: number): Promise<NotificationEvent[]> {
+    return this.#read((pool) => o.pendingEvents(pool, limit));
+  }
+
+  groupsByIds(ids: number[]): Promise<ErrorGroup[]> {
+    return this.#read((pool) => o.groupsByIds(pool, ids));
+  }
+
+  outboxState(query: OutboxStateQuery): Promise<OutboxState> {
+    return this.#read((pool) => o.outboxState(pool, query));
+  }
+
+  planNotifications(plan: OutboxPlan, now: number): Promise<boolean> {
+    return this.#write((tx) => o.planNotifications(tx, plan, now));
+  }
+
+  enqueueRepeats(now: number): Promise<number> {
+    return this.#write((tx) => o.enqueueRepeats(tx, now));
+  }
+
+  claimDelivery(holder: string, now: number, claimMs: number): Promise<Delivery | null> {
+    if (this.readOnly) return Promise.reject(new AppError('read_only_role'));
+    return this.#read((pool) => o.claimDelivery(pool, holder, now, claimMs));
+  }
+
+  finishDelivery(id: number, holder: string, result: DeliveryResult): Promise<boolean> {
+    if (this.readOnly) return Promise.reject(new AppError('read_only_role'));
+    return this.#read((pool) => o.finishDelivery(pool, id, holder, result));
+  }
+
+  listDeliveries(query: DeliveryQuery): Promise<{ deliveries: Delivery[]; total: number }> {
+    return this.#read((pool) => o.listDeliveries(pool, query));
+  }
+
           const decoded = decodeChange(payload);
           if (decoded && decoded.origin !== this.origin) this.#emit(decoded.change);
         },

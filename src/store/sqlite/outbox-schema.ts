@@ -32,6 +32,8 @@ CREATE TABLE notification_deliveries (
 );
 CREATE INDEX notification_deliveries_pending ON notification_deliveries (next_attempt_at) WHERE state = 'pending';
 CREATE INDEX notification_deliveries_sending ON notification_deliveries (claimed_until) WHERE state = 'sending';
+-- Per-receiver FIFO: a delivery waits while an older one to the same receiver is unfinished.
+CREATE INDEX notification_deliveries_open ON notification_deliveries (receiver, id) WHERE state IN ('pending', 'sending');
 CREATE INDEX notification_deliveries_rate ON notification_deliveries (route, receiver, created_at);
 CREATE INDEX notification_deliveries_created ON notification_deliveries (created_at DESC, id DESC);
 

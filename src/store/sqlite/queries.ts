@@ -100,8 +100,14 @@ export function ruleHits(stmts: Statements): Record<string, number> {
 
 /** Firing groups nobody re-sent before their deadline resolve at that deadline. */
 export function expire(stmts: Statements, now: number): number {
-  return Number(stmts.get(`UPDATE error_groups SET status = 'resolved', resolved_at = expires_at
-    WHERE status = 'firing' AND expires_at < ?`).run(now).changes);
+  return stmts.transaction(() => {
+    // The resolution notifies (src/store/outbox.ts): its event commits with it.
+    stmts.get(`INSERT INTO notification_events (group_id, kind, at, detail)
+      SELECT id, 'resolved', expires_at, '{"reason":"expired"}' FROM error_groups
+      WHERE status = 'firing' AND expires_at < ?`).run(now);
+    return Number(stmts.get(`UPDATE error_groups SET status = 'resolved', resolved_at = expires_at
+      WHERE status = 'firing' AND expires_at < ?`).run(now).changes);
+  });
 }
 
 /** Retention: old groups (their occurrences, keys and requests cascade), old dedup keys, audit and done requests. */
@@ -112,6 +118,10 @@ export function prune(stmts: Statements, before: number): number {
     stmts.get('DELETE FROM occurrence_minutes WHERE minute < ?').run(Math.floor(before / 60_000));
     stmts.get('DELETE FROM audit WHERE at < ?').run(before);
     stmts.get("DELETE FROM remediation_requests WHERE state = 'done' AND created_at < ?").run(before);
+    // Outbox: finished deliveries (their group links cascade), planned events, marks of pruned groups.
+    stmts.get("DELETE FROM notification_deliveries WHERE state IN ('sent', 'failed') AND created_at < ?").run(before);
+    stmts.get('DELETE FROM notification_events WHERE planned_at IS NOT NULL AND at < ?').run(before);
+    stmts.get('DELETE FROM notification_marks WHERE group_id NOT IN (SELECT id FROM error_groups)').run();
     return groups;
   });
 }

@@ -5,11 +5,13 @@ import type { KnownOccurrence } from '../../dedup/decide.ts';
 import type { GroupStatus } from '../../domain/types.ts';
 import { type ExistingGroup, keyId, planBatch, wantsRemediation } from '../plan.ts';
 import type { RecordItem, RecordResult } from '../types.ts';
+import { eventsForChanges } from '../outbox.ts';
 import { bulk } from './bulk.ts';
+import { insertEvents } from './outbox.ts';
 import type { Statements } from './statements.ts';
 import { all, one } from './statements.ts';
 
-const SELECT_GROUPS = `SELECT id, fingerprint, status, resolved_at, expires_at FROM error_groups
+const SELECT_GROUPS = `SELECT id, fingerprint, status, resolved_at, expires_at, priority FROM error_groups
   WHERE fingerprint IN (SELECT value FROM json_each(?))`;
 
 // One statement for all keys of the batch: json_each drives primary-key lookups.
@@ -92,6 +94,9 @@ export function recordBatch(stmts: Statements, maxOccurrences: number, items: Re
   for (const g of bulk<{ fingerprint: string; id: number; count: number }>(stmts, UPSERT_GROUPS, groupRows)) {
     groups.set(g.fingerprint, g);
   }
+
+  // 2b. Notification outbox events, committed with the change that causes them.
+  insertEvents(stmts, eventsForChanges(changes, existing, (fp) => groups.get(fp)!.id));
 
   // 3. Dedup memory.
   bulk(stmts, UPSERT_KEYS, keys.map((k): SQLInputValue[] =>

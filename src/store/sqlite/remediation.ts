@@ -3,6 +3,8 @@
 import type {
   AuditEntry, HistoryQuery, NewAuditEntry, RemediationRequest, Settings, Store,
 } from '../types.ts';
+import { eventForAudit } from '../outbox.ts';
+import { insertEvents } from './outbox.ts';
 import type { Statements } from './statements.ts';
 import { all, one } from './statements.ts';
 import { auditColumns, type AuditRow, type RequestRow, toAuditEntry, toRequest } from '../rows.ts';
@@ -53,6 +55,9 @@ export function appendAudit(stmts: Statements, e: NewAuditEntry): number {
   });
 }
 
+    // Outcomes and escalations notify: the outbox event commits with the audit row.
+    const event = eventForAudit(e);
+    if (event) insertEvents(stmts, [{ groupId: e.groupId!, kind: event.kind, at: e.at, detail: event.detail }]);
 export function listHistory(stmts: Statements, q: HistoryQuery): { entries: AuditEntry[]; total: number } {
   const terms: string[] = [];
   const params: Array<string | number> = [];

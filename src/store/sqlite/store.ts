@@ -12,6 +12,8 @@ import type {
 import type { FileLock } from './lock.ts';
 import { acquireFileLock } from './lock.ts';
 import { assertMigrated, migrate } from './migrations.ts';
+import type { Delivery, DeliveryQuery, DeliveryResult, NotificationEvent, OutboxPlan, OutboxState, OutboxStateQuery } from '../outbox.ts';
+import * as o from './outbox.ts';
 import * as q from './queries.ts';
 import { recordBatch } from './record.ts';
 import * as r from './remediation.ts';
@@ -178,3 +180,36 @@ export class SqliteStore implements Store {
     return this.#write(() => r.putSettings(this.#stmts, settings, this.#now()));
   }
 }
+
+  // notification outbox (src/store/outbox.ts)
+  pendingNotificationEvents(limit: number): Promise<NotificationEvent[]> {
+    return this.#run(() => o.pendingEvents(this.#stmts, limit));
+  }
+
+  groupsByIds(ids: number[]): Promise<ErrorGroup[]> {
+    return this.#run(() => o.groupsByIds(this.#stmts, ids));
+  }
+
+  outboxState(query: OutboxStateQuery): Promise<OutboxState> {
+    return this.#run(() => o.outboxState(this.#stmts, query));
+  }
+
+  planNotifications(plan: OutboxPlan, now: number): Promise<boolean> {
+    return this.#write(() => o.planNotifications(this.#stmts, plan, now));
+  }
+
+  enqueueRepeats(now: number): Promise<number> {
+    return this.#write(() => o.enqueueRepeats(this.#stmts, now));
+  }
+
+  claimDelivery(holder: string, now: number, claimMs: number): Promise<Delivery | null> {
+    return this.#write(() => o.claimDelivery(this.#stmts, holder, now, claimMs));
+  }
+
+  finishDelivery(id: number, holder: string, result: DeliveryResult): Promise<boolean> {
+    return this.#write(() => o.finishDelivery(this.#stmts, id, holder, result));
+  }
+
+  listDeliveries(query: DeliveryQuery): Promise<{ deliveries: Delivery[]; total: number }> {
+    return this.#run(() => o.listDeliveries(this.#stmts, query));
+  }

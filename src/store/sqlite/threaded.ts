@@ -122,6 +122,14 @@ export class ThreadedSqliteStore implements Store {
     if (!c) return;
     // Let it close its connection cleanly (a final checkpoint is the writer's close, not ours).
     await new Promise<void>((resolve) => {
+  pendingNotificationEvents: Store['pendingNotificationEvents'] = (limit) => this.#call('pendingNotificationEvents', limit);
+  groupsByIds: Store['groupsByIds'] = (ids) => this.#call('groupsByIds', ids);
+  outboxState: Store['outboxState'] = (query) => this.#call('outboxState', query);
+  planNotifications: Store['planNotifications'] = (plan, now) => this.#call('planNotifications', plan, now);
+  enqueueRepeats: Store['enqueueRepeats'] = (now) => this.#call('enqueueRepeats', now);
+  claimDelivery: Store['claimDelivery'] = (holder, now, claimMs) => this.#call('claimDelivery', holder, now, claimMs);
+  finishDelivery: Store['finishDelivery'] = (id, holder, result) => this.#call('finishDelivery', id, holder, result);
+  listDeliveries: Store['listDeliveries'] = (query) => this.#call('listDeliveries', query);
       const done = setTimeout(resolve, 1000);
       c.once('message', () => { clearTimeout(done); resolve(); });
       c.postMessage({ close: true });
