@@ -107,7 +107,9 @@ async function cmdCerts(args: string[]): Promise<void> {
     ip: { type: 'string', multiple: true, default: ['127.0.0.1'] },
   } });
   const made = await ensureCertificates(values.out!, {
-    dnsNames: ['localhost', ...serviceDnsNames(values.service!, values.namespace!)], ipAddresses: values.ip!,
+    // The admission Service (<service>-admission, port 9443) presents the same certificate.
+    dnsNames: ['localhost', ...serviceDnsNames(values.service!, values.namespace!), ...serviceDnsNames(`${values.service!}-admission`, values.namespace!)],
+    ipAddresses: values.ip!,
   });
   process.stdout.write(`${made.created ? 'wrote' : 'kept existing'}: ${made.caFile} ${made.certFile} ${made.keyFile}\n`);
 }

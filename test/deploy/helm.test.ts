@@ -82,6 +82,7 @@ describe('deploy: Helm chart', function () {
       assertRulesLoad(docs, main);
       assert.equal(config.leader_election.enabled, true);
       assert.equal(config.leader_election.namespace, NS);
+      assert.equal(config.web.admission_listen, '0.0.0.0:9443', 'admission on its own listener');
       assert.ok(config.remediation.excluded_namespaces.includes(NS), 'never remediate itself');
       assert.equal(main.spec.template.spec.automountServiceAccountToken, true);
       for (const d of docs) if (d.metadata.namespace !== undefined) assert.equal(d.metadata.namespace, NS, `${d.kind} ${d.metadata.name}`);
@@ -91,6 +92,7 @@ describe('deploy: Helm chart', function () {
         assertDashboardHasNoRbac(docs);
         const dc = loadPodConfig(docs, dashboard);
         assert.equal(dc.role, 'dashboard');
+        assert.equal(dc.web.admission_listen, undefined, 'the dashboard opens no admission listener');
         assert.equal(dc.remediation.enabled, false);
         assert.deepEqual([...etcFiles(docs, dashboard).keys()].filter((f) => f.includes('/tokens/')), ['/etc/kube-sentinel/tokens/read-tokens'], 'only read tokens reach the dashboard');
       }

@@ -224,11 +224,17 @@ export function assertRestricted(docs: Manifest[]): void {
 /** Probes and the single HTTPS port as the server serves them. */
 export function assertProbes(deployment: Manifest): void {
   const c = mainContainer(deployment);
-  assert.deepEqual(c.ports.map((p: { name: string; containerPort: number }) => [p.name, p.containerPort]), [['https', 8443]]);
+  const ports = c.ports.map((p: { name: string; containerPort: number }) => [p.name, p.containerPort]);
+  // The admission listener (web.admission_listen) has its own port; probes stay on https.
+  assert.ok([JSON.stringify([['https', 8443]]), JSON.stringify([['https', 8443], ['admission', 9443]])].includes(JSON.stringify(ports)), JSON.stringify(ports));
   assert.deepEqual(c.livenessProbe.httpGet, { path: '/healthz', port: 'https', scheme: 'HTTPS' });
   assert.deepEqual(c.readinessProbe.httpGet, { path: '/readyz', port: 'https', scheme: 'HTTPS' });
 }
 
+/**
+ * The webhook calls `<serviceName>-admission` on its port `admission` (9443): the only Service that
+ * exposes the admission listener. The ingest Service keeps 8443 alone, and no Ingress reaches 9443.
+ */
 export function assertAdmissionWebhook(docs: Manifest[], namespace: string, serviceName: string): Manifest {
   const config = one(docs, 'ValidatingWebhookConfiguration');
   assert.equal(config.webhooks.length, 1);
@@ -238,7 +244,8 @@ export function assertAdmissionWebhook(docs: Manifest[], namespace: string, serv
   assert.equal(hook.sideEffects, 'NoneOnDryRun');
   assert.equal(hook.matchPolicy, 'Equivalent');
   assert.ok(hook.timeoutSeconds >= 1 && hook.timeoutSeconds <= 5, `timeoutSeconds ${hook.timeoutSeconds}`);
-  assert.deepEqual(hook.clientConfig.service, { name: serviceName, namespace, path: '/webhooks/admission', port: 8443 });
+  const admissionService = `${serviceName}-admission`;
+  assert.deepEqual(hook.clientConfig.service, { name: admissionService, namespace, path: '/webhooks/admission', port: 9443 });
   const rules = hook.rules.map((r: Record<string, string[]>) => `${r.apiGroups.join()}/${r.apiVersions.join()}/${r.resources.join()} ${[...r.operations].sort().join()}`);
   assert.deepEqual(rules.sort(), ['/v1/events CREATE,UPDATE', 'events.k8s.io/v1/events CREATE,UPDATE']);
   const nsRule = hook.namespaceSelector.matchExpressions.find((e: { key: string }) => e.key === 'kubernetes.io/metadata.name');
@@ -246,6 +253,15 @@ export function assertAdmissionWebhook(docs: Manifest[], namespace: string, serv
   assert.ok(nsRule.values.includes(namespace), 'the release namespace is excluded');
   const svc = one(docs, 'Service', serviceName);
   assert.deepEqual(svc.spec.ports.map((p: { port: number; targetPort: string }) => [p.port, p.targetPort]), [[8443, 'https']]);
+  const adm = one(docs, 'Service', admissionService);
+  assert.deepEqual(adm.spec.ports.map((p: { name: string; port: number; targetPort: string }) => [p.name, p.port, p.targetPort]), [['admission', 9443, 'admission']]);
+  for (const s of all(docs, 'Service')) {
+    if (s.metadata.name === admissionService) continue;
+    assert.ok(!s.spec.ports.some((p: { port: number; targetPort: unknown }) => p.port === 9443 || p.targetPort === 'admission'), `${s.metadata.name} must not expose admission`);
+  }
+  for (const ing of all(docs, 'Ingress')) {
+    assert.ok(!JSON.stringify(ing.spec).includes(admissionService), 'no Ingress reaches the admission Service');
+  }
   return config;
 }
 

@@ -3,11 +3,18 @@ config.yaml for each Deployment. Only keys of src/config/schema.ts appear here: 
 unknown keys, and test/deploy validates the rendered files against that schema.
 */}}
 
+{{- /* (list root admission): admission is true only for the webhook pods' config. */}}
 {{- define "kube-sentinel.config.common" -}}
+{{- $admission := index . 1 }}
+{{- with index . 0 }}
 web:
   listen: 0.0.0.0:8443
   base_path: {{ .Values.config.web.basePath | quote }}
   body_limit: {{ .Values.config.web.bodyLimit | quote }}
+  {{- if $admission }}
+  # Admission reviews arrive here only, through the <fullname>-admission Service.
+  admission_listen: 0.0.0.0:{{ int .Values.admissionWebhook.port }}
+  {{- end }}
 tls:
   cert_file: /etc/kube-sentinel/tls/tls.crt
   key_file: /etc/kube-sentinel/tls/tls.key
@@ -16,6 +23,7 @@ tls:
   {{- end }}
   # A missing certificate must fail startup rather than silently serve a throwaway one.
   self_signed: false
+{{- end }}
 {{- end }}
 
 {{- define "kube-sentinel.config.store" -}}
@@ -33,7 +41,7 @@ store:
 
 {{- define "kube-sentinel.config.main" -}}
 role: {{ include "kube-sentinel.mainRole" . }}
-{{ include "kube-sentinel.config.common" . }}
+{{ include "kube-sentinel.config.common" (list . .Values.admissionWebhook.enabled) }}
 auth:
   ingest_tokens_file: /etc/kube-sentinel/tokens/ingest-tokens
   read_tokens_file: /etc/kube-sentinel/tokens/read-tokens
@@ -64,7 +72,7 @@ remediation:
 {{/* The read-only dashboard: no ingest or admin tokens, no cluster access, no remediation. */}}
 {{- define "kube-sentinel.config.dashboard" -}}
 role: dashboard
-{{ include "kube-sentinel.config.common" . }}
+{{ include "kube-sentinel.config.common" (list . false) }}
 auth:
   read_tokens_file: /etc/kube-sentinel/tokens/read-tokens
 {{ include "kube-sentinel.config.store" . }}

@@ -130,9 +130,14 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- end }}
 
 {{/* Every DNS name the serving certificate must cover: both Services, short and qualified. */}}
+{{/* The Service the ValidatingWebhookConfiguration calls (port `admission`). */}}
+{{- define "kube-sentinel.admissionName" -}}
+{{- include "kube-sentinel.suffixed" (list . "admission") }}
+{{- end }}
+
 {{- define "kube-sentinel.dnsNames" -}}
 {{- $ns := .Release.Namespace }}
-{{- range $svc := list (include "kube-sentinel.fullname" .) (include "kube-sentinel.dashboardName" .) }}
+{{- range $svc := list (include "kube-sentinel.fullname" .) (include "kube-sentinel.dashboardName" .) (include "kube-sentinel.admissionName" .) }}
 - {{ $svc }}
 - {{ $svc }}.{{ $ns }}
 - {{ $svc }}.{{ $ns }}.svc
