@@ -14,6 +14,7 @@ import { InflightBudget } from './http/body.ts';
 import { sendError, sendJson, toAppError } from './http/errors.ts';
 import { applySecurityHeaders, drainRefusedBody, wellEncodedPath } from './http/hardening.ts';
 import { admissionRoutes, ingestRoutes, type RouteHandler } from './http/ingest-routes.ts';
+import { createNotificationsRouter } from './http/notifications-route.ts';
 import { RateLimiter } from './http/rate-limit.ts';
 import { Metrics } from './observability/metrics.ts';
 import type { Logger } from './observability/logger.ts';
@@ -158,6 +159,9 @@ export function createApp(config: Config, deps: AppDeps): App {
       maxActionsPerHour: config.remediation.max_actions_per_hour,
     },
     status: () => ({ role: config.role, identity: deps.identity ?? null, leader: deps.remediation?.status() ?? null }),
+  }));
+  router.use(createNotificationsRouter({
+    store: deps.store, readTokens: new TokenSet({ tokens: deps.tokens.read }), adminTokens: new TokenSet({ tokens: deps.tokens.admin }),
   }));
   if (deps.dashboard) router.use(deps.dashboard);
   router.use(() => { throw new AppError('not_found'); });

@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createApp, type App } from './app.ts';
 import { createKubeGateway } from './cluster/gateway.ts';
 import { createRemediation, type Remediation } from './remediate/remediation.ts';
+import { createNotifications } from './notify/index.ts';
 import type { LoadedConfig } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { RulesReloader } from './classify/reloader.ts';
@@ -135,7 +136,9 @@ export async function serve(opts: ServeOptions): Promise<Running> {
   const store = await openStore(config, log);
   if (config.role !== 'dashboard') await store.migrate();
 
-  const metrics = new Metrics({ defaultMetrics: true, groupCounts: () => store.stats(Date.now()) });
+  // notAfter of the certificate in service (epoch ms): set once it is loaded and on every reload.
+  let certNotAfter: number | null = null;
+  const metrics = new Metrics({ defaultMetrics: true, groupCounts: () => store.stats(Date.now()), certificateExpiry: () => certNotAfter });
   const rules = new RulesReloader({
     file: config.rules_file ?? defaultRulesPath(),
     onReload: (result) => {
@@ -168,6 +171,12 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     log.info({ cluster: gateway !== null, identity: remediation.identity, leaderElection: config.leader_election.enabled }, 'remediation configured');
   }
   const rem = remediation;
+  // Notifications (DESIGN §6b): sent by the Lease holder, from the outbox the store fills.
+  const notifications = rem ? await createNotifications({
+    config: config.notifications, externalUrl: config.web.external_url, store, leader: rem.leader,
+    logger: log.child({ component: 'notify' }),
+    onOutcome: (receiver, outcome, n) => metrics.notifications.inc({ receiver, outcome }, n ?? 1),
+  }) : null;
 
   const app = createApp(config, {
     store, rules: () => rules.current(), tokens, logger: log, metrics, tlsLoaded: () => true,
@@ -183,6 +192,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
   // Other replicas' commits (PostgreSQL NOTIFY) reach this replica's live feed and wake the leader.
   store.subscribe?.((change) => {
     if (change.remediationQueued) rem?.wake();
+    notifications?.wake();
     if (change.groupIds.length > 0) app.feed.groupsChanged(change.groupIds);
     for (const entry of change.audit ?? []) app.feed.publish({ type: 'remediation', entry });
     if (change.settings) app.feed.publish({ type: 'settings', settings: change.settings });
@@ -192,6 +202,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     basePath: config.web.base_path, logger: log.child({ component: 'live' }),
   });
   const pair = await loadTlsPair(tlsFiles);
+  certNotAfter = Date.parse(pair.validTo);
   const listener = await listen({ handler: app.handler, tls: tlsFiles, pair, logger: log, listen: config.web.listen, onUpgrade: live.onUpgrade });
   log.info({ address: listener.url, role: config.role, store: config.store.type }, 'kube-sentinel listening');
   const admissionListener = app.admissionHandler && config.web.admission_listen
@@ -205,12 +216,14 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     apply: (next) => { listener.useTls(next); admissionListener?.useTls(next); },
     onReload: (r) => {
       metrics.tlsReloads.inc({ result: r.ok ? 'success' : 'failure' });
+      if (r.ok) certNotAfter = Date.parse(r.pair.validTo);
       if (!r.ok) log.warn({ trigger: r.trigger, err: r.error, keptSerial: r.pair.serial }, 'certificate reload failed; keeping the certificate in service');
       else log.info({ trigger: r.trigger, changed: r.changed, subject: r.pair.subject, serial: r.pair.serial, validTo: r.pair.validTo }, r.changed ? 'certificate reloaded' : 'certificate unchanged');
     },
   });
   tls.start();
   rem?.start();
+  notifications?.start();
 
   // Housekeeping: expire silent firing groups, apply retention. unref: never keeps the process alive.
   const expireTimer = setInterval(() => {
@@ -229,6 +242,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     async shutdown(delayMs) {
       app.beginTermination();
       // Stop remediating and hand the Lease over at once: another replica can lead while we drain.
+      await notifications?.stop();
       await rem?.stop();
       if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
       app.beginDrain();

@@ -1,6 +1,7 @@
 // config.yaml schema (snake_case, like the original). Strict: an unknown key is an error naming it.
 import { z } from 'zod';
 import { parseDuration } from './duration.ts';
+import { notificationsSchema } from './notifications.ts';
 
 const duration = (fallback: string) =>
   z.string().default(fallback).transform((v, ctx) => {
@@ -38,6 +39,8 @@ export const configSchema = z.strictObject({
     listen: z.string().default('127.0.0.1:8443'),
     base_path: z.string().regex(/^(\/[A-Za-z0-9._~-]+)*$/, 'must be empty or start with / and not end with /').default(''),
     body_limit: byteSize('1mb'),
+    /** Base URL of the dashboard as people reach it; notifications link to <external_url>/errors/<id>. */
+    external_url: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL').transform((v) => v.replace(/\/+$/, '')).optional(),
     /**
      * host:port of the admission listener (POST /webhooks/admission only). Unset: no admission route
      * at all — the API server cannot send a token, so the route never shares the ingest port.
@@ -100,4 +103,5 @@ export const configSchema = z.strictObject({
 });
 
 export type ConfigInput = z.input<typeof configSchema>;
+  notifications: notificationsSchema,
 export type Config = z.output<typeof configSchema>;

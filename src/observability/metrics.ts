@@ -7,6 +7,8 @@ export interface MetricsOptions {
   registry?: Registry;
   /** Process metrics (CPU, RSS, event loop lag); off in tests to keep them cheap. */
   defaultMetrics?: boolean;
+  /** Called on scrape: notAfter of the serving certificate in epoch ms, or null when unknown. */
+  certificateExpiry?: () => number | null;
   /** Called on scrape to report group counts by priority and status. */
   groupCounts?: () => Promise<{ firingByPriority: Record<string, number>; byPriority: Record<string, number> }>;
 }
@@ -24,6 +26,8 @@ export class Metrics {
   readonly remediationDecisions: Counter<'action' | 'outcome' | 'reason'>;
   readonly leader: Gauge;
   readonly groups: Gauge<'priority' | 'status'>;
+  readonly notifications: Counter<'receiver' | 'outcome'>;
+  readonly tlsCertExpiry: Gauge;
 
   constructor(opts: MetricsOptions = {}) {
     const registers = [opts.registry ?? new Registry()];
@@ -64,6 +68,24 @@ export class Metrics {
       labelNames: ['action', 'outcome', 'reason'],
     });
     this.leader = new Gauge({ name: 'kube_sentinel_leader', help: '1 while this process holds the remediation Lease.', registers });
+    this.notifications = new Counter({
+      name: 'kube_sentinel_notifications_total', registers,
+      help: 'Notification outcomes per receiver: sent, retried, failed (given up), and groups left out (rate-limited, repeat-interval, never-notified, no-route, group-gone).',
+      labelNames: ['receiver', 'outcome'],
+    });
+    const certificateExpiry = opts.certificateExpiry;
+    this.tlsCertExpiry = new Gauge({
+      name: 'kube_sentinel_tls_certificate_expiry_timestamp_seconds', registers,
+      help: 'When the serving certificate in use expires (Unix seconds).',
+      collect() {
+        try {
+          const at = certificateExpiry?.() ?? null;
+          if (at !== null) this.set(Math.floor(at / 1000));
+        } catch {
+          // An unreadable certificate must not fail the scrape; TLS reload reports it.
+        }
+      },
+    });
     const groupCounts = opts.groupCounts;
     this.groups = new Gauge({
       name: 'kube_sentinel_error_groups', help: 'Error groups by priority and status.', labelNames: ['priority', 'status'], registers,

@@ -1,0 +1,52 @@
+// Wires notifications from config (DESIGN §6b): compiled routes, one transport per receiver, and the
+// leader-only notifier loop. The only entry point serve.ts calls.
+import type { NotificationsConfig } from '../config/notifications.ts';
+import type { Store } from '../store/types.ts';
+import { Notifier, type NotifierLogger, type OnOutcome } from './notifier.ts';
+import { compileRoutes } from './routing.ts';
+import { Transport } from './transport.ts';
+
+export interface NotificationsOptions {
+  config: NotificationsConfig;
+  externalUrl?: string;
+  store: Store;
+  leader: { readonly identity: string; isLeader(): boolean };
+  logger?: NotifierLogger;
+  onOutcome?: OnOutcome;
+  now?: () => number;
+  pollMs?: number;
+  claimMs?: number;
+  /** Test hook: overrides retry timing (the policy's shape is in retry.ts). */
+  retry?: { baseMs?: number; maxMs?: number };
+}
+
+export interface Notifications {
+  readonly notifier: Notifier;
+  readonly transport: Transport;
+  start(): void;
+  wake(): void;
+  stop(): Promise<void>;
+}
+
+/** Null when no receiver is configured. Throws LoadError for an unreadable secret or CA file. */
+export async function createNotifications(o: NotificationsOptions): Promise<Notifications | null> {
+  if (o.config.receivers.length === 0) return null;
+  const routes = compileRoutes(o.config.routes);
+  const transport = await Transport.create({ receivers: o.config.receivers });
+  // The longest send is a PagerDuty batch: every request may take up to twice its timeout.
+  const longest = Math.max(...o.config.receivers.map((r) => (r.slack ?? r.pagerduty ?? r.alertmanager ?? r.webhook)!.timeout));
+  const notifier = new Notifier({
+    store: o.store, routes, config: o.config, externalUrl: o.externalUrl, deliverer: transport, leader: o.leader,
+    logger: o.logger, onOutcome: o.onOutcome, now: o.now, pollMs: o.pollMs,
+    claimMs: o.claimMs ?? Math.max(60_000, 2 * longest * (o.config.rate_limit.max + 1)), retry: o.retry,
+  });
+  return {
+    notifier, transport,
+    start: () => notifier.start(),
+    wake: () => notifier.wake(),
+    async stop() {
+      await notifier.stop();
+      await transport.close();
+    },
+  };
+}

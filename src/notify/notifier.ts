@@ -1,0 +1,189 @@
+// The notification loop, run by the Lease holder only: plan pending outbox events into deliveries
+// (src/notify/plan.ts), then send due deliveries with retries (src/notify/retry.ts). Every step is a
+// store transaction guarded against an overlapping leader, so a restart or failover loses nothing and
+// plans nothing twice; a delivery interrupted mid-send is retried once its claim expires, with the
+// same delivery id and PagerDuty dedup_key, so idempotent receivers see it once.
+import type { NotificationsConfig } from '../config/notifications.ts';
+import type { Store } from '../store/types.ts';
+import type { NotificationMessage } from './message.ts';
+import { pickBatch, planBatch, type PlanOptions } from './plan.ts';
+import { DEFAULT_RETRY, decide, type RetryPolicy } from './retry.ts';
+import type { CompiledRoute } from './routing.ts';
+import type { AttemptResult } from './retry.ts';
+
+export interface NotifierLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface Deliverer {
+  deliver(receiver: string, message: NotificationMessage, ctx: { deliveryId: number; now: number }): Promise<AttemptResult>;
+}
+
+/** outcome: sent | retried | failed | rate-limited | repeat-interval | never-notified | no-route | group-gone */
+export type OnOutcome = (receiver: string, outcome: string, n?: number) => void;
+
+export interface NotifierOptions {
+  store: Store;
+  routes: readonly CompiledRoute[];
+  config: Pick<NotificationsConfig, 'group_wait' | 'max_attempts' | 'rate_limit'>;
+  externalUrl?: string;
+  deliverer: Deliverer;
+  /** Who may send: the remediation Lease holder. */
+  leader: { readonly identity: string; isLeader(): boolean };
+  now?: () => number;
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  random?: () => number;
+  logger?: NotifierLogger;
+  onOutcome?: OnOutcome;
+  /** Longest wait between passes when nothing wakes the loop. */
+  pollMs?: number;
+  /** How long a claimed delivery is ours; must exceed the longest send (2 × receiver timeout per request). */
+  claimMs?: number;
+  retry?: Partial<RetryPolicy>;
+  /** How often reminders (repeat_interval) are looked for. */
+  repeatScanMs?: number;
+}
+
+const quiet: NotifierLogger = { info() {}, warn() {}, error() {} };
+
+const defaultSleep = (ms: number, signal: AbortSignal): Promise<void> => new Promise((resolve) => {
+  if (signal.aborted) return resolve();
+  const done = () => { clearTimeout(t); signal.removeEventListener('abort', done); resolve(); };
+  const t = setTimeout(done, ms);
+  signal.addEventListener('abort', done, { once: true });
+});
+
+/** Events read per planning pass: a storm is planned in slices, each one transaction. */
+const EVENTS_PER_PASS = 5000;
+/** Deliveries sent per pass before leadership and new events are looked at again. */
+const SENDS_PER_PASS = 50;
+
+export class Notifier {
+  readonly #o: NotifierOptions;
+  readonly #now: () => number;
+  readonly #log: NotifierLogger;
+  readonly #retry: RetryPolicy;
+  readonly #plan: PlanOptions;
+  readonly #stopping = new AbortController();
+  #waker = new AbortController();
+  #loop: Promise<void> | null = null;
+  #nextRepeatScan = 0;
+
+  constructor(opts: NotifierOptions) {
+    this.#o = opts;
+    this.#now = opts.now ?? Date.now;
+    this.#log = opts.logger ?? quiet;
+    this.#retry = { ...DEFAULT_RETRY, maxAttempts: opts.config.max_attempts, ...opts.retry };
+    this.#plan = {
+      groupWaitMs: opts.config.group_wait,
+      rateLimit: { max: opts.config.rate_limit.max, windowMs: opts.config.rate_limit.window },
+      externalUrl: opts.externalUrl,
+    };
+  }
+
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  wake(): void {
+    this.#waker.abort();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping.abort();
+    this.wake();
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    const sleep = this.#o.sleep ?? defaultSleep;
+    const poll = this.#o.pollMs ?? 1000;
+    while (!this.#stopping.signal.aborted) {
+      let waitMs = poll;
+      try {
+        if (this.#o.leader.isLeader()) waitMs = Math.min(poll, await this.tick());
+      } catch (err) {
+        this.#log.warn({ err: (err as Error).message }, 'notification pass failed; retrying');
+      }
+      if (this.#stopping.signal.aborted) break;
+      if (this.#waker.signal.aborted) this.#waker = new AbortController();
+      if (waitMs > 0) await sleep(waitMs, AbortSignal.any([this.#waker.signal, this.#stopping.signal]));
+    }
+  }
+
+  /** One pass: reminders, planning, sending. Returns how long until planning is due again (ms). */
+  async tick(): Promise<number> {
+    const now = this.#now();
+    if (now >= this.#nextRepeatScan) {
+      this.#nextRepeatScan = now + (this.#o.repeatScanMs ?? 60_000);
+      await this.#o.store.enqueueRepeats(now);
+    }
+    const waitMs = await this.planOnce();
+    await this.sendDue();
+    return waitMs;
+  }
+
+  /** Plans one batch if its group_wait has passed; returns ms until the next batch is due (0 = now). */
+  async planOnce(): Promise<number> {
+    const { store, routes } = this.#o;
+    const now = this.#now();
+    const events = await store.pendingNotificationEvents(EVENTS_PER_PASS);
+    const { batch, waitMs } = pickBatch(events, now, this.#plan.groupWaitMs);
+    if (batch.length === 0) return waitMs;
+    const groupIds = [...new Set(batch.map((e) => e.groupId))];
+    const groups = new Map((await store.groupsByIds(groupIds)).map((g) => [g.id, g]));
+    const pairs = routes.flatMap((r) => r.receivers.map((receiver) => ({ route: r.name, receiver })));
+    const state = await store.outboxState({ pairs, since: now - this.#plan.rateLimit.windowMs, groupIds });
+    const { plan, skips } = planBatch({ batch, groups, routes, state, now, options: this.#plan });
+    if (!await store.planNotifications(plan, now)) {
+      this.#log.warn({ events: batch.length }, 'another replica planned these notifications first');
+      return 0;
+    }
+    const counts = new Map<string, number>();
+    for (const s of skips) {
+      const key = `${s.receiver ?? ''}\u0000${s.reason}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    for (const [key, n] of counts) {
+      const [receiver, reason] = key.split('\u0000');
+      this.#o.onOutcome?.(receiver, reason, n);
+    }
+    if (plan.deliveries.length > 0) {
+      this.#log.info({ events: batch.length, deliveries: plan.deliveries.length }, 'notifications planned');
+    }
+    // More events may be waiting behind this slice (or in a later window): look again at once.
+    return events.length > batch.length || events.length === EVENTS_PER_PASS ? 0 : Infinity;
+  }
+
+  /** Sends due deliveries while this replica leads; returns how many were attempted. */
+  async sendDue(): Promise<number> {
+    const { store, leader } = this.#o;
+    let n = 0;
+    for (; n < SENDS_PER_PASS; n++) {
+      if (!leader.isLeader() || this.#stopping.signal.aborted) break;
+      const d = await store.claimDelivery(leader.identity, this.#now(), this.#o.claimMs ?? 60_000);
+      if (!d) break;
+      const result = await this.#o.deliverer.deliver(d.receiver, d.message as NotificationMessage, { deliveryId: d.id, now: this.#now() });
+      const now = this.#now();
+      const verdict = decide(result, d.attempts, this.#retry, now, this.#o.random ?? Math.random);
+      const log = { delivery: d.id, receiver: d.receiver, kind: d.kind, attempt: d.attempts };
+      let ok: boolean;
+      if (verdict.outcome === 'sent') {
+        ok = await store.finishDelivery(d.id, leader.identity, { state: 'sent', at: now });
+        this.#o.onOutcome?.(d.receiver, 'sent');
+      } else if (verdict.outcome === 'retry') {
+        ok = await store.finishDelivery(d.id, leader.identity, { state: 'pending', nextAttemptAt: now + verdict.delayMs, error: verdict.error });
+        this.#o.onOutcome?.(d.receiver, 'retried');
+        this.#log.warn({ ...log, reason: verdict.reason, retryInMs: verdict.delayMs, error: verdict.error }, 'notification delivery failed; will retry');
+      } else {
+        ok = await store.finishDelivery(d.id, leader.identity, { state: 'failed', error: `${verdict.reason}: ${verdict.error}` });
+        this.#o.onOutcome?.(d.receiver, 'failed');
+        this.#log.error({ ...log, reason: verdict.reason, error: verdict.error }, 'notification delivery failed for good');
+      }
+      if (!ok) this.#log.warn(log, 'delivery was no longer claimed by this replica');
+    }
+    return n;
+  }
+}
