@@ -39,7 +39,14 @@ export interface RemediationSpec {
   action: ActionName;
   params: Record<string, string>;
   cooldownMs: number;
+  /** `remediation.approval` (DESIGN §6a): `required` makes every action of the rule wait for a human. */
+  approval?: 'required' | 'auto';
+  /** `remediation.verify`: the window in which the outcome is checked after acting; 0 = off. */
+  verifyMs?: number;
 }
+
+/** Default outcome-verification window (`remediation.verify`). */
+export const DEFAULT_VERIFY_MS = 5 * 60_000;
 
 export interface RuleSpec {
   name: string;
@@ -122,15 +129,31 @@ const cooldownSchema = z
     return ms === 0 ? DEFAULT_COOLDOWN_MS : ms;
   });
 
+// Unlike the cooldown, "0" here means what it says: no outcome check.
+const verifySchema = z
+  .string()
+  .nullish()
+  .transform((v, ctx) => {
+    if (v === null || v === undefined || v === '') return DEFAULT_VERIFY_MS;
+    const ms = parseDuration(v);
+    if (ms === null) {
+      ctx.addIssue({ code: 'custom', message: `not a duration: "${v}" (use e.g. 2m, 5m; 0 turns the check off)` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
 const remediationSchema = z
   .strictObject({
     action: actionSchema,
     params: z.record(z.string(), scalarText).nullish().transform((v) => v ?? {}),
     cooldown: cooldownSchema,
+    approval: z.enum(['required', 'auto'], { error: 'must be "required" or "auto"' }).nullish(),
+    verify: verifySchema,
   })
   .nullish()
   .transform((r): RemediationSpec | null =>
-    r ? { action: r.action, params: r.params, cooldownMs: r.cooldown } : null,
+    r ? { action: r.action, params: r.params, cooldownMs: r.cooldown, approval: r.approval ?? 'auto', verifyMs: r.verify } : null,
   );
 
 const ruleSchema = z

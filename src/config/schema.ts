@@ -98,10 +98,14 @@ export const configSchema = z.strictObject({
     max_actions_per_hour: z.number().int().min(0).default(10),
     excluded_namespaces: z.array(z.string()).default(['kube-system', 'kube-public', 'kube-node-lease']),
     max_attempts: z.number().int().min(1).default(3),
+    // DESIGN §6a: how long a request waits for a human, and how many ineffective outcomes in a row
+    // for one (rule, workload) suspend its auto-actions.
+    approval_ttl: duration('1h'),
+    max_ineffective: z.number().int().min(1).default(2),
   }).prefault({}),
+  notifications: notificationsSchema,
   rules_file: z.string().optional(),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;
-  notifications: notificationsSchema,
 export type Config = z.output<typeof configSchema>;

@@ -92,6 +92,14 @@ export interface RequestRow {
   claimed_by: string | null;
   claimed_until: number | null;
   last_error: string | null;
+  // DESIGN §6a columns (migration 2); optional so rows selected before it still map.
+  plan?: string | null;
+  approval_expires_at?: number | null;
+  approved?: number | boolean | null;
+  decided_by?: string | null;
+  decision_comment?: string | null;
+  force?: number | boolean | null;
+  requested_by?: string | null;
 }
 
 export function toRequest(r: RequestRow): RemediationRequest {
@@ -114,6 +122,13 @@ export function toRequest(r: RequestRow): RemediationRequest {
     claimedBy: r.claimed_by,
     claimedUntil: r.claimed_until,
     lastError: r.last_error,
+    plan: r.plan ?? null,
+    approvalExpiresAt: r.approval_expires_at ?? null,
+    approved: Boolean(r.approved),
+    decidedBy: r.decided_by ?? null,
+    decisionComment: r.decision_comment ?? null,
+    force: Boolean(r.force),
+    requestedBy: r.requested_by ?? null,
   };
 }
 

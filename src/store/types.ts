@@ -103,7 +103,9 @@ export interface Stats {
 
 // ---- remediation queue, audit and settings (DESIGN §6) ----
 
-export const REQUEST_STATES = ['pending', 'claimed', 'done', 'escalated'] as const;
+export const REQUEST_STATES = [
+  'pending', 'awaiting-approval', 'claimed', 'done', 'escalated', 'expired', 'rejected', 'suspended',
+] as const;
 export type RequestState = (typeof REQUEST_STATES)[number];
 
 export interface RemediationRequest {
@@ -125,9 +127,121 @@ export interface RemediationRequest {
   claimedBy: string | null;
   claimedUntil: number | null;
   lastError: string | null;
+  /** The plan in words while awaiting approval ("would delete pod shop/web-1 (CrashLoopBackOff), grace 30s"). */
+  plan: string | null;
+  approvalExpiresAt: number | null;
+  /** A human approved it: the next run acts without asking again (every guard still runs). */
+  approved: boolean;
+  /** Who approved/rejected (a stable non-secret token id or configured name), and their comment. */
+  decidedBy: string | null;
+  decisionComment: string | null;
+  /** Queued by POST /api/errors/:id/remediate with force: cooldown and hourly budget are skipped. */
+  force: boolean;
+  /** Who queued it by hand; null when ingest did. */
+  requestedBy: string | null;
 }
 
-export const AUDIT_OUTCOMES = ['acted', 'dry-run', 'skipped', 'failed', 'escalated'] as const;
+/** A request queued by hand (POST /api/errors/:id/remediate). */
+export interface NewRequest {
+  groupId: number;
+  fingerprint: string;
+  rule: string;
+  action: ActionName;
+  params: Record<string, string>;
+  cooldownMs: number;
+  namespace: string;
+  pod: string;
+  container: string;
+  owner: WorkloadRef | null;
+  at: number;
+  force: boolean;
+  requestedBy: string;
+}
+
+export interface RequestQuery {
+  state?: RequestState;
+  page: number;
+  pageSize: number;
+}
+
+// ---- intent log (DESIGN §6a): what a leader was about to change, written before the change ----
+
+/** What the live object must show before (not landed) and after (landed) the mutating call. */
+export type Expectation =
+  | { kind: 'replicas'; before: number; after: number }
+  | { kind: 'template'; beforeHash: string; afterHash: string }
+  | { kind: 'pod-deleted'; podName: string; podUid: string }
+  | { kind: 'pods-deleted'; pods: Array<{ name: string; uid: string }> };
+
+export const INTENT_STATES = ['open', 'done', 'superseded', 'skipped', 'failed'] as const;
+export type IntentState = (typeof INTENT_STATES)[number];
+
+export interface NewIntent {
+  requestId: number;
+  holder: string;
+  action: ActionName;
+  namespace: string;
+  /** The object the change is made on (workload, or pod for restart-pod), e.g. Deployment/web. */
+  targetKind: string;
+  targetName: string;
+  targetUid: string;
+  expect: Expectation;
+  /** The change in words, e.g. "replicas 3→4". */
+  summary: string;
+  at: number;
+}
+
+export interface Intent extends Omit<NewIntent, 'at'> {
+  id: number;
+  createdAt: number;
+  state: IntentState;
+  reason: string;
+  settledBy: string | null;
+  settledAt: number | null;
+}
+
+// ---- outcome verification and suspensions (DESIGN §6a) ----
+
+export const VERIFY_OUTCOMES = ['effective', 'ineffective'] as const;
+export type VerifyOutcome = (typeof VERIFY_OUTCOMES)[number];
+
+export interface NewVerification {
+  requestId: number;
+  groupId: number;
+  rule: string;
+  action: ActionName;
+  namespace: string;
+  /** Display target (as in the audit), e.g. Deployment/web. */
+  target: string;
+  cooldownKey: string;
+  expect: Expectation;
+  /** Group count when the action was taken: a rise means the problem came back. */
+  groupCount: number;
+  actedAt: number;
+  deadline: number;
+}
+
+export interface Verification extends NewVerification {
+  id: number;
+  state: 'open' | VerifyOutcome;
+}
+
+export interface Suspension {
+  id: number;
+  rule: string;
+  namespace: string;
+  target: string;
+  createdAt: string; // ISO 8601
+  reason: string;
+  liftedAt: string | null;
+  liftedBy: string | null;
+}
+
+export const AUDIT_OUTCOMES = [
+  'acted', 'dry-run', 'skipped', 'failed', 'escalated',
+  // DESIGN §6a: approval decisions, and the checked outcome of an action.
+  'awaiting-approval', 'approved', 'rejected', 'expired', 'effective', 'ineffective',
+] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
 export interface AuditEntry {
@@ -166,6 +280,8 @@ export interface Settings {
   enabled: boolean;
   dryRun: boolean;
   maxActionsPerHour: number;
+  /** Every action waits for a human (DESIGN §6a); absent in settings stored before it existed. */
+  requireApproval?: boolean;
 }
 
 /** Changes committed by another process on the same database (PostgreSQL LISTEN/NOTIFY). */
@@ -205,8 +321,9 @@ export interface Store extends OutboxStore {
   claimRequest(holder: string, now: number, claimMs: number): Promise<RemediationRequest | null>;
   /** Finish a claimed request; only the current claim holder may; returns false otherwise. */
   finishRequest(id: number, holder: string, result:
-    | { state: 'done' | 'escalated'; error?: string }
-    | { state: 'pending'; nextAttemptAt: number; error: string }): Promise<boolean>;
+    | { state: 'done' | 'escalated' | 'suspended'; error?: string }
+    | { state: 'pending'; nextAttemptAt: number; error: string }
+    | { state: 'awaiting-approval'; plan: string; expiresAt: number }): Promise<boolean>;
   appendAudit(entry: NewAuditEntry): Promise<number>;
   listHistory(query: HistoryQuery): Promise<{ entries: AuditEntry[]; total: number }>;
   /** Last `acted` (or `dry-run` when includeDryRun) time for a cooldown key, or null. */
@@ -218,6 +335,35 @@ export interface Store extends OutboxStore {
   /** Settings persisted in the store; null when never set (callers fall back to config). */
   getSettings(): Promise<Settings | null>;
   putSettings(settings: Settings): Promise<void>;
+
+  // the closed loop (DESIGN §6a); shared SQL in store/loop.ts
+  /** Claims held by anyone but `holder` become its claims at once (a new leader's takeover). */
+  takeOverClaims(holder: string, now: number, claimMs: number): Promise<RemediationRequest[]>;
+  /** Writes an intent in its own commit, before the mutating call it describes. */
+  writeIntent(intent: NewIntent): Promise<number>;
+  /** Closes an open intent; false when it was no longer open. */
+  closeIntent(id: number, close: { state: Exclude<IntentState, 'open'>; reason: string; by: string; at: number }): Promise<boolean>;
+  /** Open intents of a request, oldest first. */
+  openIntents(requestId: number): Promise<Intent[]>;
+  getRequest(id: number): Promise<RemediationRequest | null>;
+  listRequests(query: RequestQuery): Promise<{ requests: RemediationRequest[]; total: number }>;
+  queueRequest(request: NewRequest): Promise<number>;
+  /** Approve (→ pending, due now) or reject an `awaiting-approval` request; null when it is not awaiting. */
+  decideApproval(id: number, d: { approve: boolean; by: string; comment: string; now: number }): Promise<RemediationRequest | null>;
+  /** `awaiting-approval` requests past their expiry become `expired`; returns them. */
+  expireApprovals(now: number): Promise<RemediationRequest[]>;
+  scheduleVerification(v: NewVerification): Promise<number>;
+  openVerifications(): Promise<Verification[]>;
+  closeVerification(id: number, outcome: VerifyOutcome, at: number): Promise<boolean>;
+  /** Checked outcomes for (rule, namespace, target), newest first, after `since`. */
+  recentOutcomes(rule: string, namespace: string, target: string, since: number, limit: number): Promise<VerifyOutcome[]>;
+  /** Creates the active suspension for (rule, namespace, target), or returns the existing one. */
+  suspend(s: { rule: string; namespace: string; target: string; reason: string; at: number }): Promise<Suspension>;
+  activeSuspension(rule: string, namespace: string, target: string): Promise<Suspension | null>;
+  /** The most recent lift time for (rule, namespace, target), or null. */
+  lastLiftedAt(rule: string, namespace: string, target: string): Promise<number | null>;
+  listSuspensions(opts: { active?: boolean }): Promise<Suspension[]>;
+  liftSuspension(id: number, by: string, at: number): Promise<Suspension | null>;
 
   /**
    * Optional: adapters shared by several processes report other processes' commits here (this

@@ -72,6 +72,7 @@ export function remediationContract(store: () => Store): void {
         params: { grace: '30' }, cooldownMs: 5 * MINUTE, namespace: 'shop', pod: 'web-1', container: 'api',
         owner: { kind: 'Deployment', name: 'web' }, createdAt: T0, state: 'claimed', attempts: 1,
         nextAttemptAt: T0, claimedBy: 'h1', claimedUntil: now + 30_000, lastError: null,
+        plan: null, approvalExpiresAt: null, approved: false, decidedBy: null, decisionComment: null, force: false, requestedBy: null,
       });
       assert.equal(x?.groupId, first.groupId);
       assert.equal(await store().claimRequest('h3', now + 1000, 30_000), null, 'nothing else is due');
@@ -177,9 +178,9 @@ export function remediationContract(store: () => Store): void {
     it('are null until written, then round-trip and overwrite', async () => {
       assert.equal(await store().getSettings(), null);
       await store().putSettings({ enabled: true, dryRun: false, maxActionsPerHour: 7 });
-      assert.deepEqual(await store().getSettings(), { enabled: true, dryRun: false, maxActionsPerHour: 7 });
-      await store().putSettings({ enabled: false, dryRun: true, maxActionsPerHour: 0 });
-      assert.deepEqual(await store().getSettings(), { enabled: false, dryRun: true, maxActionsPerHour: 0 });
+      assert.deepEqual(await store().getSettings(), { enabled: true, dryRun: false, maxActionsPerHour: 7, requireApproval: false });
+      await store().putSettings({ enabled: false, dryRun: true, maxActionsPerHour: 0, requireApproval: true });
+      assert.deepEqual(await store().getSettings(), { enabled: false, dryRun: true, maxActionsPerHour: 0, requireApproval: true });
     });
   });
 }

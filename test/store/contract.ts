@@ -4,6 +4,7 @@
 import type { Store } from '../../src/store/types.ts';
 import { queryContract } from './contract-queries.ts';
 import { recordContract } from './contract-record.ts';
+import { loopContract } from './contract-loop.ts';
 import { outboxContract } from './contract-outbox.ts';
 import { remediationContract } from './contract-remediation.ts';
 
@@ -43,5 +44,6 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
     queryContract(current);
     remediationContract(current);
     outboxContract(current);
+    loopContract(current);
   });
 }

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { Client } from 'pg';
 import { AppError, LoadError } from '../../src/domain/errors.ts';
 import { PostgresStore, type PostgresStoreOptions } from '../../src/store/postgres/store.ts';
+import { SCHEMA_VERSION } from '../../src/store/postgres/migrations.ts';
 import type { RecordItem, StoreChange } from '../../src/store/types.ts';
 import { postgresAvailable, TestDatabases, type TestDatabase } from '../ha/pg.ts';
 import { requireComponent, waitFor } from '../support/proc.ts';
@@ -44,7 +45,9 @@ describe('PostgresStore', function () {
       const c = new Client({ connectionString: db.url });
       await c.connect();
       try {
-        assert.deepEqual((await c.query('SELECT version FROM kube_sentinel_schema')).rows, [{ version: 1 }]);
+        // One row per migration, each applied once.
+        assert.deepEqual((await c.query('SELECT version FROM kube_sentinel_schema ORDER BY version')).rows,
+          Array.from({ length: SCHEMA_VERSION }, (_, i) => ({ version: i + 1 })));
       } finally {
         await c.end();
       }

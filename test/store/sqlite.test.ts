@@ -86,7 +86,7 @@ describe('SqliteStore (file behaviour)', () => {
     assert.equal((await b.getGroup(r.groupId))?.count, 1);
     const [again] = await b.record([makeItem({ receivedAt: T0 + MINUTE, signal: { occurrenceKey: 'k1' } })]);
     assert.equal(again.outcome, 'redelivery', 'dedup memory survives a restart');
-    assert.deepEqual(await b.getSettings(), { enabled: true, dryRun: true, maxActionsPerHour: 3 });
+    assert.deepEqual(await b.getSettings(), { enabled: true, dryRun: true, maxActionsPerHour: 3, requireApproval: false });
     await b.close();
   });
 

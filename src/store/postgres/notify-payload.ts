@@ -68,7 +68,10 @@ function auditOf(v: unknown): AuditEntry | undefined {
 function settingsOf(v: unknown): Settings | undefined {
   if (!isObject(v) || typeof v.enabled !== 'boolean' || typeof v.dryRun !== 'boolean') return undefined;
   if (!Number.isSafeInteger(v.maxActionsPerHour)) return undefined;
-  return { enabled: v.enabled, dryRun: v.dryRun, maxActionsPerHour: v.maxActionsPerHour as number };
+  return {
+    enabled: v.enabled, dryRun: v.dryRun, maxActionsPerHour: v.maxActionsPerHour as number,
+    ...(typeof v.requireApproval === 'boolean' ? { requireApproval: v.requireApproval } : {}),
+  };
 }
 
 /**

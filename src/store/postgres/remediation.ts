@@ -34,7 +34,11 @@ export async function finishRequest(pool: Pool, id: number, holder: string, resu
     ? await pool.query(`UPDATE remediation_requests SET state = 'pending', next_attempt_at = $1, last_error = $2,
         claimed_by = NULL, claimed_until = NULL WHERE id = $3 AND state = 'claimed' AND claimed_by = $4`,
       [ms(result.nextAttemptAt), text(result.error), id, text(holder)])
-    : await pool.query(`UPDATE remediation_requests SET state = $1, last_error = coalesce($2, last_error),
+    : result.state === 'awaiting-approval'
+      ? await pool.query(`UPDATE remediation_requests SET state = 'awaiting-approval', plan = $1, approval_expires_at = $2,
+          claimed_by = NULL, claimed_until = NULL WHERE id = $3 AND state = 'claimed' AND claimed_by = $4`,
+        [text(result.plan), ms(result.expiresAt), id, text(holder)])
+      : await pool.query(`UPDATE remediation_requests SET state = $1, last_error = coalesce($2, last_error),
         claimed_until = NULL WHERE id = $3 AND state = 'claimed' AND claimed_by = $4`,
       [result.state, result.error === undefined ? null : text(result.error), id, text(holder)]);
   return res.rowCount === 1;
@@ -60,13 +64,13 @@ export async function appendAudit(tx: Tx, e: NewAuditEntry, origin: string): Pro
     id, request_id: e.requestId, group_id: e.groupId, at: values[2], rule: values[3], action: e.action,
     namespace: values[5], target: values[6], outcome: e.outcome, reason: values[8], message: values[9], actor: values[10],
   });
+  // Outcomes and escalations notify: the outbox event commits with the audit row.
+  const event = eventForAudit(e);
+  if (event) await insertEvents(tx, [{ groupId: e.groupId!, kind: event.kind, at: e.at, detail: event.detail }]);
   await notify(tx, origin, { groupIds: e.groupId === null ? [] : [e.groupId], remediationQueued: false, audit: [entry] });
   return id;
 }
 
-  // Outcomes and escalations notify: the outbox event commits with the audit row.
-  const event = eventForAudit(e);
-  if (event) await insertEvents(tx, [{ groupId: e.groupId!, kind: event.kind, at: e.at, detail: event.detail }]);
 export async function listHistory(pool: Pool, q: HistoryQuery): Promise<{ entries: AuditEntry[]; total: number }> {
   const terms: string[] = [];
   const params: unknown[] = [];
@@ -104,15 +108,17 @@ export async function countAttemptsSince(pool: Pool, cooldownKey: string, since:
 }
 
 export async function getSettings(pool: Pool): Promise<Settings | null> {
-  type Row = { enabled: boolean; dry_run: boolean; max_actions_per_hour: number };
-  const r = await one<Row>(pool, 'SELECT enabled, dry_run, max_actions_per_hour FROM settings WHERE id = 1');
-  return r ? { enabled: r.enabled, dryRun: r.dry_run, maxActionsPerHour: r.max_actions_per_hour } : null;
+  type Row = { enabled: boolean; dry_run: boolean; max_actions_per_hour: number; require_approval: boolean };
+  const r = await one<Row>(pool, 'SELECT enabled, dry_run, max_actions_per_hour, require_approval FROM settings WHERE id = 1');
+  return r ? { enabled: r.enabled, dryRun: r.dry_run, maxActionsPerHour: r.max_actions_per_hour, requireApproval: r.require_approval } : null;
 }
 
 export async function putSettings(tx: Tx, s: Settings, now: number, origin: string): Promise<void> {
-  await tx.query(`INSERT INTO settings (id, enabled, dry_run, max_actions_per_hour, updated_at) VALUES (1, $1, $2, $3, $4)
+  await tx.query(`INSERT INTO settings (id, enabled, dry_run, max_actions_per_hour, require_approval, updated_at)
+    VALUES (1, $1, $2, $3, $5, $4)
     ON CONFLICT (id) DO UPDATE SET enabled = excluded.enabled, dry_run = excluded.dry_run,
-      max_actions_per_hour = excluded.max_actions_per_hour, updated_at = excluded.updated_at`,
-  [s.enabled, s.dryRun, s.maxActionsPerHour, now]);
+      max_actions_per_hour = excluded.max_actions_per_hour, require_approval = excluded.require_approval,
+      updated_at = excluded.updated_at`,
+  [s.enabled, s.dryRun, s.maxActionsPerHour, now, s.requireApproval === true]);
   await notify(tx, origin, { groupIds: [], remediationQueued: false, settings: { ...s } });
 }

@@ -16,6 +16,8 @@ import * as o from './outbox.ts';
 import * as q from './queries.ts';
 import { recordBatch } from './record.ts';
 import * as r from './remediation.ts';
+import { loopStore, type LoopStore } from '../loop.ts';
+import { notify } from './notify-payload.ts';
 import { createPool, type RetryPolicy, run, type StoreLogger, transaction, type Tx } from './session.ts';
 
 export interface PostgresStoreOptions {
@@ -48,6 +50,10 @@ export interface PostgresStoreOptions {
 
 const sleepUnref = (ms: number): Promise<void> => new Promise((resolve) => { setTimeout(resolve, ms).unref(); });
 
+// The closed-loop methods (store/loop.ts) are merged in by the constructor.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface PostgresStore extends LoopStore {}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   readonly readOnly: boolean;
@@ -79,6 +85,15 @@ export class PostgresStore implements Store {
       applicationName: opts.applicationName ?? 'kube-sentinel',
       logger: opts.logger,
     });
+    // Single statements: no transaction needed. An approval or manual request made on this replica
+    // wakes the leader wherever it runs (NOTIFY).
+    Object.assign(this, loopStore(
+      (write, fn) => {
+        if (write && this.readOnly) return Promise.reject(new AppError('read_only_role'));
+        return run(() => fn({ all: async <T>(sql: string, params: unknown[]) => (await this.#pool.query(sql, params)).rows as T[] }));
+      },
+      () => run(() => notify(this.#pool, this.origin, { groupIds: [], remediationQueued: true })),
+    ));
   }
 
   #read<T>(fn: (pool: Pool) => Promise<T>): Promise<T> {
@@ -173,21 +188,6 @@ export class PostgresStore implements Store {
     return this.#write((tx) => r.putSettings(tx, settings, this.#now(), this.origin));
   }
 
-  /** Other processes' commits; the LISTEN connection opens with the first subscriber. */
-  subscribe(fn: (change: StoreChange) => void): () => void {
-    if (this.#closed) return () => {};
-    this.#listeners.add(fn);
-    if (!this.#notifier) {
-      this.#notifier = new PgNotifier({
-        url: this.#opts.listenUrl ?? this.#opts.url,
-        channel: NOTIFY_CHANNEL,
-        applicationName: this.#opts.applicationName ?? 'kube-sentinel',
-        connectTimeoutMs: this.#opts.connectTimeoutMs,
-        logger: this.#opts.logger,
-        sleep: this.#opts.sleep,
-        random: this.#opts.random,
-        ...this.#opts.notifier,
-        onPayload: (payload) => {
   // notification outbox (src/store/outbox.ts)
   pendingNotificationEvents(limit: number): Promise<NotificationEvent[]> {
     return this.#read((pool) => o.pendingEvents(pool, limit));
@@ -223,6 +223,21 @@ export class PostgresStore implements Store {
     return this.#read((pool) => o.listDeliveries(pool, query));
   }
 
+  /** Other processes' commits; the LISTEN connection opens with the first subscriber. */
+  subscribe(fn: (change: StoreChange) => void): () => void {
+    if (this.#closed) return () => {};
+    this.#listeners.add(fn);
+    if (!this.#notifier) {
+      this.#notifier = new PgNotifier({
+        url: this.#opts.listenUrl ?? this.#opts.url,
+        channel: NOTIFY_CHANNEL,
+        applicationName: this.#opts.applicationName ?? 'kube-sentinel',
+        connectTimeoutMs: this.#opts.connectTimeoutMs,
+        logger: this.#opts.logger,
+        sleep: this.#opts.sleep,
+        random: this.#opts.random,
+        ...this.#opts.notifier,
+        onPayload: (payload) => {
           const decoded = decodeChange(payload);
           if (decoded && decoded.origin !== this.origin) this.#emit(decoded.change);
         },

@@ -4,6 +4,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { LoadError } from '../../domain/errors.ts';
 import { OUTBOX_SCHEMA } from './outbox-schema.ts';
+import { LOOP_SCHEMA } from './loop-schema.ts';
 
 // Times are epoch milliseconds (INTEGER); JSON columns hold TEXT.
 const V1 = `
@@ -124,7 +125,7 @@ CREATE TABLE settings (
 `;
 
 // V2: the notification outbox (src/store/outbox.ts).
-export const MIGRATIONS: readonly string[] = [V1, OUTBOX_SCHEMA];
+export const MIGRATIONS: readonly string[] = [V1, OUTBOX_SCHEMA, LOOP_SCHEMA];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

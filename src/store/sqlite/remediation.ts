@@ -33,7 +33,11 @@ export function finishRequest(stmts: Statements, id: number, holder: string, res
     ? stmts.get(`UPDATE remediation_requests SET state = 'pending', next_attempt_at = ?, last_error = ?,
         claimed_by = NULL, claimed_until = NULL WHERE id = ? AND state = 'claimed' AND claimed_by = ?`)
       .run(result.nextAttemptAt, result.error, id, holder).changes
-    : stmts.get(`UPDATE remediation_requests SET state = ?, last_error = coalesce(?, last_error),
+    : result.state === 'awaiting-approval'
+      ? stmts.get(`UPDATE remediation_requests SET state = 'awaiting-approval', plan = ?, approval_expires_at = ?,
+          claimed_by = NULL, claimed_until = NULL WHERE id = ? AND state = 'claimed' AND claimed_by = ?`)
+        .run(result.plan, result.expiresAt, id, holder).changes
+      : stmts.get(`UPDATE remediation_requests SET state = ?, last_error = coalesce(?, last_error),
         claimed_until = NULL WHERE id = ? AND state = 'claimed' AND claimed_by = ?`)
       .run(result.state, result.error ?? null, id, holder).changes;
   return Number(changes) === 1;
@@ -51,13 +55,13 @@ export function appendAudit(stmts: Statements, e: NewAuditEntry): number {
     if (e.groupId !== null) {
       stmts.get('UPDATE error_groups SET remediation_outcome = ? WHERE id = ?').run(e.outcome, e.groupId);
     }
+    // Outcomes and escalations notify: the outbox event commits with the audit row.
+    const event = eventForAudit(e);
+    if (event) insertEvents(stmts, [{ groupId: e.groupId!, kind: event.kind, at: e.at, detail: event.detail }]);
     return id;
   });
 }
 
-    // Outcomes and escalations notify: the outbox event commits with the audit row.
-    const event = eventForAudit(e);
-    if (event) insertEvents(stmts, [{ groupId: e.groupId!, kind: event.kind, at: e.at, detail: event.detail }]);
 export function listHistory(stmts: Statements, q: HistoryQuery): { entries: AuditEntry[]; total: number } {
   const terms: string[] = [];
   const params: Array<string | number> = [];
@@ -96,14 +100,18 @@ export function countAttemptsSince(stmts: Statements, cooldownKey: string, since
 }
 
 export function getSettings(stmts: Statements): Settings | null {
-  type Row = { enabled: number; dry_run: number; max_actions_per_hour: number };
-  const r = one<Row>(stmts.get('SELECT enabled, dry_run, max_actions_per_hour FROM settings WHERE id = 1'));
-  return r ? { enabled: r.enabled === 1, dryRun: r.dry_run === 1, maxActionsPerHour: r.max_actions_per_hour } : null;
+  type Row = { enabled: number; dry_run: number; max_actions_per_hour: number; require_approval: number };
+  const r = one<Row>(stmts.get('SELECT enabled, dry_run, max_actions_per_hour, require_approval FROM settings WHERE id = 1'));
+  return r ? {
+    enabled: r.enabled === 1, dryRun: r.dry_run === 1, maxActionsPerHour: r.max_actions_per_hour, requireApproval: r.require_approval === 1,
+  } : null;
 }
 
 export function putSettings(stmts: Statements, s: Settings, now: number): void {
-  stmts.get(`INSERT INTO settings (id, enabled, dry_run, max_actions_per_hour, updated_at) VALUES (1, ?, ?, ?, ?)
+  stmts.get(`INSERT INTO settings (id, enabled, dry_run, max_actions_per_hour, require_approval, updated_at)
+    VALUES (1, ?, ?, ?, ?, ?)
     ON CONFLICT (id) DO UPDATE SET enabled = excluded.enabled, dry_run = excluded.dry_run,
-      max_actions_per_hour = excluded.max_actions_per_hour, updated_at = excluded.updated_at`)
-    .run(s.enabled ? 1 : 0, s.dryRun ? 1 : 0, s.maxActionsPerHour, now);
+      max_actions_per_hour = excluded.max_actions_per_hour, require_approval = excluded.require_approval,
+      updated_at = excluded.updated_at`)
+    .run(s.enabled ? 1 : 0, s.dryRun ? 1 : 0, s.maxActionsPerHour, s.requireApproval ? 1 : 0, now);
 }

@@ -18,6 +18,7 @@ import * as q from './queries.ts';
 import { recordBatch } from './record.ts';
 import * as r from './remediation.ts';
 import { Statements } from './statements.ts';
+import { loopStore, toSqlite, type LoopStore } from '../loop.ts';
 
 export interface SqliteStoreOptions {
   /** Database file; its directory is created. `:memory:` works for a throwaway store (no lock). */
@@ -42,6 +43,10 @@ function isStorageError(err: unknown): boolean {
   return code === 'ERR_SQLITE_ERROR' || code === 'ERR_INVALID_STATE';
 }
 
+// The closed-loop methods (store/loop.ts) are merged in by the constructor.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface SqliteStore extends LoopStore {}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly path: string;
@@ -79,6 +84,11 @@ export class SqliteStore implements Store {
       throw new LoadError(opts.path, [{ path: 'store.path', message: `cannot open database: ${(err as Error).message}` }]);
     }
     this.#stmts = new Statements({ db: this.#db });
+    Object.assign(this, loopStore(async (write, fn) => {
+      if (write && this.readOnly) throw new AppError('read_only_role');
+      // Each statement runs through #run, so storage failures map to store_unavailable as elsewhere.
+      return fn({ all: <T>(sql: string, params: unknown[]) => this.#run(() => this.#stmts.get(toSqlite(sql)).all(...params as Array<string | number | null>) as T[]) });
+    }));
   }
 
   /** Runs a synchronous step, mapping storage failures to the catalogue's store_unavailable. */
@@ -179,7 +189,6 @@ export class SqliteStore implements Store {
   putSettings(settings: Settings): Promise<void> {
     return this.#write(() => r.putSettings(this.#stmts, settings, this.#now()));
   }
-}
 
   // notification outbox (src/store/outbox.ts)
   pendingNotificationEvents(limit: number): Promise<NotificationEvent[]> {
@@ -213,3 +222,4 @@ export class SqliteStore implements Store {
   listDeliveries(query: DeliveryQuery): Promise<{ deliveries: Delivery[]; total: number }> {
     return this.#run(() => o.listDeliveries(this.#stmts, query));
   }
+}

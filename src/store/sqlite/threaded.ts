@@ -5,6 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import { AppError, LoadError, type ErrorCode } from '../../domain/errors.ts';
 import type { Store } from '../types.ts';
+import { forwardedLoopStore, type LoopStore } from '../loop.ts';
 import type { SqliteStoreOptions } from './store.ts';
 import type { WireError } from './thread.ts';
 
@@ -43,6 +44,10 @@ function startThread(workerData: object, youngGenerationMb: number): Promise<Wor
   });
 }
 
+// The closed-loop methods (store/loop.ts) run on the thread; the constructor merges in forwarders.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface ThreadedSqliteStore extends LoopStore {}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class ThreadedSqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly #worker: Worker;
@@ -54,6 +59,7 @@ export class ThreadedSqliteStore implements Store {
   private constructor(worker: Worker, checkpointer: Worker | null) {
     this.#worker = worker;
     this.#checkpointer = checkpointer;
+    Object.assign(this, forwardedLoopStore((method, args) => (this.#call as (m: string, ...a: unknown[]) => Promise<unknown>)(method, ...args)));
     worker.on('message', (msg: { id: number; result?: unknown; error?: WireError }) => {
       const p = this.#pending.get(msg.id);
       if (!p) return;
@@ -116,12 +122,6 @@ export class ThreadedSqliteStore implements Store {
   countAttemptsSince: Store['countAttemptsSince'] = (key, since) => this.#call('countAttemptsSince', key, since);
   getSettings: Store['getSettings'] = () => this.#call('getSettings');
   putSettings: Store['putSettings'] = (settings) => this.#call('putSettings', settings);
-
-  async #stopCheckpointer(): Promise<void> {
-    const c = this.#checkpointer;
-    if (!c) return;
-    // Let it close its connection cleanly (a final checkpoint is the writer's close, not ours).
-    await new Promise<void>((resolve) => {
   pendingNotificationEvents: Store['pendingNotificationEvents'] = (limit) => this.#call('pendingNotificationEvents', limit);
   groupsByIds: Store['groupsByIds'] = (ids) => this.#call('groupsByIds', ids);
   outboxState: Store['outboxState'] = (query) => this.#call('outboxState', query);
@@ -130,6 +130,12 @@ export class ThreadedSqliteStore implements Store {
   claimDelivery: Store['claimDelivery'] = (holder, now, claimMs) => this.#call('claimDelivery', holder, now, claimMs);
   finishDelivery: Store['finishDelivery'] = (id, holder, result) => this.#call('finishDelivery', id, holder, result);
   listDeliveries: Store['listDeliveries'] = (query) => this.#call('listDeliveries', query);
+
+  async #stopCheckpointer(): Promise<void> {
+    const c = this.#checkpointer;
+    if (!c) return;
+    // Let it close its connection cleanly (a final checkpoint is the writer's close, not ours).
+    await new Promise<void>((resolve) => {
       const done = setTimeout(resolve, 1000);
       c.once('message', () => { clearTimeout(done); resolve(); });
       c.postMessage({ close: true });
