@@ -2,12 +2,48 @@
 // Shared by POST /api/rules/test and `kube-sentinel rules test < payload.json`.
 import { classify } from '../classify/classify.ts';
 import type { CompiledRuleSet } from '../classify/compile.ts';
+import { isSeq, parseDocument } from 'yaml';
 import { parseRules } from '../classify/load.ts';
 import { AppError, LoadError } from '../domain/errors.ts';
 import type { Signal } from '../domain/types.ts';
 import { detectAndParse } from '../ingest/detect.ts';
 
 type Obj = Record<string, unknown>;
+
+/**
+ * One request may not buy unbounded CPU on the event loop (every other request, /healthz included,
+ * waits behind it). Classification is rules × signals regex scans, and compiling candidate rules costs
+ * per rule, so all three are capped; at the caps a request takes well under a second.
+ */
+export const RULES_TEST_LIMITS = {
+  maxRulesBytes: 128 * 1024,
+  maxRules: 100,
+  maxSignals: 100,
+  /** rules × signals */
+  maxEvaluations: 2_000,
+  /** Wall-clock budget for classification; past it the request is refused rather than finished. */
+  budgetMs: 1_000,
+} as const;
+
+/** Candidate rules: size and count checked before anything is compiled; any YAML failure is a 400. */
+function candidateRules(text: string): CompiledRuleSet {
+  const L = RULES_TEST_LIMITS;
+  if (Buffer.byteLength(text) > L.maxRulesBytes) {
+    throw new AppError('invalid_rules', `"rules" is larger than ${L.maxRulesBytes / 1024} KiB.`);
+  }
+  try {
+    const rules = parseDocument(text, { prettyErrors: false }).get('rules');
+    if (isSeq(rules) && rules.items.length > L.maxRules) {
+      throw new AppError('invalid_rules', `At most ${L.maxRules} candidate rules per request (got ${rules.items.length}).`);
+    }
+    return parseRules(text, 'request.rules');
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    if (err instanceof LoadError) throw new AppError('invalid_rules', err.message, err.details);
+    // e.g. the yaml library refusing an alias bomb ("Excessive alias count"): still the sender's document.
+    throw new AppError('invalid_rules', `The rules document cannot be loaded: ${(err as Error).message}`.slice(0, 500));
+  }
+}
 
 const strMap = (v: unknown): Record<string, string> => {
   const out: Record<string, string> = {};
@@ -38,12 +74,7 @@ export function testRules(body: unknown, active: CompiledRuleSet, now: number) {
   let rules = active;
   if (b.rules !== undefined) {
     if (typeof b.rules !== 'string') throw new AppError('invalid_rules', '"rules" must be the text of a rules.yaml document.');
-    try {
-      rules = parseRules(b.rules, 'request.rules');
-    } catch (err) {
-      if (err instanceof LoadError) throw new AppError('invalid_rules', err.message, err.details);
-      throw err;
-    }
+    rules = candidateRules(b.rules);
   }
   let signals: Signal[];
   if (b.payload !== undefined) {
@@ -55,8 +86,20 @@ export function testRules(body: unknown, active: CompiledRuleSet, now: number) {
   } else {
     throw new AppError('bad_request', 'Give either "message" (text) or "payload" (a sender payload).');
   }
+  const L = RULES_TEST_LIMITS;
+  if (signals.length > L.maxSignals) {
+    throw new AppError('bad_request', `At most ${L.maxSignals} alerts or events per test (got ${signals.length}).`);
+  }
+  if (signals.length * Math.max(1, rules.rules.length) > L.maxEvaluations) {
+    throw new AppError('bad_request',
+      `${rules.rules.length} rules × ${signals.length} signals is more than ${L.maxEvaluations} evaluations per test; send fewer.`);
+  }
+  const deadline = performance.now() + L.budgetMs;
   return {
     results: signals.map((s) => {
+      if (performance.now() > deadline) {
+        throw new AppError('bad_request', `Classifying took longer than ${L.budgetMs} ms; send fewer rules or smaller signals.`);
+      }
       const c = classify(s, rules);
       return { title: s.title, source: s.source, namespace: s.namespace, pod: s.pod, message: s.message,
         priority: c.priority, rule: c.rule, remediation: c.remediation, why: c.reason };
