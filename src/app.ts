@@ -148,6 +148,10 @@ export function createApp(config: Config, deps: AppDeps): App {
   web.disable('x-powered-by');
   web.set('query parser', 'simple');
   const router = express.Router();
+  // Before the API router: its /api catch-all answers 404 for every path it does not know.
+  router.use(createNotificationsRouter({
+    store: deps.store, readTokens: new TokenSet({ tokens: deps.tokens.read }), adminTokens: new TokenSet({ tokens: deps.tokens.admin }),
+  }));
   router.use(createApiRouter({
     store: deps.store, rules: deps.rules, pipeline, feed,
     readTokens: new TokenSet({ tokens: deps.tokens.read }),
@@ -159,9 +163,6 @@ export function createApp(config: Config, deps: AppDeps): App {
       maxActionsPerHour: config.remediation.max_actions_per_hour,
     },
     status: () => ({ role: config.role, identity: deps.identity ?? null, leader: deps.remediation?.status() ?? null }),
-  }));
-  router.use(createNotificationsRouter({
-    store: deps.store, readTokens: new TokenSet({ tokens: deps.tokens.read }), adminTokens: new TokenSet({ tokens: deps.tokens.admin }),
   }));
   if (deps.dashboard) router.use(deps.dashboard);
   router.use(() => { throw new AppError('not_found'); });

@@ -70,6 +70,7 @@ export class Notifier {
   #waker = new AbortController();
   #loop: Promise<void> | null = null;
   #nextRepeatScan = 0;
+  #leading = false;
 
   constructor(opts: NotifierOptions) {
     this.#o = opts;
@@ -103,7 +104,10 @@ export class Notifier {
     while (!this.#stopping.signal.aborted) {
       let waitMs = poll;
       try {
-        if (this.#o.leader.isLeader()) waitMs = Math.min(poll, await this.tick());
+        const leading = this.#o.leader.isLeader();
+        if (leading && !this.#leading) await this.#takeOver();
+        this.#leading = leading;
+        if (leading) waitMs = Math.min(poll, await this.tick());
       } catch (err) {
         this.#log.warn({ err: (err as Error).message }, 'notification pass failed; retrying');
       }
@@ -111,6 +115,15 @@ export class Notifier {
       if (this.#waker.signal.aborted) this.#waker = new AbortController();
       if (waitMs > 0) await sleep(waitMs, AbortSignal.any([this.#waker.signal, this.#stopping.signal]));
     }
+  }
+
+  /**
+   * On becoming leader: deliveries an earlier holder left mid-send go out again now (same delivery id
+   * and dedup_key, so idempotent receivers see them once) rather than after that holder's claim.
+   */
+  async #takeOver(): Promise<void> {
+    const n = await this.#o.store.releaseDeliveryClaims(this.#o.leader.identity);
+    if (n > 0) this.#log.warn({ deliveries: n }, 'took over deliveries another holder left mid-send');
   }
 
   /** One pass: reminders, planning, sending. Returns how long until planning is due again (ms). */

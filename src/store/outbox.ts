@@ -117,6 +117,11 @@ export interface OutboxStore {
   enqueueRepeats(now: number): Promise<number>;
   /** Atomically claim the oldest due delivery (pending, or sending with an expired claim). */
   claimDelivery(holder: string, now: number, claimMs: number): Promise<Delivery | null>;
+  /**
+   * A new leader takes over deliveries other holders left mid-send (they lost the Lease, or died): sent
+   * again at once with the same delivery id and dedup_key, instead of after their claim. Returns how many.
+   */
+  releaseDeliveryClaims(holder: string): Promise<number>;
   /** Only the current claim holder may finish; returns false otherwise. */
   finishDelivery(id: number, holder: string, result: DeliveryResult): Promise<boolean>;
   listDeliveries(query: DeliveryQuery): Promise<{ deliveries: Delivery[]; total: number }>;

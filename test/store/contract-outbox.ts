@@ -105,6 +105,11 @@ export function outboxContract(store: () => Store): void {
       assert.equal(await store().finishDelivery(second.id, 'h1', { state: 'failed', error: 'http-400' }), true);
       const next = (await store().claimDelivery('h2', T0 + 3 * MINUTE, MINUTE))!;
       assert.equal(next.message, 2);
+      // A new leader takes over what another holder left mid-send, at once; its own claims stay.
+      assert.equal(await store().releaseDeliveryClaims('h2'), 0);
+      assert.equal(await store().releaseDeliveryClaims('h3'), 1);
+      const again = (await store().claimDelivery('h3', T0 + 3 * MINUTE, MINUTE))!;
+      assert.deepEqual([again.id, again.attempts], [next.id, 2]);
       const sent = await store().listDeliveries({ state: 'sent', page: 1, pageSize: 10 });
       assert.deepEqual(sent.deliveries.map((d) => [d.id, d.sentAt, d.attempts]), [[first.id, T0 + 3 * MINUTE, 3]]);
       assert.equal((await store().listDeliveries({ state: 'failed', receiver: 'b', page: 1, pageSize: 10 })).deliveries[0].lastError, 'http-400');

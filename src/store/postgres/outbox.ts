@@ -100,6 +100,12 @@ export async function claimDelivery(pool: Pool, holder: string, now: number, cla
   return row ? toDelivery(row) : null;
 }
 
+export async function releaseDeliveryClaims(pool: Pool, holder: string): Promise<number> {
+  const res = await pool.query(`UPDATE notification_deliveries SET state = 'pending', claimed_by = NULL, claimed_until = NULL
+    WHERE state = 'sending' AND claimed_by <> $1`, [text(holder)]);
+  return res.rowCount ?? 0;
+}
+
 export async function finishDelivery(pool: Pool, id: number, holder: string, r: DeliveryResult): Promise<boolean> {
   const res = r.state === 'sent'
     ? await pool.query(`UPDATE notification_deliveries SET state = 'sent', sent_at = $1, claimed_until = NULL, last_error = NULL

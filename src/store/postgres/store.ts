@@ -214,6 +214,11 @@ export class PostgresStore implements Store {
     return this.#read((pool) => o.claimDelivery(pool, holder, now, claimMs));
   }
 
+  releaseDeliveryClaims(holder: string): Promise<number> {
+    if (this.readOnly) return Promise.reject(new AppError('read_only_role'));
+    return this.#read((pool) => o.releaseDeliveryClaims(pool, holder));
+  }
+
   finishDelivery(id: number, holder: string, result: DeliveryResult): Promise<boolean> {
     if (this.readOnly) return Promise.reject(new AppError('read_only_role'));
     return this.#read((pool) => o.finishDelivery(pool, id, holder, result));

@@ -103,6 +103,11 @@ export function claimDelivery(stmts: Statements, holder: string, now: number, cl
   return row ? toDelivery(row) : null;
 }
 
+export function releaseDeliveryClaims(stmts: Statements, holder: string): number {
+  return Number(stmts.get(`UPDATE notification_deliveries SET state = 'pending', claimed_by = NULL, claimed_until = NULL
+    WHERE state = 'sending' AND claimed_by <> ?`).run(holder).changes);
+}
+
 export function finishDelivery(stmts: Statements, id: number, holder: string, r: DeliveryResult): boolean {
   const guard = "WHERE id = ? AND state = 'sending' AND claimed_by = ?";
   const changes = r.state === 'sent'

@@ -215,6 +215,10 @@ export class SqliteStore implements Store {
     return this.#write(() => o.claimDelivery(this.#stmts, holder, now, claimMs));
   }
 
+  releaseDeliveryClaims(holder: string): Promise<number> {
+    return this.#write(() => o.releaseDeliveryClaims(this.#stmts, holder));
+  }
+
   finishDelivery(id: number, holder: string, result: DeliveryResult): Promise<boolean> {
     return this.#write(() => o.finishDelivery(this.#stmts, id, holder, result));
   }

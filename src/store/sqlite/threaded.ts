@@ -128,6 +128,7 @@ export class ThreadedSqliteStore implements Store {
   planNotifications: Store['planNotifications'] = (plan, now) => this.#call('planNotifications', plan, now);
   enqueueRepeats: Store['enqueueRepeats'] = (now) => this.#call('enqueueRepeats', now);
   claimDelivery: Store['claimDelivery'] = (holder, now, claimMs) => this.#call('claimDelivery', holder, now, claimMs);
+  releaseDeliveryClaims: Store['releaseDeliveryClaims'] = (holder) => this.#call('releaseDeliveryClaims', holder);
   finishDelivery: Store['finishDelivery'] = (id, holder, result) => this.#call('finishDelivery', id, holder, result);
   listDeliveries: Store['listDeliveries'] = (query) => this.#call('listDeliveries', query);
 
