@@ -4,6 +4,7 @@ import { ApiError } from '../api.js';
 import { clear, errorBox, h, outcomeChip, priorityBadge, section, statusChip, svg, table, throttle, timeEl } from '../dom.js';
 import { absoluteTime, bucketize, formatCount } from '../format.js';
 import { kubectlCommands } from '../kubectl.js';
+import { notificationsSection } from '../notifications-section.js';
 
 const BUCKETS = 24;
 
@@ -142,6 +143,8 @@ export async function mount(ctx) {
 
   async function draw() {
     let group;
+    // Deliveries are secondary: the page still renders when they cannot be listed.
+    const notifications = ctx.api.get(`/api/notifications?group_id=${encodeURIComponent(id)}&page_size=20`).catch(() => null);
     try {
       group = await ctx.api.get(`/api/errors/${encodeURIComponent(id)}`);
     } catch (err) {
@@ -158,6 +161,8 @@ export async function mount(ctx) {
     if (!ctx.isCurrent()) return;
     ctx.setTitle(`${group.priority} ${group.title}`);
     clear(body, ...render(group, ctx.base));
+    const sent = await notifications;
+    if (sent && ctx.isCurrent()) body.append(notificationsSection(sent));
   }
 
   await draw();
