@@ -12,6 +12,7 @@ import type { LoadedConfig } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { RulesReloader } from './classify/reloader.ts';
 import { defaultRulesPath } from './classify/defaults.ts';
+import { DEFAULT_VERIFY_MS } from './classify/schema.ts';
 import { createDashboardRouter } from './dashboard/router.ts';
 import { TokenSet } from './http/auth.ts';
 import { createLiveSocket } from './http/live-socket.ts';
@@ -163,8 +164,13 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     remediation = createRemediation({
       store: publishingAudits(store, (e) => publishAudit(e)), gateway, config,
       podName: opts.podName ?? hostname(), podNamespace: opts.podNamespace ?? null, logger: log.child({ component: 'remediation' }),
+      ruleOf: (name) => {
+        const spec = rules.current().rules.find((r) => r.name === name)?.spec.remediation;
+        return spec ? { approval: spec.approval ?? 'auto', verifyMs: spec.verifyMs ?? DEFAULT_VERIFY_MS } : null;
+      },
       metrics: {
         onDecision: (action, outcome, reason) => metrics.remediationDecisions.inc({ action, outcome, reason }),
+        onOutcome: (action, outcome) => metrics.remediationOutcomes.inc({ action, outcome }),
         setLeader: (leading) => metrics.leader.set(leading ? 1 : 0),
       },
     });

@@ -83,6 +83,14 @@ export function toWorkload(kind: WorkloadKind, w: V1Deployment | V1StatefulSet |
     selector: { ...(spec?.selector?.matchLabels ?? {}) },
     template: toWire(spec?.template),
     paused: kind === 'Deployment' && (w as V1Deployment).spec?.paused === true,
+    status: {
+      generation: w.metadata?.generation ?? 0,
+      observedGeneration: w.status?.observedGeneration ?? 0,
+      readyReplicas: (w.status as { readyReplicas?: number } | undefined)?.readyReplicas ?? 0,
+      availableReplicas: (w.status as { numberAvailable?: number; availableReplicas?: number } | undefined)?.availableReplicas
+        ?? (w.status as { numberAvailable?: number } | undefined)?.numberAvailable ?? 0,
+      updatedReplicas: (w.status as { updatedReplicas?: number } | undefined)?.updatedReplicas ?? 0,
+    },
   };
 }
 

@@ -24,6 +24,7 @@ export class Metrics {
   readonly storeCommitSeconds: Histogram;
   readonly storeErrors: Counter;
   readonly remediationDecisions: Counter<'action' | 'outcome' | 'reason'>;
+  readonly remediationOutcomes: Counter<'action' | 'outcome'>;
   readonly leader: Gauge;
   readonly groups: Gauge<'priority' | 'status'>;
   readonly notifications: Counter<'receiver' | 'outcome'>;
@@ -62,6 +63,11 @@ export class Metrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     });
     this.storeErrors = new Counter({ name: 'kube_sentinel_store_errors_total', help: 'Batches the store failed to commit.', registers });
+    this.remediationOutcomes = new Counter({
+      name: 'kube_sentinel_remediation_outcomes_total', registers,
+      help: 'Checked outcomes of remediation actions (DESIGN §6a) by action and outcome (effective, ineffective).',
+      labelNames: ['action', 'outcome'],
+    });
     this.remediationDecisions = new Counter({
       name: 'kube_sentinel_remediation_decisions_total', registers,
       help: 'Remediation decisions by action, outcome (acted, dry-run, skipped, failed, escalated) and reason.',

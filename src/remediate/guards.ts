@@ -81,6 +81,11 @@ export const guardDryRun = (i: GuardInput): Verdict =>
 export const PREFLIGHT_GUARDS = [guardEnabled, guardNamespace] as const;
 export const ALL_GUARDS = [guardEnabled, guardNamespace, guardOptOut, guardMaxAttempts, guardCooldown, guardBudget, guardDryRun] as const;
 
+/** `force` (POST /api/errors/:id/remediate) skips the cooldown and the hourly budget, nothing else. */
+export function guardsFor(opts: { force: boolean }): ReadonlyArray<(i: GuardInput) => Verdict> {
+  return opts.force ? ALL_GUARDS.filter((g) => g !== guardCooldown && g !== guardBudget) : ALL_GUARDS;
+}
+
 /** The first failing verdict, or pass. */
 export function evaluate(guards: ReadonlyArray<(i: GuardInput) => Verdict>, input: GuardInput): Verdict {
   for (const g of guards) {

@@ -77,6 +77,16 @@ export interface WorkloadInfo {
   selector: Record<string, string>;
   template: Record<string, unknown>;
   paused: boolean;
+  /** What the controller reports; outcome verification (DESIGN §6a) reads it. Absent fields are 0. */
+  status?: WorkloadStatus;
+}
+
+export interface WorkloadStatus {
+  generation: number;
+  observedGeneration: number;
+  readyReplicas: number;
+  availableReplicas: number;
+  updatedReplicas: number;
 }
 
 export interface LeaseSpec {

@@ -12,6 +12,8 @@ export interface Logger {
 export interface RemediationMetrics {
   /** One per audited decision: outcome is the audit outcome, reason the named reason ('' when none). */
   onDecision(action: string, outcome: string, reason: string): void;
+  /** One per checked outcome (DESIGN §6a): effective or ineffective. */
+  onOutcome?(action: string, outcome: string): void;
   /** 1 while this replica holds the Lease, 0 otherwise. */
   setLeader(isLeader: boolean): void;
   /** Each time this replica gains or loses leadership. */

@@ -7,7 +7,7 @@ import type { KubeGateway } from './kube.ts';
 import { LeaderElector, StaticLeadership, type Leadership, type LeaderStatus } from './leader.ts';
 import { makeIdentity } from './leader-record.ts';
 import { realSleep, silentLogger, type Logger, type RemediationMetrics, type Sleep } from './ports.ts';
-import { RemediationWorker } from './worker.ts';
+import { RemediationWorker, type RuleLookup } from './worker.ts';
 
 export interface RemediationOptions {
   store: Store;
@@ -23,6 +23,8 @@ export interface RemediationOptions {
   sleep?: Sleep;
   random?: () => number;
   pollIntervalMs?: number;
+  /** Current rules' remediation.approval / remediation.verify by rule name (DESIGN §6a). */
+  ruleOf?: RuleLookup;
 }
 
 export interface RemediationStatus {
@@ -68,6 +70,7 @@ export function createRemediation(o: RemediationOptions): Remediation {
     defaults: { enabled: rem.enabled, dryRun: rem.dry_run, maxActionsPerHour: rem.max_actions_per_hour },
     excludedNamespaces: excludedNamespaces(rem.excluded_namespaces, o.podNamespace),
     maxAttempts: rem.max_attempts, now, sleep, random, logger, metrics: o.metrics, pollIntervalMs: o.pollIntervalMs,
+    ruleOf: o.ruleOf, approvalTtlMs: rem.approval_ttl, maxIneffective: rem.max_ineffective,
   });
   const w = worker;
 

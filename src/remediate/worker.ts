@@ -1,19 +1,29 @@
 // The remediation worker: while this replica leads, claim due requests from the store (claims are
-// exclusive, so no request runs twice), gather what the guards need, evaluate them, verify the live
-// state through the action's plan, act, and audit every decision. Transient API failures go back to
-// `pending` with exponential backoff; after max_attempts the request is escalated to a human.
+// exclusive, so no request runs twice), settle any open intent on them against the live object, then
+// let the pure decision (decide.ts) drive which facts to gather, and apply its verdict: act (intent
+// first, in its own commit), wait for approval, skip, escalate. Every decision is audited. Transient
+// API failures go back to `pending` with exponential backoff; after max_attempts a human is asked.
+// On each new term the worker takes over earlier holders' claims at once (DESIGN §6a): the intent log
+// is what makes that safe.
 import { OWN_EVENT_REASON, type ActionName } from '../domain/types.ts';
-import type { RemediationRequest, Settings, Store } from '../store/types.ts';
+import type { Expectation, RemediationRequest, Settings, Store } from '../store/types.ts';
 import { ACTION_REGISTRY } from './actions/index.ts';
 import type { Plan } from './actions/types.ts';
-import { ActionIneffectiveError, eventObjectFor } from './actions/types.ts';
-import { ALL_GUARDS, HOUR_MS, PREFLIGHT_GUARDS, evaluate, hasOptOut, type GuardInput } from './guards.ts';
+import { eventObjectFor, involved } from './actions/types.ts';
+import { decide, type Facts } from './decide.ts';
+import { ALL_GUARDS, HOUR_MS, PREFLIGHT_GUARDS, evaluate, guardsFor, hasOptOut, type GuardInput } from './guards.ts';
+import { compareRetry, describeExpectation, settleIntent } from './intent.ts';
 import { isKubeApiError, type KubeGateway, type KubeWriter, type NewEvent } from './kube.ts';
 import { NotLeaderError, type Leadership } from './leader.ts';
 import { silentLogger, type Logger, type RemediationMetrics, type Sleep } from './ports.ts';
+import { readLive } from './settle.ts';
 import { resolveTarget, signalDisplay, type ResolvedTarget } from './target.ts';
+import { verifyPass, workloadOf } from './verify.ts';
 
 export const EVENT_REASON = OWN_EVENT_REASON;
+
+/** What the worker reads from the current rule set for a request's rule (null: rule gone). */
+export type RuleLookup = (rule: string) => { approval: 'required' | 'auto'; verifyMs: number } | null;
 
 export interface WorkerOptions {
   store: Store;
@@ -36,6 +46,17 @@ export interface WorkerOptions {
   backoffMaxMs?: number;
   /** Window over which acted/failed entries per workload count toward max_attempts. */
   attemptWindowMs?: number;
+  /** Rule keys remediation.approval / remediation.verify; absent: auto, 5m. */
+  ruleOf?: RuleLookup;
+  /** remediation.approval_ttl (default 1h). */
+  approvalTtlMs?: number;
+  /** remediation.max_ineffective (default 2). */
+  maxIneffective?: number;
+  /**
+   * Test-only crash points around the mutating call (after the intent commit, after the API
+   * answered): a test makes one never resolve to freeze a leader exactly there.
+   */
+  crashPoints?: { afterIntent?(requestId: number): Promise<void>; afterCall?(requestId: number): Promise<void> };
 }
 
 /** Exponential backoff with ±20% jitter: base, 2×base, 4×base… capped. */
@@ -60,7 +81,12 @@ interface Decision {
   req: RemediationRequest;
   target: string;
   key: string;
+  /** Set when an earlier intent was settled as not landed: the new plan must be that same change. */
+  retried: Expectation | null;
 }
+
+type Outcome = 'acted' | 'dry-run' | 'skipped' | 'failed' | 'escalated' | 'awaiting-approval';
+const DEFAULT_VERIFY_MS = 5 * 60_000;
 
 export class RemediationWorker {
   private readonly o: WorkerOptions;
@@ -69,6 +95,8 @@ export class RemediationWorker {
   private waker = new AbortController();
   private loop: Promise<void> | null = null;
   private draining: Promise<number> | null = null;
+  /** The term whose predecessors' claims were taken over. */
+  private term: AbortSignal | null = null;
 
   constructor(opts: WorkerOptions) {
     this.o = opts;
@@ -107,32 +135,67 @@ export class RemediationWorker {
     return this.draining;
   }
 
+  private get claimMs(): number {
+    return this.o.claimMs ?? 120_000;
+  }
+
   private async drain(): Promise<number> {
     let n = 0;
-    while (!this.stopping.signal.aborted && this.o.leader.isLeader()) {
-      const req = await this.o.store.claimRequest(this.o.leader.identity, this.o.now(), this.o.claimMs ?? 120_000);
+    const { store, leader } = this.o;
+    if (!leader.isLeader() || this.stopping.signal.aborted) return 0;
+    const queue: RemediationRequest[] = [];
+    if (this.term !== leader.signal) {
+      // New term: whatever earlier holders had claimed is ours now; each is settled before acting.
+      this.term = leader.signal;
+      const taken = await store.takeOverClaims(leader.identity, this.o.now(), this.claimMs);
+      if (taken.length > 0) this.log.info({ requests: taken.map((r) => r.id) }, 'took over claims of earlier leaders');
+      queue.push(...taken);
+    }
+    for (const r of await store.expireApprovals(this.o.now())) {
+      await this.audit(this.decisionFor(r), 'expired', 'approval-ttl', `no decision within the approval window; the request expired (plan: ${r.plan ?? ''})`);
+    }
+    await this.verify();
+    while (!this.stopping.signal.aborted && leader.isLeader()) {
+      const req = queue.shift() ?? await store.claimRequest(leader.identity, this.o.now(), this.claimMs);
       if (!req) break;
       n++;
-      const keepGoing = await this.process(req);
-      if (!keepGoing) break;
+      if (!(await this.process(req))) break;
     }
     return n;
+  }
+
+  private verify(): Promise<number> {
+    return verifyPass({
+      store: this.o.store, kube: this.o.kube, leader: this.o.leader, now: this.o.now, logger: this.log, metrics: this.o.metrics,
+      maxIneffective: this.o.maxIneffective ?? 2,
+      escalateEvent: async (v, message) => {
+        const ref = workloadOf(v.target);
+        const w = ref && this.o.kube ? await this.o.kube.getWorkload(ref.kind, v.namespace, ref.name) : null;
+        if (w && this.o.kube) await this.event(guardedWriter(this.o.kube, this.o.leader), involved(w.kind, w.meta), 'Warning', message);
+      },
+    });
   }
 
   private async settings(): Promise<Settings> {
     return (await this.o.store.getSettings()) ?? this.o.defaults;
   }
 
+  private decisionFor(req: RemediationRequest): Decision {
+    const target = signalDisplay(req);
+    return { req, target, key: cooldownKey(req.rule, req.action, req.namespace, target), retried: null };
+  }
+
   /** Returns false when the worker should stop draining (leadership lost). */
   private async process(req: RemediationRequest): Promise<boolean> {
-    const d: Decision = { req, target: signalDisplay(req), key: '' };
-    d.key = cooldownKey(req.rule, req.action, req.namespace, d.target);
+    const d = this.decisionFor(req);
     try {
+      if (await this.settleOpenIntents(d)) return true;
       await this.decideAndAct(d);
       return true;
     } catch (e) {
       if (e instanceof NotLeaderError) {
-        // Not a decision: hand the request back at once for whoever leads now.
+        // Not a decision: hand the request back at once for whoever leads now. An open intent stays
+        // open: the next leader settles it against the live object.
         await this.o.store.finishRequest(req.id, this.o.leader.identity, { state: 'pending', nextAttemptAt: this.o.now(), error: e.message });
         this.log.warn({ requestId: req.id }, 'leadership lost during remediation; request returned to the queue');
         return false;
@@ -142,42 +205,92 @@ export class RemediationWorker {
     }
   }
 
+  /** Settles open intents (DESIGN §6a); true when that finished the request. */
+  private async settleOpenIntents(d: Decision): Promise<boolean> {
+    const { store, kube, leader } = this.o;
+    const open = await store.openIntents(d.req.id);
+    if (open.length === 0 || !kube) return false;
+    for (const intent of open) {
+      const s = settleIntent(intent, await readLive(kube, intent, d.req.container));
+      const by = leader.identity;
+      if (!d.target) d.target = `${intent.targetKind}/${intent.targetName}`;
+      await store.closeIntent(intent.id, { state: s.verdict === 'landed' ? 'done' : s.verdict === 'retry' ? 'superseded' : 'skipped', reason: s.reason, by, at: this.o.now() });
+      this.log.info({ requestId: d.req.id, intent: intent.id, holder: intent.holder, verdict: s.verdict, reason: s.reason }, s.detail);
+      if (s.verdict === 'retry') {
+        d.retried = intent.expect;
+        continue;
+      }
+      // The audit names the workload as a normal decision would (when the pod is gone: what the signal named).
+      const target = await resolveTarget(kube, d.req).catch(() => null);
+      if (target?.ok) d.target = target.target.display;
+      d.key = cooldownKey(d.req.rule, d.req.action, d.req.namespace, d.target);
+      if (s.verdict === 'skip') {
+        await this.finish(d, 'skipped', s.reason, `intent "${intent.summary}" of ${intent.holder}: ${s.detail}`);
+        return true;
+      }
+      const message = `${intent.summary} (intent of ${intent.holder}) confirmed on the live object: ${s.detail}`;
+      await this.landed(d, message, target?.ok ? target.target : null, intent.expect);
+      return true;
+    }
+    return false;
+  }
+
   private async decideAndAct(d: Decision): Promise<void> {
     const { req } = d;
+    const { kube, store } = this.o;
     const now = this.o.now();
     const settings = await this.settings();
+    const rule = this.o.ruleOf?.(req.rule) ?? null;
     const base: GuardInput = {
       settings, excludedNamespaces: this.o.excludedNamespaces, namespace: req.namespace, namespaceAnnotations: {},
       workloadAnnotations: {}, target: d.target, now, cooldownMs: req.cooldownMs, lastActionAt: null, actedLastHour: 0,
       attempts: 0, maxAttempts: this.o.maxAttempts,
     };
-    if (req.action === 'none') return this.finish(d, 'skipped', 'no-action', 'the rule has no remediation action');
-    const pre = evaluate(PREFLIGHT_GUARDS, base);
-    if (!pre.ok) return this.finish(d, 'skipped', pre.reason, pre.detail);
-
-    const kube = this.o.kube;
+    const facts: Facts = {
+      action: req.action, humanDecided: req.approved || req.requestedBy !== null,
+      approvalRequired: rule?.approval === 'required' || settings.requireApproval === true,
+      cluster: kube !== null, preflight: evaluate(PREFLIGHT_GUARDS, base),
+    };
     let target: ResolvedTarget | null = null;
-    if (kube) {
-      const r = await resolveTarget(kube, req);
-      if (!r.ok) return this.finish(d, 'skipped', r.reason, r.detail);
-      target = r.target;
-      d.target = target.display;
-      d.key = cooldownKey(req.rule, req.action, req.namespace, d.target);
+    let plan: Plan | null = null;
+    for (let decision = decide(facts); ; decision = decide(facts)) {
+      switch (decision.kind) {
+        case 'need':
+          if (decision.step === 'target') {
+            const r = await resolveTarget(kube!, req);
+            facts.target = r.ok ? { ok: true } : r;
+            if (r.ok) {
+              target = r.target;
+              d.target = target.display;
+              d.key = cooldownKey(req.rule, req.action, req.namespace, d.target);
+            }
+          } else if (decision.step === 'suspension') {
+            facts.suspension = (await store.activeSuspension(req.rule, req.namespace, d.target))?.reason ?? null;
+          } else if (decision.step === 'guards') {
+            facts.guards = evaluate(req.force ? guardsFor({ force: true }) : ALL_GUARDS, await this.gather(base, d.key, target));
+          } else {
+            plan = await ACTION_REGISTRY[req.action].plan({ kube: kube!, target: target!, params: req.params, container: req.container, now });
+            facts.plan = plan.kind === 'skip' ? plan : { kind: 'act', summary: plan.summary };
+          }
+          continue;
+        case 'skip': return this.finish(d, 'skipped', decision.reason, decision.detail);
+        case 'suspended':
+          await this.audit(d, 'skipped', 'suspended', `auto-remediation of ${d.target} under rule ${req.rule} is suspended: ${decision.detail}`);
+          return this.close(d, { state: 'suspended', error: decision.detail });
+        case 'escalate': return this.escalate(d, decision.detail, target);
+        case 'dry-run': return this.finish(d, 'dry-run', decision.reason, decision.reason === 'no-cluster' ? `would ${req.action} ${d.target || '(unknown target)'}; live state not verified: no cluster configured` : decision.detail);
+        case 'await-approval': {
+          await this.audit(d, 'awaiting-approval', 'approval-required', decision.plan);
+          return this.close(d, { state: 'awaiting-approval', plan: decision.plan, expiresAt: now + (this.o.approvalTtlMs ?? HOUR_MS) });
+        }
+        case 'act': return this.act(d, plan as Extract<Plan, { kind: 'act' }>, target!, this.verifyWindow(req.rule));
+      }
     }
-    const input = await this.gather(base, d.key, target);
-    const verdict = evaluate(ALL_GUARDS, input);
-    if (!verdict.ok && verdict.reason === 'max-attempts') return this.escalate(d, verdict.detail, target);
-    if (!verdict.ok && verdict.reason !== 'dry-run') return this.finish(d, 'skipped', verdict.reason, verdict.detail);
+  }
 
-    if (!kube || !target) {
-      return verdict.ok
-        ? this.finish(d, 'skipped', 'no-cluster', 'no Kubernetes cluster is configured; cannot act')
-        : this.finish(d, 'dry-run', 'no-cluster', `would ${req.action} ${d.target || '(unknown target)'}; live state not verified: no cluster configured`);
-    }
-    const plan = await ACTION_REGISTRY[req.action].plan({ kube, target, params: req.params, container: req.container, now });
-    if (plan.kind === 'skip') return this.finish(d, 'skipped', plan.reason, plan.detail);
-    if (!verdict.ok) return this.finish(d, 'dry-run', 'dry-run', `would ${plan.summary}`);
-    await this.act(d, plan, kube);
+  /** remediation.verify of the rule; without a rule lookup (embedded, unit tests) outcomes are not checked. */
+  private verifyWindow(rule: string): number {
+    return this.o.ruleOf ? this.o.ruleOf(rule)?.verifyMs ?? DEFAULT_VERIFY_MS : 0;
   }
 
   private async gather(base: GuardInput, key: string, target: ResolvedTarget | null): Promise<GuardInput> {
@@ -198,13 +311,51 @@ export class RemediationWorker {
     };
   }
 
-  private async act(d: Decision, plan: Extract<Plan, { kind: 'act' }>, kube: KubeGateway): Promise<void> {
-    const writer = guardedWriter(kube, this.o.leader);
-    const signal = this.o.leader.signal;
-    if (signal.aborted) throw new NotLeaderError('term ended before acting');
-    const message = await plan.run(writer);
-    await this.finish(d, 'acted', '', message);
-    await this.event(writer, plan.eventOn, plan.eventType, message);
+  private async act(d: Decision, plan: Extract<Plan, { kind: 'act' }>, target: ResolvedTarget, verifyMs: number): Promise<void> {
+    const { store, leader, kube } = this.o;
+    if (d.retried) {
+      const same = compareRetry(d.retried, plan.intent.expect);
+      if (same === 'landed-meanwhile') return this.landed(d, `${describeExpectation(d.retried)} landed late (a predecessor's write); not acting again`, target, d.retried);
+      if (same === 'changed') return this.finish(d, 'skipped', 'target-changed', `the live state moved on since the intent (${describeExpectation(d.retried)}); now it would be ${describeExpectation(plan.intent.expect)}`);
+    }
+    if (leader.signal.aborted) throw new NotLeaderError('term ended before acting');
+    const writer = guardedWriter(kube!, leader);
+    const intentId = await store.writeIntent({
+      requestId: d.req.id, holder: leader.identity, action: d.req.action, namespace: d.req.namespace, ...plan.intent,
+      summary: describeExpectation(plan.intent.expect), at: this.o.now(),
+    });
+    await this.o.crashPoints?.afterIntent?.(d.req.id);
+    let message: string;
+    try {
+      message = await plan.run(writer);
+    } catch (e) {
+      // An answer that proves the call did not land (and never will) closes the intent; anything
+      // ambiguous (timeout, network, 5xx, 409 racing a stale leader) leaves it for the next settle.
+      if (isKubeApiError(e) && !e.transient && e.apiStatus !== 0) await store.closeIntent(intentId, { state: 'failed', reason: `api-${e.apiStatus}`, by: leader.identity, at: this.o.now() });
+      throw e;
+    }
+    await this.o.crashPoints?.afterCall?.(d.req.id);
+    // Audit and finish first: a crash before the intent is closed is settled as landed, not redone.
+    await this.landed(d, message, target, plan.intent.expect, verifyMs, plan);
+    await store.closeIntent(intentId, { state: 'done', reason: 'landed', by: leader.identity, at: this.o.now() });
+  }
+
+  /** The change is on the live object: audit `acted`, schedule the outcome check, record the Event. */
+  private async landed(d: Decision, message: string, target: ResolvedTarget | null, expect: Expectation, verifyMs?: number, plan?: Extract<Plan, { kind: 'act' }>): Promise<void> {
+    const { req } = d;
+    const window = verifyMs ?? this.verifyWindow(req.rule);
+    await this.audit(d, 'acted', '', message);
+    if (window > 0) {
+      const group = await this.o.store.getGroup(req.groupId, { occurrences: 0 });
+      const now = this.o.now();
+      await this.o.store.scheduleVerification({
+        requestId: req.id, groupId: req.groupId, rule: req.rule, action: req.action, namespace: req.namespace, target: d.target,
+        cooldownKey: d.key, expect, groupCount: group?.count ?? 0, actedAt: now, deadline: now + window,
+      });
+    }
+    await this.close(d, { state: 'done' });
+    const on = plan?.eventOn ?? (target && eventObjectFor(target));
+    if (on && this.o.kube) await this.event(guardedWriter(this.o.kube, this.o.leader), on, plan?.eventType ?? 'Normal', message);
   }
 
   private async event(writer: KubeWriter, on: NewEvent['involvedObject'], type: NewEvent['type'], message: string): Promise<void> {
@@ -222,13 +373,8 @@ export class RemediationWorker {
   private async failed(d: Decision, e: unknown): Promise<void> {
     const { req } = d;
     const api = isKubeApiError(e) ? e : null;
-    const msg = e instanceof Error ? e.message : String(e);
-    // Accepted by the API but not in effect on the live object: audited as failed, never retried.
-    if (e instanceof ActionIneffectiveError) {
-      await this.audit(d, 'failed', e.reason, msg);
-      return this.close(d, { state: 'done', error: `${e.reason}: ${msg}` });
-    }
     const reason = api ? (api.apiStatus === 0 ? 'api-unreachable' : api.apiStatus === 409 ? 'conflict' : `api-${api.apiStatus}`) : 'internal';
+    const msg = e instanceof Error ? e.message : String(e);
     if (!api) this.log.error({ err: e, requestId: req.id }, 'remediation failed unexpectedly');
     // The object vanished between verification and the write: nothing is left to fix.
     if (api?.apiStatus === 404) return this.finish(d, 'skipped', 'target-gone', msg);
@@ -264,7 +410,7 @@ export class RemediationWorker {
     if (!ok) this.log.warn({ requestId: d.req.id, state: result.state }, 'request was no longer claimed by this replica');
   }
 
-  private async audit(d: Decision, outcome: 'acted' | 'dry-run' | 'skipped' | 'failed' | 'escalated', reason: string, message: string): Promise<void> {
+  private async audit(d: Decision, outcome: Outcome | 'expired', reason: string, message: string): Promise<void> {
     const { req } = d;
     await this.o.store.appendAudit({
       requestId: req.id, groupId: req.groupId, at: this.o.now(), rule: req.rule, action: req.action, namespace: req.namespace,

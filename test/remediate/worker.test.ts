@@ -131,7 +131,10 @@ describe('remediate/worker (real SqliteStore, fake API server)', () => {
     assert.equal(api.objects.deletions.length, 1);
   });
 
-  it('a 409 on a stale scale patch is retried from fresh state', async () => {
+  // DESIGN §6a: the 409 leaves the intent (replicas 2→3) open, because a conflict may be a stale
+  // leader's identical write landing first. The retry settles it against the live object: 5 is
+  // neither 2 nor 3, so someone else decided the replica count, and the request is skipped.
+  it('a 409 on a stale scale patch: the retry settles the open intent; replicas changed by someone else → skipped', async () => {
     seedDeployment(api, 'shop', 'web', { replicas: 2 });
     await enqueue(store, { owner: { kind: 'Deployment', name: 'web' }, action: 'scale-up', params: { replicas: '+1' }, at: clock.now() });
     let raced = false;
@@ -146,8 +149,8 @@ describe('remediate/worker (real SqliteStore, fake API server)', () => {
     assert.deepEqual(await outcomes(), ['failed:conflict']);
     clock.set(clock.now() + 10_000);
     await w.runOnce();
-    assert.deepEqual(await outcomes(), ['failed:conflict', 'acted:']);
-    assert.equal(api.objects.get('deployments', 'shop', 'web').spec.replicas, 6, 'scaled from the fresh 5, not the stale 2');
+    assert.deepEqual(await outcomes(), ['failed:conflict', 'skipped:target-changed']);
+    assert.equal(api.objects.get('deployments', 'shop', 'web').spec.replicas, 5, 'the other writer\'s 5 stands');
   });
 
   it('a target that vanished between verification and the write is skipped, not retried', async () => {

@@ -42,6 +42,10 @@ export const deleteStuckPods: Action = {
       summary: `force-delete ${stuck.length} pod(s) of ${target.display} stuck in Terminating: ${names.join(', ')}`,
       eventOn: involved(w.kind, w.meta),
       eventType: 'Warning',
+      intent: {
+        targetKind: w.kind, targetName: w.meta.name, targetUid: w.meta.uid,
+        expect: { kind: 'pods-deleted', pods: stuck.map((p) => ({ name: p.meta.name, uid: p.meta.uid })) },
+      },
       async run(writer) {
         for (const p of stuck) {
           await writer.deletePod(p.meta.namespace, p.meta.name, { uid: p.meta.uid, gracePeriodSeconds: 0 });

@@ -2,6 +2,7 @@
 // ReplicaSets controlled by the Deployment (by uid) ordered by `deployment.kubernetes.io/revision`,
 // the second highest is the previous one, its template minus the `pod-template-hash` label is applied.
 // Only when the current revision is really failing, and never on a paused Deployment (kubectl refuses too).
+import { templateHash } from '../intent.ts';
 import { createMergePatch } from '../merge-patch.ts';
 import { podFailure } from '../pod-health.ts';
 import type { ReplicaSetInfo } from '../kube.ts';
@@ -58,6 +59,10 @@ export const rollback: Action = {
       summary: `roll back ${target.display} in ${ns} from revision ${from} to revision ${to} (ReplicaSet ${previous.meta.name})`,
       eventOn: involved('Deployment', dep.meta),
       eventType: 'Warning',
+      intent: {
+        targetKind: 'Deployment', targetName: dep.meta.name, targetUid: dep.meta.uid,
+        expect: { kind: 'template', beforeHash: templateHash(dep.template), afterHash: templateHash(templateOf(previous)) },
+      },
       async run(writer) {
         await writer.patchWorkload('Deployment', ns, dep.meta.name, {
           metadata: { resourceVersion: dep.meta.resourceVersion },

@@ -2,6 +2,7 @@
 // carries the resourceVersion we read, so a concurrent change (HPA, kubectl, GitOps) makes it a 409
 // and the worker retries from fresh state instead of overwriting someone else's decision.
 import type { ActionName } from '../../domain/types.ts';
+import type { ActionSkipReason } from '../reasons.ts';
 import { type Action, type Plan, involved, skip } from './types.ts';
 
 export interface ScaleParams {
@@ -35,7 +36,7 @@ export function parseScaleParams(action: 'scale-up' | 'scale-down', params: Reco
 
 /** Pure: the replica count to set, or a named reason not to. */
 export function desiredReplicas(action: 'scale-up' | 'scale-down', current: number, p: ScaleParams):
-  { ok: true; replicas: number } | { ok: false; reason: string; detail: string } {
+  { ok: true; replicas: number } | { ok: false; reason: ActionSkipReason; detail: string } {
   const wanted = p.absolute ?? current + (p.delta ?? 0);
   const bounded = Math.min(p.max, Math.max(p.min, wanted));
   const up = action === 'scale-up';
@@ -71,6 +72,7 @@ function scaleAction(name: 'scale-up' | 'scale-down'): Action {
         summary: `scale ${target.display} in ${w.meta.namespace} from ${current} to ${d.replicas} replicas`,
         eventOn: involved(kind, w.meta),
         eventType: 'Normal',
+        intent: { targetKind: kind, targetName: w.meta.name, targetUid: w.meta.uid, expect: { kind: 'replicas', before: current, after: d.replicas } },
         async run(writer) {
           await writer.patchWorkload(kind, w.meta.namespace, w.meta.name, {
             metadata: { resourceVersion: w.meta.resourceVersion },

@@ -2,7 +2,9 @@
 // state and decides (skip with a named reason, or a concrete change); run() performs that change
 // through a writer that re-checks leadership before every mutating call. Dry-run stops after plan().
 import type { ActionName } from '../../domain/types.ts';
+import type { Expectation } from '../../store/types.ts';
 import type { KubeReader, KubeWriter, NewEvent } from '../kube.ts';
+import type { ActionSkipReason, SkipReason } from '../reasons.ts';
 import type { ResolvedTarget } from '../target.ts';
 
 export interface ActionContext {
@@ -15,7 +17,7 @@ export interface ActionContext {
 }
 
 export type Plan =
-  | { kind: 'skip'; reason: string; detail: string }
+  | { kind: 'skip'; reason: SkipReason; detail: string }
   | {
     kind: 'act';
     /** What will be done, in words: "delete pod shop/web-1 (grace 45s)". Dry-run prints "would <summary>". */
@@ -23,9 +25,18 @@ export type Plan =
     /** The object the Kubernetes Event is recorded on. */
     eventOn: NewEvent['involvedObject'];
     eventType: NewEvent['type'];
+    /** What the intent log records before run() (DESIGN §6a): the object changed and the state expected. */
+    intent: PlannedIntent;
     /** Performs the change; resolves to a message for the audit trail and the Event. */
     run(writer: KubeWriter): Promise<string>;
   };
+
+export interface PlannedIntent {
+  targetKind: string;
+  targetName: string;
+  targetUid: string;
+  expect: Expectation;
+}
 
 export interface Action {
   readonly name: ActionName;
@@ -45,7 +56,7 @@ export class ActionIneffectiveError extends Error {
   }
 }
 
-export const skip = (reason: string, detail: string): Plan => ({ kind: 'skip', reason, detail });
+export const skip = (reason: ActionSkipReason, detail: string): Plan => ({ kind: 'skip', reason, detail });
 
 const API_VERSION: Record<string, string> = {
   Pod: 'v1', ReplicaSet: 'apps/v1', Deployment: 'apps/v1', StatefulSet: 'apps/v1', DaemonSet: 'apps/v1',

@@ -1,0 +1,87 @@
+// Outcome verification pass (DESIGN §6a), run by the leader's worker between requests: for every open
+// verification, read the target and the group, judge (outcome.ts), and record the outcome as an audit
+// row (which also becomes the group's lastOutcome and a /ws message) and a metric. After
+// max_ineffective ineffective outcomes in a row for one (rule, workload), suspend and escalate.
+import type { Store, Verification } from '../store/types.ts';
+import { WORKLOAD_KINDS, type KubeGateway, type WorkloadKind } from './kube.ts';
+import type { Leadership } from './leader.ts';
+import { judgeOutcome, shouldSuspend } from './outcome.ts';
+import type { Logger, RemediationMetrics } from './ports.ts';
+
+export interface VerifyDeps {
+  store: Store;
+  kube: KubeGateway | null;
+  leader: Leadership;
+  now: () => number;
+  maxIneffective: number;
+  logger: Logger;
+  metrics?: RemediationMetrics;
+  /** Records the Warning Event on the workload when a suspension escalates (best effort). */
+  escalateEvent(v: Verification, message: string): Promise<void>;
+}
+
+const isWorkloadKind = (k: string): k is WorkloadKind => (WORKLOAD_KINDS as readonly string[]).includes(k);
+
+/** `Deployment/web` → its kind and name when it names a workload. */
+export function workloadOf(target: string): { kind: WorkloadKind; name: string } | null {
+  const i = target.indexOf('/');
+  const kind = target.slice(0, i);
+  return i > 0 && isWorkloadKind(kind) ? { kind, name: target.slice(i + 1) } : null;
+}
+
+async function facts(d: VerifyDeps, v: Verification) {
+  const kube = d.kube!;
+  const ref = workloadOf(v.target);
+  const w = ref ? await kube.getWorkload(ref.kind, v.namespace, ref.name) : null;
+  let podsRemaining = 0;
+  if (v.expect.kind === 'pods-deleted') {
+    for (const p of v.expect.pods) {
+      const live = await kube.getPod(v.namespace, p.name);
+      if (live && live.meta.uid === p.uid) podsRemaining++;
+    }
+  }
+  const group = await d.store.getGroup(v.groupId, { occurrences: 0 });
+  return {
+    now: d.now(),
+    workload: w ? { replicas: w.replicas, status: w.status ?? { generation: 0, observedGeneration: 0, readyReplicas: 0, availableReplicas: 0, updatedReplicas: 0 } } : null,
+    hadWorkload: ref !== null,
+    // A pruned group cannot show a recurrence: judge on the workload alone.
+    groupCount: group?.count ?? v.groupCount,
+    podsRemaining,
+  };
+}
+
+/** Checks every open verification once; returns how many were decided. */
+export async function verifyPass(d: VerifyDeps): Promise<number> {
+  if (!d.kube) return 0;
+  let decided = 0;
+  for (const v of await d.store.openVerifications()) {
+    if (!d.leader.isLeader()) break;
+    const verdict = judgeOutcome(v, await facts(d, v));
+    if (verdict.outcome === 'wait') continue;
+    if (!(await d.store.closeVerification(v.id, verdict.outcome, d.now()))) continue;
+    decided++;
+    const base = {
+      requestId: v.requestId, groupId: v.groupId, at: d.now(), rule: v.rule, action: v.action, namespace: v.namespace,
+      target: v.target, actor: d.leader.identity, cooldownKey: v.cooldownKey,
+    };
+    await d.store.appendAudit({ ...base, outcome: verdict.outcome, reason: verdict.reason, message: `${v.action} on ${v.target}: ${verdict.detail}` });
+    d.metrics?.onOutcome?.(v.action, verdict.outcome);
+    d.logger.info({ requestId: v.requestId, target: `${v.namespace}/${v.target}`, outcome: verdict.outcome, reason: verdict.reason }, verdict.detail);
+    if (verdict.outcome === 'ineffective') await maybeSuspend(d, v, base);
+  }
+  return decided;
+}
+
+async function maybeSuspend(d: VerifyDeps, v: Verification, base: Omit<Parameters<Store['appendAudit']>[0], 'outcome' | 'reason' | 'message'>): Promise<void> {
+  const since = (await d.store.lastLiftedAt(v.rule, v.namespace, v.target)) ?? 0;
+  const recent = await d.store.recentOutcomes(v.rule, v.namespace, v.target, since, d.maxIneffective);
+  if (!shouldSuspend(recent, d.maxIneffective)) return;
+  if (await d.store.activeSuspension(v.rule, v.namespace, v.target)) return;
+  const reason = `${d.maxIneffective} ineffective outcome(s) in a row for rule ${v.rule} on ${v.namespace}/${v.target}`;
+  const s = await d.store.suspend({ rule: v.rule, namespace: v.namespace, target: v.target, reason, at: d.now() });
+  const message = `auto-remediation suspended (suspension ${s.id}): ${reason}; a human should look, then lift it (DELETE /api/suspensions/${s.id})`;
+  await d.store.appendAudit({ ...base, at: d.now(), outcome: 'escalated', reason: 'ineffective', message });
+  d.logger.warn({ suspension: s.id, rule: v.rule, target: `${v.namespace}/${v.target}` }, message);
+  await d.escalateEvent(v, message);
+}
