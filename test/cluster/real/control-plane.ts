@@ -41,9 +41,51 @@ export interface ControlPlane {
   dir: string;
   /** Seconds from the first process started to the apiserver answering /readyz. */
   startSeconds: number;
+  /** Every write the apiserver admitted or refused, from its audit log (Metadata level, oldest first). */
+  writes(): AuditRecord[];
   /** A kubeconfig file for a bearer token (e.g. a TokenRequest token of a ServiceAccount). */
   kubeconfigFor(name: string, token: string): string;
   stop(): Promise<void>;
+}
+
+export interface AuditRecord {
+  verb: string;
+  requestURI: string;
+  username: string;
+  /** `JTI=…` of a TokenRequest token: tells apart callers that share one ServiceAccount. */
+  credentialId: string;
+  code: number;
+  /** When the apiserver received the request (ms). */
+  at: number;
+  objectRef: { resource?: string; namespace?: string; name?: string; subresource?: string };
+}
+
+/** Only writes, once each (at ResponseComplete): what the suites ask "who changed what, when". */
+const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived, ResponseStarted]
+rules:
+  - level: Metadata
+    verbs: [create, update, patch, delete, deletecollection]
+  - level: None
+`;
+
+/** The jti claim of a ServiceAccount token, as the audit log's credential id shows it. */
+export function credentialId(token: string): string {
+  const payload = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
+  return `JTI=${payload.jti}`;
+}
+
+function readAudit(file: string): AuditRecord[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => {
+    const e = JSON.parse(line);
+    return {
+      verb: e.verb, requestURI: e.requestURI, username: e.user?.username ?? '',
+      credentialId: e.user?.extra?.['authentication.kubernetes.io/credential-id']?.[0] ?? '',
+      code: e.responseStatus?.code ?? 0, at: Date.parse(e.requestReceivedTimestamp), objectRef: e.objectRef ?? {},
+    };
+  });
 }
 
 export function kubeconfig(opts: { url: string; caFile: string; user: string; token: string }): Record<string, unknown> {
@@ -67,6 +109,9 @@ export async function startControlPlane(dir: string): Promise<ControlPlane> {
   writeFileSync(saKey, sa.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   writeFileSync(saPub, sa.publicKey.export({ type: 'spki', format: 'pem' }));
   const adminToken = randomBytes(24).toString('hex');
+  const auditPolicy = join(dir, 'audit-policy.yaml');
+  const auditLog = join(dir, 'audit.log');
+  writeFileSync(auditPolicy, AUDIT_POLICY);
   const tokens = join(dir, 'tokens.csv');
   writeFileSync(tokens, `${adminToken},admin,admin-uid,"system:masters"\n`, { mode: 0o600 });
 
@@ -98,6 +143,7 @@ export async function startControlPlane(dir: string): Promise<ControlPlane> {
       `--service-account-signing-key-file=${saKey}`, '--api-audiences=https://kubernetes.default.svc',
       '--service-cluster-ip-range=10.96.0.0/16', '--endpoint-reconciler-type=none',
       '--enable-priority-and-fairness=false', '--profiling=false', '-v=0',
+      `--audit-policy-file=${auditPolicy}`, `--audit-log-path=${auditLog}`, '--audit-log-mode=blocking', '--audit-log-format=json',
     ]);
     procs.push(apiserver);
     const caFile = pki.caFile;
@@ -129,6 +175,7 @@ export async function startControlPlane(dir: string): Promise<ControlPlane> {
 
     return {
       url, ca, caFile, adminKubeconfig, admin, dir, startSeconds, stop,
+      writes: () => readAudit(auditLog),
       kubeconfigFor(name: string, token: string) {
         const file = join(dir, `kubeconfig-${name}`);
         writeFileSync(file, stringify(kubeconfig({ url, caFile, user: name, token })), { mode: 0o600 });

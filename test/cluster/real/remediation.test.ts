@@ -20,8 +20,8 @@ describe('cluster: remediation on real objects', function () {
     env = clusterEnv();
     ks = await startSentinel(env);
   });
-  after(async () => { await ks?.stop(); });
-  // dry-run must stay the last test: it stops `ks`.
+  let stopped = false;
+  after(async () => { if (!stopped) await ks?.stop(); });
 
   async function freshNamespace(annotations: Record<string, string> = {}): Promise<string> {
     const ns = `rem-${++nsSeq}-${Date.now() % 100_000}`;
@@ -223,22 +223,25 @@ describe('cluster: remediation on real objects', function () {
     });
   });
 
-  it('dry-run walks every guard and records "would act" without touching anything', async () => {
-    // One Lease: the acting server steps down (SIGTERM releases it) so the dry-run one leads.
-    await ks.stop();
-    const dry = await startSentinel(env, { dryRun: true, name: 'ks-dry' });
-    try {
-      const ns = await freshNamespace();
-      const pod = await crashingDeployment(ns, 'web');
-      const d = await decide(dry, podAlert('restart', ns, pod), ns);
-      assert.equal(d.outcome, 'dry-run', d.message);
-      assert.match(d.message, /^would /);
-      const live = await env.cp.admin.get(`/api/v1/namespaces/${ns}/pods/${pod}`);
-      assert.equal(live.metadata.deletionTimestamp, undefined);
-      assert.deepEqual(await env.scene.events(ns, 'KubeSentinelRemediation'), []);
-      assert.equal((await audits(dry, ns)).length, 1);
-    } finally {
-      await dry.stop();
-    }
+  // Last: it stops `ks` (one Lease), and nested suites run after the tests above.
+  describe('dry-run', () => {
+    it('walks every guard and records "would act" without touching anything', async () => {
+      await ks.stop(); // SIGTERM releases the Lease, so the dry-run server leads at once
+      stopped = true;
+      const dry = await startSentinel(env, { dryRun: true, name: 'ks-dry' });
+      try {
+        const ns = await freshNamespace();
+        const pod = await crashingDeployment(ns, 'web');
+        const d = await decide(dry, podAlert('restart', ns, pod), ns);
+        assert.equal(d.outcome, 'dry-run', d.message);
+        assert.match(d.message, /^would /);
+        const live = await env.cp.admin.get(`/api/v1/namespaces/${ns}/pods/${pod}`);
+        assert.equal(live.metadata.deletionTimestamp, undefined);
+        assert.deepEqual(await env.scene.events(ns, 'KubeSentinelRemediation'), []);
+        assert.equal((await audits(dry, ns)).length, 1);
+      } finally {
+        await dry.stop();
+      }
+    });
   });
 });

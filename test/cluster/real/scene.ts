@@ -38,7 +38,11 @@ export class Scene {
     await waitFor(`default ServiceAccount in ${name}`, () => this.k.find(`/api/v1/namespaces/${name}/serviceaccounts/default`), 30_000, 100);
   }
 
-  /** The one Node every pod is bound to; Ready, with no taints (no node-lifecycle controller runs). */
+  /**
+   * The one Node every pod is bound to, Ready. The apiserver taints a new Node not-ready (admission
+   * plugin TaintNodesByCondition) and the node-lifecycle controller, which is off, would lift it once
+   * the kubelet reports Ready: the test lifts it, or DaemonSets would never place a pod.
+   */
   async node(): Promise<void> {
     if (await this.k.find(`/api/v1/nodes/${NODE}`)) return;
     await this.k.post('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: NODE, labels: { 'kubernetes.io/hostname': NODE } } });
@@ -46,6 +50,7 @@ export class Scene {
     await this.k.mergePatch(`/api/v1/nodes/${NODE}/status`, {
       status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'test node', lastHeartbeatTime: now, lastTransitionTime: now }] },
     });
+    await this.k.mergePatch(`/api/v1/nodes/${NODE}`, { spec: { taints: null } });
   }
 
   async deployment(ns: string, name: string, o: WorkloadOptions = {}): Promise<any> {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { findTool, one, parseManifests, runTool, type Manifest } from '../../deploy/support.ts';
 import { waitFor } from '../../support/proc.ts';
 import { READ_TOKEN, startServer, type ServerProc } from '../../support/server-proc.ts';
+import { credentialId } from './control-plane.ts';
 import type { ClusterEnv } from './env.ts';
 
 export const KS_NAMESPACE = 'kube-sentinel';
@@ -16,7 +17,7 @@ const CHART = 'helm/kube-sentinel';
 const RBAC_KINDS = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
 
 export function helm() {
-  const tool = findTool('helm', [], process.env.PATH);
+  const tool = findTool('helm', ['/root/go/bin/helm', '/usr/local/bin/helm'], process.env.PATH);
   if (!tool) throw new Error('helm is not installed (go install helm.sh/helm/v3/cmd/helm)');
   return tool;
 }
@@ -58,12 +59,21 @@ export function installChartRbac(env: ClusterEnv): Promise<ChartIdentity> {
   return installed;
 }
 
-/** A kubeconfig that authenticates as the chart's webhook (or dashboard) ServiceAccount. */
-export async function serviceAccountKubeconfig(env: ClusterEnv, which: 'webhook' | 'dashboard' = 'webhook'): Promise<string> {
+export interface Credentials {
+  kubeconfig: string;
+  token: string;
+  /** How the apiserver's audit log names this token. */
+  credentialId: string;
+}
+
+let credSeq = 0;
+
+/** A fresh TokenRequest token of the chart's webhook (or dashboard) ServiceAccount, and a kubeconfig for it. */
+export async function serviceAccountCredentials(env: ClusterEnv, which: 'webhook' | 'dashboard' = 'webhook'): Promise<Credentials> {
   const id = await installChartRbac(env);
   const sa = which === 'webhook' ? id.webhookServiceAccount : id.dashboardServiceAccount;
   const token = await env.scene.token(KS_NAMESPACE, sa);
-  return env.cp.kubeconfigFor(`${which}-${Date.now()}`, token);
+  return { kubeconfig: env.cp.kubeconfigFor(`${which}-${++credSeq}`, token), token, credentialId: credentialId(token) };
 }
 
 /** Rules that name their action by a label, so each test picks the action it exercises. */
@@ -111,7 +121,7 @@ export interface SentinelOptions {
 /** One `role: all` server (SQLite) remediating on the real cluster as the chart's webhook ServiceAccount. */
 export async function startSentinel(env: ClusterEnv, o: SentinelOptions = {}): Promise<ServerProc> {
   const id = await installChartRbac(env);
-  const kubeconfig = await serviceAccountKubeconfig(env);
+  const { kubeconfig } = await serviceAccountCredentials(env);
   const rulesFile = join(env.dir, `rules-${Date.now()}.yaml`);
   writeFileSync(rulesFile, TEST_RULES);
   const server = await startServer({

@@ -8,8 +8,8 @@ const WEBHOOK_KINDS = new Set(['ValidatingWebhookConfiguration', 'MutatingWebhoo
 export interface LoopbackWebhook {
   /** e.g. https://127.0.0.1:9443/webhooks/admission */
   url: string;
-  /** PEM of the CA that signed the server's certificate. */
-  ca: string;
+  /** PEM of the CA that signed the server's certificate; null keeps each webhook's own caBundle. */
+  ca: string | null;
 }
 
 export function rewriteWebhooks(docs: Manifest[], to: LoopbackWebhook): Manifest[] {
@@ -20,7 +20,8 @@ export function rewriteWebhooks(docs: Manifest[], to: LoopbackWebhook): Manifest
     const copy = structuredClone(d);
     for (const w of copy.webhooks ?? []) {
       const path = w.clientConfig?.service?.path ?? new URL(to.url).pathname;
-      w.clientConfig = { url: new URL(path, to.url).toString(), caBundle: Buffer.from(to.ca).toString('base64') };
+      const caBundle = to.ca === null ? w.clientConfig?.caBundle : Buffer.from(to.ca).toString('base64');
+      w.clientConfig = { url: new URL(path, to.url).toString(), ...(caBundle ? { caBundle } : {}) };
     }
     return copy;
   });
