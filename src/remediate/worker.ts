@@ -223,6 +223,7 @@ export class RemediationWorker {
       // The audit names the workload as a normal decision would (when the pod is gone: what the signal named).
       const target = await resolveTarget(kube, d.req).catch(() => null);
       if (target?.ok) d.target = target.target.display;
+      else if (intent.expect.kind === 'pod-deleted' && intent.expect.workload) d.target = intent.expect.workload;
       d.key = cooldownKey(d.req.rule, d.req.action, d.req.namespace, d.target);
       if (s.verdict === 'skip') {
         await this.finish(d, 'skipped', s.reason, `intent "${intent.summary}" of ${intent.holder}: ${s.detail}`);
@@ -335,6 +336,8 @@ export class RemediationWorker {
       throw e;
     }
     await this.o.crashPoints?.afterCall?.(d.req.id);
+    // A leader deposed while its call was in flight records nothing: its successor settles the intent.
+    leader.assertLeading();
     // Audit and finish first: a crash before the intent is closed is settled as landed, not redone.
     await this.landed(d, message, target, plan.intent.expect, verifyMs, plan);
     await store.closeIntent(intentId, { state: 'done', reason: 'landed', by: leader.identity, at: this.o.now() });

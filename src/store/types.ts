@@ -170,7 +170,8 @@ export interface RequestQuery {
 export type Expectation =
   | { kind: 'replicas'; before: number; after: number }
   | { kind: 'template'; beforeHash: string; afterHash: string }
-  | { kind: 'pod-deleted'; podName: string; podUid: string }
+  /** `workload`: the display of what owns the pod (Deployment/web), named in the audit after the pod is gone. */
+  | { kind: 'pod-deleted'; podName: string; podUid: string; workload?: string }
   | { kind: 'pods-deleted'; pods: Array<{ name: string; uid: string }> };
 
 export const INTENT_STATES = ['open', 'done', 'superseded', 'skipped', 'failed'] as const;

@@ -22,7 +22,7 @@ export const restartPod: Action = {
       summary: `delete pod ${where} (${failure}), grace ${grace}s, so ${target.display} replaces it`,
       eventOn,
       eventType: 'Normal',
-      intent: { targetKind: 'Pod', targetName: pod.meta.name, targetUid: pod.meta.uid, expect: { kind: 'pod-deleted', podName: pod.meta.name, podUid: pod.meta.uid } },
+      intent: { targetKind: 'Pod', targetName: pod.meta.name, targetUid: pod.meta.uid, expect: { kind: 'pod-deleted', podName: pod.meta.name, podUid: pod.meta.uid, workload: target.display } },
       async run(writer) {
         await writer.deletePod(pod.meta.namespace, pod.meta.name, { uid: pod.meta.uid, gracePeriodSeconds: grace });
         return `restarted pod ${pod.meta.name} (${failure}); grace period ${grace}s`;
