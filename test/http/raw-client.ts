@@ -61,7 +61,8 @@ export function rawRequest(bytes: string | Buffer, opts: RawOptions): Promise<Ra
       const rest = buf.subarray(end + 4);
       const length = headers['content-length'] === undefined ? null : Number(headers['content-length']);
       let body: string | null = null;
-      if (length !== null && rest.length >= length) body = rest.subarray(0, length).toString('utf8');
+      if (status === 101 || status === 204 || status === 304) body = '';
+      else if (length !== null && rest.length >= length) body = rest.subarray(0, length).toString('utf8');
       else if (length === null && headers['transfer-encoding'] === 'chunked') {
         const text = rest.toString('latin1');
         if (text.includes('\r\n0\r\n\r\n') || text.startsWith('0\r\n\r\n')) {
