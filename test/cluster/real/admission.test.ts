@@ -41,9 +41,10 @@ describe('cluster: admission webhook on a real apiserver', function () {
     ns = `adm-${Date.now() % 100_000}`;
     await env.scene.namespace(ns);
   });
+  let stopped = false;
   after(async () => {
     await env.cp.admin.request('DELETE', '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/ks-kube-sentinel');
-    await ks?.stop();
+    if (!stopped) await ks?.stop();
   });
 
   async function groups(namespace: string): Promise<any[]> {
@@ -117,6 +118,7 @@ describe('cluster: admission webhook on a real apiserver', function () {
       process.kill(pid, 'SIGCONT');
     }
     await ks.stop('SIGKILL');
+    stopped = true;
     const t1 = performance.now();
     await env.cp.admin.post(`/api/v1/namespaces/${ns}/events`, coreEvent(ns, 'web.down', 'BackOff', 'while down'));
     const took = (performance.now() - t1) / 1000;

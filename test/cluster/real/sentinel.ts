@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findTool, one, parseManifests, runTool, type Manifest } from '../../deploy/support.ts';
-import { waitFor } from '../../support/proc.ts';
+import { freePort, waitFor } from '../../support/proc.ts';
 import { READ_TOKEN, startServer, type ServerProc } from '../../support/server-proc.ts';
 import { credentialId } from './control-plane.ts';
 import type { ClusterEnv } from './env.ts';
@@ -106,9 +106,13 @@ rules:
     priority: P1
 `;
 
-/** Where the apiserver reaches the server's admission route. */
+const admissionPorts = new WeakMap<ServerProc, number>();
+
+/** Where the apiserver reaches the server's admission route (its own listener, web.admission_listen). */
 export function admissionUrl(server: ServerProc): string {
-  return `${server.url}/webhooks/admission`;
+  const port = admissionPorts.get(server);
+  if (port === undefined) throw new Error('this server was not started by startSentinel');
+  return `https://127.0.0.1:${port}/webhooks/admission`;
 }
 
 export interface SentinelOptions {
@@ -124,8 +128,11 @@ export async function startSentinel(env: ClusterEnv, o: SentinelOptions = {}): P
   const { kubeconfig } = await serviceAccountCredentials(env);
   const rulesFile = join(env.dir, `rules-${Date.now()}.yaml`);
   writeFileSync(rulesFile, TEST_RULES);
+  const [port, admissionPort] = [await freePort(), await freePort()];
   const server = await startServer({
+    port,
     config: {
+      web: { listen: `127.0.0.1:${port}`, admission_listen: `127.0.0.1:${admissionPort}` },
       rules_file: rulesFile,
       kubernetes: { in_cluster: false, kubeconfig },
       leader_election: { enabled: true, namespace: KS_NAMESPACE, lease_name: id.leaseName, lease_duration: '4s', renew_deadline: '3s', retry_period: '500ms' },
@@ -134,6 +141,7 @@ export async function startSentinel(env: ClusterEnv, o: SentinelOptions = {}): P
     },
     env: { POD_NAME: o.name ?? 'ks-test', POD_NAMESPACE: KS_NAMESPACE, ...o.env },
   });
+  admissionPorts.set(server, admissionPort);
   // Leadership first: the worker only runs while this replica holds the Lease.
   await waitFor('Kube Sentinel to hold the Lease', async () => {
     const s = await server.client.get('/api/stats', READ_TOKEN);
