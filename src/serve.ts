@@ -139,7 +139,8 @@ export async function serve(opts: ServeOptions): Promise<Running> {
 
   // notAfter of the certificate in service (epoch ms): set once it is loaded and on every reload.
   let certNotAfter: number | null = null;
-  const metrics = new Metrics({ defaultMetrics: true, groupCounts: () => store.stats(Date.now()), certificateExpiry: () => certNotAfter });
+  const metrics = new Metrics({ defaultMetrics: true, groupCounts: () => store.stats(Date.now()), certificateExpiry: () => certNotAfter,
+    storePing: () => store.ping() });
   const rules = new RulesReloader({
     file: config.rules_file ?? defaultRulesPath(),
     onReload: (result) => {

@@ -9,6 +9,8 @@ export interface MetricsOptions {
   defaultMetrics?: boolean;
   /** Called on scrape: notAfter of the serving certificate in epoch ms, or null when unknown. */
   certificateExpiry?: () => number | null;
+  /** Called on scrape: resolves when the store answers (kube_sentinel_store_up). */
+  storePing?: () => Promise<void>;
   /** Called on scrape to report group counts by priority and status. */
   groupCounts?: () => Promise<{ firingByPriority: Record<string, number>; byPriority: Record<string, number> }>;
 }
@@ -29,6 +31,7 @@ export class Metrics {
   readonly groups: Gauge<'priority' | 'status'>;
   readonly notifications: Counter<'receiver' | 'outcome'>;
   readonly tlsCertExpiry: Gauge;
+  readonly storeUp: Gauge;
 
   constructor(opts: MetricsOptions = {}) {
     const registers = [opts.registry ?? new Registry()];
@@ -78,6 +81,21 @@ export class Metrics {
       name: 'kube_sentinel_notifications_total', registers,
       help: 'Notification outcomes per receiver: sent, retried, failed (given up), and groups left out (rate-limited, repeat-interval, never-notified, no-route, group-gone).',
       labelNames: ['receiver', 'outcome'],
+    });
+    const storePing = opts.storePing;
+    this.storeUp = new Gauge({
+      name: 'kube_sentinel_store_up', registers,
+      help: '1 when the store answered a ping during this scrape, 0 when it did not (within 2 s).',
+      async collect() {
+        if (!storePing) return;
+        const timeout = new Promise<never>((_, reject) => { setTimeout(() => reject(new Error('timeout')), 2000).unref(); });
+        try {
+          await Promise.race([storePing(), timeout]);
+          this.set(1);
+        } catch {
+          this.set(0);
+        }
+      },
     });
     const certificateExpiry = opts.certificateExpiry;
     this.tlsCertExpiry = new Gauge({

@@ -11,6 +11,9 @@ web:
   listen: 0.0.0.0:8443
   base_path: {{ .Values.config.web.basePath | quote }}
   body_limit: {{ .Values.config.web.bodyLimit | quote }}
+  {{- with .Values.notifications.externalUrl }}
+  external_url: {{ . | quote }}
+  {{- end }}
   {{- if $admission }}
   # Admission reviews arrive here only, through the <fullname>-admission Service.
   admission_listen: 0.0.0.0:{{ int .Values.admissionWebhook.port }}
@@ -67,6 +70,7 @@ remediation:
     {{- range append $r.excludedNamespaces .Release.Namespace | uniq }}
     - {{ . | quote }}
     {{- end }}
+{{ include "kube-sentinel.config.notifications" . }}
 {{- end }}
 
 {{/* The read-only dashboard: no ingest or admin tokens, no cluster access, no remediation. */}}
