@@ -161,8 +161,10 @@ export function createApp(config: Config, deps: AppDeps): App {
       enabled: config.remediation.enabled,
       dryRun: config.remediation.dry_run,
       maxActionsPerHour: config.remediation.max_actions_per_hour,
+      requireApproval: false,
     },
     status: () => ({ role: config.role, identity: deps.identity ?? null, leader: deps.remediation?.status() ?? null }),
+    wakeRemediation: () => deps.remediation?.wake(),
   }));
   if (deps.dashboard) router.use(deps.dashboard);
   router.use(() => { throw new AppError('not_found'); });

@@ -14,6 +14,8 @@ export const ERROR_CATALOGUE = {
   admin_disabled: { status: 403, summary: 'No admin token is configured, so settings cannot be changed.' },
   not_found: { status: 404, summary: 'No such resource.' },
   method_not_allowed: { status: 405, summary: 'Method not allowed on this route.' },
+  not_awaiting_approval: { status: 409, summary: 'The remediation request is not awaiting approval (already decided, expired or never asked).' },
+  no_remediation: { status: 409, summary: 'The error group\'s rule has no remediation action to run.' },
   request_timeout: { status: 408, summary: 'The request was not received in time.' },
   payload_too_large: { status: 413, summary: 'The body exceeds web.body_limit.' },
   unsupported_media_type: { status: 415, summary: 'Content-Type must be application/json.' },

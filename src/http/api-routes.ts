@@ -10,6 +10,7 @@ import { requireToken, type TokenSet } from './auth.ts';
 import { requireJsonContentType } from './body.ts';
 import { parseGroupQuery, parseHistoryQuery, parseId } from './query.ts';
 import { applySettingsPatch } from './settings.ts';
+import { createRemediationRouter } from './remediation-routes.ts';
 import { testRules } from './rules-test.ts';
 
 export interface ApiOptions {
@@ -23,6 +24,8 @@ export interface ApiOptions {
   bodyLimit: number;
   now: () => number;
   defaultSettings: Settings;
+  /** Wakes this process's remediation worker (approvals, manual requests). */
+  wakeRemediation?: () => void;
   /** Extra runtime facts for /api/stats (leader, role, rules, build). */
   status: () => Record<string, unknown>;
 }
@@ -102,6 +105,10 @@ export function createApiRouter(opts: ApiOptions): express.Router {
     await opts.store.putSettings(next);
     opts.feed.publish({ type: 'settings', settings: next });
     res.json(next);
+  }));
+
+  r.use(createRemediationRouter({
+    store: opts.store, rules: opts.rules, feed: opts.feed, now: opts.now, requireAdmin, json, wake: opts.wakeRemediation,
   }));
 
   r.all('/api/*splat', () => { throw new AppError('not_found', 'No such API route.'); });

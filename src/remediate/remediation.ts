@@ -67,7 +67,7 @@ export function createRemediation(o: RemediationOptions): Remediation {
 
   worker = new RemediationWorker({
     store: o.store, kube: o.gateway, leader,
-    defaults: { enabled: rem.enabled, dryRun: rem.dry_run, maxActionsPerHour: rem.max_actions_per_hour },
+    defaults: { enabled: rem.enabled, dryRun: rem.dry_run, maxActionsPerHour: rem.max_actions_per_hour, requireApproval: false },
     excludedNamespaces: excludedNamespaces(rem.excluded_namespaces, o.podNamespace),
     maxAttempts: rem.max_attempts, now, sleep, random, logger, metrics: o.metrics, pollIntervalMs: o.pollIntervalMs,
     ruleOf: o.ruleOf, approvalTtlMs: rem.approval_ttl, maxIneffective: rem.max_ineffective,

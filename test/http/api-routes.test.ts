@@ -128,14 +128,14 @@ describe('read API', () => {
     it('reads settings with the read token', async () => {
       const r = await get('/api/settings');
       assert.equal(r.status, 200);
-      assert.deepEqual({ ...r.body, writable: undefined }, { enabled: true, dryRun: true, maxActionsPerHour: 10, writable: undefined });
+      assert.deepEqual({ ...r.body, writable: undefined }, { enabled: true, dryRun: true, maxActionsPerHour: 10, requireApproval: false, writable: undefined });
     });
     it('needs the admin token to change them', async () => {
       assert.equal((await request(t.app.handler).post('/api/settings').send({ enabled: false })).status, 401);
       assert.equal((await request(t.app.handler).post('/api/settings').set(read).send({ enabled: false })).status, 401);
       const ok = await request(t.app.handler).post('/api/settings').set(admin).send({ dryRun: false, max_actions_per_hour: 3 });
       assert.equal(ok.status, 200);
-      assert.deepEqual(ok.body, { enabled: true, dryRun: false, maxActionsPerHour: 3 });
+      assert.deepEqual(ok.body, { enabled: true, dryRun: false, maxActionsPerHour: 3, requireApproval: false });
       assert.equal((await get('/api/settings')).body.maxActionsPerHour, 3);
       const alias = await request(t.app.handler).post('/api/settings').set(admin).send({ dry_run: true });
       assert.equal(alias.body.dryRun, true);
