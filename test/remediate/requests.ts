@@ -13,6 +13,8 @@ export interface RequestSpec {
   params?: Record<string, string>;
   cooldownMs?: number;
   rule?: string;
+  /** Same fingerprint = same group (a recurrence); default: a new group per call. */
+  fingerprint?: string;
   at: number;
 }
 
@@ -21,7 +23,7 @@ export async function enqueue(store: Store, s: RequestSpec): Promise<number> {
   const n = ++seq;
   const namespace = s.namespace ?? 'shop';
   const [r] = await store.record([{
-    fingerprint: `fp-${n}`,
+    fingerprint: s.fingerprint ?? `fp-${n}`,
     signal: {
       source: 'alert', channel: 'alertmanager', title: 'KubePodCrashLooping', message: 'Back-off restarting failed container',
       labels: { namespace, pod: s.pod ?? '' }, annotations: {}, namespace, pod: s.pod ?? '', container: s.container ?? '',
