@@ -7,7 +7,7 @@ import type { LiveFeed } from '../feed.ts';
 import type { Pipeline } from '../pipeline.ts';
 import type { Settings, Store } from '../store/types.ts';
 import { requireToken, type TokenSet } from './auth.ts';
-import { requireJsonContentType } from './body.ts';
+import { readJson } from './body.ts';
 import { parseGroupQuery, parseHistoryQuery, parseId } from './query.ts';
 import { applySettingsPatch } from './settings.ts';
 import { createRemediationRouter } from './remediation-routes.ts';
@@ -47,11 +47,11 @@ export function createApiRouter(opts: ApiOptions): express.Router {
     requireToken(req, opts.adminTokens);
     next();
   };
-  // Same media rules as ingest: JSON in UTF-8, no content encoding (a gzip body is 415, not inflated).
-  const jsonBody = express.json({ limit: opts.bodyLimit, type: () => true, inflate: false });
-  const json = (req: Request, res: Response, next: NextFunction) => {
-    requireJsonContentType(req);
-    jsonBody(req, res, next);
+  // The ingest body reader, not express.json(): the same media rules (JSON in UTF-8, no content
+  // encoding → 415), and a declared oversize body is refused at once — body-parser would first wait
+  // for the whole upload, so a client that declares 10 MB and sends nothing would hold the request.
+  const json = (req: Request, _res: Response, next: NextFunction) => {
+    readJson(req, opts.bodyLimit).then((body) => { req.body = body; next(); }, next);
   };
   const settings = async (): Promise<Settings> => (await opts.store.getSettings()) ?? opts.defaultSettings;
 
