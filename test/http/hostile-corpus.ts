@@ -203,14 +203,15 @@ function parserCasesFor(post: string): Array<[string, string, number, string]> {
 }
 
 function wsCases(): HostileCase[] {
-  return [
+  const cases: Array<Pick<HostileCase, 'name' | 'status' | 'code' | 'bytes'>> = [
     { name: '/ws from an http:// page', status: 403, code: 'forbidden', bytes: (p) => wsHandshake(p.main, TOKENS.read, `http://127.0.0.1:${p.main}`) },
     { name: '/ws from another site', status: 403, code: 'forbidden', bytes: (p) => wsHandshake(p.main, TOKENS.read, 'https://evil.example') },
     { name: '/ws from a sandboxed frame (Origin: null)', status: 403, code: 'forbidden', bytes: (p) => wsHandshake(p.main, TOKENS.read, 'null') },
     { name: '/ws without a token', status: 401, code: 'unauthorized', bytes: (p) => wsHandshake(p.main, null) },
     { name: '/ws with the ingest token', status: 401, code: 'unauthorized', bytes: (p) => wsHandshake(p.main, TOKENS.ingest) },
     { name: '/ws with a wrong token', status: 401, code: 'unauthorized', bytes: (p) => wsHandshake(p.main, TOKENS.wrong) },
-  ].map((c) => ({ ...c, listener: 'main' as const, kind: 'other' as const }));
+  ];
+  return cases.map((c) => ({ ...c, listener: 'main' as const, kind: 'other' as const }));
 }
 
 export function hostileCorpus(): HostileCase[] {
