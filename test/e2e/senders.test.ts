@@ -1,15 +1,45 @@
-// End to end with real senders: Debian's Prometheus 2.42 pushes straight to /api/v2/alerts (as Loki's
-// ruler does) and to a real Alertmanager 0.25, whose webhook posts to /webhooks/alertmanager. Both
-// over TLS with the test CA and a bearer token. The alert fires in a time window, then resolves.
+// End to end with real senders: Prometheus pushes straight to /api/v2/alerts (as Loki's ruler does)
+// and to a real Alertmanager, whose webhook posts to /webhooks/alertmanager. Both over TLS with the
+// test CA and a bearer token. The alert fires in a time window, then resolves.
+// Two generations: Debian's Prometheus 2.42 and Alertmanager 0.25, and today's Prometheus 3 and
+// Alertmanager 0.28.1 built from the Go module proxy by test/e2e/build-senders.sh (cached under
+// ~/.cache/kube-sentinel). Today's pair also sends a rule whose labels have UTF-8 names.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { builtServerPresent, freePort, requireComponent, start, waitFor, which, type Proc } from '../support/proc.ts';
 import { INGEST_TOKEN, READ_TOKEN, startServer, type ServerProc } from '../support/server-proc.ts';
 
-describe('e2e: real Prometheus and Alertmanager senders', function () {
+interface Senders {
+  name: string;
+  prometheus: { bin: string | null; what: string };
+  alertmanager: { bin: string | null; what: string };
+  /** Prometheus 3 / Alertmanager 0.28: UTF-8 label names on the alerting rule. */
+  utf8: boolean;
+}
+
+const CACHE = process.env.KS_CACHE ?? join(homedir(), '.cache', 'kube-sentinel');
+const cached = (path: string) => (existsSync(join(CACHE, path)) ? join(CACHE, path) : null);
+
+const GENERATIONS: Senders[] = [
+  {
+    name: "Debian's Prometheus 2.42 and Alertmanager 0.25", utf8: false,
+    prometheus: { bin: which('prometheus') && 'prometheus', what: 'prometheus (Debian package prometheus)' },
+    alertmanager: { bin: which('prometheus-alertmanager') && 'prometheus-alertmanager', what: 'prometheus-alertmanager (Debian package)' },
+  },
+  {
+    name: 'Prometheus 3.16 (module v0.316.0) and Alertmanager 0.28.1', utf8: true,
+    prometheus: { bin: cached('prometheus-v0.316.0/prometheus'), what: 'Prometheus v0.316.0 (run test/e2e/build-senders.sh)' },
+    alertmanager: { bin: cached('alertmanager-v0.28.1/alertmanager'), what: 'Alertmanager v0.28.1 (run test/e2e/build-senders.sh)' },
+  },
+];
+
+/** UTF-8 label names as Prometheus 3 and OpenTelemetry produce them. */
+const UTF8_LABELS = { 'service.name': 'checkout', 'k8s.pod.name': 'demo-7d9f8b6c5-x2k4q', 'région': 'île-de-france' };
+
+for (const senders of GENERATIONS) describe(`e2e: real senders — ${senders.name}`, function () {
   this.timeout(120_000);
   let server: ServerProc;
   let prometheus: Proc | null = null;
@@ -17,8 +47,8 @@ describe('e2e: real Prometheus and Alertmanager senders', function () {
   const windowSeconds = 12;
 
   before(async function () {
-    requireComponent(this, 'prometheus (Debian package prometheus)', which('prometheus') !== null);
-    requireComponent(this, 'prometheus-alertmanager (Debian package)', which('prometheus-alertmanager') !== null);
+    requireComponent(this, senders.prometheus.what, senders.prometheus.bin !== null);
+    requireComponent(this, senders.alertmanager.what, senders.alertmanager.bin !== null);
     requireComponent(this, 'the built server (npm run build)', builtServerPresent());
     server = await startServer();
     const dir = mkdtempSync(join(tmpdir(), 'ks-senders-'));
@@ -33,7 +63,7 @@ describe('e2e: real Prometheus and Alertmanager senders', function () {
         http_config: { authorization: { credentials: INGEST_TOKEN }, tls_config: tls },
       }] }],
     }));
-    alertmanager = start('prometheus-alertmanager', [
+    alertmanager = start(senders.alertmanager.bin!, [
       `--config.file=${join(dir, 'am.yml')}`, `--storage.path=${join(dir, 'am-data')}`,
       `--web.listen-address=127.0.0.1:${amPort}`, '--cluster.listen-address=',
     ]);
@@ -44,14 +74,15 @@ describe('e2e: real Prometheus and Alertmanager senders', function () {
     writeFileSync(join(dir, 'rules.yml'), stringify({ groups: [{ name: 'e2e', interval: '1s', rules: [{
       alert: 'KubePodCrashLooping',
       expr: `vector(1) and on () (vector(time()) >= ${from}) and on () (vector(time()) < ${until})`,
-      labels: { severity: 'critical', namespace: 'default', pod: 'demo-7d9f8b6c5-x2k4q', container: 'app' },
+      labels: { severity: 'critical', namespace: 'default', pod: 'demo-7d9f8b6c5-x2k4q', container: 'app', ...(senders.utf8 ? UTF8_LABELS : {}) },
       annotations: {
         summary: 'Pod default/demo-7d9f8b6c5-x2k4q (container app) is in CrashLoopBackOff',
         description: 'back-off 5m0s restarting failed container=app pod=demo-7d9f8b6c5-x2k4q_default',
       },
     }] }] }));
     writeFileSync(join(dir, 'prometheus.yml'), stringify({
-      global: { evaluation_interval: '1s', scrape_interval: '1m' },
+      // Prometheus 3 validates names by this scheme (rule labels included); 2.x does not know the key.
+      global: { evaluation_interval: '1s', scrape_interval: '1m', ...(senders.utf8 ? { metric_name_validation_scheme: 'utf8' } : {}) },
       rule_files: [join(dir, 'rules.yml')],
       alerting: { alertmanagers: [
         // Loki-ruler style: straight to Kube Sentinel's Alertmanager-compatible API.
@@ -60,7 +91,7 @@ describe('e2e: real Prometheus and Alertmanager senders', function () {
         { scheme: 'http', api_version: 'v2', static_configs: [{ targets: [`127.0.0.1:${amPort}`] }] },
       ] },
     }));
-    prometheus = start('prometheus', [
+    prometheus = start(senders.prometheus.bin!, [
       `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'prom-data')}`,
       `--web.listen-address=127.0.0.1:${promPort}`, '--rules.alert.resend-delay=1s',
     ]);
@@ -99,6 +130,10 @@ describe('e2e: real Prometheus and Alertmanager senders', function () {
     await waitFor('several re-deliveries', async () => (await metric('alerts-v2')) + (await metric('alertmanager')) >= 4, 20_000, 250);
     const again = await groups('');
     assert.equal(again.errors[0].count, 1);
+    if (senders.utf8) {
+      // Delivered by both senders with every UTF-8 label name intact (a 400 would have lost the alert).
+      for (const [name, value] of Object.entries(UTF8_LABELS)) assert.equal(again.errors[0].labels[name], value, name);
+    }
   });
 
   it('turns resolved when the senders report it, without inflating the count', async () => {
