@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createApp, type App } from './app.ts';
 import { createKubeGateway } from './cluster/gateway.ts';
 import { createRemediation, type Remediation } from './remediate/remediation.ts';
-import { createNotifications } from './notify/index.ts';
+import { createNotifications, webhookPort, type Notifications } from './notify/index.ts';
 import type { LoadedConfig } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { RulesReloader } from './classify/reloader.ts';
@@ -143,6 +143,8 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     storePing: () => store.ping() });
   const rules = new RulesReloader({
     file: config.rules_file ?? defaultRulesPath(),
+    // A rule whose `webhook` action names no configured webhook receiver fails the load.
+    webhookReceivers: config.notifications.receivers.filter((r) => r.webhook).map((r) => r.name),
     onReload: (result) => {
       metrics.rulesReloads.inc({ result: result.ok ? 'success' : 'failure' });
       if (result.ok) {
@@ -158,12 +160,15 @@ export async function serve(opts: ServeOptions): Promise<Running> {
   // Late-bound: the worker publishes audit entries to the app's live feed, created just below.
   let publishAudit: (entry: AuditEntry) => void = () => {};
   let remediation: Remediation | null = null;
+  // Late-bound like publishAudit: the `webhook` action posts through notifications, created after remediation.
+  let notificationsRef: Notifications | null = null;
   if (config.role !== 'dashboard') {
     const gateway = createKubeGateway({
       inCluster: config.kubernetes.in_cluster, kubeconfigPath: config.kubernetes.kubeconfig ?? opts.kubeconfigEnv,
     });
     remediation = createRemediation({
       store: publishingAudits(store, (e) => publishAudit(e)), gateway, config,
+      webhook: webhookPort({ transport: () => notificationsRef?.transport ?? null, store }),
       podName: opts.podName ?? hostname(), podNamespace: opts.podNamespace ?? null, logger: log.child({ component: 'remediation' }),
       ruleOf: (name) => {
         const spec = rules.current().rules.find((r) => r.name === name)?.spec.remediation;
@@ -184,6 +189,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     logger: log.child({ component: 'notify' }),
     onOutcome: (receiver, outcome, n) => metrics.notifications.inc({ receiver, outcome }, n ?? 1),
   }) : null;
+  notificationsRef = notifications;
 
   const app = createApp(config, {
     store, rules: () => rules.current(), tokens, logger: log, metrics, tlsLoaded: () => true,

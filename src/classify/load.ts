@@ -15,6 +15,11 @@ import { rulesDocumentSchema } from './schema.ts';
 export interface LoadOptions {
   /** Clock for `loadedAt`; injected so tests and replicas agree on time handling. */
   now?: () => number;
+  /**
+   * Names of the configured `webhook` notification receivers. When given, a rule whose action is
+   * `webhook` must name one of them in `params.receiver` (checked at load, like every other param).
+   */
+  webhookReceivers?: readonly string[];
 }
 
 type Locate = (path: Array<string | number>, key?: string) => number | null;
@@ -81,6 +86,13 @@ function zodIssues(error: ZodError, raw: unknown, locate: Locate | null): ErrorD
 function build(raw: unknown, text: string, sourceName: string, locate: Locate | null, options: LoadOptions): CompiledRuleSet {
   const parsed = rulesDocumentSchema.safeParse(raw);
   if (!parsed.success) throw new LoadError(sourceName, zodIssues(parsed.error, raw, locate));
+  const receivers = options.webhookReceivers;
+  if (receivers) {
+    const unknown = parsed.data.rules.flatMap((r, i) => r.remediation?.action === 'webhook' && !receivers.includes(r.remediation.params.receiver)
+      ? [{ path: `rules[${i}].remediation.params.receiver`, message: `no webhook receiver "${r.remediation.params.receiver}" in notifications.receivers${receivers.length ? ` (have: ${receivers.join(', ')})` : ''}` }]
+      : []);
+    if (unknown.length > 0) throw new LoadError(sourceName, unknown);
+  }
   const result = compileRules(parsed.data, { source: sourceName, hash: hashRulesText(text), loadedAt: (options.now ?? Date.now)() });
   if (!result.ok) throw new LoadError(sourceName, toDetails(result.issues, raw, locate));
   return result.set;

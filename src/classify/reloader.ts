@@ -45,6 +45,8 @@ export interface RulesReloaderOptions {
   onReload?: (result: ReloadResult) => void;
   /** Only when a different, valid set took over (not for the start-up load). */
   onChange?: (next: CompiledRuleSet, previous: CompiledRuleSet) => void;
+  /** Configured webhook receivers: a `webhook` action must name one (see LoadOptions). */
+  webhookReceivers?: readonly string[];
   logger?: ReloadLogger;
   now?: () => number;
   /** Editors and ConfigMap updates emit bursts of events; one reload per burst. Default 200 ms. */
@@ -150,7 +152,7 @@ export class RulesReloader {
     }
     let next: CompiledRuleSet;
     try {
-      next = parseRules(text, this.#file, { now: this.#opts.now });
+      next = parseRules(text, this.#file, { now: this.#opts.now, webhookReceivers: this.#opts.webhookReceivers });
     } catch (err) {
       const error = err instanceof LoadError ? err : new LoadError(this.#file, [{ path: '', message: String(err) }]);
       return this.#failed(trigger, error, hash);

@@ -151,6 +151,10 @@ const remediationSchema = z
     approval: z.enum(['required', 'auto'], { error: 'must be "required" or "auto"' }).nullish(),
     verify: verifySchema,
   })
+  .superRefine((r, ctx) => {
+    // The custom remediation posts to a named webhook receiver; without one it could never run.
+    if (r.action === 'webhook' && !r.params.receiver) ctx.addIssue({ code: 'custom', path: ['params', 'receiver'], message: 'the webhook action needs params.receiver: the name of a webhook receiver' });
+  })
   .nullish()
   .transform((r): RemediationSpec | null =>
     r ? { action: r.action, params: r.params, cooldownMs: r.cooldown, approval: r.approval ?? 'auto', verifyMs: r.verify } : null,

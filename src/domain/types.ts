@@ -12,7 +12,7 @@ export type SourceKind = (typeof SOURCE_KINDS)[number];
 export const CHANNELS = ['alerts-v1', 'alerts-v2', 'alertmanager', 'events', 'admission'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
-export const ACTIONS = ['none', 'restart-pod', 'scale-up', 'scale-down', 'rollback', 'delete-stuck-pods'] as const;
+export const ACTIONS = ['none', 'restart-pod', 'scale-up', 'scale-down', 'rollback', 'delete-stuck-pods', 'webhook'] as const;
 export type ActionName = (typeof ACTIONS)[number];
 
 export const GROUP_STATUSES = ['firing', 'resolved'] as const;

@@ -1,6 +1,7 @@
 // Wires notifications from config (DESIGN §6b): compiled routes, one transport per receiver, and the
 // leader-only notifier loop. The only entry point serve.ts calls.
 import type { NotificationsConfig } from '../config/notifications.ts';
+import type { WebhookPort } from '../remediate/actions/webhook.ts';
 import type { Store } from '../store/types.ts';
 import { Notifier, type NotifierLogger, type OnOutcome } from './notifier.ts';
 import { compileRoutes } from './routing.ts';
@@ -18,6 +19,23 @@ export interface NotificationsOptions {
   claimMs?: number;
   /** Test hook: overrides retry timing (the policy's shape is in retry.ts). */
   retry?: { baseMs?: number; maxMs?: number };
+}
+
+/**
+ * The `webhook` remediation action's view of notifications, bound late: remediation is created before
+ * notifications (which need its Lease), so the transport is looked up at call time.
+ */
+export function webhookPort(o: { transport: () => Transport | null; store: Pick<Store, 'getGroup'>; now?: () => number }): WebhookPort {
+  return {
+    has: (name) => o.transport()?.typeOf(name) === 'webhook',
+    async post(name, document, deliveryId) {
+      const t = o.transport();
+      if (!t) return { status: 0, detail: 'notifications are not configured' };
+      const r = await t.post(name, document, deliveryId, (o.now ?? Date.now)());
+      return r.kind === 'response' ? { status: r.status, detail: `HTTP ${r.status}${r.body ? `: ${r.body.slice(0, 200)}` : ''}` } : { status: 0, detail: `${r.reason}: ${r.message}` };
+    },
+    group: (id) => o.store.getGroup(id, { occurrences: 0 }),
+  };
 }
 
 export interface Notifications {

@@ -58,6 +58,10 @@ export function settleIntent(intent: { expect: Expectation; targetUid: string },
       if (!live.failing) return skip('pod-healthy', `pod ${e.podName} recovered by itself; no restart needed`);
       return retry(`pod ${e.podName} (uid ${e.podUid}) is still running and failing`);
     }
+    case 'webhook':
+      // A receiver cannot be asked whether the POST arrived; sending it again under the same delivery
+      // id is safe for a receiver that deduplicates by X-Kube-Sentinel-Delivery.
+      return retry(`the POST to webhook receiver ${e.receiver} cannot be confirmed; sending it again as ${e.deliveryId}`);
     case 'pods-deleted': {
       if (live.kind === 'gone') return landed('every pod is gone');
       if (live.kind !== 'pods') return skip('facts-mismatch', `expected pod list facts, got ${live.kind}`);
@@ -83,6 +87,7 @@ export function compareRetry(settled: Expectation, fresh: Expectation): 'same' |
   }
   if (settled.kind === 'pod-deleted' && fresh.kind === 'pod-deleted') return fresh.podUid === settled.podUid ? 'same' : 'landed-meanwhile';
   if (settled.kind === 'pods-deleted' && fresh.kind === 'pods-deleted') return 'same';
+  if (settled.kind === 'webhook' && fresh.kind === 'webhook') return fresh.deliveryId === settled.deliveryId ? 'same' : 'changed';
   return 'changed';
 }
 
@@ -107,5 +112,6 @@ export function describeExpectation(e: Expectation): string {
     case 'template': return `template ${e.beforeHash}→${e.afterHash}`;
     case 'pod-deleted': return `pod ${e.podName} (uid ${e.podUid}) deleted`;
     case 'pods-deleted': return `${e.pods.length} pod(s) deleted: ${e.pods.map((p) => p.name).join(', ')}`;
+    case 'webhook': return `POST to webhook receiver ${e.receiver} (delivery ${e.deliveryId})`;
   }
 }

@@ -9,7 +9,7 @@ import { RESOLVE_REASONS } from './target.ts';
 export const ACTION_SKIP_REASONS = [
   'no-action', 'no-pod', 'pod-terminating', 'no-controller', 'pod-healthy', 'unsupported-workload', 'workload-terminating',
   'invalid-params', 'at-max-replicas', 'at-min-replicas', 'no-change', 'deployment-paused', 'no-previous-revision',
-  'pod-not-current-revision', 'workload-healthy', 'already-at-previous', 'no-stuck-pods',
+  'pod-not-current-revision', 'workload-healthy', 'already-at-previous', 'no-stuck-pods', 'unknown-receiver',
 ] as const;
 export type ActionSkipReason = (typeof ACTION_SKIP_REASONS)[number];
 

@@ -7,6 +7,7 @@ import type { KubeGateway } from './kube.ts';
 import { LeaderElector, StaticLeadership, type Leadership, type LeaderStatus } from './leader.ts';
 import { makeIdentity } from './leader-record.ts';
 import { realSleep, silentLogger, type Logger, type RemediationMetrics, type Sleep } from './ports.ts';
+import type { WebhookPort } from './actions/webhook.ts';
 import { RemediationWorker, type RuleLookup } from './worker.ts';
 
 export interface RemediationOptions {
@@ -25,6 +26,8 @@ export interface RemediationOptions {
   pollIntervalMs?: number;
   /** Current rules' remediation.approval / remediation.verify by rule name (DESIGN §6a). */
   ruleOf?: RuleLookup;
+  /** Webhook receivers for the `webhook` action (src/notify/index.ts webhookPort). */
+  webhook?: WebhookPort;
 }
 
 export interface RemediationStatus {
@@ -71,6 +74,11 @@ export function createRemediation(o: RemediationOptions): Remediation {
     excludedNamespaces: excludedNamespaces(rem.excluded_namespaces, o.podNamespace),
     maxAttempts: rem.max_attempts, now, sleep, random, logger, metrics: o.metrics, pollIntervalMs: o.pollIntervalMs,
     ruleOf: o.ruleOf, approvalTtlMs: rem.approval_ttl, maxIneffective: rem.max_ineffective,
+    // The POST is this action's mutating call: it re-checks leadership like every KubeWriter call.
+    webhook: o.webhook && {
+      ...o.webhook,
+      post: (receiver, document, id) => { leader.assertLeading(); return o.webhook!.post(receiver, document, id); },
+    },
   });
   const w = worker;
 

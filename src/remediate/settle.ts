@@ -23,6 +23,9 @@ export async function readLive(kube: KubeReader, intent: Intent, container: stri
         ? { kind: 'pod', uid: p.meta.uid, terminating: p.meta.deletionTimestamp !== null, failing: podFailure(p, container) !== null }
         : { kind: 'gone' };
     }
+    case 'webhook':
+      // Nothing to read: settleIntent decides a webhook intent without live facts.
+      return { kind: 'gone' };
     case 'pods-deleted': {
       const remaining: string[] = [];
       for (const want of e.pods) {

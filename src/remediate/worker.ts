@@ -8,6 +8,7 @@
 import { OWN_EVENT_REASON, type ActionName } from '../domain/types.ts';
 import type { Expectation, RemediationRequest, Settings, Store } from '../store/types.ts';
 import { ACTION_REGISTRY } from './actions/index.ts';
+import { WebhookCallError, type WebhookPort } from './actions/webhook.ts';
 import type { Plan } from './actions/types.ts';
 import { eventObjectFor, involved } from './actions/types.ts';
 import { decide, type Facts } from './decide.ts';
@@ -57,6 +58,8 @@ export interface WorkerOptions {
    * answered): a test makes one never resolve to freeze a leader exactly there.
    */
   crashPoints?: { afterIntent?(requestId: number): Promise<void>; afterCall?(requestId: number): Promise<void> };
+  /** Webhook receivers for the `webhook` action (src/notify); absent: that action skips. */
+  webhook?: WebhookPort;
 }
 
 /** Exponential backoff with ±20% jitter: base, 2×base, 4×base… capped. */
@@ -270,7 +273,7 @@ export class RemediationWorker {
           } else if (decision.step === 'guards') {
             facts.guards = evaluate(req.force ? guardsFor({ force: true }) : ALL_GUARDS, await this.gather(base, d.key, target));
           } else {
-            plan = await ACTION_REGISTRY[req.action].plan({ kube: kube!, target: target!, params: req.params, container: req.container, now });
+            plan = await ACTION_REGISTRY[req.action].plan({ kube: kube!, target: target!, params: req.params, container: req.container, now, request: req, webhook: this.o.webhook });
             facts.plan = plan.kind === 'skip' ? plan : { kind: 'act', summary: plan.summary };
           }
           continue;
@@ -333,6 +336,7 @@ export class RemediationWorker {
       // An answer that proves the call did not land (and never will) closes the intent; anything
       // ambiguous (timeout, network, 5xx, 409 racing a stale leader) leaves it for the next settle.
       if (isKubeApiError(e) && !e.transient && e.apiStatus !== 0) await store.closeIntent(intentId, { state: 'failed', reason: `api-${e.apiStatus}`, by: leader.identity, at: this.o.now() });
+      if (e instanceof WebhookCallError && !e.transient) await store.closeIntent(intentId, { state: 'failed', reason: e.reason, by: leader.identity, at: this.o.now() });
       throw e;
     }
     await this.o.crashPoints?.afterCall?.(d.req.id);
@@ -376,12 +380,14 @@ export class RemediationWorker {
   private async failed(d: Decision, e: unknown): Promise<void> {
     const { req } = d;
     const api = isKubeApiError(e) ? e : null;
-    const reason = api ? (api.apiStatus === 0 ? 'api-unreachable' : api.apiStatus === 409 ? 'conflict' : `api-${api.apiStatus}`) : 'internal';
+    // A webhook receiver's answer: failed with its status, retried only when it may succeed later.
+    const hook = e instanceof WebhookCallError ? e : null;
+    const reason = api ? (api.apiStatus === 0 ? 'api-unreachable' : api.apiStatus === 409 ? 'conflict' : `api-${api.apiStatus}`) : hook?.reason ?? 'internal';
     const msg = e instanceof Error ? e.message : String(e);
-    if (!api) this.log.error({ err: e, requestId: req.id }, 'remediation failed unexpectedly');
+    if (!api && !hook) this.log.error({ err: e, requestId: req.id }, 'remediation failed unexpectedly');
     // The object vanished between verification and the write: nothing is left to fix.
     if (api?.apiStatus === 404) return this.finish(d, 'skipped', 'target-gone', msg);
-    const transient = api?.transient ?? true;
+    const transient = api?.transient ?? hook?.transient ?? true;
     if (transient && req.attempts >= this.o.maxAttempts) {
       return this.escalate(d, `gave up after ${req.attempts} attempt(s); last error (${reason}): ${msg}`, null);
     }

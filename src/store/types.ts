@@ -172,7 +172,9 @@ export type Expectation =
   | { kind: 'template'; beforeHash: string; afterHash: string }
   /** `workload`: the display of what owns the pod (Deployment/web), named in the audit after the pod is gone. */
   | { kind: 'pod-deleted'; podName: string; podUid: string; workload?: string }
-  | { kind: 'pods-deleted'; pods: Array<{ name: string; uid: string }> };
+  | { kind: 'pods-deleted'; pods: Array<{ name: string; uid: string }> }
+  /** The `webhook` action: a POST under a stable delivery id (it cannot be read back). */
+  | { kind: 'webhook'; receiver: string; deliveryId: string };
 
 export const INTENT_STATES = ['open', 'done', 'superseded', 'skipped', 'failed'] as const;
 export type IntentState = (typeof INTENT_STATES)[number];

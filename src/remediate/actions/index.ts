@@ -5,6 +5,7 @@ import { restartPod } from './restart-pod.ts';
 import { rollback } from './rollback.ts';
 import { scaleDown, scaleUp } from './scale.ts';
 import { type Action, skip } from './types.ts';
+import { webhookAction } from './webhook.ts';
 
 const none: Action = {
   name: 'none',
@@ -18,6 +19,7 @@ export const ACTION_REGISTRY: Record<ActionName, Action> = {
   'scale-down': scaleDown,
   'rollback': rollback,
   'delete-stuck-pods': deleteStuckPods,
+  'webhook': webhookAction,
 };
 
 export type { Action, ActionContext, Plan } from './types.ts';

@@ -2,10 +2,11 @@
 // state and decides (skip with a named reason, or a concrete change); run() performs that change
 // through a writer that re-checks leadership before every mutating call. Dry-run stops after plan().
 import type { ActionName } from '../../domain/types.ts';
-import type { Expectation } from '../../store/types.ts';
+import type { Expectation, RemediationRequest } from '../../store/types.ts';
 import type { KubeReader, KubeWriter, NewEvent } from '../kube.ts';
 import type { ActionSkipReason, SkipReason } from '../reasons.ts';
 import type { ResolvedTarget } from '../target.ts';
+import type { WebhookPort } from './webhook.ts';
 
 export interface ActionContext {
   kube: KubeReader;
@@ -14,6 +15,9 @@ export interface ActionContext {
   /** Container named by the signal ('' when none). */
   container: string;
   now: number;
+  /** The request being planned, and the notifications port: only the `webhook` action reads them. */
+  request?: RemediationRequest;
+  webhook?: WebhookPort;
 }
 
 export type Plan =
