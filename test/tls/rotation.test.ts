@@ -1,7 +1,7 @@
 // Certificate rotation without a restart: files replaced the way the kubelet updates a Secret volume
 // (a `..data` symlink swapped atomically), under a live keep-alive connection.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { ensureCertificates } from '../../src/tls/certs.ts';
 import { loadTlsPair, type TlsPair } from '../../src/tls/material.ts';
 import { TlsReloader, type TlsReloadResult } from '../../src/tls/reloader.ts';
 import { handshake } from './handshake.ts';
+import { SecretVolume } from './secret-volume.ts';
 
 interface Pki { ca: string; cert: string; key: string; serial: string }
 
@@ -19,32 +20,6 @@ async function makePki(name: string): Promise<Pki> {
   const f = await ensureCertificates(dir, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
   const pair = await loadTlsPair(f);
   return { ca: readFileSync(f.caFile, 'utf8'), cert: readFileSync(f.certFile, 'utf8'), key: readFileSync(f.keyFile, 'utf8'), serial: pair.serial };
-}
-
-/** A Secret volume: tls.crt → ..data/tls.crt, ..data → ..<version>. */
-class SecretVolume {
-  readonly dir = mkdtempSync(join(tmpdir(), 'ks-secret-'));
-  #n = 0;
-  constructor(cert: string, key: string) {
-    this.#version(cert, key);
-    symlinkSync(`..v${this.#n}`, join(this.dir, '..data'));
-    symlinkSync('..data/tls.crt', join(this.dir, 'tls.crt'));
-    symlinkSync('..data/tls.key', join(this.dir, 'tls.key'));
-  }
-  #version(cert: string, key: string): void {
-    this.#n += 1;
-    const v = join(this.dir, `..v${this.#n}`);
-    mkdirSync(v);
-    writeFileSync(join(v, 'tls.crt'), cert);
-    writeFileSync(join(v, 'tls.key'), key);
-  }
-  /** What the kubelet does: write the new version, point a temporary link at it, rename over ..data. */
-  update(cert: string, key: string): void {
-    this.#version(cert, key);
-    symlinkSync(`..v${this.#n}`, join(this.dir, '..data_tmp'));
-    renameSync(join(this.dir, '..data_tmp'), join(this.dir, '..data'));
-  }
-  get files() { return { certFile: join(this.dir, 'tls.crt'), keyFile: join(this.dir, 'tls.key') }; }
 }
 
 function get(agent: Agent, port: number): Promise<{ status: number; serial: string; reused: boolean }> {
