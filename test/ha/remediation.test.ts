@@ -189,9 +189,9 @@ describe('HA remediation: three processes, one Lease, one database', function ()
   });
 
   it('SIGKILL of the leader mid-stream: another replica takes over, never before the old lease expired', async () => {
-    // Killed between two remediations: a request a dead leader had claimed stays claimed for the claim
-    // time (2 min, longer than any action, which is what keeps it from running twice), longer than this
-    // test. Alerts keep arriving through the failover and queue up for the successor.
+    // Killed between two remediations; alerts keep arriving through the failover and queue up for the
+    // successor. (A leader killed in the middle of an action is test/ha/exactly-once.test.ts: its
+    // successor takes the claim over at once and settles the intent against the live object.)
     await drain();
     const old = leader();
     serving = serving.filter((r) => r !== old);

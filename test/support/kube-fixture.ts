@@ -54,6 +54,18 @@ function leaseHolder(resource: string, method: string, body: string): string | n
   }
 }
 
+/**
+ * A call the proxy stops (DESIGN §6a crash tests): `before` never forwards it (the write never lands),
+ * `after` forwards it and withholds the answer (the write landed, its sender never learns). Held
+ * calls are dropped, never released: the sender is killed meanwhile.
+ */
+export interface Hold {
+  match: (c: KubeCall) => boolean;
+  phase: 'before' | 'after';
+  /** Resolves with the call once it is held. */
+  held: Promise<KubeCall>;
+}
+
 interface Waiter {
   match: (c: KubeCall) => boolean;
   resolve: (c: KubeCall) => void;
@@ -67,6 +79,7 @@ export class KubeFixture {
   private readonly proxies: http.Server[] = [];
   private readonly agent = new http.Agent({ keepAlive: true });
   private waiters: Waiter[] = [];
+  private holds: Array<Hold & { resolve: (c: KubeCall) => void }> = [];
   private seeded = 0;
 
   constructor(opts: { dir: string; now?: () => number }) {
@@ -119,6 +132,11 @@ export class KubeFixture {
       holder: leaseHolder(resource, method, body.toString('utf8')), at: this.now(), status: 0, doneAt: null,
     };
     this.calls.push(call);
+    const hold = this.takeHold(call);
+    if (hold?.phase === 'before') {
+      hold.resolve(call);
+      return;
+    }
     const headers = { ...req.headers, host: new URL(this.api.url).host };
     const upstream = http.request(`${this.api.url}${path}`, { method, headers, agent: this.agent }, (up) => {
       const out: Buffer[] = [];
@@ -126,6 +144,10 @@ export class KubeFixture {
       up.on('end', () => {
         call.status = up.statusCode ?? 0;
         call.doneAt = this.now();
+        if (hold) {
+          hold.resolve(call);
+          return;
+        }
         res.writeHead(call.status, up.headers);
         res.end(Buffer.concat(out));
         this.settle(call);
@@ -143,6 +165,21 @@ export class KubeFixture {
     const ready = this.waiters.filter((w) => w.match(call));
     this.waiters = this.waiters.filter((w) => !ready.includes(w));
     for (const w of ready) w.resolve(call);
+  }
+
+  /** Stops the next call matching `match` at the proxy (see Hold). */
+  hold(match: (c: KubeCall) => boolean, phase: Hold['phase']): Hold {
+    let resolve!: (c: KubeCall) => void;
+    const held = new Promise<KubeCall>((r) => { resolve = r; });
+    const h = { match, phase, held, resolve };
+    this.holds.push(h);
+    return h;
+  }
+
+  private takeHold(call: KubeCall) {
+    const h = this.holds.find((x) => x.match(call));
+    if (h) this.holds = this.holds.filter((x) => x !== h);
+    return h;
   }
 
   /** Resolves as soon as a call matching `match` has been answered (the moment it is, not polled). */
@@ -193,6 +230,8 @@ export interface Replica {
 /** One `role: webhook` server process on the shared database, talking to the fake through its own proxy. */
 export async function startReplica(opts: {
   fixture: KubeFixture; name: string; databaseUrl: string; timings: LeaderTimings; logLevel?: string;
+  /** Extra top-level config keys (e.g. rules_file). */
+  config?: Record<string, unknown>;
 }): Promise<Replica> {
   const kubeconfig = await opts.fixture.kubeconfigFor(opts.name);
   const server = await startServer({
@@ -205,6 +244,7 @@ export async function startReplica(opts: {
         lease_duration: opts.timings.leaseDuration, renew_deadline: opts.timings.renewDeadline, retry_period: opts.timings.retryPeriod,
       },
       remediation: { enabled: true, dry_run: false, max_actions_per_hour: 100_000, max_attempts: 3 },
+      ...opts.config,
     },
     env: { POD_NAME: opts.name, POD_NAMESPACE: LEASE.namespace, LOG_LEVEL: opts.logLevel ?? 'warn' },
   });
