@@ -43,6 +43,8 @@ export interface ControlPlane {
   startSeconds: number;
   /** Every write the apiserver admitted or refused, from its audit log (Metadata level, oldest first). */
   writes(): AuditRecord[];
+  /** Every call made by a ServiceAccount, reads included. */
+  calls(): AuditRecord[];
   /** A kubeconfig file for a bearer token (e.g. a TokenRequest token of a ServiceAccount). */
   kubeconfigFor(name: string, token: string): string;
   stop(): Promise<void>;
@@ -60,11 +62,14 @@ export interface AuditRecord {
   objectRef: { resource?: string; namespace?: string; name?: string; subresource?: string };
 }
 
-/** Only writes, once each (at ResponseComplete): what the suites ask "who changed what, when". */
+/** Once per request (at ResponseComplete): what the suites ask "who called what, when". */
 const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
 kind: Policy
 omitStages: [RequestReceived, ResponseStarted]
 rules:
+  # Every call a ServiceAccount makes (Kube Sentinel runs as one), and everyone's writes.
+  - level: Metadata
+    userGroups: [system:serviceaccounts]
   - level: Metadata
     verbs: [create, update, patch, delete, deletecollection]
   - level: None
@@ -75,6 +80,8 @@ export function credentialId(token: string): string {
   const payload = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
   return `JTI=${payload.jti}`;
 }
+
+const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
 
 function readAudit(file: string): AuditRecord[] {
   if (!existsSync(file)) return [];
@@ -175,7 +182,8 @@ export async function startControlPlane(dir: string): Promise<ControlPlane> {
 
     return {
       url, ca, caFile, adminKubeconfig, admin, dir, startSeconds, stop,
-      writes: () => readAudit(auditLog),
+      writes: () => readAudit(auditLog).filter((r) => WRITE_VERBS.has(r.verb)),
+      calls: () => readAudit(auditLog),
       kubeconfigFor(name: string, token: string) {
         const file = join(dir, `kubeconfig-${name}`);
         writeFileSync(file, stringify(kubeconfig({ url, caFile, user: name, token })), { mode: 0o600 });
