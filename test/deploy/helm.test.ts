@@ -180,7 +180,8 @@ describe('deploy: Helm chart', function () {
       const cert = new X509Certificate(pem(secret.data['tls.crt']));
       assert.ok(cert.verify(ca.publicKey), 'serving certificate is signed by the bundled CA');
       assert.ok(cert.checkPrivateKey(createPrivateKey(pem(secret.data['tls.key']))), 'key matches the certificate');
-      for (const host of [`${FULL}.${NS}.svc`, `${FULL}-dashboard.${NS}.svc`, `${FULL}.${NS}.svc.cluster.local`]) {
+      // The admission Service is the name the API server verifies when it calls the webhook.
+      for (const host of [`${FULL}.${NS}.svc`, `${FULL}-dashboard.${NS}.svc`, `${FULL}.${NS}.svc.cluster.local`, `${FULL}-admission.${NS}.svc`]) {
         assert.ok(cert.checkHost(host), `certificate covers ${host}`);
       }
       const hook = one(docs, 'ValidatingWebhookConfiguration').webhooks[0];
