@@ -5,19 +5,9 @@ import { pickBatch, planBatch, repeatVerdict } from '../../src/notify/plan.ts';
 import { decide, DEFAULT_RETRY, parseRetryAfter } from '../../src/notify/retry.ts';
 import { compileRoutes } from '../../src/notify/routing.ts';
 import type { NotificationEvent, OutboxState } from '../../src/store/outbox.ts';
-import type { ErrorGroup } from '../../src/store/types.ts';
 import { LoadError } from '../../src/domain/errors.ts';
+import { group, T0 } from './groups.ts';
 
-const T0 = Date.UTC(2026, 0, 1);
-
-export function group(id: number, o: Partial<ErrorGroup> = {}): ErrorGroup {
-  return {
-    id, fingerprint: `fp-${id}`, alertFingerprint: null, source: 'alert', priority: 'P1', rule: 'crashloop', status: 'firing',
-    title: 'KubePodCrashLooping', message: 'Back-off restarting failed container', namespace: 'shop', pod: 'web-1', container: 'api',
-    workload: 'Deployment/web', labels: { app: 'web-frontend', severity: 'critical' }, count: 3, firstSeen: new Date(T0).toISOString(),
-    lastSeen: new Date(T0).toISOString(), resolvedAt: null, expiresAt: null, remediation: null, ...o,
-  };
-}
 
 const routesFrom = (routes: unknown[]) => {
   const cfg = notificationsSchema.parse({ receivers: [{ name: 'a', webhook: { url: 'https://x' } }, { name: 'b', webhook: { url: 'https://y' } }], routes });

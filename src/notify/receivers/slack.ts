@@ -5,7 +5,8 @@
 import { clip, headline, kindVerb, remediationText, type GroupSnapshot, type NotificationMessage } from '../message.ts';
 import { JSON_HEADERS, type OutboundRequest, type ReceiverSecrets } from './types.ts';
 
-const MAX_GROUP_BLOCKS = 20;
+/** Each group takes 3 blocks (section, context, divider): 15 of them plus header and summary stay under 50. */
+const MAX_GROUP_BLOCKS = 15;
 
 type Block = Record<string, unknown>;
 
