@@ -28,6 +28,11 @@ const ingest = (name: string, path: string, body: string): Route => ({
   expect: (role, token) => (role === 'dashboard' ? [403, 'read_only_role'] : token === 'ingest' ? [200] : [401, 'unauthorized']),
 });
 const read = (method: string, path: string, body?: string): Route => ({ name: `${method} ${path}`, method, path, body, expect: (_r, t) => readable(t) });
+const adminWrite = (method: string, path: string, forAdmin: [number, string?]): Route => ({
+  name: `${method} ${path}`, method, path,
+  expect: (role, token) => (token === 'none' || token === 'wrong' || token === 'ingest' ? [401, 'unauthorized']
+    : role === 'dashboard' ? [403, 'read_only_role'] : token === 'admin' ? forAdmin : [401, 'unauthorized']),
+});
 const open = (path: string): Route => ({ name: `GET ${path}`, method: 'GET', path, expect: () => [200] });
 
 const ROUTES: Route[] = [
@@ -43,6 +48,12 @@ const ROUTES: Route[] = [
     expect: (role, token) => (token === 'none' || token === 'wrong' || token === 'ingest' ? [401, 'unauthorized']
       : role === 'dashboard' ? [403, 'read_only_role'] : token === 'admin' ? [200] : [401, 'unauthorized']),
   },
+  read('GET', '/api/remediations'), read('GET', '/api/suspensions'), read('GET', '/api/notifications'),
+  // Remediation writes (DESIGN §6a): read check, then role, then the admin token; the ids do not exist.
+  adminWrite('POST', '/api/remediations/999/approve', [404, 'not_found']),
+  adminWrite('POST', '/api/remediations/999/reject', [404, 'not_found']),
+  adminWrite('POST', '/api/errors/999/remediate', [404, 'not_found']),
+  adminWrite('DELETE', '/api/suspensions/999', [404, 'not_found']),
   open('/healthz'), open('/health'), open('/readyz'), open('/ready'), open('/metrics'),
   open('/'), open('/errors'), open('/errors/1'), open('/rules'), open('/history'), open('/settings'),
   { name: 'GET /ws (upgrade)', method: 'GET', path: '/ws', listener: 'ws', expect: (_r, t) => (t === 'read' || t === 'admin' ? [101] : [401, 'unauthorized']) },

@@ -11,7 +11,7 @@ export interface HostileCase {
   status: number;
   code: string;
   /** Kind of case, so the dashboard role knows what it should answer instead. */
-  kind: 'read' | 'ingest-body' | 'admission-body' | 'other';
+  kind: 'read' | 'ingest-body' | 'admission-body' | 'admin-write' | 'other';
 }
 
 const R = `Authorization: Bearer ${TOKENS.read}`;
@@ -214,7 +214,38 @@ function wsCases(): HostileCase[] {
   return cases.map((c) => ({ ...c, listener: 'main' as const, kind: 'other' as const }));
 }
 
+/** The remediation and notification routes (DESIGN §6a, §6b). */
+function loopCases(): HostileCase[] {
+  const reads: Array<[string, number, string]> = [
+    ['/api/remediations?state=bogus', 400, 'invalid_query'], ['/api/remediations?state=%00', 400, 'invalid_query'],
+    ['/api/remediations?page=1e300', 400, 'invalid_query'], ['/api/remediations?page_size=0', 400, 'invalid_query'],
+    ['/api/suspensions?active=maybe', 400, 'invalid_query'], ['/api/suspensions?active=%00', 400, 'invalid_query'],
+    ['/api/notifications?state=bogus', 400, 'invalid_query'], ['/api/notifications?page=-1', 400, 'invalid_query'],
+    ['/api/notifications?group_id=1e300', 400, 'invalid_query'], ['/api/notifications?receiver=x'.padEnd(100, 'x'), 400, 'invalid_query'],
+    ['/api/notifications?page_size=99999999999999999999', 400, 'invalid_query'],
+    ['/api/remediations/%zz/approve', 400, 'bad_request'],
+  ];
+  const writes: Array<[string, string, string[], string, number, string]> = [
+    ['POST', '/api/remediations/1e300/approve', [A], '', 404, 'not_found'],
+    ['POST', '/api/remediations/-1/reject', [A], '', 404, 'not_found'],
+    ['POST', '/api/remediations/99999999999999999999/approve', [A], '', 404, 'not_found'],
+    ['POST', '/api/remediations/1/approve', [A, 'Content-Type: text/plain'], 'yes', 415, 'unsupported_media_type'],
+    ['POST', '/api/remediations/1/approve', [A, J], '{', 400, 'invalid_json'],
+    ['POST', '/api/errors/1e300/remediate', [A], '', 404, 'not_found'],
+    ['POST', '/api/errors/0x10/remediate', [A], '', 404, 'not_found'],
+    ['POST', '/api/errors/1/remediate', [A, J, 'Content-Length: 10000000'], '', 413, 'payload_too_large'],
+    ['DELETE', '/api/suspensions/1e300', [A], '', 404, 'not_found'],
+    ['DELETE', '/api/suspensions/%00', [A], '', 404, 'not_found'],
+    ['POST', '/api/remediations/1/approve', [R], '', 401, 'unauthorized'],
+  ];
+  return [
+    ...reads.map(([path, status, code]): HostileCase => ({ name: `GET ${path}`, listener: 'main', kind: 'read', status, code, bytes: fixed(http('GET', path, [R])) })),
+    ...writes.map(([m, path, head, body, status, code]): HostileCase => ({ name: `${m} ${path} ${head.slice(1).join(' ')}`, listener: 'main',
+      kind: 'admin-write', status, code, bytes: fixed(http(m, path, head, body)) })),
+  ];
+}
+
 export function hostileCorpus(): HostileCase[] {
   return [...queryCases(), ...pathCases(), ...methodCases(), ...authCases(), ...ingestBodyCases(), ...admissionCases(),
-    ...expressBodyCases(), ...parserCases(), ...wsCases()];
+    ...expressBodyCases(), ...parserCases(), ...wsCases(), ...loopCases()];
 }

@@ -20,7 +20,7 @@ const dbs = new TestDatabases();
 /** What the read-only dashboard role answers instead, for the cases that would write. */
 function forDashboard(c: HostileCase): [number, string] {
   const settingsWrite = c.name.startsWith('POST /api/settings');
-  if (c.kind === 'ingest-body' || c.kind === 'admission-body' || settingsWrite) return [403, 'read_only_role'];
+  if (c.kind === 'ingest-body' || c.kind === 'admission-body' || c.kind === 'admin-write' || settingsWrite) return [403, 'read_only_role'];
   return [c.status, c.code];
 }
 
