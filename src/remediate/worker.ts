@@ -10,7 +10,7 @@ import type { Expectation, RemediationRequest, Settings, Store } from '../store/
 import { ACTION_REGISTRY } from './actions/index.ts';
 import { WebhookCallError, type WebhookPort } from './actions/webhook.ts';
 import type { Plan } from './actions/types.ts';
-import { eventObjectFor, involved } from './actions/types.ts';
+import { ActionIneffectiveError, eventObjectFor, involved } from './actions/types.ts';
 import { decide, type Facts } from './decide.ts';
 import { ALL_GUARDS, HOUR_MS, PREFLIGHT_GUARDS, evaluate, guardsFor, hasOptOut, type GuardInput } from './guards.ts';
 import { compareRetry, describeExpectation, settleIntent } from './intent.ts';
@@ -380,8 +380,9 @@ export class RemediationWorker {
   private async failed(d: Decision, e: unknown): Promise<void> {
     const { req } = d;
     const api = isKubeApiError(e) ? e : null;
-    // A webhook receiver's answer: failed with its status, retried only when it may succeed later.
-    const hook = e instanceof WebhookCallError ? e : null;
+    // A webhook receiver's answer (failed with its status, retried only when it may succeed later), or
+    // a change the API accepted that the live object does not show (never retried).
+    const hook = e instanceof WebhookCallError || e instanceof ActionIneffectiveError ? e : null;
     const reason = api ? (api.apiStatus === 0 ? 'api-unreachable' : api.apiStatus === 409 ? 'conflict' : `api-${api.apiStatus}`) : hook?.reason ?? 'internal';
     const msg = e instanceof Error ? e.message : String(e);
     if (!api && !hook) this.log.error({ err: e, requestId: req.id }, 'remediation failed unexpectedly');

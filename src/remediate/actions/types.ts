@@ -53,6 +53,7 @@ export interface Action {
  */
 export class ActionIneffectiveError extends Error {
   readonly reason: string;
+  readonly transient = false;
   constructor(reason: string, message: string) {
     super(message);
     this.name = 'ActionIneffectiveError';

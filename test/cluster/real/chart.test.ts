@@ -12,12 +12,14 @@ import { stringify } from 'yaml';
 import { REPO, findKustomize, parseManifests, runTool, type Manifest } from '../../deploy/support.ts';
 import { waitFor } from '../../support/proc.ts';
 import { clusterEnv, type ClusterEnv } from './env.ts';
-import { helm, RELEASE, renderChart } from './sentinel.ts';
+import { helm, renderChart } from './sentinel.ts';
 import { rewriteWebhooks } from './webhook-rewrite.ts';
 
 const POST_RENDERER = join(REPO, 'test/cluster/real/post-render.ts');
 /** Nothing listens here: connection refused at once, so the Ignore policy is exercised too. */
 const DEAD_WEBHOOK = 'https://127.0.0.1:1/webhooks/admission';
+
+let releaseSeq = 0;
 
 /** Kinds whose CRDs this control plane does not have. */
 const skippedKinds = new Set<string>();
@@ -70,7 +72,8 @@ describe('cluster: the Helm chart and kustomize overlays on a real apiserver', f
       await env.scene.namespace(ns);
       const file = join(scratch, `${name.replace(/\W+/g, '-')}.yaml`);
       writeFileSync(file, stringify(values));
-      const docs = rewriteWebhooks(await renderChart(['-f', file], ns), { url: DEAD_WEBHOOK, ca: env.cp.ca });
+      // Its own release name: cluster-scoped names (ClusterRole, webhook configuration) must not collide.
+      const docs = rewriteWebhooks(await renderChart(['-f', file], ns, `dry${++releaseSeq}`), { url: DEAD_WEBHOOK, ca: env.cp.ca });
       assert.ok(docs.length > 5);
       assert.deepEqual(await dryRunAll(env, docs, ns), []);
     });
@@ -78,16 +81,17 @@ describe('cluster: the Helm chart and kustomize overlays on a real apiserver', f
 
   it('installs, upgrades and changes the replica count with helm; generated TLS, tokens and caBundle are stable', async () => {
     const ns = 'chart-live';
+    const release = 'live';
     await env.scene.namespace(ns);
     const base = ['--post-renderer', POST_RENDERER, '--wait=false'];
-    const install = await withEnv(helmEnv, () => helmRun(['install', RELEASE, 'helm/kube-sentinel', ...base], ns));
+    const install = await withEnv(helmEnv, () => helmRun(['install', release, 'helm/kube-sentinel', ...base], ns));
     assert.equal(install.code, 0, install.stderr);
     assert.deepEqual(install.warnings, []);
     const snapshot = async () => {
-      const tls = await env.cp.admin.get(`/api/v1/namespaces/${ns}/secrets/${RELEASE}-kube-sentinel-tls`);
+      const tls = await env.cp.admin.get(`/api/v1/namespaces/${ns}/secrets/${release}-kube-sentinel-tls`);
       const secrets = await env.cp.admin.get(`/api/v1/namespaces/${ns}/secrets`);
       const tokens = secrets.items.filter((s: any) => /token/.test(s.metadata.name)).map((s: any) => [s.metadata.name, s.data]);
-      const vwc = await env.cp.admin.get(`/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${RELEASE}-kube-sentinel`);
+      const vwc = await env.cp.admin.get(`/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${release}-kube-sentinel`);
       return { tls: tls.data, tokens, caBundle: vwc.webhooks[0].clientConfig.caBundle, url: vwc.webhooks[0].clientConfig.url };
     };
     const first = await snapshot();
@@ -96,21 +100,21 @@ describe('cluster: the Helm chart and kustomize overlays on a real apiserver', f
     assert.ok(first.tokens.length > 0, 'generated tokens exist');
     await waitFor('webhook pods created', async () => (await env.cp.admin.get(`/api/v1/namespaces/${ns}/pods`)).items.length >= 3);
 
-    const upgrade = await withEnv(helmEnv, () => helmRun(['upgrade', RELEASE, 'helm/kube-sentinel', ...base], ns));
+    const upgrade = await withEnv(helmEnv, () => helmRun(['upgrade', release, 'helm/kube-sentinel', ...base], ns));
     assert.equal(upgrade.code, 0, upgrade.stderr);
     assert.deepEqual(upgrade.warnings, []);
     assert.deepEqual(await snapshot(), first, 'TLS secret, tokens and caBundle unchanged across an upgrade');
 
-    const scale = await withEnv(helmEnv, () => helmRun(['upgrade', RELEASE, 'helm/kube-sentinel', ...base, '--set', 'webhook.replicas=5'], ns));
+    const scale = await withEnv(helmEnv, () => helmRun(['upgrade', release, 'helm/kube-sentinel', ...base, '--set', 'webhook.replicas=5'], ns));
     assert.equal(scale.code, 0, scale.stderr);
-    const webhook = await env.cp.admin.get(`/apis/apps/v1/namespaces/${ns}/deployments/${RELEASE}-kube-sentinel`);
+    const webhook = await env.cp.admin.get(`/apis/apps/v1/namespaces/${ns}/deployments/${release}-kube-sentinel`);
     assert.equal(webhook.spec.replicas, 5);
     await waitFor('5 webhook pods', async () => {
       const pods = await env.cp.admin.get(`/api/v1/namespaces/${ns}/pods?labelSelector=app.kubernetes.io%2Fcomponent%3Dwebhook`);
       return pods.items.filter((p: any) => !p.metadata.deletionTimestamp).length === 5;
     });
     assert.deepEqual(await snapshot(), first);
-    const un = await helmRun(['uninstall', RELEASE, '--wait=false'], ns);
+    const un = await helmRun(['uninstall', release, '--wait=false'], ns);
     assert.equal(un.code, 0, un.stderr);
   });
 
@@ -120,7 +124,7 @@ describe('cluster: the Helm chart and kustomize overlays on a real apiserver', f
       'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest',
       'pod-security.kubernetes.io/warn': 'restricted', 'pod-security.kubernetes.io/warn-version': 'latest',
     });
-    const r = await withEnv(helmEnv, () => helmRun(['install', RELEASE, 'helm/kube-sentinel', '--post-renderer', POST_RENDERER, '--wait=false'], ns));
+    const r = await withEnv(helmEnv, () => helmRun(['install', 'restricted', 'helm/kube-sentinel', '--post-renderer', POST_RENDERER, '--wait=false'], ns));
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.warnings, [], 'no Pod Security warnings for the pod templates');
     const deployments = (await env.cp.admin.get(`/apis/apps/v1/namespaces/${ns}/deployments`)).items;
@@ -134,7 +138,7 @@ describe('cluster: the Helm chart and kustomize overlays on a real apiserver', f
       const failure = (x.status.conditions ?? []).find((c: any) => c.type === 'ReplicaFailure');
       assert.equal(failure, undefined, `${x.metadata.name}: ${failure?.message}`);
     }
-    await helmRun(['uninstall', RELEASE, '--wait=false'], ns);
+    await helmRun(['uninstall', 'restricted', '--wait=false'], ns);
   });
 
   for (const overlay of ['development', 'staging', 'production']) {

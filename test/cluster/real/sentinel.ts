@@ -22,8 +22,8 @@ export function helm() {
   return tool;
 }
 
-export async function renderChart(args: string[] = [], namespace = KS_NAMESPACE): Promise<Manifest[]> {
-  const r = await runTool(helm(), ['template', RELEASE, CHART, '--namespace', namespace, ...args]);
+export async function renderChart(args: string[] = [], namespace = KS_NAMESPACE, release = RELEASE): Promise<Manifest[]> {
+  const r = await runTool(helm(), ['template', release, CHART, '--namespace', namespace, ...args]);
   if (r.code !== 0) throw new Error(`helm template failed: ${r.stderr}`);
   return parseManifests(r.stdout);
 }
@@ -180,10 +180,14 @@ export async function audits(server: ServerProc, namespace: string): Promise<Aud
   return (r.body.entries as Audit[]).filter((e) => e.namespace === namespace).sort((a, b) => a.id - b.id);
 }
 
-/** Posts the alert and waits for the decision it leads to (the first audit entry after `after`). */
+/** What the worker decided about a request (not the later outcome check of an earlier action). */
+const DECISIONS = new Set(['acted', 'dry-run', 'skipped', 'failed', 'escalated', 'awaiting-approval']);
+
+/** Posts the alert and waits for the decision it leads to (the first new decision in the audit). */
 export async function decide(server: ServerProc, alert: unknown[], namespace: string, timeoutMs = 30_000): Promise<Audit> {
-  const before = (await audits(server, namespace)).length;
+  const seen = new Set((await audits(server, namespace)).map((a) => a.id));
   const r = await server.client.post('/api/v2/alerts', alert);
   assert.equal(r.status, 200, r.text);
-  return waitFor(`a remediation decision in ${namespace}`, async () => (await audits(server, namespace))[before] ?? null, timeoutMs, 100);
+  return waitFor(`a remediation decision in ${namespace}`, async () =>
+    (await audits(server, namespace)).find((a) => !seen.has(a.id) && DECISIONS.has(a.outcome)) ?? null, timeoutMs, 100);
 }
