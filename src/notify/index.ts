@@ -46,16 +46,21 @@ export interface Notifications {
   stop(): Promise<void>;
 }
 
-/** Null when no receiver is configured. Throws LoadError for an unreadable secret or CA file. */
-export async function createNotifications(o: NotificationsOptions): Promise<Notifications | null> {
-  if (o.config.receivers.length === 0) return null;
+/**
+ * Throws LoadError for an unreadable secret or CA file. With no receiver configured the loop still
+ * runs: it consumes outbox events (no route), so configuring a receiver later does not replay a
+ * week of old groups into it.
+ */
+export async function createNotifications(o: NotificationsOptions): Promise<Notifications> {
   const routes = compileRoutes(o.config.routes);
   const transport = await Transport.create({ receivers: o.config.receivers });
   // The longest send is a PagerDuty batch: every request may take up to twice its timeout.
-  const longest = Math.max(...o.config.receivers.map((r) => (r.slack ?? r.pagerduty ?? r.alertmanager ?? r.webhook)!.timeout));
+  const longest = Math.max(10_000, ...o.config.receivers.map((r) => (r.slack ?? r.pagerduty ?? r.alertmanager ?? r.webhook)!.timeout));
+  const configured = o.config.receivers.length > 0;
   const notifier = new Notifier({
     store: o.store, routes, config: o.config, externalUrl: o.externalUrl, deliverer: transport, leader: o.leader,
-    logger: o.logger, onOutcome: o.onOutcome, now: o.now, pollMs: o.pollMs,
+    // Without receivers every event is `no-route`: not worth a metric series.
+    logger: o.logger, onOutcome: configured ? o.onOutcome : undefined, now: o.now, pollMs: o.pollMs,
     claimMs: o.claimMs ?? Math.max(60_000, 2 * longest * (o.config.rate_limit.max + 1)), retry: o.retry,
   });
   return {

@@ -142,6 +142,37 @@ describe('notifications: delivery to Slack, PagerDuty and a signed webhook', fun
   });
 });
 
+describe('notifications: no receiver configured', () => {
+  it('consumes outbox events, so a receiver configured later is not flooded with old groups', async () => {
+    const r = await rig([], []);
+    try {
+      await r.store.record([firing('fp-old', 'k', T0), firing('fp-old2', 'k', T0)]);
+      r.clock.now = T0 + 10_000;
+      await pass(r);
+      assert.deepEqual(await r.store.pendingNotificationEvents(10), []);
+      assert.equal((await r.store.listDeliveries({ page: 1, pageSize: 10 })).total, 0);
+      assert.equal(r.outcomes.size, 0, 'no metric series without receivers');
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('retention prunes old events even if nothing ever planned them, and finished deliveries', async () => {
+    const store = new SqliteStore({ path: ':memory:', maxOccurrences: 5 });
+    await store.migrate();
+    await store.record([firing('fp-p', 'k', T0)]);
+    await store.planNotifications({ eventIds: [], marks: [], deliveries: [
+      { route: 'r', receiver: 'x', kind: 'firing', groupIds: [1], message: {}, detailed: 1, suppressed: 0, createdAt: T0, notBefore: T0 },
+    ] }, T0);
+    const d = (await store.claimDelivery('me', T0, 1000))!;
+    await store.finishDelivery(d.id, 'me', { state: 'sent', at: T0 });
+    await store.prune(T0 + 1);
+    assert.deepEqual(await store.pendingNotificationEvents(10), []);
+    assert.equal((await store.listDeliveries({ page: 1, pageSize: 10 })).total, 0);
+    await store.close();
+  });
+});
+
 describe('notifications: faults', function () {
   this.timeout(30_000);
   let hook: Receiver; let r: Rig;
