@@ -131,7 +131,7 @@ export async function prune(tx: Tx, before: number): Promise<number> {
   await del('DELETE FROM occurrence_minutes WHERE minute < $1', Math.floor(before / 60_000));
   await del('DELETE FROM audit WHERE at < $1', before);
   await del("DELETE FROM remediation_requests WHERE state = 'done' AND created_at < $1", before);
-  // Outbox: finished deliveries (their group links cascade), planned events, marks of pruned groups.
+  // Outbox: finished deliveries (their group links cascade), old events, marks of pruned groups.
   await del("DELETE FROM notification_deliveries WHERE state IN ('sent', 'failed') AND created_at < $1", before);
   await del('DELETE FROM notification_events WHERE at < $1', before);
   await tx.query('DELETE FROM notification_marks m WHERE NOT EXISTS (SELECT 1 FROM error_groups g WHERE g.id = m.group_id)');

@@ -118,7 +118,7 @@ export function prune(stmts: Statements, before: number): number {
     stmts.get('DELETE FROM occurrence_minutes WHERE minute < ?').run(Math.floor(before / 60_000));
     stmts.get('DELETE FROM audit WHERE at < ?').run(before);
     stmts.get("DELETE FROM remediation_requests WHERE state = 'done' AND created_at < ?").run(before);
-    // Outbox: finished deliveries (their group links cascade), planned events, marks of pruned groups.
+    // Outbox: finished deliveries (their group links cascade), old events, marks of pruned groups.
     stmts.get("DELETE FROM notification_deliveries WHERE state IN ('sent', 'failed') AND created_at < ?").run(before);
     stmts.get('DELETE FROM notification_events WHERE at < ?').run(before);
     stmts.get('DELETE FROM notification_marks WHERE group_id NOT IN (SELECT id FROM error_groups)').run();
