@@ -47,5 +47,6 @@ export function createApi(opts) {
   return {
     get: (path, query) => request('GET', path, { query }),
     post: (path, body, extra = {}) => request('POST', path, { body, token: extra.token }),
+    del: (path, extra = {}) => request('DELETE', path, { token: extra.token }),
   };
 }

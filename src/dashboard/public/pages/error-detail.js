@@ -2,6 +2,7 @@
 // about it, and the kubectl commands to look further.
 import { ApiError } from '../api.js';
 import { clear, errorBox, h, outcomeChip, priorityBadge, section, statusChip, svg, table, throttle, timeEl } from '../dom.js';
+import { approvalsList, lastOutcomeBadge, runNowControl } from '../remediation-controls.js';
 import { absoluteTime, bucketize, formatCount } from '../format.js';
 import { kubectlCommands } from '../kubectl.js';
 import { notificationsSection } from '../notifications-section.js';
@@ -71,7 +72,7 @@ function remediationTable(group, base) {
   const now = Date.now();
   return [
     group.remediation ? h('p', null, `Rule action: `, h('code', null, group.remediation.action),
-      group.remediation.lastOutcome ? ` · last outcome ${group.remediation.lastOutcome}` : '') : null,
+      group.remediation.lastOutcome ? [' · last outcome ', lastOutcomeBadge(group)] : '') : null,
     table({
       id: 'remediation-history',
       columns: [{ label: 'When' }, { label: 'Outcome' }, { label: 'Action' }, { label: 'Target' }, { label: 'Reason' }, { label: 'Message' }, { label: 'By' }],
@@ -145,6 +146,7 @@ export async function mount(ctx) {
     let group;
     // Deliveries are secondary: the page still renders when they cannot be listed.
     const notifications = ctx.api.get(`/api/notifications?group_id=${encodeURIComponent(id)}&page_size=20`).catch(() => null);
+    const approvals = ctx.api.get('/api/remediations', { state: 'awaiting-approval', page_size: '100' }).catch(() => null);
     try {
       group = await ctx.api.get(`/api/errors/${encodeURIComponent(id)}`);
     } catch (err) {
@@ -161,8 +163,17 @@ export async function mount(ctx) {
     if (!ctx.isCurrent()) return;
     ctx.setTitle(`${group.priority} ${group.title}`);
     clear(body, ...render(group, ctx.base));
-    const sent = await notifications;
-    if (sent && ctx.isCurrent()) body.append(notificationsSection(sent));
+    const [sent, waiting] = await Promise.all([notifications, approvals]);
+    if (!ctx.isCurrent()) return;
+    // Act on this error: what waits for approval, and running its rule's action now.
+    const mineWaiting = (waiting?.remediations ?? []).filter((r) => r.groupId === group.id);
+    const actions = section('Act on this error',
+      mineWaiting.length ? [h('h3', null, 'Waiting for approval'), approvalsList(ctx, mineWaiting, () => refresh())] : null,
+      runNowControl(ctx, group, () => refresh()));
+    actions.id = 'act-section';
+    const history = [...body.querySelectorAll('section')].find((s) => s.querySelector('#remediation-history'));
+    if (history) history.before(actions); else body.append(actions);
+    if (sent) body.append(notificationsSection(sent));
   }
 
   await draw();

@@ -3,9 +3,10 @@
 import { ApiError } from '../api.js';
 import { clear, errorBox, field, h, outcomeChip, pager, select, table, throttle, timeEl } from '../dom.js';
 import { formatCount } from '../format.js';
+import { suspensionsList } from '../remediation-controls.js';
 import { HISTORY_DEFAULTS, PAGE_SIZES, entryMatches, readFilters, toParams } from '../query-state.js';
 
-const OUTCOMES = ['acted', 'dry-run', 'skipped', 'failed', 'escalated'];
+const OUTCOMES = ['acted', 'dry-run', 'skipped', 'failed', 'escalated', 'awaiting-approval', 'approved', 'rejected', 'expired', 'effective', 'ineffective'];
 const COMMON_REASONS = ['disabled', 'excluded-namespace', 'opted-out', 'max-attempts', 'cooldown', 'budget-exhausted', 'dry-run', 'pod-not-found', 'owner-not-found', 'workload-not-found', 'no-target', 'at-max-replicas', 'at-min-replicas'];
 
 function filterForm(filters, onChange) {
@@ -55,7 +56,13 @@ export async function mount(ctx) {
   let filters = readFilters(ctx.query, HISTORY_DEFAULTS);
   const summary = h('p', { class: 'summary', 'aria-live': 'polite' });
   const results = h('div');
-  ctx.container.append(h('h1', null, 'Remediation history'),
+  const suspended = h('div', { id: 'suspensions-section' });
+  async function drawSuspensions() {
+    const reply = await ctx.api.get('/api/suspensions', { active: 'true' }).catch(() => null);
+    if (!ctx.isCurrent() || !reply) return;
+    clear(suspended, h('h2', null, 'Suspended auto-remediation'), suspensionsList(ctx, reply.suspensions, () => { void drawSuspensions(); void draw(); }));
+  }
+  ctx.container.append(h('h1', null, 'Remediation history'), suspended,
     filterForm(filters, (next) => apply({ ...next, page: 1 })), summary, results);
 
   function apply(next) {
@@ -93,8 +100,8 @@ export async function mount(ctx) {
       total > pageSize || page > 1 ? pager({ page, pageSize, total, onPage: (p) => apply({ page: p }) }) : null);
   }
 
-  await draw();
-  const refresh = throttle(() => { draw().catch(() => {}); }, 1000);
+  await Promise.all([draw(), drawSuspensions()]);
+  const refresh = throttle(() => { draw().catch(() => {}); void drawSuspensions(); }, 1000);
   return {
     onMessage(msg) {
       if (msg.type === 'remediation' && entryMatches(msg.entry, filters)) {

@@ -1,6 +1,7 @@
 // Overview: what is on fire (counts, newest P1/P2), how busy ingest is, what remediation did, and
 // whether this replica and the leader are healthy.
 import { clear, h, outcomeChip, priorityBadge, section, statusChip, table, throttle, timeEl } from '../dom.js';
+import { approvalsList } from '../remediation-controls.js';
 import { formatCount, PRIORITY_NAMES } from '../format.js';
 
 const PRIORITIES = ['P1', 'P2', 'P3', 'P4'];
@@ -102,10 +103,15 @@ export async function mount(ctx) {
   ctx.container.append(h('h1', null, 'Overview'), body);
 
   async function draw() {
-    const { stats, urgent, recent, ready } = await load(ctx.api, ctx.base);
+    const [{ stats, urgent, recent, ready }, waiting] = await Promise.all([
+      load(ctx.api, ctx.base),
+      // Approvals are secondary: an older server without the route still renders the overview.
+      ctx.api.get('/api/remediations', { state: 'awaiting-approval', page_size: '20' }).catch(() => null),
+    ]);
     if (!ctx.isCurrent()) return;
     clear(body, 
       section('Firing now', priorityCards(stats, ctx.base)),
+      waiting ? section('Waiting for approval', approvalsList(ctx, waiting.remediations, () => refresh())) : null,
       h('div', { class: 'grid-2' },
         section('Latest P1 and P2', urgentList(urgent, ctx.base)),
         section('Ingest', ingest(stats))),
