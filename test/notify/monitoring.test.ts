@@ -53,7 +53,7 @@ notifications:
     - match: {priorities: [P1]}
       receivers: [oncall, pager, am]
 `);
-    const r = await runTool(helm, ['template', 'ks', CHART, '--namespace', 'mon', '-f', values]);
+    const r = await runTool(helm, ['template', 'ks', CHART, '--namespace', 'mon', '-f', values, '--set', 'networkPolicy.enabled=true']);
     assert.equal(r.code, 0, r.stderr);
     docs = parseManifests(r.stdout);
   });
@@ -121,5 +121,8 @@ notifications:
       'oncall/slack-url': 'slack/url', 'pager/routing-key': 'pd/routing-key', 'am/bearer-token': 'am/token', 'am/ca.crt': 'am-ca/ca.crt', 'hook/hmac-secret': 'hook/secret',
     });
     assert.ok(!cm.data['config.yaml'].includes('secret:'), 'no secret values in the ConfigMap');
+    const np = docs.find((d) => d.kind === 'NetworkPolicy' && d.metadata.name === 'ks-kube-sentinel-webhook')!;
+    const egressPorts = (np.spec.egress as Array<{ ports: Array<{ port: number }> }>).flatMap((e) => e.ports.map((p) => p.port));
+    assert.ok(egressPorts.includes(9093), 'the NetworkPolicy lets the webhook pods reach an Alertmanager');
   });
 });
