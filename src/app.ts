@@ -186,7 +186,7 @@ export function createApp(config: Config, deps: AppDeps): App {
     const fastPaths = new Set([...routes.keys()].map((k) => k.slice(k.indexOf(' ') + 1)));
     return (req: IncomingMessage, res: ServerResponse) => {
       const started = performance.now();
-      applySecurityHeaders(res);
+      applySecurityHeaders(res, false);
       // An answer sent before the body was read (401, 403, 413, 415…) must still reach the sender.
       res.once('finish', () => { if (!req.complete) drainRefusedBody(req); });
       const url = req.url ?? '/';
@@ -204,6 +204,7 @@ export function createApp(config: Config, deps: AppDeps): App {
         }
         path = path.slice(base.length) || '/';
       }
+      if (path.startsWith('/api/') || fastPaths.has(path)) res.setHeader('cache-control', 'no-store');
       const key = `${req.method} ${path}`;
       const route = routes.get(key);
       res.once('finish', () => {

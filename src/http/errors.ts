@@ -34,7 +34,8 @@ export function sendError(res: ServerResponse, err: unknown): void {
     res.destroy();
     return;
   }
-  const headers: Record<string, string> = {};
+  // An error is never worth caching (and a 401/403 must not be replayed from a cache).
+  const headers: Record<string, string> = { 'cache-control': 'no-store' };
   if (e.code === 'unauthorized') headers['www-authenticate'] = 'Bearer realm="kube-sentinel"';
   if (e.status === 503) headers['retry-after'] = '5';
   sendJson(res, e.status, errorBody(e.code, e.message, e.details), headers);

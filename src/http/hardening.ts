@@ -14,12 +14,13 @@ export const BASE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
 };
 
 /**
- * Every answer starts with the security headers and `no-store`: API answers carry tokens' worth of
- * data and must not sit in shared caches. Dashboard pages and assets override `cache-control` later.
+ * Every answer gets the security headers. API answers (`noStore`) also get `no-store`: they carry
+ * data a token was needed for and must not sit in shared caches. Dashboard pages and versioned assets
+ * set their own caching, so they are left alone.
  */
-export function applySecurityHeaders(res: ServerResponse): void {
+export function applySecurityHeaders(res: ServerResponse, noStore: boolean): void {
   for (const [k, v] of Object.entries(BASE_SECURITY_HEADERS)) res.setHeader(k, v);
-  res.setHeader('cache-control', 'no-store');
+  if (noStore) res.setHeader('cache-control', 'no-store');
 }
 
 /** False when the path holds a `%` escape that does not decode (`/errors/%`, `/api/errors/%zz`, bad UTF-8). */
