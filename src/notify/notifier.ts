@@ -42,6 +42,8 @@ export interface NotifierOptions {
   /** How long a claimed delivery is ours; must exceed the longest send (2 × receiver timeout per request). */
   claimMs?: number;
   retry?: Partial<RetryPolicy>;
+  /** Least time between two passes when wakes keep coming (default 200 ms). */
+  minGapMs?: number;
   /** How often reminders (repeat_interval) are looked for. */
   repeatScanMs?: number;
 }
@@ -102,6 +104,8 @@ export class Notifier {
     const sleep = this.#o.sleep ?? defaultSleep;
     const poll = this.#o.pollMs ?? 1000;
     while (!this.#stopping.signal.aborted) {
+      // Wakes up to here are covered by the pass about to run.
+      if (this.#waker.signal.aborted) this.#waker = new AbortController();
       let waitMs = poll;
       try {
         const leading = this.#o.leader.isLeader();
@@ -112,7 +116,12 @@ export class Notifier {
         this.#log.warn({ err: (err as Error).message }, 'notification pass failed; retrying');
       }
       if (this.#stopping.signal.aborted) break;
-      if (this.#waker.signal.aborted) this.#waker = new AbortController();
+      // A wake during the pass (new events, a NOTIFY) means look again soon, not after the poll; the
+      // short gap bounds the passes a busy cluster's stream of NOTIFYs can cause.
+      if (this.#waker.signal.aborted) {
+        await sleep(this.#o.minGapMs ?? 200, this.#stopping.signal);
+        continue;
+      }
       if (waitMs > 0) await sleep(waitMs, AbortSignal.any([this.#waker.signal, this.#stopping.signal]));
     }
   }
