@@ -91,10 +91,11 @@ export function createRemediationRouter(o: RemediationRoutesOptions): express.Ro
       if (n === null || n > max) { issues.push({ path: key, message: `must be an integer from 1 to ${max}` }); return fallback; }
       return n;
     };
+    const groupId = q.group_id === undefined || q.group_id === '' ? undefined : int('group_id', 0, Number.MAX_SAFE_INTEGER);
     const page = int('page', 1, 1_000_000);
     const pageSize = int('page_size', 50, 500);
     if (issues.length) throw new AppError('invalid_query', `Invalid query: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues);
-    const { requests, total } = await o.store.listRequests({ state: state as RequestState | undefined, page, pageSize });
+    const { requests, total } = await o.store.listRequests({ state: state as RequestState | undefined, groupId, page, pageSize });
     res.json({ remediations: requests.map(requestView), total, page, pageSize });
   }));
 

@@ -16,6 +16,9 @@ export interface OutcomeFacts {
   podsRemaining: number;
 }
 
+/** Actions whose effect can be checked on the cluster; others (none, webhook) get no outcome check. */
+export const VERIFIED_ACTIONS: readonly ActionName[] = ['restart-pod', 'scale-up', 'scale-down', 'rollback', 'delete-stuck-pods'];
+
 export const OUTCOME_REASONS = [
   'recovered', 'recurred', 'not-ready', 'reached', 'not-reached', 'rolled-out', 'rollout-stuck', 'pods-gone', 'pods-remain',
   'target-gone',

@@ -14,7 +14,7 @@ export const ACTION_SKIP_REASONS = [
 export type ActionSkipReason = (typeof ACTION_SKIP_REASONS)[number];
 
 /** The loop's own reasons: no cluster to verify against, target vanished mid-action, suspended. */
-export const LOOP_REASONS = ['no-cluster', 'target-gone', 'suspended', 'approval-required', 'superseded-by-landing'] as const;
+export const LOOP_REASONS = ['no-cluster', 'target-gone', 'suspended', 'approval-required', 'approval-pending', 'superseded-by-landing'] as const;
 
 export const SKIP_REASONS = [
   ...new Set([...GUARD_REASONS, ...RESOLVE_REASONS, ...ACTION_SKIP_REASONS, ...SETTLE_REASONS, ...LOOP_REASONS]),

@@ -3,7 +3,8 @@
 // row (which also becomes the group's lastOutcome and a /ws message) and a metric. After
 // max_ineffective ineffective outcomes in a row for one (rule, workload), suspend and escalate.
 import type { Store, Verification } from '../store/types.ts';
-import { WORKLOAD_KINDS, type KubeGateway, type WorkloadKind } from './kube.ts';
+import { involved } from './actions/types.ts';
+import { WORKLOAD_KINDS, type KubeGateway, type NewEvent, type WorkloadKind } from './kube.ts';
 import type { Leadership } from './leader.ts';
 import { judgeOutcome, shouldSuspend } from './outcome.ts';
 import type { Logger, RemediationMetrics } from './ports.ts';
@@ -16,8 +17,8 @@ export interface VerifyDeps {
   maxIneffective: number;
   logger: Logger;
   metrics?: RemediationMetrics;
-  /** Records the Warning Event on the workload when a suspension escalates (best effort). */
-  escalateEvent(v: Verification, message: string): Promise<void>;
+  /** Records a Kubernetes Event (best effort): the Warning on the workload when a suspension escalates. */
+  event(on: NewEvent['involvedObject'], type: NewEvent['type'], message: string): Promise<void>;
 }
 
 const isWorkloadKind = (k: string): k is WorkloadKind => (WORKLOAD_KINDS as readonly string[]).includes(k);
@@ -83,5 +84,7 @@ async function maybeSuspend(d: VerifyDeps, v: Verification, base: Omit<Parameter
   const message = `auto-remediation suspended (suspension ${s.id}): ${reason}; a human should look, then lift it (DELETE /api/suspensions/${s.id})`;
   await d.store.appendAudit({ ...base, at: d.now(), outcome: 'escalated', reason: 'ineffective', message });
   d.logger.warn({ suspension: s.id, rule: v.rule, target: `${v.namespace}/${v.target}` }, message);
-  await d.escalateEvent(v, message);
+  const ref = workloadOf(v.target);
+  const w = ref && d.kube ? await d.kube.getWorkload(ref.kind, v.namespace, ref.name) : null;
+  if (w) await d.event(involved(w.kind, w.meta), 'Warning', message);
 }

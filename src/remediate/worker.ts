@@ -5,80 +5,28 @@
 // API failures go back to `pending` with exponential backoff; after max_attempts a human is asked.
 // On each new term the worker takes over earlier holders' claims at once (DESIGN §6a): the intent log
 // is what makes that safe.
-import { OWN_EVENT_REASON, type ActionName } from '../domain/types.ts';
+import { OWN_EVENT_REASON } from '../domain/types.ts';
 import type { Expectation, RemediationRequest, Settings, Store } from '../store/types.ts';
 import { ACTION_REGISTRY } from './actions/index.ts';
-import { WebhookCallError, type WebhookPort } from './actions/webhook.ts';
+import { WebhookCallError } from './actions/webhook.ts';
 import type { Plan } from './actions/types.ts';
-import { ActionIneffectiveError, eventObjectFor, involved } from './actions/types.ts';
+import { ActionIneffectiveError, eventObjectFor } from './actions/types.ts';
 import { decide, type Facts } from './decide.ts';
 import { ALL_GUARDS, HOUR_MS, PREFLIGHT_GUARDS, evaluate, guardsFor, hasOptOut, type GuardInput } from './guards.ts';
 import { compareRetry, describeExpectation, settleIntent } from './intent.ts';
-import { isKubeApiError, type KubeGateway, type KubeWriter, type NewEvent } from './kube.ts';
-import { NotLeaderError, type Leadership } from './leader.ts';
-import { silentLogger, type Logger, type RemediationMetrics, type Sleep } from './ports.ts';
+import { isKubeApiError, type NewEvent } from './kube.ts';
+import { NotLeaderError } from './leader.ts';
+import { silentLogger, type Logger } from './ports.ts';
+import { VERIFIED_ACTIONS } from './outcome.ts';
 import { readLive } from './settle.ts';
 import { resolveTarget, signalDisplay, type ResolvedTarget } from './target.ts';
-import { verifyPass, workloadOf } from './verify.ts';
+import { verifyPass } from './verify.ts';
+import { backoffMs, cooldownKey, guardedWriter, type RuleLookup, type WorkerOptions } from './worker-support.ts';
 
 export const EVENT_REASON = OWN_EVENT_REASON;
 
-/** What the worker reads from the current rule set for a request's rule (null: rule gone). */
-export type RuleLookup = (rule: string) => { approval: 'required' | 'auto'; verifyMs: number } | null;
-
-export interface WorkerOptions {
-  store: Store;
-  /** null: no cluster configured — dry-run records "would act" unverified, real runs skip. */
-  kube: KubeGateway | null;
-  leader: Leadership;
-  /** Settings when the store has none yet (from config.remediation). */
-  defaults: Settings;
-  excludedNamespaces: readonly string[];
-  maxAttempts: number;
-  now: () => number;
-  sleep: Sleep;
-  random: () => number;
-  logger?: Logger;
-  metrics?: RemediationMetrics;
-  pollIntervalMs?: number;
-  /** How long a claim lasts; must exceed the longest action (API timeouts are 10s per call). */
-  claimMs?: number;
-  backoffBaseMs?: number;
-  backoffMaxMs?: number;
-  /** Window over which acted/failed entries per workload count toward max_attempts. */
-  attemptWindowMs?: number;
-  /** Rule keys remediation.approval / remediation.verify; absent: auto, 5m. */
-  ruleOf?: RuleLookup;
-  /** remediation.approval_ttl (default 1h). */
-  approvalTtlMs?: number;
-  /** remediation.max_ineffective (default 2). */
-  maxIneffective?: number;
-  /**
-   * Test-only crash points around the mutating call (after the intent commit, after the API
-   * answered): a test makes one never resolve to freeze a leader exactly there.
-   */
-  crashPoints?: { afterIntent?(requestId: number): Promise<void>; afterCall?(requestId: number): Promise<void> };
-  /** Webhook receivers for the `webhook` action (src/notify); absent: that action skips. */
-  webhook?: WebhookPort;
-}
-
-/** Exponential backoff with ±20% jitter: base, 2×base, 4×base… capped. */
-export function backoffMs(attempt: number, baseMs: number, maxMs: number, random: () => number): number {
-  const raw = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(raw * (0.8 + 0.4 * random()));
-}
-
-export const cooldownKey = (rule: string, action: ActionName, namespace: string, target: string): string =>
-  `${rule}|${action}|${namespace}/${target}`;
-
-/** A writer that asks the leader before every mutating call, so a deposed leader stops mid-action. */
-export function guardedWriter(kube: KubeWriter, leader: Leadership): KubeWriter {
-  return {
-    deletePod: (ns, name, opts) => { leader.assertLeading(); return kube.deletePod(ns, name, opts); },
-    patchWorkload: (kind, ns, name, patch) => { leader.assertLeading(); return kube.patchWorkload(kind, ns, name, patch); },
-    createEvent: (ns, e) => { leader.assertLeading(); return kube.createEvent(ns, e); },
-  };
-}
+export type { RuleLookup, WorkerOptions };
+export { backoffMs, cooldownKey, guardedWriter };
 
 interface Decision {
   req: RemediationRequest;
@@ -170,12 +118,7 @@ export class RemediationWorker {
   private verify(): Promise<number> {
     return verifyPass({
       store: this.o.store, kube: this.o.kube, leader: this.o.leader, now: this.o.now, logger: this.log, metrics: this.o.metrics,
-      maxIneffective: this.o.maxIneffective ?? 2,
-      escalateEvent: async (v, message) => {
-        const ref = workloadOf(v.target);
-        const w = ref && this.o.kube ? await this.o.kube.getWorkload(ref.kind, v.namespace, ref.name) : null;
-        if (w && this.o.kube) await this.event(guardedWriter(this.o.kube, this.o.leader), involved(w.kind, w.meta), 'Warning', message);
-      },
+      maxIneffective: this.o.maxIneffective ?? 2, event: (on, type, message) => this.event(on, type, message),
     });
   }
 
@@ -284,6 +227,9 @@ export class RemediationWorker {
         case 'escalate': return this.escalate(d, decision.detail, target);
         case 'dry-run': return this.finish(d, 'dry-run', decision.reason, decision.reason === 'no-cluster' ? `would ${req.action} ${d.target || '(unknown target)'}; live state not verified: no cluster configured` : decision.detail);
         case 'await-approval': {
+          // One question per error group at a time: later occurrences do not pile up more approvals.
+          const [waiting] = (await store.listRequests({ state: 'awaiting-approval', groupId: req.groupId, page: 1, pageSize: 1 })).requests;
+          if (waiting) return this.finish(d, 'skipped', 'approval-pending', `request #${waiting.id} of this error already waits for approval: ${waiting.plan ?? ''}`);
           await this.audit(d, 'awaiting-approval', 'approval-required', decision.plan);
           return this.close(d, { state: 'awaiting-approval', plan: decision.plan, expiresAt: now + (this.o.approvalTtlMs ?? HOUR_MS) });
         }
@@ -352,7 +298,7 @@ export class RemediationWorker {
     const { req } = d;
     const window = verifyMs ?? this.verifyWindow(req.rule);
     await this.audit(d, 'acted', '', message);
-    if (window > 0) {
+    if (window > 0 && VERIFIED_ACTIONS.includes(req.action)) {
       const group = await this.o.store.getGroup(req.groupId, { occurrences: 0 });
       const now = this.o.now();
       await this.o.store.scheduleVerification({
@@ -362,17 +308,18 @@ export class RemediationWorker {
     }
     await this.close(d, { state: 'done' });
     const on = plan?.eventOn ?? (target && eventObjectFor(target));
-    if (on && this.o.kube) await this.event(guardedWriter(this.o.kube, this.o.leader), on, plan?.eventType ?? 'Normal', message);
+    if (on) await this.event(on, plan?.eventType ?? 'Normal', message);
   }
 
-  private async event(writer: KubeWriter, on: NewEvent['involvedObject'], type: NewEvent['type'], message: string): Promise<void> {
+  /** Records a KubeSentinelRemediation Event, best effort: the decision is already audited. */
+  private async event(on: NewEvent['involvedObject'], type: NewEvent['type'], message: string): Promise<void> {
+    if (!this.o.kube) return;
     try {
-      await writer.createEvent(on.namespace, {
+      await guardedWriter(this.o.kube, this.o.leader).createEvent(on.namespace, {
         involvedObject: on, reason: EVENT_REASON, type, message: `Kube Sentinel: ${message}`.slice(0, 1024),
         at: this.o.now(), reportingInstance: this.o.leader.identity,
       });
     } catch (e) {
-      // The action already happened and is audited; a missing Event is not worth a retry.
       this.log.warn({ err: e, on }, 'could not record the Kubernetes Event');
     }
   }
@@ -405,7 +352,7 @@ export class RemediationWorker {
     await this.close(d, { state: 'escalated', error: message });
     const on = target && eventObjectFor(target);
     const settings = await this.settings();
-    if (on && this.o.kube && !settings.dryRun) await this.event(guardedWriter(this.o.kube, this.o.leader), on, 'Warning', message);
+    if (on && !settings.dryRun) await this.event(on, 'Warning', message);
   }
 
   /** Audit one decision and close the request as done. */

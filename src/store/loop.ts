@@ -90,8 +90,11 @@ export async function getRequest(db: LoopDb, id: number): Promise<RemediationReq
 }
 
 export async function listRequests(db: LoopDb, q: RequestQuery): Promise<{ requests: RemediationRequest[]; total: number }> {
-  const where = q.state ? 'WHERE state = $1' : '';
-  const params = q.state ? [q.state] : [];
+  const terms: string[] = [];
+  const params: unknown[] = [];
+  if (q.state) terms.push(`state = $${params.push(q.state)}`);
+  if (q.groupId !== undefined) terms.push(`group_id = $${params.push(q.groupId)}`);
+  const where = terms.length ? `WHERE ${terms.join(' AND ')}` : '';
   const { size, offset } = pageOf(q);
   const [count] = await db.all<{ n: number }>(`SELECT count(*) AS n FROM remediation_requests ${where}`, params);
   const total = Number(count.n);

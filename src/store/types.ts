@@ -160,6 +160,7 @@ export interface NewRequest {
 
 export interface RequestQuery {
   state?: RequestState;
+  groupId?: number;
   page: number;
   pageSize: number;
 }

@@ -73,6 +73,19 @@ describe('remediate/worker: approval, outcome, suspension', () => {
       assert.equal(deletes().length, 1);
     });
 
+    it('one question per error group: a later occurrence while one waits is skipped as approval-pending', async () => {
+      rule.approval = 'required';
+      const { pods } = seedDeployment(api, 'shop', 'web', { podHealth: 'crashloop', podCount: 2 });
+      const first = await enqueue(store, { pod: pods[0].metadata.name, at: clock.now(), fingerprint: 'fp-web' });
+      await worker().runOnce();
+      const second = await enqueue(store, { pod: pods[1].metadata.name, at: clock.now(), fingerprint: 'fp-web' });
+      assert.notEqual(second, first);
+      await worker().runOnce();
+      assert.deepEqual(await trail(), ['awaiting-approval:approval-required', 'skipped:approval-pending']);
+      assert.match((await history()).at(-1)!.message, new RegExp(`request #${first} of this error already waits for approval`));
+      assert.equal((await store.listRequests({ state: 'awaiting-approval', page: 1, pageSize: 10 })).total, 1);
+    });
+
     it('rejected, it never acts', async () => {
       rule.approval = 'required';
       const { pods } = seedDeployment(api, 'shop', 'web', { podHealth: 'crashloop' });

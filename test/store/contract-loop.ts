@@ -106,6 +106,9 @@ export function loopContract(store: () => Store): void {
           namespace: 'shop', pod: 'web-1', container: '', owner: { kind: 'Deployment', name: 'web' }, at: T0, force, requestedBy: 'admin-1a2b',
         }));
       }
+      assert.equal((await store().listRequests({ groupId: g.groupId, page: 1, pageSize: 10 })).total, 2);
+      assert.equal((await store().listRequests({ groupId: g.groupId + 1000, page: 1, pageSize: 10 })).total, 0);
+      assert.equal((await store().listRequests({ groupId: g.groupId, state: 'done', page: 1, pageSize: 10 })).total, 0);
       const page1 = await store().listRequests({ page: 1, pageSize: 1 });
       assert.deepEqual([page1.total, page1.requests.map((r) => r.id)], [2, [ids[1]]]);
       assert.deepEqual((await store().listRequests({ page: 2, pageSize: 1 })).requests.map((r) => r.id), [ids[0]]);

@@ -146,7 +146,7 @@ export async function mount(ctx) {
     let group;
     // Deliveries are secondary: the page still renders when they cannot be listed.
     const notifications = ctx.api.get(`/api/notifications?group_id=${encodeURIComponent(id)}&page_size=20`).catch(() => null);
-    const approvals = ctx.api.get('/api/remediations', { state: 'awaiting-approval', page_size: '100' }).catch(() => null);
+    const approvals = ctx.api.get('/api/remediations', { state: 'awaiting-approval', group_id: id, page_size: '20' }).catch(() => null);
     try {
       group = await ctx.api.get(`/api/errors/${encodeURIComponent(id)}`);
     } catch (err) {

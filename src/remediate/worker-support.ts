@@ -1,0 +1,67 @@
+// The worker's options, and small pieces of it with no state of their own: the retry backoff, the
+// cooldown key, and the writer that re-checks leadership before every mutating call.
+import type { ActionName } from '../domain/types.ts';
+import type { Settings, Store } from '../store/types.ts';
+import type { WebhookPort } from './actions/webhook.ts';
+import type { KubeGateway, KubeWriter } from './kube.ts';
+import type { Leadership } from './leader.ts';
+import type { Logger, RemediationMetrics, Sleep } from './ports.ts';
+
+/** What the worker reads from the current rule set for a request's rule (null: rule gone). */
+export type RuleLookup = (rule: string) => { approval: 'required' | 'auto'; verifyMs: number } | null;
+
+export interface WorkerOptions {
+  store: Store;
+  /** null: no cluster configured — dry-run records "would act" unverified, real runs skip. */
+  kube: KubeGateway | null;
+  leader: Leadership;
+  /** Settings when the store has none yet (from config.remediation). */
+  defaults: Settings;
+  excludedNamespaces: readonly string[];
+  maxAttempts: number;
+  now: () => number;
+  sleep: Sleep;
+  random: () => number;
+  logger?: Logger;
+  metrics?: RemediationMetrics;
+  pollIntervalMs?: number;
+  /** How long a claim lasts; must exceed the longest action (API timeouts are 10s per call). */
+  claimMs?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** Window over which acted/failed entries per workload count toward max_attempts. */
+  attemptWindowMs?: number;
+  /** Rule keys remediation.approval / remediation.verify; absent: auto, 5m. */
+  ruleOf?: RuleLookup;
+  /** remediation.approval_ttl (default 1h). */
+  approvalTtlMs?: number;
+  /** remediation.max_ineffective (default 2). */
+  maxIneffective?: number;
+  /**
+   * Test-only crash points around the mutating call (after the intent commit, after the API
+   * answered): a test makes one never resolve to freeze a leader exactly there.
+   */
+  crashPoints?: { afterIntent?(requestId: number): Promise<void>; afterCall?(requestId: number): Promise<void> };
+  /** Webhook receivers for the `webhook` action (src/notify); absent: that action skips. */
+  webhook?: WebhookPort;
+}
+
+
+/** Exponential backoff with ±20% jitter: base, 2×base, 4×base… capped. */
+export function backoffMs(attempt: number, baseMs: number, maxMs: number, random: () => number): number {
+  const raw = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(raw * (0.8 + 0.4 * random()));
+}
+
+export const cooldownKey = (rule: string, action: ActionName, namespace: string, target: string): string =>
+  `${rule}|${action}|${namespace}/${target}`;
+
+/** A writer that asks the leader before every mutating call, so a deposed leader stops mid-action. */
+export function guardedWriter(kube: KubeWriter, leader: Leadership): KubeWriter {
+  return {
+    deletePod: (ns, name, opts) => { leader.assertLeading(); return kube.deletePod(ns, name, opts); },
+    patchWorkload: (kind, ns, name, patch) => { leader.assertLeading(); return kube.patchWorkload(kind, ns, name, patch); },
+    createEvent: (ns, e) => { leader.assertLeading(); return kube.createEvent(ns, e); },
+  };
+}
+
