@@ -31,7 +31,19 @@ export interface TlsReloaderOptions {
   pollMs?: number;
   watch?: (dir: string, listener: (event: string, name: string | null) => void) => Watcher;
   load?: (files: TlsFiles) => Promise<TlsPair>;
+  /** Injected so tests can step time; real, unref'd timers by default. */
+  timers?: Timers;
 }
+
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const realTimers: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
 
 const SECRET_SWAP = '..data';
 
@@ -40,14 +52,16 @@ export class TlsReloader {
   #current: TlsPair;
   #chain: Promise<unknown> = Promise.resolve();
   #watchers: Watcher[] = [];
-  #debounce: NodeJS.Timeout | null = null;
-  #poll: NodeJS.Timeout | null = null;
+  readonly #timers: Timers;
+  #debounce: unknown = null;
+  #poll: unknown = null;
   #lastFailure: string | null = null;
   #running = false;
 
   constructor(opts: TlsReloaderOptions) {
     this.#opts = opts;
     this.#current = opts.initial;
+    this.#timers = opts.timers ?? realTimers;
   }
 
   get current(): TlsPair {
@@ -73,19 +87,23 @@ export class TlsReloader {
         // Unwatchable directory: the poll still picks up rotations.
       }
     }
+    this.#schedulePoll();
+  }
+
+  #schedulePoll(): void {
     const every = this.#opts.pollMs ?? 60_000;
-    if (every > 0) {
-      this.#poll = setInterval(() => { void this.reload('poll'); }, every);
-      this.#poll.unref();
-    }
+    if (!this.#running || every <= 0) return;
+    this.#poll = this.#timers.setTimeout(() => {
+      this.#poll = null;
+      if (this.#running) void this.reload('poll').finally(() => this.#schedulePoll());
+    }, every);
   }
 
   async stop(): Promise<void> {
     this.#running = false;
     for (const w of this.#watchers) w.close();
     this.#watchers = [];
-    if (this.#debounce) clearTimeout(this.#debounce);
-    if (this.#poll) clearInterval(this.#poll);
+    for (const handle of [this.#debounce, this.#poll]) if (handle !== null) this.#timers.clearTimeout(handle);
     this.#debounce = this.#poll = null;
     await this.#chain;
   }
@@ -125,11 +143,10 @@ export class TlsReloader {
 
   #schedule(): void {
     if (!this.#running) return;
-    if (this.#debounce) clearTimeout(this.#debounce);
-    this.#debounce = setTimeout(() => {
+    if (this.#debounce !== null) this.#timers.clearTimeout(this.#debounce);
+    this.#debounce = this.#timers.setTimeout(() => {
       this.#debounce = null;
       if (this.#running) void this.reload('watch');
     }, this.#opts.debounceMs ?? 500);
-    this.#debounce.unref();
   }
 }
