@@ -1,15 +1,35 @@
 // node bench/failover.ts [--trials 5] [--timings 15s/10s/2s]
 // Leader failover of three `role: webhook` replicas (the built dist/main.js) on one PostgreSQL database,
-// with the Lease on the fake Kubernetes API server: time from SIGKILL / SIGTERM of the leader to the
-// first Lease write by a new holder that the API server accepted. Writes a section of docs/benchmarks.md.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+// with the Lease on a real kube-apiserver (the cluster suites' control plane, in a loopback-only network
+// namespace it re-executes itself in; needs root and test/cluster/build-control-plane.sh): time from
+// SIGKILL / SIGTERM of the leader to the first Lease write by a new holder that the apiserver accepted,
+// read from its audit log. Writes a section of docs/benchmarks.md.
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../src/config/duration.ts';
-import { postgresAvailable, TestDatabases } from '../test/ha/pg.ts';
-import { KubeFixture, LEASE, startReplica, type KubeCall, type LeaderTimings, type Replica } from '../test/support/kube-fixture.ts';
+import { startClusterEnv, stopClusterEnv, type ClusterEnv } from '../test/cluster/real/env.ts';
+import { KS_NAMESPACE, installChartRbac, serviceAccountCredentials } from '../test/cluster/real/sentinel.ts';
+import { TestDatabases } from '../test/ha/pg.ts';
 import { ROOT, builtServerPresent, waitFor } from '../test/support/proc.ts';
+import { READ_TOKEN, startServer, type ServerProc } from '../test/support/server-proc.ts';
+
+if (!process.env.KS_IN_NETNS) {
+  // Everything below talks only to loopback; a fresh network namespace makes that a fact.
+  const r = spawnSync('unshare', ['--net', '--fork', '--', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', process.execPath, ...process.argv.slice(1)],
+    { stdio: 'inherit', env: { ...process.env, KS_IN_NETNS: '1' } });
+  process.exit(r.status ?? 1);
+}
+
+interface Replica {
+  name: string;
+  server: ServerProc;
+  identity: string;
+  credentialId: string;
+  pid: number;
+}
 
 const SIGNALS = ['SIGKILL', 'SIGTERM'] as const;
 type Signal = (typeof SIGNALS)[number];
@@ -17,7 +37,7 @@ type Signal = (typeof SIGNALS)[number];
 const { values } = parseArgs({ options: { trials: { type: 'string', default: '5' }, timings: { type: 'string', default: '15s/10s/2s' } } });
 const TRIALS = Number(values.trials);
 const [leaseDuration, renewDeadline, retryPeriod] = values.timings.split('/');
-const TIMINGS: LeaderTimings = { leaseDuration, renewDeadline, retryPeriod };
+const TIMINGS = { lease_duration: leaseDuration, renew_deadline: renewDeadline, retry_period: retryPeriod };
 const LEASE_MS = parseDuration(leaseDuration) ?? NaN;
 const RETRY_MS = parseDuration(retryPeriod) ?? NaN;
 if (!(TRIALS >= 1) || !Number.isFinite(LEASE_MS) || !Number.isFinite(RETRY_MS)) {
@@ -41,29 +61,55 @@ function summary(samples: number[]): { min: number; median: number; max: number 
 
 class Cluster {
   readonly serving: Replica[] = [];
-  private readonly fixture: KubeFixture;
+  private readonly env: ClusterEnv;
   private readonly databaseUrl: string;
+  private readonly leaseName: string;
   private readonly startedAt = new Map<Replica, number>();
   private spawned = 0;
 
-  constructor(opts: { fixture: KubeFixture; databaseUrl: string }) {
-    this.fixture = opts.fixture;
+  constructor(opts: { env: ClusterEnv; databaseUrl: string; leaseName: string }) {
+    this.env = opts.env;
     this.databaseUrl = opts.databaseUrl;
+    this.leaseName = opts.leaseName;
   }
 
   async spawn(): Promise<void> {
-    const since = this.fixture.now();
-    const r = await startReplica({ fixture: this.fixture, name: `ks-${this.spawned++}`, databaseUrl: this.databaseUrl, timings: TIMINGS });
+    const since = Date.now();
+    const name = `ks-${this.spawned++}`;
+    const cred = await serviceAccountCredentials(this.env);
+    const server = await startServer({
+      config: {
+        role: 'webhook',
+        store: { type: 'postgres', url: this.databaseUrl },
+        kubernetes: { in_cluster: false, kubeconfig: cred.kubeconfig },
+        leader_election: { enabled: true, namespace: KS_NAMESPACE, lease_name: this.leaseName, ...TIMINGS },
+      },
+      env: { POD_NAME: name, POD_NAMESPACE: KS_NAMESPACE },
+    });
+    const identity = (await server.client.get('/api/stats', READ_TOKEN)).body?.identity;
+    const r: Replica = { name, server, identity, credentialId: cred.credentialId, pid: server.proc.child.pid! };
     this.startedAt.set(r, since);
     this.serving.push(r);
   }
 
+  private async holder(): Promise<string> {
+    const l = await this.env.cp.admin.find(`/apis/coordination.k8s.io/v1/namespaces/${KS_NAMESPACE}/leases/${this.leaseName}`);
+    return l?.spec?.holderIdentity ?? '';
+  }
+
+  /** Lease writes the apiserver accepted, with the writer's replica. */
+  private leaseWrites() {
+    return this.env.cp.writes().filter((w) => w.objectRef.resource === 'leases' && w.objectRef.name === this.leaseName && w.code < 300);
+  }
+
   /** A leader, and every follower has read the Lease at least once (its clock for the lease runs). */
   async settled(): Promise<Replica> {
-    const holder = () => this.fixture.leaseHolder(LEASE.namespace, LEASE.name);
-    const leader = await waitFor('a Lease holder among the replicas', async () => this.serving.find((r) => r.identity === holder()), 3 * LEASE_MS, 50);
-    const observed = (r: Replica) => this.fixture.calls.some((c) =>
-      c.replica === r.name && c.resource === 'leases' && c.method === 'GET' && c.status === 200 && c.at > this.startedAt.get(r)!);
+    const leader = await waitFor('a Lease holder among the replicas', async () => {
+      const h = await this.holder();
+      return this.serving.find((r) => r.identity === h);
+    }, 3 * LEASE_MS, 50);
+    const observed = (r: Replica) => this.env.cp.calls().some((c) =>
+      c.credentialId === r.credentialId && c.objectRef.resource === 'leases' && c.verb === 'get' && c.code === 200 && c.at > this.startedAt.get(r)!);
     await waitFor('every follower observing the Lease', async () => this.serving.every((r) => r === leader || observed(r)), 4 * LEASE_MS, 50);
     return leader;
   }
@@ -71,11 +117,10 @@ class Cluster {
   /** One failover: signal the leader at a random point of its renew cycle, time the takeover. */
   async trial(signal: Signal): Promise<number> {
     const leader = await this.settled();
-    await this.fixture.nextAnswered((c) => c.replica === leader.name && c.holder === leader.identity);
+    const before = this.leaseWrites().length;
+    await waitFor('a renewal by the leader', async () => this.leaseWrites().slice(before).some((w) => w.credentialId === leader.credentialId), 3 * RETRY_MS, 10);
     await sleep(Math.random() * RETRY_MS);
-    const takeover = this.fixture.nextAnswered((c: KubeCall) =>
-      c.holder !== null && c.holder !== '' && c.holder !== leader.identity && c.status < 300);
-    const signalledAt = this.fixture.now();
+    const signalledAt = Date.now();
     let exited: Promise<number | null>;
     if (signal === 'SIGKILL') {
       process.kill(leader.pid, 'SIGKILL');
@@ -83,7 +128,9 @@ class Cluster {
     } else {
       exited = leader.server.stop('SIGTERM');
     }
-    const t = await within(`a takeover after ${signal}`, takeover, 3 * LEASE_MS + 10 * RETRY_MS);
+    const others = new Set(this.serving.filter((r) => r !== leader).map((r) => r.credentialId));
+    const t = await within(`a takeover after ${signal}`, waitFor('a Lease write by a new holder', async () =>
+      this.leaseWrites().find((w) => w.at >= signalledAt && others.has(w.credentialId)), 3 * LEASE_MS + 10 * RETRY_MS, 10), 3 * LEASE_MS + 10 * RETRY_MS);
     this.serving.splice(this.serving.indexOf(leader), 1);
     const code = await exited;
     if (signal === 'SIGTERM' && code !== 0) throw new Error(`the leader exited with ${code} after SIGTERM`);
@@ -114,9 +161,10 @@ function writeSection(results: Record<Signal, number[]>): void {
     '## Failover (node bench/failover.ts)',
     '',
     `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}.`,
-    'Three `role: webhook` replicas (the built `dist/main.js`) on one PostgreSQL database; the Lease lives on the fake',
-    `Kubernetes API server. Timings lease_duration ${leaseDuration}, renew_deadline ${renewDeadline}, retry_period ${retryPeriod}.`,
-    'Failover = from the signal to the first Lease write by a new holder that the API server accepted; each signal is',
+    'Three `role: webhook` replicas (the built `dist/main.js`) on one PostgreSQL database; the Lease lives on a real',
+    'kube-apiserver v1.36.3 (the cluster suites\' control plane), each replica authenticated as the chart\'s ServiceAccount.',
+    `Timings lease_duration ${leaseDuration}, renew_deadline ${renewDeadline}, retry_period ${retryPeriod}.`,
+    'Failover = from the signal to the first Lease write by a new holder that the apiserver accepted (its audit log); each signal is',
     "sent at a random point of the leader's renew cycle, and a fresh replica replaces the old leader between trials.",
     '',
     table,
@@ -137,14 +185,12 @@ function writeSection(results: Record<Signal, number[]>): void {
 }
 
 async function main(): Promise<void> {
-  if (!(await postgresAvailable())) throw new Error('PostgreSQL is needed (KS_TEST_PG_URL, default 127.0.0.1:5432)');
   if (!builtServerPresent()) throw new Error('build the server first: npm run build');
-  const dir = mkdtempSync(join(tmpdir(), 'ks-failover-'));
+  const env = await startClusterEnv();
   const dbs = new TestDatabases();
   const db = await dbs.create({ migrated: true });
-  const fixture = new KubeFixture({ dir });
-  await fixture.start();
-  const cluster = new Cluster({ fixture, databaseUrl: db.url });
+  const { leaseName } = await installChartRbac(env);
+  const cluster = new Cluster({ env, databaseUrl: db.url, leaseName });
   try {
     await Promise.all([cluster.spawn(), cluster.spawn(), cluster.spawn()]);
     const results: Record<Signal, number[]> = { SIGKILL: [], SIGTERM: [] };
@@ -159,10 +205,9 @@ async function main(): Promise<void> {
     writeSection(results);
   } finally {
     await cluster.close();
-    await fixture.close();
     await db.drop();
     await dbs.dispose();
-    rmSync(dir, { recursive: true, force: true });
+    await stopClusterEnv();
   }
 }
 
