@@ -10,6 +10,7 @@ import type { FeedMessage, LiveFeed } from '../feed.ts';
 import type { Logger } from '../observability/logger.ts';
 import { bearerToken, type TokenSet } from './auth.ts';
 import { errorBody } from './errors.ts';
+import { BASE_SECURITY_HEADERS } from './hardening.ts';
 
 export const LIVE_PROTOCOL = 'kube-sentinel.v1';
 export const TOKEN_PROTOCOL_PREFIX = 'bearer.';
@@ -131,9 +132,10 @@ function reject(socket: Duplex, reason: RejectReason): void {
   const body = errorBody(code, `WebSocket refused: ${reason}.`);
   const { status } = ERROR_CATALOGUE[code];
   const extra = code === 'unauthorized' ? 'WWW-Authenticate: Bearer realm="kube-sentinel"\r\n' : '';
+  const security = Object.entries(BASE_SECURITY_HEADERS).map(([k, v]) => `${k}: ${v}\r\n`).join('');
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
-    `Content-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`,
+    `Content-Length: ${Buffer.byteLength(body)}\r\n${security}cache-control: no-store\r\n${extra}\r\n${body}`,
   );
 }
 

@@ -56,7 +56,7 @@ function runCorpus(label: string, role: 'all' | 'dashboard', makeStore: () => Pr
     });
     after(async () => { await s?.close(); await drop?.(); });
 
-    it('answers every hostile case with its documented 4xx and the envelope', async () => {
+    it('answers every hostile case with its documented 4xx, the envelope and the security headers', async () => {
       const corpus = hostileCorpus();
       assert.ok(corpus.length >= 200, `corpus has ${corpus.length} cases`);
       const wrong: string[] = [];
@@ -75,6 +75,9 @@ function runCorpus(label: string, role: 'all' | 'dashboard', makeStore: () => Pr
         if (r.status !== status || r.json?.error?.code !== code || !envelope) {
           wrong.push(`${c.name}: got ${r.status} ${r.body.slice(0, 160)}; want ${status} ${code}`);
         }
+        const secured = r.headers['strict-transport-security'] === 'max-age=31536000' && r.headers['x-content-type-options'] === 'nosniff'
+          && r.headers['cache-control'] === 'no-store';
+        if (!secured) wrong.push(`${c.name}: missing security headers ${JSON.stringify(r.headers)}`);
       }
       assert.deepEqual(wrong, [], `${wrong.length} of ${corpus.length} cases answered otherwise`);
       assert.ok([...statuses.keys()].every((st) => st >= 400 && st < 500), JSON.stringify([...statuses]));
