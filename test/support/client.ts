@@ -17,7 +17,7 @@ export class TestClient {
     this.#agent = new Agent({ connect: { ca: opts.ca }, keepAliveTimeout: 10_000 });
   }
 
-  async call(method: 'GET' | 'POST', path: string, body?: unknown, token = this.#token): Promise<Reply> {
+  async call(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, token = this.#token): Promise<Reply> {
     const headers: Record<string, string> = {};
     if (token) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -33,5 +33,6 @@ export class TestClient {
 
   get(path: string, token?: string) { return this.call('GET', path, undefined, token); }
   post(path: string, body: unknown, token?: string) { return this.call('POST', path, body, token); }
+  delete(path: string, token?: string) { return this.call('DELETE', path, undefined, token); }
   close() { return this.#agent.close(); }
 }
