@@ -37,6 +37,8 @@ export interface WorkerOptions {
   approvalTtlMs?: number;
   /** remediation.max_ineffective (default 2). */
   maxIneffective?: number;
+  /** Minimum time between two outcome-check passes (default 2s). */
+  verifyEveryMs?: number;
   /**
    * Test-only crash points around the mutating call (after the intent commit, after the API
    * answered): a test makes one never resolve to freeze a leader exactly there.

@@ -48,6 +48,8 @@ export class RemediationWorker {
   private draining: Promise<number> | null = null;
   /** The term whose predecessors' claims were taken over. */
   private term: AbortSignal | null = null;
+  /** Outcome checks read the cluster: at most one pass per verifyEveryMs, however often ingest wakes us. */
+  private lastVerifyAt = -Infinity;
 
   constructor(opts: WorkerOptions) {
     this.o = opts;
@@ -116,6 +118,8 @@ export class RemediationWorker {
   }
 
   private verify(): Promise<number> {
+    if (this.o.now() - this.lastVerifyAt < (this.o.verifyEveryMs ?? 2_000)) return Promise.resolve(0);
+    this.lastVerifyAt = this.o.now();
     return verifyPass({
       store: this.o.store, kube: this.o.kube, leader: this.o.leader, now: this.o.now, logger: this.log, metrics: this.o.metrics,
       maxIneffective: this.o.maxIneffective ?? 2, event: (on, type, message) => this.event(on, type, message),
