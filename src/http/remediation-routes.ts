@@ -8,6 +8,8 @@ import type { CompiledRuleSet } from '../classify/compile.ts';
 import { AppError } from '../domain/errors.ts';
 import type { WorkloadRef } from '../domain/types.ts';
 import type { LiveFeed } from '../feed.ts';
+import { OUTCOME_REASONS } from '../remediate/outcome.ts';
+import { SKIP_REASONS } from '../remediate/reasons.ts';
 import { signalDisplay } from '../remediate/target.ts';
 import { iso, isoOrNull } from '../store/rows.ts';
 import { REQUEST_STATES, type RemediationRequest, type RequestState, type Store } from '../store/types.ts';
@@ -78,6 +80,11 @@ export function createRemediationRouter(o: RemediationRoutesOptions): express.Ro
     if ((length === undefined || length === '0') && req.headers['transfer-encoding'] === undefined) return next();
     o.json(req, res, next);
   };
+
+  // The one vocabulary of named reasons (remediate/reasons.ts, outcome.ts), for filters and legends.
+  r.get('/api/remediation-reasons', (_req, res) => {
+    res.json({ skip: SKIP_REASONS, outcome: OUTCOME_REASONS });
+  });
 
   r.get('/api/remediations', wrap(async (req, res) => {
     const q = req.query as Record<string, unknown>;

@@ -1,6 +1,6 @@
 // One vocabulary of reasons for "did not act": guards, target resolution, an action's verify-before-act,
 // intent settling and the loop's own decisions. The audit trail, the decision metric's `reason` label
-// and the dashboard (GET /api/remediation-reasons) all use these names.
+// and the dashboard (GET /api/remediation-reasons feeds its reason filter) all use these names.
 import { GUARD_REASONS } from './guards.ts';
 import { SETTLE_REASONS } from './intent.ts';
 import { RESOLVE_REASONS } from './target.ts';

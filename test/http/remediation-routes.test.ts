@@ -112,6 +112,14 @@ describe('remediation API', () => {
     assert.equal((await http().get('/api/suspensions?active=maybe').set(read)).status, 400);
   });
 
+  it('serves the one vocabulary of named reasons (guards, resolution, verify-before-act, settling, outcomes)', async () => {
+    const r = await http().get('/api/remediation-reasons').set(read);
+    assert.equal(r.status, 200);
+    for (const reason of ['cooldown', 'pod-not-found', 'pod-healthy', 'target-changed', 'suspended', 'approval-pending']) assert.ok(r.body.skip.includes(reason), reason);
+    assert.ok(r.body.outcome.includes('recurred'));
+    assert.equal(new Set(r.body.skip).size, r.body.skip.length, 'no duplicates');
+  });
+
   it('the dashboard role refuses every remediation write', async () => {
     const dash = await makeApp({ config: { role: 'dashboard' } as never, store: undefined });
     try {

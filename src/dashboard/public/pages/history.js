@@ -62,6 +62,11 @@ export async function mount(ctx) {
     if (!ctx.isCurrent() || !reply) return;
     clear(suspended, h('h2', null, 'Suspended auto-remediation'), suspensionsList(ctx, reply.suspensions, () => { void drawSuspensions(); void draw(); }));
   }
+  // The server's own vocabulary of reasons for the filter's suggestions (the built-in list otherwise).
+  ctx.api.get('/api/remediation-reasons').then((r) => {
+    const list = ctx.container.querySelector('#reason-suggestions');
+    if (list && ctx.isCurrent()) list.replaceChildren(...[...r.skip, ...r.outcome].map((v) => h('option', { value: v })));
+  }, () => {});
   ctx.container.append(h('h1', null, 'Remediation history'), suspended,
     filterForm(filters, (next) => apply({ ...next, page: 1 })), summary, results);
 
