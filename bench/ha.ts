@@ -9,6 +9,7 @@ import { testPki } from '../test/support/pki.ts';
 import { ROOT, which } from '../test/support/proc.ts';
 import { INGEST_TOKEN, READ_TOKEN, startServer, type ServerProc } from '../test/support/server-proc.ts';
 import { postgresAvailable, TestDatabases } from '../test/ha/pg.ts';
+import { DEBIAN_ALERTMANAGER, startAlertmanager } from './alertmanager.ts';
 import { alertScript, runWrk, type WrkResult } from './wrk.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -94,7 +95,11 @@ async function main() {
     return `PostgreSQL ${v} (synchronous_commit=${sync}) on the same machine`;
   })();
 
+  // The reference (issue #12): one memory-only Alertmanager, measured right after each ingest run with
+  // the same wrk settings and bodies as one replica gets, so a busy moment shows in both.
+  const am = await startAlertmanager(DEBIAN_ALERTMANAGER, pki);
   const results: Array<[string, string]> = [];
+  let round = 0;
   for (const [label, n] of [['one replica', 1], ['three replicas', 3]] as const) {
     for (const batch of [1, 64]) {
       const db = await dbs.create();
@@ -102,11 +107,16 @@ async function main() {
       const r = await ingest(servers, dir, batch);
       await Promise.all(servers.map((s) => s.stop()));
       await db.drop();
+      const amScript = alertScript(dir, { token: INGEST_TOKEN, batch, path: '/api/v2/alerts', description, tag: `am${round++}` });
+      const ref = await runWrk(`${am.url}/api/v2/alerts`, { script: amScript, seconds: SECONDS, connections: batch > 1 ? 8 : 16 });
+      const amAlerts = ref.rps * batch;
       results.push([`ingest, ${label}, ${batch} alert${batch > 1 ? 's' : ''}/request`,
-        `${r.alerts.toFixed(0)} alerts/s (p99 ${r.p99.toFixed(1)} ms, ${r.errors} errors)`]);
+        `${r.alerts.toFixed(0)} alerts/s (p99 ${r.p99.toFixed(1)} ms, ${r.errors} errors); Alertmanager ${am.version} right after: `
+        + `${amAlerts.toFixed(0)} alerts/s, ratio ${(r.alerts / amAlerts).toFixed(2)}× (target ${n === 1 ? '≥ 0.5×' : 'above one replica'})`]);
       console.log(results.at(-1)!.join(': '));
     }
   }
+  await am.stop();
 
   const db = await dbs.create();
   const writers = await replicas(3, 'webhook', db.url);

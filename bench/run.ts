@@ -1,17 +1,23 @@
 // npm run bench: measures the ingest path on this machine and writes docs/benchmarks.md.
 // Targets (issue #2): (b) ≥ 0.6 × (a); (d) p99 ≤ 5 ms at 500 req/s; (e) RSS ≤ 256 MiB at 100k groups.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { testPki } from '../test/support/pki.ts';
 import { BUILT_MAIN, ROOT, freePort, start, waitFor, which } from '../test/support/proc.ts';
 import { INGEST_TOKEN, startServer } from '../test/support/server-proc.ts';
+import { sideBySide, sideBySideTable, WRK } from './sidebyside.ts';
 import { alertScript, runWrk } from './wrk.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-/** BENCH_ONLY=d,e runs a subset (the docs table is only rewritten by a full run). */
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'a,b,c,d,e').split(',').map((x) => x.trim()));
+/** Interleaved rounds of the side-by-side comparison with Alertmanager (s). */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/**
+ * BENCH_ONLY=d,e runs a subset (the core table is only rewritten by a full run; the side-by-side
+ * section whenever s ran).
+ */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'a,b,c,d,e,s').split(',').map((x) => x.trim()));
 const skipped = { rps: NaN, p50ms: NaN, p99ms: NaN, non2xx: 0, errors: 0 };
 const sample = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/prometheus-v2-alerts.json'), 'utf8'));
 // Pad the description so one alert is ≈1.5 KB, like the captured Prometheus payload plus real-world labels.
@@ -83,6 +89,24 @@ async function loadGroups(base: string, ca: string, n: number) {
 async function main() {
   if (!which('wrk')) throw new Error('wrk is required (apt-get install wrk)');
   const pki = await testPki();
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  if (ONLY.has('s')) {
+    const loadBefore = loadavg()[0];
+    const s = await sideBySide({ pki, description, seconds: SECONDS, rounds: ROUNDS });
+    const table = sideBySideTable(s);
+    const machine = `${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, `
+      + `wrk -t${WRK.threads} -c${WRK.connections} -d${SECONDS}s, 1-minute load average ${loadBefore.toFixed(1)} before and ${loadavg()[0].toFixed(1)} after`;
+    console.log(`\n${machine}\n\n${table}\n\nnon-2xx/socket errors: Kube Sentinel ${s.errors.ks}, Alertmanager ${s.errors.am}, bare ${s.errors.bare}`);
+    writeSection(/## Side by side with Alertmanager \(npm run bench\)[\s\S]*?(?=\n## |$)/, `## Side by side with Alertmanager (npm run bench)\n\n`
+      + `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}.\n`
+      + 'Same wrk settings and the same ≈1.5 KB Prometheus-shaped bodies for every target, run back to back per load and round '
+      + '(Kube Sentinel and Alertmanager alternate who goes first). Kube Sentinel: the built `dist/main.js`, SQLite `synchronous=FULL`, '
+      + 'a 200 only after the commit. Alertmanager: Debian\'s `prometheus-alertmanager`, memory only, a blackhole route, TLS through '
+      + '`--web.config.file` with the same certificate, gossip off. One server of each kind for the whole run (RSS read at the end). '
+      + `New alerts carry a per-round tag, so every round's alerts are new to both. wrk non-2xx or socket errors: Kube Sentinel ${s.errors.ks}, `
+      + `Alertmanager ${s.errors.am}, bare ${s.errors.bare}.\n\n${table}\n`);
+  }
+  if (!['a', 'b', 'c', 'd', 'e'].some((x) => ONLY.has(x))) return;
   const dir = mkdtempSync(join(tmpdir(), 'ks-bench-'));
   const single = alertScript(dir, { token: INGEST_TOKEN, batch: 1, path: '/api/v2/alerts', description });
   const batch64 = alertScript(dir, { token: INGEST_TOKEN, batch: 64, path: '/api/v2/alerts', description });
@@ -136,19 +160,22 @@ async function main() {
     ['(e) RSS after 100k distinct groups', `${rss.toFixed(0)} MiB (idle ${rssBefore.toFixed(0)} MiB; ${stats.total} groups loaded in ${loadSeconds.toFixed(1)} s)`, '≤ 256 MiB', rss <= 256 ? 'met' : 'MISSED'],
   ];
   const errors = [a, b, c].map((r) => r.non2xx + r.errors).reduce((x, y) => x + y, 0);
-  const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const machine = `${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, wrk 1 thread, ${SECONDS} s per run`;
   const table = ['| measurement | result | target | |', '| --- | --- | --- | --- |', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
   console.log(`\n${machine}\n\n${table}\n\nnon-2xx/socket errors in wrk runs: ${errors}`);
-  if (ONLY.size < 5) return;
+  if (!['a', 'b', 'c', 'd', 'e'].every((x) => ONLY.has(x))) return;
+  const section = `## Core pipeline (npm run bench)\n\nMeasured ${new Date().toISOString().slice(0, 10)} on ${machine}.\nServer: the built \`dist/main.js\`, SQLite with \`synchronous=FULL\`, default rules, TLS (ECDSA P-256), one process.\nwrk non-2xx or socket errors: ${errors}.\n\n${table}\n`;
+  writeSection(/## Core pipeline \(npm run bench\)[\s\S]*?(?=\n## |$)/, section);
+  void BUILT_MAIN;
+}
+
+/** Replaces one section of docs/benchmarks.md (or appends it), keeping the others. */
+function writeSection(re: RegExp, section: string): void {
   const doc = join(ROOT, 'docs/benchmarks.md');
   let text = '';
   try { text = readFileSync(doc, 'utf8'); } catch { text = '# Benchmarks\n'; }
-  const section = `## Core pipeline (npm run bench)\n\nMeasured ${new Date().toISOString().slice(0, 10)} on ${machine}.\nServer: the built \`dist/main.js\`, SQLite with \`synchronous=FULL\`, default rules, TLS (ECDSA P-256), one process.\nwrk non-2xx or socket errors: ${errors}.\n\n${table}\n`;
-  const re = /## Core pipeline \(npm run bench\)[\s\S]*?(?=\n## |$)/;
   text = re.test(text) ? text.replace(re, section) : `${text.trimEnd()}\n\n${section}`;
   writeFileSync(doc, text);
-  void BUILT_MAIN;
 }
 
 main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });

@@ -11,12 +11,18 @@ export interface WrkResult {
   errors: number;
 }
 
-/** Lua that posts `batch` distinct alerts per request (distinct alertname per request and thread). */
-export function alertScript(dir: string, opts: { token: string; batch: number; path: string; description: string }): string {
-  const file = join(dir, `alerts-${opts.batch}.lua`);
+/**
+ * Lua that posts `batch` distinct alerts per request (distinct alertname per request and thread), or
+ * with `same` the one alert every time (a re-send). `tag` goes into the alertname, so repeated runs
+ * against one server still send alerts it has not seen.
+ */
+export function alertScript(dir: string, opts: { token: string; batch: number; path: string; description: string; tag?: string; same?: boolean }): string {
+  const tag = opts.tag ?? 'x';
+  const file = join(dir, `alerts-${opts.batch}-${tag}${opts.same ? '-same' : ''}.lua`);
+  const name = opts.same ? `"Bench_${tag}_same"` : `string.format("Bench_${tag}_%d_%d_%d", tid, counter, i)`;
   writeFileSync(file, `
 local counter = 0
-local tid = 0
+-- tid is a global that setup() sets in each thread's own Lua state (a local here would shadow it).
 local threads = {}
 function setup(thread)
   thread:set("tid", #threads + 1)
@@ -30,7 +36,7 @@ request = function()
   counter = counter + 1
   local parts = {}
   for i = 1, ${opts.batch} do
-    parts[i] = string.format('{"labels":{"alertname":"Bench_%d_%d_%d","namespace":"bench","pod":"web-7d9f8b6c5-x2k4q","container":"app","severity":"warning"},"annotations":{"summary":"bench alert","description":"%s"},"startsAt":"2026-11-21T22:27:44.426Z","endsAt":"2099-01-01T00:00:00Z","generatorURL":"http://prometheus:9090/graph"}', tid, counter, i, desc)
+    parts[i] = string.format('{"labels":{"alertname":"%s","namespace":"bench","pod":"web-7d9f8b6c5-x2k4q","container":"app","severity":"warning"},"annotations":{"summary":"bench alert","description":"%s"},"startsAt":"2026-11-21T22:27:44.426Z","endsAt":"2099-01-01T00:00:00Z","generatorURL":"http://prometheus:9090/graph"}', ${name}, desc)
   end
   local body = "[" .. table.concat(parts, ",") .. "]"
   return wrk.format("POST", "${opts.path}", {["Content-Type"] = "application/json", ["Authorization"] = "Bearer ${opts.token}"}, body)

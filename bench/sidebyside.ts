@@ -1,0 +1,103 @@
+// Kube Sentinel next to Alertmanager (issue #12), interleaved in one run: for every round and load,
+// the bare node:https floor, Kube Sentinel (SQLite, synchronous=FULL, acknowledged after commit) and
+// Alertmanager (memory only) get the same wrk settings and bodies back to back, so a busy moment on
+// this shared 2-core machine hits all of them rather than one. Reported as ranges over the rounds.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, freePort, start, waitFor } from '../test/support/proc.ts';
+import { INGEST_TOKEN, startServer } from '../test/support/server-proc.ts';
+import { DEBIAN_ALERTMANAGER, startAlertmanager } from './alertmanager.ts';
+import { alertScript, runWrk, type WrkResult } from './wrk.ts';
+
+export interface Load {
+  name: string;
+  batch: number;
+  same: boolean;
+}
+
+export const LOADS: readonly Load[] = [
+  { name: 'the same alert re-sent', batch: 1, same: true },
+  { name: 'a new alert per request', batch: 1, same: false },
+  { name: '64 new alerts per request', batch: 64, same: false },
+];
+
+/** The issue's settings: two wrk threads, 64 connections, for every target alike. */
+export const WRK = { threads: 2, connections: 64 } as const;
+
+export function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+export interface SideBySide {
+  rounds: number;
+  amVersion: string;
+  /** Per load: alerts/s per round for each target, and Kube Sentinel ÷ Alertmanager per round. */
+  results: Array<{ load: Load; bare: number[]; ks: number[]; am: number[]; ratio: number[] }>;
+  rss: { ks: number; am: number };
+  errors: { ks: number; am: number; bare: number };
+}
+
+const range = (xs: number[], digits = 0): string => {
+  const lo = Math.min(...xs);
+  const hi = Math.max(...xs);
+  return lo.toFixed(digits) === hi.toFixed(digits) ? lo.toFixed(digits) : `${lo.toFixed(digits)}–${hi.toFixed(digits)}`;
+};
+
+export async function sideBySide(opts: { pki: { certFile: string; keyFile: string; ca: string }; description: string; seconds: number; rounds: number }): Promise<SideBySide> {
+  const dir = mkdtempSync(join(tmpdir(), 'ks-bench-sbs-'));
+  const barePort = await freePort();
+  const bare = start(process.execPath, [join(ROOT, 'bench/bare.ts'), opts.pki.certFile, opts.pki.keyFile, String(barePort)]);
+  await waitFor('bare server', async () => bare.output().includes('ready'));
+  const ks = await startServer({ env: { LOG_LEVEL: 'error' } });
+  const am = await startAlertmanager(DEBIAN_ALERTMANAGER, opts.pki);
+  const results: SideBySide['results'] = LOADS.map((load) => ({ load, bare: [], ks: [], am: [], ratio: [] }));
+  const errors = { ks: 0, am: 0, bare: 0 };
+  try {
+    for (let round = 0; round < opts.rounds; round++) {
+      for (const r of results) {
+        const { batch, same } = r.load;
+        const script = alertScript(dir, { token: INGEST_TOKEN, batch, path: '/api/v2/alerts', description: opts.description, tag: `r${round}`, same });
+        const run = async (url: string): Promise<WrkResult> => runWrk(`${url}/api/v2/alerts`, { script, seconds: opts.seconds, ...WRK });
+        // Alternate who goes first, so neither always inherits the other's leftovers (GC, page cache).
+        const order = round % 2 === 0 ? (['ks', 'am'] as const) : (['am', 'ks'] as const);
+        const got: Record<'ks' | 'am', WrkResult | undefined> = { ks: undefined, am: undefined };
+        for (const who of order) got[who] = await run(who === 'ks' ? ks.url : am.url);
+        const b = await run(`https://127.0.0.1:${barePort}`);
+        r.ks.push(got.ks!.rps * batch);
+        r.am.push(got.am!.rps * batch);
+        r.bare.push(b.rps * batch);
+        r.ratio.push((got.ks!.rps) / (got.am!.rps));
+        errors.ks += got.ks!.non2xx + got.ks!.errors;
+        errors.am += got.am!.non2xx + got.am!.errors;
+        errors.bare += b.non2xx + b.errors;
+        console.log(`round ${round + 1} ${r.load.name}: Kube Sentinel ${(got.ks!.rps * batch).toFixed(0)}, Alertmanager ${(got.am!.rps * batch).toFixed(0)}, bare ${(b.rps * batch).toFixed(0)} alerts/s`);
+      }
+    }
+    return {
+      rounds: opts.rounds, amVersion: am.version, results, errors,
+      rss: { ks: rssMiB(ks.proc.child.pid!), am: rssMiB(am.proc.child.pid!) },
+    };
+  } finally {
+    await ks.stop();
+    await am.stop();
+    await bare.kill();
+  }
+}
+
+export function sideBySideTable(s: SideBySide): string {
+  // Single-alert loads in requests/s, the batched one in alerts/s (requests × 64), like the issue.
+  const rows = s.results.map((r) => {
+    const k = r.load.batch;
+    const show = (xs: number[]) => (k === 1 ? `${range(xs)} req/s` : `${range(xs)} alerts/s`);
+    const verdict = Math.min(...r.ratio) >= 1 ? 'met' : 'MISSED';
+    return `| ${r.load.name} | ${show(r.bare)} | ${show(r.am)} | ${show(r.ks)} | ${range(r.ratio, 2)}× | ${verdict} |`;
+  });
+  return [
+    `| load (${s.rounds} interleaved rounds, range) | bare node:https floor | Alertmanager ${s.amVersion} (memory only) | Kube Sentinel (SQLite, durable) | Kube Sentinel ÷ Alertmanager | target ≥ 1.0× |`,
+    '| --- | --- | --- | --- | --- | --- |',
+    ...rows,
+    `| RSS after the run | — | ${s.rss.am.toFixed(0)} MiB | ${s.rss.ks.toFixed(0)} MiB | | |`,
+  ].join('\n');
+}
