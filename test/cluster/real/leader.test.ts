@@ -1,6 +1,9 @@
 // Leader election on the real coordination.k8s.io/v1 Lease: three `role: webhook` replicas on one
 // PostgreSQL, each with its own TokenRequest token of the chart's ServiceAccount, so the apiserver's
-// audit log tells their writes apart. Takeover times are printed for the closing note and docs.
+// audit log tells their writes apart. Throughout the failovers a sender posts crash-loop alerts about
+// real crash-looping pods to the serving replicas in turn; at the end the audit log must show every
+// pod deleted exactly once, each delete by the replica that held the Lease at that moment.
+// Takeover times are printed for the closing note and docs.
 import assert from 'node:assert/strict';
 import { TestDatabases, type TestDatabase } from '../../ha/pg.ts';
 import { waitFor } from '../../support/proc.ts';
@@ -35,7 +38,7 @@ describe('cluster: leader election on the real Lease, three replicas', function 
         store: { type: 'postgres', url: db.url },
         kubernetes: { in_cluster: false, kubeconfig: cred.kubeconfig },
         leader_election: { enabled: true, namespace: KS_NAMESPACE, lease_name: leaseName, ...TIMINGS },
-        remediation: { enabled: true, dry_run: false },
+        remediation: { enabled: true, dry_run: false, max_actions_per_hour: 1000 },
       },
       env: { POD_NAME: name, POD_NAMESPACE: KS_NAMESPACE },
     });
@@ -61,15 +64,60 @@ describe('cluster: leader election on the real Lease, three replicas', function 
     }, timeoutMs, 50);
   }
 
+  // The alert stream: one alert per crash-looping pod, to the serving replicas in turn.
+  const STREAM_NS = `lead-${Date.now() % 100_000}`;
+  const targets: string[] = [];
+  const accepted: string[] = [];
+  let streaming = false;
+  let streamLoop: Promise<void> | null = null;
+  const everyone: Replica[] = [];
+  let turn = 0;
+  function resumeStream() {
+    streaming = true;
+    streamLoop ??= (async () => {
+      while (streaming && targets.length > 0) {
+        const pod = targets.shift()!;
+        for (let attempt = 0; attempt < 8; attempt++) {
+          const r = replicas[turn++ % replicas.length];
+          const res = await r.server.client.post('/api/v2/alerts', [{
+            labels: { alertname: 'KubePodCrashLooping', namespace: STREAM_NS, pod, container: 'app', severity: 'critical' },
+            annotations: { summary: `Pod ${STREAM_NS}/${pod} is in CrashLoopBackOff` }, startsAt: new Date(Date.now() - 60_000).toISOString(),
+          }]).catch(() => null);
+          if (res?.status === 200) { accepted.push(pod); break; }
+          await sleep(50);
+        }
+        await sleep(700); // 40 targets spread over the ~30 s of failovers below
+      }
+      streamLoop = null;
+    })();
+  }
+  async function pauseStream() {
+    streaming = false;
+    await streamLoop;
+  }
+
   before(async () => {
     env = clusterEnv();
     leaseName = (await installChartRbac(env)).leaseName;
     db = await dbs.create();
+    await env.scene.namespace(STREAM_NS);
+    for (let i = 0; i < 40; i++) await env.scene.deployment(STREAM_NS, `app-${i}`);
+    for (let i = 0; i < 40; i++) {
+      const [p] = await env.scene.livePods(STREAM_NS, `app-${i}`, 1);
+      await env.scene.crashLoop(STREAM_NS, p.metadata.name);
+      targets.push(p.metadata.name);
+    }
     replicas = [];
     for (const n of ['ks-a', 'ks-b', 'ks-c']) replicas.push(await spawn(n));
+    everyone.push(...replicas);
+    resumeStream();
   });
   after(async () => {
-    for (const r of replicas) await r.server.stop('SIGKILL').catch(() => {});
+    await pauseStream();
+    for (const r of everyone) {
+      try { process.kill(r.server.proc.child.pid!, 'SIGCONT'); } catch { /* gone */ }
+      await r.server.stop('SIGKILL').catch(() => {});
+    }
     await db?.drop();
   });
 
@@ -95,6 +143,7 @@ describe('cluster: leader election on the real Lease, three replicas', function 
     assert.notEqual(next.name, old.name);
     assert.ok(took <= LEASE_MS + RETRY_MS + 500, `takeover took ${took.toFixed(0)} ms`);
     replicas.push(await spawn('ks-d'));
+    everyone.push(replicas.at(-1)!);
   });
 
   it('on SIGTERM the leader releases the Lease and another replica takes over at once', async () => {
@@ -110,6 +159,7 @@ describe('cluster: leader election on the real Lease, three replicas', function 
     const released = env.cp.writes().filter((w) => w.credentialId === old.credentialId && w.objectRef.resource === 'leases');
     assert.ok(released.length > 0, 'the old leader wrote the Lease (renewals and the release)');
     replicas.push(await spawn('ks-e'));
+    everyone.push(replicas.at(-1)!);
   });
 
   it('a SIGSTOPped leader is replaced and never writes to the API after SIGCONT', async () => {
@@ -132,5 +182,33 @@ describe('cluster: leader election on the real Lease, three replicas', function 
     assert.equal(await isLeader(frozen), false);
     const h = await holder();
     assert.ok(!h.startsWith(`${frozen.name}_`), `the Lease stays with ${h}`);
+  });
+
+  it('every alerted pod was deleted exactly once, each time by the replica holding the Lease', async () => {
+    await pauseStream();
+    assert.ok(accepted.length >= 15, `a real stream (${accepted.length} alerts accepted)`);
+    const deletes = () => env.cp.writes().filter((w) => w.verb === 'delete' && w.objectRef.resource === 'pods' && w.objectRef.namespace === STREAM_NS);
+    await waitFor('every accepted alert remediated', async () => new Set(deletes().filter((d) => d.code < 300).map((d) => d.objectRef.name)).size >= accepted.length, 30_000, 100)
+      .catch(async (e) => {
+        const h = await replicas[0].server.client.get('/api/history?page_size=500', READ_TOKEN);
+        const outcomes = (h.body?.entries ?? []).map((x: any) => `${x.outcome}/${x.reason}`);
+        throw new Error(`${e.message}: ${accepted.length} accepted, ${deletes().length} deletes; audit: ${[...new Set(outcomes)].join(', ')}`);
+      });
+    await sleep(2 * RETRY_MS);
+    const applied = deletes().filter((d) => d.code < 300);
+    const perPod = new Map<string, number>();
+    for (const d of applied) perPod.set(d.objectRef.name!, (perPod.get(d.objectRef.name!) ?? 0) + 1);
+    for (const pod of accepted) assert.equal(perPod.get(pod), 1, `pod ${pod} deleted exactly once`);
+    assert.equal(applied.length, accepted.length, 'no other pod was deleted');
+    // Who held the Lease when each delete reached the apiserver: the last accepted Lease write before it.
+    const leaseWrites = env.cp.writes().filter((w) => w.objectRef.resource === 'leases' && w.objectRef.name === leaseName && w.code < 300);
+    const byCredential = new Map(everyone.map((r) => [r.credentialId, r.name]));
+    for (const d of applied) {
+      const holderWrite = leaseWrites.filter((w) => w.at <= d.at).at(-1);
+      assert.ok(holderWrite, 'a Lease write precedes every delete');
+      assert.equal(byCredential.get(d.credentialId), byCredential.get(holderWrite.credentialId), `delete of ${d.objectRef.name} by the holder`);
+    }
+    const writers = new Set(applied.map((d) => byCredential.get(d.credentialId)));
+    console.log(`      ${applied.length} pods restarted exactly once, by ${writers.size} successive leaders`);
   });
 });
