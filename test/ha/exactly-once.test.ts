@@ -1,5 +1,6 @@
 // Exactly once across a SIGKILLed leader (DESIGN §6a), three server processes on one PostgreSQL and
-// the fake Kubernetes API behind per-replica recording proxies. The leader's mutating call is stopped
+// the fake Kubernetes API behind per-replica recording proxies. (Also: a leader frozen with SIGSTOP
+// whose write reaches the API only after its successor acted is refused by its resourceVersion.) The leader's mutating call is stopped
 // at its proxy — before it reaches the API (not landed) or after the API applied it, with the answer
 // withheld (landed) — and the leader is SIGKILLed there: its intent is committed, its request claimed
 // for 2 minutes, nothing else recorded. The next leader takes the claim over at once, settles the
@@ -19,8 +20,11 @@ import { postgresAvailable, TestDatabases, type TestDatabase } from './pg.ts';
 const TIMINGS = { leaseDuration: '4s', renewDeadline: '3s', retryPeriod: '500ms' };
 const LEASE_MS = 4000;
 const RETRY_MS = 500;
-// Round trips and event-loop delay of four Node processes and PostgreSQL on 2 shared cores.
-const MARGIN_MS = 750;
+// Round trips and event-loop delay of four Node processes and PostgreSQL on 2 shared cores, for the
+// Lease takeover (as in remediation.test.ts) and for settling the request once leading.
+const MARGIN_MS = 250;
+const SETTLE_MS = 1500;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const RULES = {
   rules: [
@@ -94,7 +98,7 @@ describe('HA exactly once: a leader SIGKILLed between its intent and done', func
     await db?.drop();
     await dbs.dispose();
     if (dir) rmSync(dir, { recursive: true, force: true });
-    if (resumed.length) console.log(`      resume after SIGKILL: ${resumed.join(', ')}`);
+    if (resumed.length) console.log(`      after the signal:\n        ${resumed.join('\n        ')}`);
   });
 
   /**
@@ -111,7 +115,9 @@ describe('HA exactly once: a leader SIGKILLed between its intent and done', func
     }]);
     assert.equal(res.status, 200);
     await Promise.race([hold.held, new Promise((_, reject) => setTimeout(() => reject(new Error('the leader never made the call')), 15_000))]);
+    const takeover = takeoverFrom(old.identity);
     const killedAt = performance.now();
+    const killedOnFixture = fixture.now();
     process.kill(old.pid, 'SIGKILL');
     serving = serving.filter((r) => r !== old);
     let row: AuditRow | undefined;
@@ -121,13 +127,55 @@ describe('HA exactly once: a leader SIGKILLed between its intent and done', func
     }, 20_000, 25);
     const ms = performance.now() - killedAt;
     seen.add(row!.requestId);
-    resumed.push(`${label} ${ms.toFixed(0)} ms`);
-    const bound = LEASE_MS + RETRY_MS + MARGIN_MS;
-    assert.ok(ms <= bound, `${label}: resumed ${ms.toFixed(0)} ms after SIGKILL (bound lease_duration + retry_period + ${MARGIN_MS} ms = ${bound} ms)`);
+    checkTimes(label, (await takeover).at - killedOnFixture, ms);
     serving.push(await spawn());
     return row!;
   }
   const seen = new Set<number>();
+  const takeoverFrom = (identity: string) =>
+    fixture.nextAnswered((c) => c.holder !== null && c.holder !== '' && c.holder !== identity && c.status < 300);
+  /** The successor leads within lease_duration + retry_period, and finishes the request right after. */
+  function checkTimes(label: string, takeoverMs: number, resumeMs: number): void {
+    resumed.push(`${label}: lease taken ${takeoverMs.toFixed(0)} ms, request done ${resumeMs.toFixed(0)} ms`);
+    assert.ok(takeoverMs <= LEASE_MS + RETRY_MS + MARGIN_MS, `${label}: takeover ${takeoverMs.toFixed(0)} ms (bound ${LEASE_MS + RETRY_MS + MARGIN_MS} ms)`);
+    assert.ok(resumeMs - takeoverMs <= SETTLE_MS, `${label}: request finished ${(resumeMs - takeoverMs).toFixed(0)} ms after the takeover, not after the 2-minute claim`);
+  }
+
+  it('SIGSTOP mid scale-up, SIGCONT after the successor acted: the frozen leader\'s late write is refused (409), one replica more', async () => {
+    const name = `web-${++app}`;
+    seedDeployment(fixture.api, 'shop', name, { replicas: 3 });
+    const old = leader();
+    const hold = fixture.hold((c) => c.replica === old.name && c.method === 'PATCH' && c.resource === 'deployments' && c.name === name, 'before');
+    const now = Date.now();
+    assert.equal((await serving[0].server.client.post('/api/v2/alerts', [{
+      labels: { alertname: 'KubeDeploymentReplicasShort', namespace: 'shop', deployment: name, severity: 'critical' }, annotations: { summary: 'short' },
+      startsAt: new Date(now - 60_000).toISOString(), endsAt: new Date(now + 600_000).toISOString(),
+    }])).status, 200);
+    await hold.held;
+    const takeover = takeoverFrom(old.identity);
+    const stoppedAt = performance.now();
+    const stoppedOnFixture = fixture.now();
+    process.kill(old.pid, 'SIGSTOP');
+    serving = serving.filter((r) => r !== old);
+    let row: AuditRow | undefined;
+    await waitFor('the successor finishes the request', async () => {
+      row = (await history()).find((e) => e.outcome === 'acted' && e.actor !== old.identity && !seen.has(e.requestId));
+      return row !== undefined;
+    }, 20_000, 25);
+    const ms = performance.now() - stoppedAt;
+    seen.add(row!.requestId);
+    checkTimes('scale-up SIGSTOP', (await takeover).at - stoppedOnFixture, ms);
+    assert.equal(fixture.api.objects.get('deployments', 'shop', name).spec.replicas, 4);
+
+    process.kill(old.pid, 'SIGCONT');
+    assert.equal(await hold.release(), 409, 'the frozen leader\'s write carries the resourceVersion it read: refused');
+    await sleep(1000);
+    assert.equal(fixture.api.objects.get('deployments', 'shop', name).spec.replicas, 4, 'still exactly one replica more');
+    assert.equal(fixture.api.mutations().filter((m) => m.verb === 'patch' && m.name === name && m.status === 200).length, 1);
+    assert.equal((await history()).filter((e) => e.requestId === row!.requestId && e.outcome === 'acted').length, 1);
+    await old.server.stop('SIGKILL');
+    serving.push(await spawn());
+  });
 
   for (const phase of ['before', 'after'] as const) {
     const variant = phase === 'after' ? 'landed' : 'not landed';

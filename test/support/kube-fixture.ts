@@ -64,6 +64,11 @@ export interface Hold {
   phase: 'before' | 'after';
   /** Resolves with the call once it is held. */
   held: Promise<KubeCall>;
+  /**
+   * For a `before` hold: send the held call on to the API now (a frozen leader's write arriving late)
+   * and answer its sender if it is still connected; resolves with the API's status.
+   */
+  release(): Promise<number>;
 }
 
 interface Waiter {
@@ -133,32 +138,40 @@ export class KubeFixture {
     };
     this.calls.push(call);
     const hold = this.takeHold(call);
+    const headers = { ...req.headers, host: new URL(this.api.url).host };
+    const send = (withhold: boolean) => new Promise<number>((done) => {
+      const upstream = http.request(`${this.api.url}${path}`, { method, headers, agent: this.agent }, (up) => {
+        const out: Buffer[] = [];
+        up.on('data', (c: Buffer) => out.push(c));
+        up.on('end', () => {
+          call.status = up.statusCode ?? 0;
+          call.doneAt = this.now();
+          done(call.status);
+          if (withhold) {
+            hold!.resolve(call);
+            return;
+          }
+          if (!res.destroyed) {
+            res.writeHead(call.status, up.headers);
+            res.end(Buffer.concat(out));
+          }
+          this.settle(call);
+        });
+      });
+      upstream.on('error', () => {
+        call.doneAt = this.now();
+        done(0);
+        if (!res.headersSent && !res.destroyed) res.writeHead(502);
+        res.end();
+      });
+      upstream.end(body);
+    });
     if (hold?.phase === 'before') {
+      hold.release = () => send(false);
       hold.resolve(call);
       return;
     }
-    const headers = { ...req.headers, host: new URL(this.api.url).host };
-    const upstream = http.request(`${this.api.url}${path}`, { method, headers, agent: this.agent }, (up) => {
-      const out: Buffer[] = [];
-      up.on('data', (c: Buffer) => out.push(c));
-      up.on('end', () => {
-        call.status = up.statusCode ?? 0;
-        call.doneAt = this.now();
-        if (hold) {
-          hold.resolve(call);
-          return;
-        }
-        res.writeHead(call.status, up.headers);
-        res.end(Buffer.concat(out));
-        this.settle(call);
-      });
-    });
-    upstream.on('error', () => {
-      call.doneAt = this.now();
-      if (!res.headersSent) res.writeHead(502);
-      res.end();
-    });
-    upstream.end(body);
+    void send(hold !== undefined);
   }
 
   private settle(call: KubeCall): void {
@@ -171,7 +184,7 @@ export class KubeFixture {
   hold(match: (c: KubeCall) => boolean, phase: Hold['phase']): Hold {
     let resolve!: (c: KubeCall) => void;
     const held = new Promise<KubeCall>((r) => { resolve = r; });
-    const h = { match, phase, held, resolve };
+    const h = { match, phase, held, resolve, release: () => Promise.reject(new Error('nothing held yet')) as Promise<number> };
     this.holds.push(h);
     return h;
   }
