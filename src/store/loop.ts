@@ -242,3 +242,15 @@ export function loopStore(run: LoopRunner, onQueued: () => Promise<void> = async
 export function forwardedLoopStore(call: (method: (typeof LOOP_METHODS)[number], args: unknown[]) => Promise<unknown>): LoopStore {
   return Object.fromEntries(LOOP_METHODS.map((m) => [m, (...args: unknown[]) => call(m, args)])) as unknown as LoopStore;
 }
+
+/**
+ * Retention for the loop's own rows (each adapter's prune() runs these in its transaction): finished
+ * requests, closed intents, decided verifications and lifted suspensions older than `before`. Open
+ * intents and verifications and active suspensions are kept whatever their age.
+ */
+export const LOOP_PRUNE = [
+  "DELETE FROM remediation_requests WHERE state IN ('expired', 'rejected', 'suspended') AND created_at < $1",
+  "DELETE FROM remediation_intents WHERE state <> 'open' AND created_at < $1",
+  "DELETE FROM remediation_verifications WHERE state <> 'open' AND acted_at < $1",
+  'DELETE FROM remediation_suspensions WHERE lifted_at IS NOT NULL AND lifted_at < $1',
+] as const;

@@ -2,7 +2,7 @@
 // approvals, outcome verifications and suspensions. Both adapters run exactly these tests.
 import assert from 'node:assert/strict';
 import type { NewAuditEntry, NewIntent, Store } from '../../src/store/types.ts';
-import { makeItem, MINUTE, restartPod, T0 } from './factory.ts';
+import { HOUR, makeItem, MINUTE, restartPod, T0 } from './factory.ts';
 
 const item = (fingerprint: string, key: string, at = T0) => makeItem({
   fingerprint, receivedAt: at, signal: { occurrenceKey: key, pod: 'web-1', state: 'firing', endsAt: null },
@@ -13,6 +13,8 @@ const intent = (requestId: number, o: Partial<NewIntent> = {}): NewIntent => ({
   requestId, holder: 'leader-1', action: 'scale-up', namespace: 'shop', targetKind: 'Deployment', targetName: 'web',
   targetUid: 'uid-web', expect: { kind: 'replicas', before: 3, after: 4 }, summary: 'replicas 3→4', at: T0, ...o,
 });
+
+const replicasExpect = { kind: 'replicas' as const, before: 1, after: 2 };
 
 const outcome = (o: 'effective' | 'ineffective', at: number, target = 'Deployment/web'): NewAuditEntry => ({
   requestId: null, groupId: null, at, rule: 'crashloop', action: 'restart-pod', namespace: 'shop', target,
@@ -115,6 +117,33 @@ export function loopContract(store: () => Store): void {
       const c = await store().claimRequest('l', T0, 60_000);
       assert.deepEqual([c?.id, c?.force, c?.requestedBy, c?.params, c?.owner, c?.state], [ids[0], false, 'admin-1a2b', { grace: '5' }, { kind: 'Deployment', name: 'web' }, 'claimed']);
       assert.equal((await store().claimRequest('l', T0, 60_000))?.force, true);
+    });
+  });
+
+  describe('closed loop: retention', () => {
+    it('prune drops closed intents, decided verifications, lifted suspensions and refused/expired requests; keeps open and active ones', async () => {
+      const [r] = await store().record([item('fp-a', 'k1')]);
+      const rid = r.remediationRequestId!;
+      const closed = await store().writeIntent(intent(rid, { at: T0 }));
+      await store().closeIntent(closed, { state: 'done', reason: 'landed', by: 'x', at: T0 });
+      const open = await store().writeIntent(intent(rid, { at: T0 }));
+      const v = { requestId: rid, groupId: r.groupId, rule: 'crashloop', action: 'restart-pod' as const, namespace: 'shop', target: 'Deployment/web',
+        cooldownKey: 'k', expect: replicasExpect, groupCount: 1, actedAt: T0, deadline: T0 + MINUTE };
+      const decided = await store().scheduleVerification(v);
+      await store().closeVerification(decided, 'effective', T0);
+      const pending = await store().scheduleVerification(v);
+      const lifted = await store().suspend({ rule: 'a', namespace: 'shop', target: 'Deployment/web', reason: 'r', at: T0 });
+      await store().liftSuspension(lifted.id, 'admin', T0 + 1);
+      const active = await store().suspend({ rule: 'b', namespace: 'shop', target: 'Deployment/web', reason: 'r', at: T0 });
+      await store().claimRequest('l', T0, 60_000);
+      await store().finishRequest(rid, 'l', { state: 'awaiting-approval', plan: 'p', expiresAt: T0 + 1 });
+      await store().decideApproval(rid, { approve: false, by: 'admin', comment: '', now: T0 + 2 });
+
+      await store().prune(T0 + HOUR);
+      assert.deepEqual((await store().openIntents(rid)).map((i) => i.id), [open], 'the open intent stays');
+      assert.deepEqual((await store().openVerifications()).map((x) => x.id), [pending]);
+      assert.deepEqual((await store().listSuspensions({})).map((x) => x.id), [active.id]);
+      assert.equal(await store().getRequest(rid), null, 'the rejected request is gone');
     });
   });
 

@@ -4,6 +4,7 @@ import type { Pool, QueryConfig } from 'pg';
 import type { ErrorGroup, ErrorGroupDetail, GroupQuery, SortKey, Stats } from '../types.ts';
 import { notify } from './notify-payload.ts';
 import { one, rows, type Tx } from './session.ts';
+import { LOOP_PRUNE } from '../loop.ts';
 import {
   GROUP_COLUMNS, HOUR_MS, auditColumns, buildStats, type AuditRow, type GroupCountRow, type GroupRow, toGroup, toGroupDetail, type OccurrenceRow,
 } from '../rows.ts';
@@ -131,6 +132,7 @@ export async function prune(tx: Tx, before: number): Promise<number> {
   await del('DELETE FROM occurrence_minutes WHERE minute < $1', Math.floor(before / 60_000));
   await del('DELETE FROM audit WHERE at < $1', before);
   await del("DELETE FROM remediation_requests WHERE state = 'done' AND created_at < $1", before);
+  for (const sql of LOOP_PRUNE) await del(sql, before);
   // Outbox: finished deliveries (their group links cascade), old events, marks of pruned groups.
   await del("DELETE FROM notification_deliveries WHERE state IN ('sent', 'failed') AND created_at < $1", before);
   await del('DELETE FROM notification_events WHERE at < $1', before);

@@ -3,6 +3,7 @@
 import type { ErrorGroup, ErrorGroupDetail, GroupQuery, SortKey, Stats } from '../types.ts';
 import type { Statements } from './statements.ts';
 import { all, one } from './statements.ts';
+import { LOOP_PRUNE, toSqlite } from '../loop.ts';
 import {
   GROUP_COLUMNS, HOUR_MS, auditColumns, buildStats, type AuditRow, type GroupCountRow, type GroupRow, toGroup, toGroupDetail, type OccurrenceRow,
 } from '../rows.ts';
@@ -118,6 +119,7 @@ export function prune(stmts: Statements, before: number): number {
     stmts.get('DELETE FROM occurrence_minutes WHERE minute < ?').run(Math.floor(before / 60_000));
     stmts.get('DELETE FROM audit WHERE at < ?').run(before);
     stmts.get("DELETE FROM remediation_requests WHERE state = 'done' AND created_at < ?").run(before);
+    for (const sql of LOOP_PRUNE) stmts.get(toSqlite(sql)).run(before);
     // Outbox: finished deliveries (their group links cascade), old events, marks of pruned groups.
     stmts.get("DELETE FROM notification_deliveries WHERE state IN ('sent', 'failed') AND created_at < ?").run(before);
     stmts.get('DELETE FROM notification_events WHERE at < ?').run(before);
