@@ -117,6 +117,8 @@ export function admissionUrl(server: ServerProc): string {
 
 export interface SentinelOptions {
   dryRun?: boolean;
+  /** rules.yaml text; TEST_RULES when omitted. */
+  rules?: string;
   config?: Record<string, unknown>;
   env?: Record<string, string>;
   name?: string;
@@ -127,7 +129,7 @@ export async function startSentinel(env: ClusterEnv, o: SentinelOptions = {}): P
   const id = await installChartRbac(env);
   const { kubeconfig } = await serviceAccountCredentials(env);
   const rulesFile = join(env.dir, `rules-${Date.now()}.yaml`);
-  writeFileSync(rulesFile, TEST_RULES);
+  writeFileSync(rulesFile, o.rules ?? TEST_RULES);
   const [port, admissionPort] = [await freePort(), await freePort()];
   const server = await startServer({
     port,
