@@ -34,6 +34,11 @@ interface Decision {
   key: string;
   /** Set when an earlier intent was settled as not landed: the new plan must be that same change. */
   retried: Expectation | null;
+  /**
+   * Intents settled as not landed stay OPEN until the retry's own intent is committed: were this
+   * leader to die in between, its successor must still see them (a stale write may yet land).
+   */
+  retriedIds: number[];
 }
 
 type Outcome = 'acted' | 'dry-run' | 'skipped' | 'failed' | 'escalated' | 'awaiting-approval';
@@ -132,7 +137,7 @@ export class RemediationWorker {
 
   private decisionFor(req: RemediationRequest): Decision {
     const target = signalDisplay(req);
-    return { req, target, key: cooldownKey(req.rule, req.action, req.namespace, target), retried: null };
+    return { req, target, key: cooldownKey(req.rule, req.action, req.namespace, target), retried: null, retriedIds: [] };
   }
 
   /** Returns false when the worker should stop draining (leadership lost). */
@@ -141,6 +146,8 @@ export class RemediationWorker {
     try {
       if (await this.settleOpenIntents(d)) return true;
       await this.decideAndAct(d);
+      // Decided without acting (skip, approval, suspension…): the retried intents end with that decision.
+      await this.closeRetried(d, 'skipped', 'not-landed-not-retried');
       return true;
     } catch (e) {
       if (e instanceof NotLeaderError) {
@@ -160,15 +167,19 @@ export class RemediationWorker {
     const { store, kube, leader } = this.o;
     const open = await store.openIntents(d.req.id);
     if (open.length === 0 || !kube) return false;
-    for (const intent of open) {
+    for (const [i, intent] of open.entries()) {
       const s = settleIntent(intent, await readLive(kube, intent, d.req.container));
-      const by = leader.identity;
       if (!d.target) d.target = `${intent.targetKind}/${intent.targetName}`;
-      await store.closeIntent(intent.id, { state: s.verdict === 'landed' ? 'done' : s.verdict === 'retry' ? 'superseded' : 'skipped', reason: s.reason, by, at: this.o.now() });
       this.log.info({ requestId: d.req.id, intent: intent.id, holder: intent.holder, verdict: s.verdict, reason: s.reason }, s.detail);
       if (s.verdict === 'retry') {
         d.retried = intent.expect;
+        d.retriedIds.push(intent.id);
         continue;
+      }
+      // This and every later open intent of the request describe the same change: one verdict for all.
+      const state = s.verdict === 'landed' ? 'done' as const : 'skipped' as const;
+      for (const x of [...d.retriedIds.splice(0), ...open.slice(i).map((o) => o.id)]) {
+        await store.closeIntent(x, { state, reason: s.reason, by: leader.identity, at: this.o.now() });
       }
       // The audit names the workload as a normal decision would (when the pod is gone: what the signal named).
       const target = await resolveTarget(kube, d.req).catch(() => null);
@@ -269,7 +280,10 @@ export class RemediationWorker {
     const { store, leader, kube } = this.o;
     if (d.retried) {
       const same = compareRetry(d.retried, plan.intent.expect);
-      if (same === 'landed-meanwhile') return this.landed(d, `${describeExpectation(d.retried)} landed late (a predecessor's write); not acting again`, target, d.retried);
+      if (same === 'landed-meanwhile') {
+        await this.landed(d, `${describeExpectation(d.retried)} landed late (a predecessor's write); not acting again`, target, d.retried);
+        return this.closeRetried(d, 'done', 'landed');
+      }
       if (same === 'changed') return this.finish(d, 'skipped', 'target-changed', `the live state moved on since the intent (${describeExpectation(d.retried)}); now it would be ${describeExpectation(plan.intent.expect)}`);
     }
     if (leader.signal.aborted) throw new NotLeaderError('term ended before acting');
@@ -278,6 +292,7 @@ export class RemediationWorker {
       requestId: d.req.id, holder: leader.identity, action: d.req.action, namespace: d.req.namespace, ...plan.intent,
       summary: describeExpectation(plan.intent.expect), at: this.o.now(),
     });
+    await this.closeRetried(d, 'superseded', 'not-landed');
     await this.o.crashPoints?.afterIntent?.(d.req.id);
     let message: string;
     try {
@@ -313,6 +328,10 @@ export class RemediationWorker {
     await this.close(d, { state: 'done' });
     const on = plan?.eventOn ?? (target && eventObjectFor(target));
     if (on) await this.event(on, plan?.eventType ?? 'Normal', message);
+  }
+
+  private async closeRetried(d: Decision, state: 'done' | 'superseded' | 'skipped', reason: string): Promise<void> {
+    for (const id of d.retriedIds.splice(0)) await this.o.store.closeIntent(id, { state, reason, by: this.o.leader.identity, at: this.o.now() });
   }
 
   /** Records a KubeSentinelRemediation Event, best effort: the decision is already audited. */

@@ -118,6 +118,43 @@ describe('remediate: exactly once across a leader crash between intent and done'
     });
   }
 
+  it('an intent settled as not landed stays open until the retry\'s own intent is committed', async () => {
+    seedDeployment(api, 'shop', 'web', { replicas: 3 });
+    const id = await enqueue(store, { owner: { kind: 'Deployment', name: 'web' }, action: 'scale-up', params: { replicas: '+1' }, at: clock.now() });
+    const a = new StaticLeadership({ identity: 'leader-a_1' });
+    a.start();
+    let frozen!: () => void;
+    const reached = new Promise<void>((r) => { frozen = r; });
+    void worker(a, { afterIntent: async () => { frozen(); await new Promise(() => {}); } }).runOnce();
+    await reached;
+    await a.stop();
+    const [aIntent] = await store.openIntents(id);
+
+    // B settles A's intent (not landed), then cannot commit its own intent (the store fails once).
+    const b = new StaticLeadership({ identity: 'leader-b_2' });
+    b.start();
+    let failOnce = true;
+    const flaky = new Proxy(store, {
+      get(target, key) {
+        if (key === 'writeIntent' && failOnce) return async () => { failOnce = false; throw new Error('store unavailable'); };
+        const v = Reflect.get(target, key, target);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    await new RemediationWorker({
+      store: flaky, kube, leader: b, defaults: { enabled: true, dryRun: false, maxActionsPerHour: 100 }, excludedNamespaces: [],
+      maxAttempts: 3, now: clock.now, sleep: clock.sleep, random: () => 0.5, backoffBaseMs: 1000,
+    }).runOnce();
+    assert.deepEqual((await store.openIntents(id)).map((i) => i.id), [aIntent.id], 'A\'s intent is still open for whoever comes next');
+    assert.equal(patches().length, 0);
+
+    clock.set(clock.now() + 10_000);
+    await worker(b).runOnce();
+    assert.equal(api.objects.get('deployments', 'shop', 'web').spec.replicas, 4);
+    assert.equal(patches().length, 1);
+    assert.deepEqual(await store.openIntents(id), []);
+  });
+
   it('a predecessor\'s intent whose target was changed by someone else is skipped with the reason', async () => {
     seedDeployment(api, 'shop', 'web', { replicas: 3 });
     await enqueue(store, { owner: { kind: 'Deployment', name: 'web' }, action: 'scale-up', params: { replicas: '+1' }, at: clock.now() });
