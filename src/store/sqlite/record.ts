@@ -14,10 +14,12 @@ import { all, one } from './statements.ts';
 const SELECT_GROUPS = `SELECT id, fingerprint, status, resolved_at, expires_at, priority FROM error_groups
   WHERE fingerprint IN (SELECT value FROM json_each(?))`;
 
-// One statement for all keys of the batch: json_each drives primary-key lookups.
-const SELECT_KEYS = `SELECT k.fingerprint, k.key, k.seen_count, k.state
+// One statement for all keys of the batch: json_each drives primary-key lookups. Keys are stored by
+// group id (migration V4: new groups append instead of landing on random pages of a hash-keyed index),
+// so only items of groups that already exist can have one.
+const SELECT_KEYS = `SELECT k.group_id, k.key, k.seen_count, k.state
   FROM json_each(?) j JOIN occurrence_keys k
-    ON k.fingerprint = j.value ->> 0 AND k.key = j.value ->> 1`;
+    ON k.group_id = j.value ->> 0 AND k.key = j.value ->> 1`;
 
 const UPSERT_GROUPS = (values: string): string => `INSERT INTO error_groups (fingerprint, alert_fingerprint,
     source, priority, rule, status, title, message, namespace, pod, container, workload, labels, count,
@@ -35,11 +37,11 @@ const UPSERT_GROUPS = (values: string): string => `INSERT INTO error_groups (fin
     why = excluded.why, remediation_action = excluded.remediation_action
   RETURNING fingerprint, id, count`;
 
-const UPSERT_KEYS = (values: string): string => `INSERT INTO occurrence_keys (fingerprint, key, group_id,
+const UPSERT_KEYS = (values: string): string => `INSERT INTO occurrence_keys (group_id, key,
     seen_count, state, last_seen)
   VALUES ${values}
-  ON CONFLICT (fingerprint, key) DO UPDATE SET
-    group_id = excluded.group_id, seen_count = excluded.seen_count, state = excluded.state,
+  ON CONFLICT (group_id, key) DO UPDATE SET
+    seen_count = excluded.seen_count, state = excluded.state,
     last_seen = max(last_seen, excluded.last_seen)`;
 
 const INSERT_OCCURRENCES = (values: string): string =>
@@ -73,10 +75,19 @@ export function recordBatch(stmts: Statements, maxOccurrences: number, items: Re
     existing.set(g.fingerprint, g);
   }
   const known = new Map<string, KnownOccurrence>();
-  const ids = [...new Set(items.map((i) => keyId(i.fingerprint, i.signal.occurrenceKey)))];
-  type KeyRow = { fingerprint: string; key: string; seen_count: number; state: GroupStatus };
-  for (const k of all<KeyRow>(stmts.get(SELECT_KEYS), `[${ids.join(',')}]`)) {
-    known.set(keyId(k.fingerprint, k.key), { seenCount: k.seen_count, state: k.state });
+  const byId = new Map<number, string>();
+  const lookups = new Set<string>();
+  for (const i of items) {
+    const g = existing.get(i.fingerprint);
+    if (!g) continue;
+    byId.set(g.id, g.fingerprint);
+    lookups.add(JSON.stringify([g.id, i.signal.occurrenceKey]));
+  }
+  type KeyRow = { group_id: number; key: string; seen_count: number; state: GroupStatus };
+  if (lookups.size > 0) {
+    for (const k of all<KeyRow>(stmts.get(SELECT_KEYS), `[${[...lookups].join(',')}]`)) {
+      known.set(keyId(byId.get(k.group_id)!, k.key), { seenCount: k.seen_count, state: k.state });
+    }
   }
 
   // 1. Decide in arrival order and fold per group (pure; shared with the PostgreSQL adapter).
@@ -100,7 +111,7 @@ export function recordBatch(stmts: Statements, maxOccurrences: number, items: Re
 
   // 3. Dedup memory.
   bulk(stmts, UPSERT_KEYS, keys.map((k): SQLInputValue[] =>
-    [k.fingerprint, k.key, groups.get(k.fingerprint)!.id, k.seenCount, k.state, k.lastSeen]));
+    [groups.get(k.fingerprint)!.id, k.key, k.seenCount, k.state, k.lastSeen]));
 
   // 4. Occurrence rows and remediation requests, per real occurrence.
   const occurrenceRows: SQLInputValue[][] = [];
