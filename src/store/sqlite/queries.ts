@@ -3,6 +3,7 @@
 import type { ErrorGroup, ErrorGroupDetail, GroupQuery, SortKey, Stats } from '../types.ts';
 import type { Statements } from './statements.ts';
 import { all, one } from './statements.ts';
+import { searchTerm } from './search.ts';
 import { LOOP_PRUNE, toSqlite } from '../loop.ts';
 import {
   GROUP_COLUMNS, HOUR_MS, auditColumns, buildStats, type AuditRow, type GroupCountRow, type GroupRow, toGroup, toGroupDetail, type OccurrenceRow,
@@ -34,10 +35,10 @@ function where(q: GroupQuery): { sql: string; params: Array<string | number> } {
   if (q.status !== undefined) { terms.push('status = ?'); params.push(q.status); }
   if (q.since !== undefined) { terms.push('last_seen >= ?'); params.push(q.since); }
   if (q.q) {
-    // instr() rather than LIKE: user text needs no wildcard escaping.
-    const columns = ['title', 'message', 'pod', 'workload', 'namespace'];
-    terms.push(`(${columns.map((c) => `instr(lower(${c}), ?) > 0`).join(' OR ')})`);
-    params.push(...columns.map(() => q.q!.toLowerCase()));
+    // instr() rather than LIKE: user text needs no wildcard escaping; the trigram index narrows first.
+    const s = searchTerm(q.q);
+    terms.push(s.sql);
+    params.push(...s.params);
   }
   return { sql: terms.length ? `WHERE ${terms.join(' AND ')}` : '', params };
 }

@@ -1,0 +1,27 @@
+// q= on SQLite: the FTS5 trigram index (search-schema.ts) narrows the candidates, the exact
+// case-insensitive substring test decides. The index needs three characters; shorter text scans.
+
+/** The searched columns; the same five as the index and the PostgreSQL adapter. */
+const COLUMNS = ['title', 'message', 'pod', 'workload', 'namespace'] as const;
+
+// Enough trigrams to be selective; the exact test below catches what the AND of them lets through.
+const MAX_TRIGRAMS = 12;
+
+/** An FTS5 query that every row containing `text` matches: its distinct trigrams, each quoted, AND-ed. */
+export function trigramQuery(text: string): string | null {
+  const chars = [...text];
+  if (chars.length < 3) return null;
+  const grams = new Set<string>();
+  for (let i = 0; i + 3 <= chars.length && grams.size < MAX_TRIGRAMS; i++) grams.add(chars.slice(i, i + 3).join(''));
+  return [...grams].map((g) => `"${g.replaceAll('"', '""')}"`).join(' AND ');
+}
+
+/** The WHERE term and its parameters for q= (lowercased by the caller's contract: instr on lower()). */
+export function searchTerm(q: string): { sql: string; params: string[] } {
+  const needle = q.toLowerCase();
+  const exact = `(${COLUMNS.map((c) => `instr(lower(${c}), ?) > 0`).join(' OR ')})`;
+  const params = COLUMNS.map(() => needle);
+  const match = trigramQuery(needle);
+  if (match === null) return { sql: exact, params };
+  return { sql: `id IN (SELECT rowid FROM error_groups_search WHERE error_groups_search MATCH ?) AND ${exact}`, params: [match, ...params] };
+}
