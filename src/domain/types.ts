@@ -29,7 +29,10 @@ export interface Signal {
   channel: Channel;
   /** Short title: alertname for alerts, `reason` for events. */
   title: string;
-  /** The text rules match on (alert summary/description/message + alertname; event message + reason + type). */
+  /**
+   * The text rules match on, as ingest writes it: `<alertname>: <summary>\n<description>\n<message>` for
+   * an alert (src/ingest/alert-fields.ts), `<type> <reason>: <message>` for an Event (src/ingest/events.ts).
+   */
   message: string;
   labels: Record<string, string>;
   annotations: Record<string, string>;
