@@ -8,7 +8,8 @@ import { parseDuration } from './config/duration.ts';
 import { AppError, LoadError } from './domain/errors.ts';
 import { loadRulesFile } from './classify/load.ts';
 import { defaultRulesPath } from './classify/defaults.ts';
-import { testRules } from './http/rules-test.ts';
+import { testRules } from './classify/try-rules.ts';
+import { detectAndParse } from './ingest/detect.ts';
 import { createLogger, scrubUrl } from './observability/logger.ts';
 import { serve } from './serve.ts';
 import { ensureCertificates, serviceDnsNames } from './tls/certs.ts';
@@ -89,7 +90,7 @@ async function cmdRulesTest(args: string[]): Promise<void> {
   }
   let out: ReturnType<typeof testRules>;
   try {
-    out = testRules({ payload }, rules, Date.now());
+    out = testRules({ payload }, rules, Date.now(), detectAndParse);
   } catch (err) {
     if (!(err instanceof AppError)) throw err;
     // e.g. `{}`: name what is wrong with the payload (and the first issue found in it) on one line.

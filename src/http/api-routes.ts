@@ -11,7 +11,8 @@ import { readJson } from './body.ts';
 import { parseGroupQuery, parseHistoryQuery, parseId } from './query.ts';
 import { applySettingsPatch } from './settings.ts';
 import { createRemediationRouter } from './remediation-routes.ts';
-import { testRules } from './rules-test.ts';
+import { testRules } from '../classify/try-rules.ts';
+import { detectAndParse } from '../ingest/detect.ts';
 
 export interface ApiOptions {
   store: Store;
@@ -87,7 +88,7 @@ export function createApiRouter(opts: ApiOptions): express.Router {
   }));
 
   r.post('/api/rules/test', json, wrap(async (req, res) => {
-    res.json(testRules(req.body, opts.rules(), opts.now()));
+    res.json(testRules(req.body, opts.rules(), opts.now(), detectAndParse));
   }));
 
   r.get('/api/history', wrap(async (req, res) => {

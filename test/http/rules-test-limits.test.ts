@@ -2,7 +2,7 @@
 // candidate rules, signals and their product are capped, and hostile YAML is a 400, never a 500.
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { RULES_TEST_LIMITS } from '../../src/http/rules-test.ts';
+import { RULES_TEST_LIMITS } from '../../src/classify/try-rules.ts';
 import { READ_TOKEN, makeApp, type TestApp } from '../support/app.ts';
 
 const read = { authorization: `Bearer ${READ_TOKEN}` };

@@ -1,12 +1,16 @@
 // "Try it on a sample": classify a sample against the active rules (or candidate rules sent along).
-// Shared by POST /api/rules/test and `kube-sentinel rules test < payload.json`.
-import { classify } from '../classify/classify.ts';
-import type { CompiledRuleSet } from '../classify/compile.ts';
+// Shared by the edges POST /api/rules/test and `kube-sentinel rules test < payload.json`; each edge
+// passes the ingest parser for sender payloads (classify never imports ingest) and maps the AppErrors
+// (the one catalogue in domain/errors.ts) to its own form: an HTTP envelope, or one line and exit 2.
 import { isSeq, parseDocument } from 'yaml';
-import { parseRules } from '../classify/load.ts';
-import { AppError, LoadError } from '../domain/errors.ts';
+import { AppError, LoadError, type ErrorDetail } from '../domain/errors.ts';
 import type { Signal } from '../domain/types.ts';
-import { detectAndParse } from '../ingest/detect.ts';
+import { classify } from './classify.ts';
+import type { CompiledRuleSet } from './compile.ts';
+import { parseRules } from './load.ts';
+
+/** Turns a sender payload (alerts, webhook, Event or AdmissionReview) into signals: ingest's detectAndParse. */
+export type PayloadParser = (payload: unknown, now: number) => { signals: Signal[]; issues: ErrorDetail[] };
 
 type Obj = Record<string, unknown>;
 
@@ -66,7 +70,7 @@ export function sampleSignal(body: Obj, now: number): Signal {
   };
 }
 
-export function testRules(body: unknown, active: CompiledRuleSet, now: number) {
+export function testRules(body: unknown, active: CompiledRuleSet, now: number, parsePayload: PayloadParser) {
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
     throw new AppError('bad_request', 'Send {"message": "...", "labels": {...}} or {"payload": <alerts, webhook, Event or AdmissionReview>}, optionally with "rules": "<rules.yaml text>".');
   }
@@ -78,7 +82,7 @@ export function testRules(body: unknown, active: CompiledRuleSet, now: number) {
   }
   let signals: Signal[];
   if (b.payload !== undefined) {
-    const parsed = detectAndParse(b.payload, now);
+    const parsed = parsePayload(b.payload, now);
     if (parsed.signals.length === 0) throw new AppError('invalid_payload', 'The payload holds no valid alert or event.', parsed.issues);
     signals = parsed.signals;
   } else if (typeof b.message === 'string') {
