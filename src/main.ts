@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { loadConfig } from './config/load.ts';
-import { parseDuration } from './config/duration.ts';
+import { readProcessEnv } from './config/process-env.ts';
 import { AppError, LoadError } from './domain/errors.ts';
 import { loadRulesFile } from './classify/load.ts';
 import { defaultRulesPath } from './classify/defaults.ts';
@@ -45,8 +45,9 @@ async function readStdin(): Promise<string> {
 async function cmdServe(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { config: { type: 'string' }, rules: { type: 'string' } } });
   const env = process.env;
+  const proc = readProcessEnv(env);
   const loaded = await loadConfig({ configFlag: values.config, rulesFlag: values.rules, env });
-  const logger = createLogger({ level: env.LOG_LEVEL ?? 'info', base: { pod: env.POD_NAME } });
+  const logger = createLogger({ level: proc.logLevel, base: { pod: env.POD_NAME } });
   if (loaded.config.store.url) logger.info({ database: scrubUrl(loaded.config.store.url) }, 'using PostgreSQL');
   const running = await serve({ loaded, logger, podName: env.POD_NAME, podNamespace: env.POD_NAMESPACE, kubeconfigEnv: loaded.file ? env.KUBECONFIG : undefined });
   if (!loaded.file) {
@@ -59,7 +60,7 @@ async function cmdServe(args: string[]): Promise<void> {
       '',
     ].join('\n'));
   }
-  const delay = parseDuration(env.KS_SHUTDOWN_DELAY ?? '5s') ?? 5000;
+  const delay = proc.shutdownDelayMs;
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
