@@ -15,7 +15,7 @@ import { freePort, requireComponent, ROOT, start, waitFor, which, type Proc } fr
 interface AmAlert { labels: Record<string, string>; annotations: Record<string, string>; status: { state: string }; endsAt: string }
 
 const debian = which('prometheus-alertmanager');
-const built = join(homedir(), '.cache/kube-sentinel/alertmanager-v0.28.1/alertmanager');
+const built = join(process.env.KS_CACHE ?? join(homedir(), '.cache', 'kube-sentinel'), 'alertmanager-v0.28.1', 'alertmanager');
 /** 0.28.1 becomes mandatory in CI once .ci/run builds it. */
 const builtInCi = (() => {
   try { return readFileSync(join(ROOT, '.ci/run'), 'utf8').includes('build-senders.sh'); } catch { return false; }
