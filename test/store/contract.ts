@@ -7,6 +7,7 @@ import { recordContract } from './contract-record.ts';
 import { loopContract } from './contract-loop.ts';
 import { outboxContract } from './contract-outbox.ts';
 import { remediationContract } from './contract-remediation.ts';
+import { searchContract } from './contract-search.ts';
 
 export interface StoreHandle {
   store: Store;
@@ -45,5 +46,6 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
     remediationContract(current);
     outboxContract(current);
     loopContract(current);
+    searchContract(current);
   });
 }

@@ -4,6 +4,7 @@ import type { Pool, QueryConfig } from 'pg';
 import type { ErrorGroup, ErrorGroupDetail, GroupQuery, SortKey, Stats } from '../types.ts';
 import { notify } from './notify-payload.ts';
 import { one, rows, type Tx } from './session.ts';
+import { searchTerm } from './search.ts';
 import { LOOP_PRUNE } from '../loop.ts';
 import {
   GROUP_COLUMNS, HOUR_MS, auditColumns, buildStats, type AuditRow, type GroupCountRow, type GroupRow, toGroup, toGroupDetail, type OccurrenceRow,
@@ -32,11 +33,8 @@ function where(q: GroupQuery): { sql: string; params: unknown[] } {
   if (q.source !== undefined) terms.push(`source = ${param(q.source)}`);
   if (q.status !== undefined) terms.push(`status = ${param(q.status)}`);
   if (q.since !== undefined) terms.push(`last_seen >= ${param(q.since)}`);
-  if (q.q) {
-    // strpos() rather than LIKE: user text needs no wildcard escaping.
-    const p = param(q.q.toLowerCase().replaceAll('\u0000', ''));
-    terms.push(`(${['title', 'message', 'pod', 'workload', 'namespace'].map((c) => `strpos(lower(${c}), ${p}) > 0`).join(' OR ')})`);
-  }
+  // strpos() decides (user text needs no wildcard escaping); the pg_trgm index narrows first.
+  if (q.q) terms.push(searchTerm(q.q, param));
   return { sql: terms.length ? `WHERE ${terms.join(' AND ')}` : '', params };
 }
 

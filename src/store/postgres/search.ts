@@ -1,0 +1,21 @@
+// q= on PostgreSQL: LIKE on the indexed search text (search-schema.ts), which the pg_trgm index
+// answers, and whose recheck is the exact case-insensitive substring test. Text holding the column
+// separator takes the exact per-column strpos() path (it would otherwise match across columns).
+import { SEARCH_SEPARATOR, SEARCH_TEXT } from './search-schema.ts';
+
+const COLUMNS = ['title', 'message', 'pod', 'workload', 'namespace'] as const;
+
+/** LIKE's own characters escaped (backslash is PostgreSQL's default LIKE escape). */
+export function likeContaining(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** `param` binds a value and returns its placeholder ($n). */
+export function searchTerm(q: string, param: (v: unknown) => string): string {
+  const needle = q.toLowerCase().replaceAll('\u0000', '');
+  if (needle.includes(SEARCH_SEPARATOR)) {
+    const p = param(needle);
+    return `(${COLUMNS.map((c) => `strpos(lower(${c}), ${p}) > 0`).join(' OR ')})`;
+  }
+  return `${SEARCH_TEXT} LIKE ${param(likeContaining(needle))}`;
+}

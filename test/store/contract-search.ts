@@ -1,0 +1,58 @@
+// Store contract, q= text search (issue #12): both adapters narrow through a trigram index (SQLite
+// FTS5, PostgreSQL pg_trgm) and must still answer exactly "case-insensitive substring of title,
+// message, pod, workload or namespace", including after the text changes and after a prune.
+import assert from 'node:assert/strict';
+import type { Store } from '../../src/store/types.ts';
+import { HOUR, makeItem, MINUTE, T0 } from './factory.ts';
+
+const item = (fp: string, at: number, text: { title?: string; message?: string; pod?: string; namespace?: string }, workload = 'Deployment/web') =>
+  makeItem({ fingerprint: fp, receivedAt: at, workload, signal: { title: 'T', message: 'm', pod: 'p', namespace: 'ns', occurrenceKey: `key-${fp}-${at}`, ...text } });
+
+export function searchContract(store: () => Store): void {
+  const fps = async (q: string): Promise<string[]> =>
+    (await store().listGroups({ q, page: 1, pageSize: 50 })).groups.map((g) => g.fingerprint).sort();
+
+  describe('listGroups q= (text search)', () => {
+    beforeEach(async () => {
+      await store().record([
+        item('fp-title', T0, { title: 'KubePodCrashLooping' }),
+        item('fp-message', T0, { message: 'Back-off restarting FAILED container' }),
+        item('fp-pod', T0, { pod: 'checkout-7d9f8b6c5-x2k4q' }),
+        item('fp-ns', T0, { namespace: 'payments-eu' }),
+        item('fp-workload', T0, {}, 'StatefulSet/ledger'),
+        item('fp-wild', T0, { message: 'disk 100% full on /var_log' }),
+      ]);
+    });
+
+    it('finds a case-insensitive substring in each searched column', async () => {
+      assert.deepEqual(await fps('podcrash'), ['fp-title']);
+      assert.deepEqual(await fps('failed cont'), ['fp-message']);
+      assert.deepEqual(await fps('7D9F8B'), ['fp-pod']);
+      assert.deepEqual(await fps('ments-e'), ['fp-ns']);
+      assert.deepEqual(await fps('set/ledg'), ['fp-workload']);
+      assert.deepEqual(await fps('no such text anywhere'), []);
+    });
+
+    it('answers text shorter than three characters and treats LIKE wildcards literally', async () => {
+      assert.deepEqual(await fps('eu'), ['fp-ns']);
+      assert.deepEqual(await fps('0%'), ['fp-wild']);
+      assert.deepEqual(await fps('% full'), ['fp-wild']);
+      assert.deepEqual(await fps('r_l'), ['fp-wild']);
+      assert.deepEqual(await fps('k_p'), []);
+    });
+
+    it('does not match text that spans two columns', async () => {
+      // title "T" then message "m": the indexes may join columns; the answer must not.
+      assert.deepEqual(await fps('t m'), []);
+    });
+
+    it('follows a changed message and forgets a pruned group', async () => {
+      await store().record([item('fp-message', T0 + MINUTE, { message: 'now an image pull error' })]);
+      assert.deepEqual(await fps('failed cont'), []);
+      assert.deepEqual(await fps('image pull'), ['fp-message']);
+      await store().record([item('fp-late', T0 + 2 * HOUR, { message: 'image pull again' })]);
+      await store().prune(T0 + HOUR);
+      assert.deepEqual(await fps('image pull'), ['fp-late']);
+    });
+  });
+}
