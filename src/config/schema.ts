@@ -1,5 +1,6 @@
 // config.yaml schema (snake_case, like the original). Strict: an unknown key is an error naming it.
 import { z } from 'zod';
+import { checkTimings } from '../remediate/leader-record.ts';
 import { parseDuration } from './duration.ts';
 import { notificationsSchema } from './notifications.ts';
 
@@ -86,11 +87,8 @@ export const configSchema = z.strictObject({
     renew_deadline: duration('10s'),
     retry_period: duration('2s'),
   }).prefault({}).superRefine((le, ctx) => {
-    // client-go's invariants (leaderelection.NewLeaderElector)
-    if (le.lease_duration <= le.renew_deadline)
-      ctx.addIssue({ code: 'custom', path: ['lease_duration'], message: 'must be greater than renew_deadline' });
-    if (le.renew_deadline <= 1.2 * le.retry_period)
-      ctx.addIssue({ code: 'custom', path: ['renew_deadline'], message: 'must be greater than 1.2 × retry_period' });
+    const timings = { leaseDurationMs: le.lease_duration, renewDeadlineMs: le.renew_deadline, retryPeriodMs: le.retry_period };
+    for (const p of checkTimings(timings)) ctx.addIssue({ code: 'custom', path: [p.key], message: p.message });
   }),
   remediation: z.strictObject({
     enabled: z.boolean().default(true),

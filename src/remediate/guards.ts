@@ -12,7 +12,6 @@ export type GuardReason = (typeof GUARD_REASONS)[number];
 export type Verdict = { ok: true } | { ok: false; reason: GuardReason; detail: string };
 
 export const OPT_OUT_ANNOTATION = 'kube-sentinel.io/remediation';
-export const DEFAULT_EXCLUDED_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease'] as const;
 export const HOUR_MS = 3_600_000;
 
 export interface GuardInput {

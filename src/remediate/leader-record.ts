@@ -67,14 +67,15 @@ export interface ElectionTimings {
   retryPeriodMs: number;
 }
 
-export const DEFAULT_TIMINGS: ElectionTimings = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
-
-/** client-go NewLeaderElector's invariants; returns the problems (empty when valid). */
-export function checkTimings(t: ElectionTimings): string[] {
-  const problems: string[] = [];
-  if (t.leaseDurationMs <= t.renewDeadlineMs) problems.push('lease_duration must be greater than renew_deadline');
-  if (t.renewDeadlineMs <= 1.2 * t.retryPeriodMs) problems.push('renew_deadline must be greater than 1.2 × retry_period');
-  if (t.retryPeriodMs < 1) problems.push('retry_period must be positive');
+/**
+ * client-go NewLeaderElector's invariants, the one statement of them: the config schema reports them
+ * against its keys, the elector refuses to start without them. Empty when valid.
+ */
+export function checkTimings(t: ElectionTimings): Array<{ key: 'lease_duration' | 'renew_deadline' | 'retry_period'; message: string }> {
+  const problems: Array<{ key: 'lease_duration' | 'renew_deadline' | 'retry_period'; message: string }> = [];
+  if (t.leaseDurationMs <= t.renewDeadlineMs) problems.push({ key: 'lease_duration', message: 'must be greater than renew_deadline' });
+  if (t.renewDeadlineMs <= 1.2 * t.retryPeriodMs) problems.push({ key: 'renew_deadline', message: 'must be greater than 1.2 × retry_period' });
+  if (t.retryPeriodMs < 1) problems.push({ key: 'retry_period', message: 'must be positive' });
   return problems;
 }
 

@@ -95,7 +95,7 @@ export class LeaderElector implements Leadership {
 
   constructor(opts: LeaderElectorOptions) {
     const problems = checkTimings(opts);
-    if (problems.length) throw new AppError('internal', `leader election: ${problems.join('; ')}`);
+    if (problems.length) throw new AppError('internal', `leader election: ${problems.map((p) => `${p.key} ${p.message}`).join('; ')}`);
     this.o = opts;
     this.identity = opts.identity;
     this.log = opts.logger ?? silentLogger;
