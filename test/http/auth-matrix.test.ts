@@ -42,6 +42,7 @@ const ROUTES: Route[] = [
   ingest('POST /webhooks/events', '/webhooks/events', '[]'),
   read('GET', '/api/errors'), read('GET', '/api/errors/1'), read('GET', '/api/stats'), read('GET', '/api/rules'),
   read('GET', '/api/history'), read('GET', '/api/settings'), read('POST', '/api/rules/test', '{"message":"OOMKilled"}'),
+  read('GET', '/api/notifications'),
   {
     name: 'POST /api/settings', method: 'POST', path: '/api/settings', body: '{}',
     // The read check runs first for every /api route; then the role, then the admin token.
