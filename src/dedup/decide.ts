@@ -1,7 +1,6 @@
 // The dedup decision (DESIGN §5): every real occurrence counts, re-deliveries never inflate the count.
 // Pure: the store reads what it knows about an occurrence key, asks here, and applies the answer.
-import type { GroupStatus } from '../domain/types.ts';
-import type { RecordOutcome } from '../store/types.ts';
+import type { GroupStatus, RecordOutcome } from '../domain/types.ts';
 
 /** What the store already knows about one occurrence key (null when never seen). */
 export interface KnownOccurrence {

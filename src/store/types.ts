@@ -1,6 +1,7 @@
 // The Store contract. Two adapters (SQLite via node:sqlite, PostgreSQL via pg) implement it and pass
 // one shared contract suite (test/store/contract.ts). Times are epoch milliseconds.
 import type {
+  RecordOutcome,
   ActionName, Classification, ClassificationReason, GroupStatus, Priority, Signal, SourceKind, WorkloadRef,
 } from '../domain/types.ts';
 import type { OutboxStore } from './outbox.ts';
@@ -20,9 +21,7 @@ export interface RecordItem {
   expiresAt: number;
 }
 
-/** What happened to one item: a pure decision from src/dedup/decide.ts, applied by the store. */
-export const RECORD_OUTCOMES = ['new-group', 'new-occurrence', 'count-increase', 'redelivery', 'resolved', 'stale'] as const;
-export type RecordOutcome = (typeof RECORD_OUTCOMES)[number];
+export { RECORD_OUTCOMES, type RecordOutcome } from '../domain/types.ts';
 
 export interface RecordResult {
   groupId: number;
