@@ -70,6 +70,27 @@ async function loadGroups(servers: ServerProc[], ca: string, n: number): Promise
   return (performance.now() - started) / 1000;
 }
 
+/** Seconds until autovacuum has processed error_groups, or null after `timeoutMs`. */
+async function waitForAutovacuum(url: string, timeoutMs: number): Promise<number | null> {
+  const { Client } = await import('pg');
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  const started = performance.now();
+  try {
+    while (performance.now() - started < timeoutMs) {
+      // One pass during the load is not enough: it must have covered (nearly) every inserted row.
+      const r = await client.query(`SELECT autovacuum_count, n_ins_since_vacuum FROM pg_stat_user_tables
+        WHERE relname = 'error_groups'`);
+      const row = r.rows[0] as { autovacuum_count: string; n_ins_since_vacuum: string } | undefined;
+      if (row && Number(row.autovacuum_count) > 0 && Number(row.n_ins_since_vacuum) < 1000) return (performance.now() - started) / 1000;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    return null;
+  } finally {
+    await client.end();
+  }
+}
+
 function getScript(dir: string): string {
   const file = join(dir, 'get.lua');
   writeFileSync(file, `wrk.headers["Authorization"] = "Bearer ${READ_TOKEN}"\n`);
@@ -122,6 +143,10 @@ async function main() {
   const writers = await replicas(3, 'webhook', db.url);
   const loadSeconds = await loadGroups(writers, pki.ca, GROUPS);
   await Promise.all(writers.map((s) => s.stop()));
+  // A dashboard at 100k groups is normally looked at long after autovacuum has processed the load;
+  // the visibility map it sets is what lets count(*) run index-only. Wait for it (bounded), and say.
+  const vacuumed = await waitForAutovacuum(db.url, 120_000);
+  results.push(['autovacuum of error_groups after the load', vacuumed ? `done after ${vacuumed.toFixed(0)} s` : 'not within 120 s (measured anyway)']);
   const [dashboard] = await replicas(1, 'dashboard', db.url);
   const total = (await dashboard.client.get('/api/stats', READ_TOKEN)).body.total as number;
   results.push([`load ${total} groups, 500-alert posts over three replicas`, `${(GROUPS / loadSeconds).toFixed(0)} alerts/s (${loadSeconds.toFixed(1)} s)`]);
