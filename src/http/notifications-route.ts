@@ -40,7 +40,8 @@ export function parseDeliveryQuery(q: Record<string, unknown>): DeliveryQuery {
   const out: DeliveryQuery = { page: positiveInt(q.page, 'page', 1, 1_000_000), pageSize: positiveInt(q.page_size, 'page_size', 50, 500) };
   if (q.group_id !== undefined) out.groupId = positiveInt(q.group_id, 'group_id', 1, Number.MAX_SAFE_INTEGER);
   if (q.receiver !== undefined) {
-    if (typeof q.receiver !== 'string' || q.receiver.length > 64) throw new AppError('invalid_query', 'receiver must be a receiver name.', [{ path: 'receiver', message: 'invalid' }]);
+    // Receiver names are config names: no control characters (PostgreSQL refuses NUL in text outright).
+    if (typeof q.receiver !== 'string' || q.receiver.length > 64 || /[\u0000-\u001f\u007f]/.test(q.receiver)) throw new AppError('invalid_query', 'receiver must be a receiver name.', [{ path: 'receiver', message: 'invalid' }]);
     out.receiver = q.receiver;
   }
   if (q.state !== undefined) {

@@ -42,7 +42,7 @@ describe('GET /api/notifications', () => {
   });
 
   it('answers 400 invalid_query for a bad filter', async () => {
-    for (const q of ['state=done', 'group_id=-1', 'page_size=501', 'page=x']) {
+    for (const q of ['state=done', 'group_id=-1', 'page_size=501', 'page=x', 'receiver=%00', 'receiver=a%0Ab']) {
       const r = await request(t.app.handler).get(`/api/notifications?${q}`).set('authorization', `Bearer ${READ_TOKEN}`);
       assert.equal(r.status, 400, q);
       assert.equal(r.body.error.code, 'invalid_query', q);
