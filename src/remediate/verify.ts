@@ -53,10 +53,10 @@ async function facts(d: VerifyDeps, v: Verification) {
 }
 
 /** Checks every open verification once; returns how many were decided. */
-export async function verifyPass(d: VerifyDeps): Promise<number> {
+export async function verifyPass(d: VerifyDeps, only: (v: Verification) => boolean = () => true): Promise<number> {
   if (!d.kube) return 0;
   let decided = 0;
-  for (const v of await d.store.openVerifications()) {
+  for (const v of (await d.store.openVerifications()).filter(only)) {
     if (!d.leader.isLeader()) break;
     const verdict = judgeOutcome(v, await facts(d, v));
     if (verdict.outcome === 'wait') continue;

@@ -6,7 +6,7 @@
 // On each new term the worker takes over earlier holders' claims at once (DESIGN §6a): the intent log
 // is what makes that safe.
 import { OWN_EVENT_REASON } from '../domain/types.ts';
-import type { Expectation, RemediationRequest, Settings, Store } from '../store/types.ts';
+import type { Expectation, RemediationRequest, Settings, Store, Verification } from '../store/types.ts';
 import { ACTION_REGISTRY } from './actions/index.ts';
 import { WebhookCallError } from './actions/webhook.ts';
 import type { Plan } from './actions/types.ts';
@@ -122,13 +122,16 @@ export class RemediationWorker {
     return n;
   }
 
-  private verify(): Promise<number> {
-    if (this.o.now() - this.lastVerifyAt < (this.o.verifyEveryMs ?? 2_000)) return Promise.resolve(0);
-    this.lastVerifyAt = this.o.now();
+  /** All open outcome checks (at most once per verifyEveryMs), or, with `only`, those at once. */
+  private verify(only?: (v: Verification) => boolean): Promise<number> {
+    if (!only) {
+      if (this.o.now() - this.lastVerifyAt < (this.o.verifyEveryMs ?? 2_000)) return Promise.resolve(0);
+      this.lastVerifyAt = this.o.now();
+    }
     return verifyPass({
       store: this.o.store, kube: this.o.kube, leader: this.o.leader, now: this.o.now, logger: this.log, metrics: this.o.metrics,
       maxIneffective: this.o.maxIneffective ?? 2, event: (on, type, message) => this.event(on, type, message),
-    });
+    }, only);
   }
 
   private async settings(): Promise<Settings> {
@@ -157,7 +160,12 @@ export class RemediationWorker {
         this.log.warn({ requestId: req.id }, 'leadership lost during remediation; request returned to the queue');
         return false;
       }
-      await this.failed(d, e);
+      try {
+        await this.failed(d, e);
+      } catch (again) {
+        if (again instanceof NotLeaderError) return false;
+        throw again;
+      }
       return true;
     }
   }
@@ -227,6 +235,9 @@ export class RemediationWorker {
               d.key = cooldownKey(req.rule, req.action, req.namespace, d.target);
             }
           } else if (decision.step === 'suspension') {
+            // Judge the earlier actions on this group or workload first: the occurrence that queued this
+            // request may be the recurrence that makes the last one ineffective (and suspends this one).
+            await this.verify((v) => v.groupId === req.groupId || (v.rule === req.rule && v.namespace === req.namespace && v.target === d.target));
             facts.suspension = (await store.activeSuspension(req.rule, req.namespace, d.target))?.reason ?? null;
           } else if (decision.step === 'guards') {
             facts.guards = evaluate(req.force ? guardsFor({ force: true }) : ALL_GUARDS, await this.gather(base, d.key, target));
@@ -287,6 +298,8 @@ export class RemediationWorker {
       if (same === 'changed') return this.finish(d, 'skipped', 'target-changed', `the live state moved on since the intent (${describeExpectation(d.retried)}); now it would be ${describeExpectation(plan.intent.expect)}`);
     }
     if (leader.signal.aborted) throw new NotLeaderError('term ended before acting');
+    // Also the local lease check: a leader frozen past its renew deadline writes no intent.
+    leader.assertLeading();
     const writer = guardedWriter(kube!, leader);
     const intentId = await store.writeIntent({
       requestId: d.req.id, holder: leader.identity, action: d.req.action, namespace: d.req.namespace, ...plan.intent,
@@ -392,6 +405,9 @@ export class RemediationWorker {
 
   private async audit(d: Decision, outcome: Outcome | 'expired', reason: string, message: string): Promise<void> {
     const { req } = d;
+    // A replica that lost the Lease mid-request records nothing: its successor took the claim over
+    // and decides (a frozen leader resuming must not add a stale `skipped` or a second `acted`).
+    this.o.leader.assertLeading();
     await this.o.store.appendAudit({
       requestId: req.id, groupId: req.groupId, at: this.o.now(), rule: req.rule, action: req.action, namespace: req.namespace,
       target: d.target, outcome, reason, message, actor: this.o.leader.identity, cooldownKey: d.key,

@@ -151,6 +151,23 @@ describe('dashboard in Chromium: approval, run now, outcome badges', function ()
     await page.close();
   });
 
+  it('the settings page turns requireApproval on and off (admin token)', async () => {
+    const { page, problems } = await openPage(context, site.origin);
+    await page.goto(`${site.root}/settings`);
+    await page.check('#setting-require-approval');
+    await page.click('#settings-form button[type=submit]');
+    await page.fill('#token-input', ADMIN_TOKEN);
+    await page.press('#token-input', 'Enter');
+    await page.locator('#settings-status', { hasText: 'Saved.' }).waitFor();
+    assert.equal((await site.ingest.get('/api/settings', READ_TOKEN)).body.requireApproval, true);
+    await page.uncheck('#setting-require-approval');
+    await page.click('#settings-form button[type=submit]');
+    await page.locator('#settings-status', { hasText: 'Saved.' }).waitFor();
+    assert.equal((await site.ingest.get('/api/settings', READ_TOKEN)).body.requireApproval, false);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
   it('the dashboard role shows the buttons disabled, with the reason', async () => {
     const dash = await startSite({ config: { role: 'dashboard' } });
     try {

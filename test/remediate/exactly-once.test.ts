@@ -118,6 +118,40 @@ describe('remediate: exactly once across a leader crash between intent and done'
     });
   }
 
+  it('a leader frozen mid-decision and thawed after its successor acted records nothing (no stale skipped, no intent)', async () => {
+    const { pods } = seedDeployment(api, 'shop', 'web', { podHealth: 'crashloop' });
+    const id = await enqueue(store, { pod: pods[0].metadata.name, at: clock.now() });
+    const a = new StaticLeadership({ identity: 'leader-a_1' });
+    a.start();
+    let frozen!: () => void;
+    const reached = new Promise<void>((r) => { frozen = r; });
+    let thaw!: () => void;
+    const ice = new Promise<void>((r) => { thaw = r; });
+    // A freezes after resolving the target, while reading the suspension (before guards and plan).
+    const freezing = new Proxy(store, {
+      get(target, key) {
+        if (key === 'activeSuspension') return async (...args: [string, string, string]) => { frozen(); await ice; return target.activeSuspension(...args); };
+        const v = Reflect.get(target, key, target);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const runA = new RemediationWorker({
+      store: freezing, kube, leader: a, defaults: { enabled: true, dryRun: false, maxActionsPerHour: 100 }, excludedNamespaces: [],
+      maxAttempts: 3, now: clock.now, sleep: clock.sleep, random: () => 0.5,
+    }).runOnce();
+    await reached;
+    await a.stop();
+    const b = new StaticLeadership({ identity: 'leader-b_2' });
+    b.start();
+    assert.equal(await worker(b).runOnce(), 1);
+    thaw();
+    await runA;
+    const entries = (await store.listHistory({ page: 1, pageSize: 10 })).entries;
+    assert.deepEqual(entries.map((e) => `${e.outcome}:${e.actor}`), ['acted:leader-b_2'], 'nothing from the thawed leader');
+    assert.equal(podDeletes().length, 1);
+    assert.deepEqual(await store.openIntents(id), [], 'the thawed leader wrote no intent');
+  });
+
   it('an intent settled as not landed stays open until the retry\'s own intent is committed', async () => {
     seedDeployment(api, 'shop', 'web', { replicas: 3 });
     const id = await enqueue(store, { owner: { kind: 'Deployment', name: 'web' }, action: 'scale-up', params: { replicas: '+1' }, at: clock.now() });

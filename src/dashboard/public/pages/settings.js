@@ -21,6 +21,7 @@ export async function mount(ctx) {
 
   const enabled = h('input', { type: 'checkbox', name: 'enabled', id: 'setting-enabled', checked: settings.enabled });
   const dryRun = h('input', { type: 'checkbox', name: 'dryRun', id: 'setting-dry-run', checked: settings.dryRun });
+  const approval = h('input', { type: 'checkbox', name: 'requireApproval', id: 'setting-require-approval', checked: settings.requireApproval === true });
   const budget = h('input', { type: 'number', name: 'maxActionsPerHour', id: 'setting-budget', min: 0, max: 100000, step: 1, required: true, value: String(settings.maxActionsPerHour) });
   const status = h('p', { id: 'settings-status', role: 'status' });
   const save = h('button', { type: 'submit', class: 'primary', disabled: locked }, 'Save settings');
@@ -29,12 +30,14 @@ export async function mount(ctx) {
     h('legend', null, 'Remediation'),
     h('label', { class: 'check' }, enabled, ' Remediation enabled'),
     h('label', { class: 'check' }, dryRun, ' Dry-run: walk every guard and record what would be done, but change nothing'),
+    h('label', { class: 'check' }, approval, ' Require approval: every action waits for an admin to approve it (overview and error pages)'),
     h('label', { class: 'field' }, h('span', { class: 'field-label' }, 'Maximum actions per hour (all replicas)'), budget));
   const form = h('form', { id: 'settings-form', class: 'stack' }, explain, fieldset, h('div', { class: 'actions' }, save), status);
 
   function show(s) {
     enabled.checked = s.enabled;
     dryRun.checked = s.dryRun;
+    approval.checked = s.requireApproval === true;
     budget.value = String(s.maxActionsPerHour);
     dirty = false;
   }
@@ -43,7 +46,7 @@ export async function mount(ctx) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     if (locked || !form.reportValidity()) return;
-    const body = { enabled: enabled.checked, dryRun: dryRun.checked, maxActionsPerHour: Number(budget.value) };
+    const body = { enabled: enabled.checked, dryRun: dryRun.checked, requireApproval: approval.checked, maxActionsPerHour: Number(budget.value) };
     let error;
     // Ask for the admin token until it is accepted or the user gives up.
     for (;;) {
@@ -89,7 +92,8 @@ export async function mount(ctx) {
       if (msg.type !== 'settings') return;
       const s = msg.settings;
       // Our own save comes back through the feed too; only news from elsewhere is worth saying.
-      if (s.enabled === enabled.checked && s.dryRun === dryRun.checked && s.maxActionsPerHour === Number(budget.value)) return;
+      if (s.enabled === enabled.checked && s.dryRun === dryRun.checked && (s.requireApproval === true) === approval.checked
+        && s.maxActionsPerHour === Number(budget.value)) return;
       if (dirty) {
         status.textContent = 'Settings were changed elsewhere; saving will overwrite them.';
       } else {
