@@ -15,6 +15,8 @@ export interface VerifyDeps {
   leader: Leadership;
   now: () => number;
   maxIneffective: number;
+  /** True once the worker is stopping: a graceful shutdown must not wait for a whole pass. */
+  stopped: () => boolean;
   logger: Logger;
   metrics?: RemediationMetrics;
   /** Records a Kubernetes Event (best effort): the Warning on the workload when a suspension escalates. */
@@ -33,7 +35,9 @@ export function workloadOf(target: string): { kind: WorkloadKind; name: string }
 async function facts(d: VerifyDeps, v: Verification) {
   const kube = d.kube!;
   const ref = workloadOf(v.target);
-  const w = ref ? await kube.getWorkload(ref.kind, v.namespace, ref.name) : null;
+  // Before its deadline a restart can only be judged by a recurrence: the workload read can wait.
+  const early = v.action === 'restart-pod' && d.now() < v.deadline;
+  const w = ref && !early ? await kube.getWorkload(ref.kind, v.namespace, ref.name) : null;
   let podsRemaining = 0;
   if (v.expect.kind === 'pods-deleted') {
     for (const p of v.expect.pods) {
@@ -45,7 +49,7 @@ async function facts(d: VerifyDeps, v: Verification) {
   return {
     now: d.now(),
     workload: w ? { replicas: w.replicas, status: w.status ?? { generation: 0, observedGeneration: 0, readyReplicas: 0, availableReplicas: 0, updatedReplicas: 0 } } : null,
-    hadWorkload: ref !== null,
+    hadWorkload: ref !== null && !early,
     // A pruned group cannot show a recurrence: judge on the workload alone.
     groupCount: group?.count ?? v.groupCount,
     podsRemaining,
@@ -57,7 +61,7 @@ export async function verifyPass(d: VerifyDeps, only: (v: Verification) => boole
   if (!d.kube) return 0;
   let decided = 0;
   for (const v of (await d.store.openVerifications()).filter(only)) {
-    if (!d.leader.isLeader()) break;
+    if (!d.leader.isLeader() || d.stopped()) break;
     const verdict = judgeOutcome(v, await facts(d, v));
     if (verdict.outcome === 'wait') continue;
     if (!(await d.store.closeVerification(v.id, verdict.outcome, d.now()))) continue;

@@ -131,6 +131,7 @@ export class RemediationWorker {
     return verifyPass({
       store: this.o.store, kube: this.o.kube, leader: this.o.leader, now: this.o.now, logger: this.log, metrics: this.o.metrics,
       maxIneffective: this.o.maxIneffective ?? 2, event: (on, type, message) => this.event(on, type, message),
+      stopped: () => this.stopping.signal.aborted,
     }, only);
   }
 
