@@ -64,7 +64,7 @@ describe('cluster: remediation on real objects', function () {
 
     await env.scene.crashLoop(ns, replacement.metadata.name);
     const again = await decide(ks, podAlert('restart', ns, replacement.metadata.name), ns);
-    // (The new occurrence also makes the first restart's outcome check `ineffective`: closed-loop.test.ts.)
+    // (The new occurrence also makes the first restart's outcome check `ineffective`: loop.test.ts.)
     assert.equal(again.outcome, 'skipped');
     assert.equal(again.reason, 'cooldown');
     const live = await env.cp.admin.get(`/api/v1/namespaces/${ns}/pods/${replacement.metadata.name}`);
