@@ -145,8 +145,18 @@ async function main() {
   await Promise.all(writers.map((s) => s.stop()));
   // A dashboard at 100k groups is normally looked at long after autovacuum has processed the load;
   // the visibility map it sets is what lets count(*) run index-only. Wait for it (bounded), and say.
-  const vacuumed = await waitForAutovacuum(db.url, 120_000);
-  results.push(['autovacuum of error_groups after the load', vacuumed ? `done after ${vacuumed.toFixed(0)} s` : 'not within 120 s (measured anyway)']);
+  // On a machine shared with other test databases autovacuum may be minutes away: then run the VACUUM
+  // it would have run, and say so.
+  const vacuumed = await waitForAutovacuum(db.url, 60_000);
+  if (vacuumed === null) {
+    const { Client } = await import('pg');
+    const client = new Client({ connectionString: db.url });
+    await client.connect();
+    await client.query('VACUUM (ANALYZE) error_groups');
+    await client.end();
+  }
+  results.push(['vacuum of error_groups after the load', vacuumed !== null ? `autovacuum, after ${vacuumed.toFixed(0)} s`
+    : 'autovacuum not within 60 s: VACUUM (ANALYZE) run by the bench']);
   const [dashboard] = await replicas(1, 'dashboard', db.url);
   const total = (await dashboard.client.get('/api/stats', READ_TOKEN)).body.total as number;
   results.push([`load ${total} groups, 500-alert posts over three replicas`, `${(GROUPS / loadSeconds).toFixed(0)} alerts/s (${loadSeconds.toFixed(1)} s)`]);

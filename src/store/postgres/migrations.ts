@@ -7,6 +7,7 @@ import { one, run, type RetryPolicy, transaction } from './session.ts';
 import { OUTBOX_SCHEMA } from './outbox-schema.ts';
 import { LOOP_SCHEMA } from './loop-schema.ts';
 import { SEARCH_SCHEMA } from './search-schema.ts';
+import { SEARCH_TABLE_SCHEMA } from './search-table-schema.ts';
 
 // Times are epoch milliseconds (bigint); JSON columns hold text so documents round-trip verbatim.
 // Keys we sort on in JavaScript use the "C" collation, so the database orders them identically.
@@ -130,7 +131,8 @@ CREATE TABLE settings (
 
 // V2: the notification outbox (src/store/outbox.ts).
 // V4: the pg_trgm index for q= (src/store/postgres/search-schema.ts; skipped cleanly without pg_trgm).
-export const MIGRATIONS: readonly string[] = [V1, OUTBOX_SCHEMA, LOOP_SCHEMA, SEARCH_SCHEMA];
+// V5: the search text in its own table, written only when it changes (src/store/postgres/search-table-schema.ts).
+export const MIGRATIONS: readonly string[] = [V1, OUTBOX_SCHEMA, LOOP_SCHEMA, SEARCH_SCHEMA, SEARCH_TABLE_SCHEMA];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 // pg_advisory_xact_lock(int, int) keys; the two-argument form never collides with the bigint keys

@@ -1,7 +1,7 @@
-// q= on PostgreSQL: LIKE on the indexed search text (search-schema.ts), which the pg_trgm index
+// q= on PostgreSQL: LIKE on the search text table (search-table-schema.ts), which the pg_trgm index
 // answers, and whose recheck is the exact case-insensitive substring test. Text holding the column
 // separator takes the exact per-column strpos() path (it would otherwise match across columns).
-import { SEARCH_SEPARATOR, SEARCH_TEXT } from './search-schema.ts';
+import { SEARCH_SEPARATOR } from './search-schema.ts';
 
 const COLUMNS = ['title', 'message', 'pod', 'workload', 'namespace'] as const;
 
@@ -17,5 +17,5 @@ export function searchTerm(q: string, param: (v: unknown) => string): string {
     const p = param(needle);
     return `(${COLUMNS.map((c) => `strpos(lower(${c}), ${p}) > 0`).join(' OR ')})`;
   }
-  return `${SEARCH_TEXT} LIKE ${param(likeContaining(needle))}`;
+  return `id IN (SELECT group_id FROM error_group_search WHERE text LIKE ${param(likeContaining(needle))})`;
 }
