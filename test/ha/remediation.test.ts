@@ -81,10 +81,13 @@ class AlertStream {
   }
 
   private async send(t: CrashLoopTarget): Promise<void> {
+    // One payload for every attempt, as Prometheus resends the same alert: a retry after a replica
+    // committed but could not answer is then a re-delivery, not a second occurrence (and request).
+    const alert = crashLoopAlert(t);
     for (let attempt = 0; attempt < 6; attempt++) {
       const replicas = this.serving();
       const r = replicas[this.turn++ % replicas.length];
-      const res = await r.server.client.post('/api/v2/alerts', crashLoopAlert(t)).catch(() => null);
+      const res = await r.server.client.post('/api/v2/alerts', alert).catch(() => null);
       if (res?.status === 200) {
         this.accepted.push(t);
         return;
