@@ -176,4 +176,31 @@ describe('cluster: exactly once across a leader SIGKILLed between its intent and
       assert.equal(applied('patch', 'deployments', name).length, 1, 'one PATCH applied by the apiserver');
     });
   }
+
+  it('SIGSTOP mid scale-up, SIGCONT after the successor acted: the frozen leader\'s late write is refused (409), one replica more', async () => {
+    const name = `web-${++app}`;
+    await env.scene.deployment(ns, name, { replicas: 3 });
+    const old = await leader();
+    const hold = proxies.hold((c) => c.replica === old.name && c.method === 'PATCH' && c.path.includes(`/deployments/${name}`), 'before');
+    const now = Date.now();
+    assert.equal((await serving[0].server.client.post('/api/v2/alerts', [{
+      labels: { alertname: 'KubeDeploymentReplicasShort', namespace: ns, deployment: name, severity: 'critical' }, annotations: { summary: 'short' },
+      startsAt: new Date(now - 60_000).toISOString(), endsAt: new Date(now + 600_000).toISOString(),
+    }])).status, 200);
+    await hold.held;
+    process.kill(old.pid, 'SIGSTOP');
+    serving = serving.filter((r) => r !== old);
+    const row = await waitFor('the successor finishes the request', async () =>
+      (await history()).find((e) => e.outcome === 'acted' && e.actor !== old.identity && !seen.has(e.requestId)), 30_000, 25);
+    seen.add(row.requestId);
+    assert.equal((await env.cp.admin.get(`/apis/apps/v1/namespaces/${ns}/deployments/${name}`)).spec.replicas, 4);
+    process.kill(old.pid, 'SIGCONT');
+    assert.equal(await hold.release(), 409, 'the frozen leader\'s write carries the resourceVersion it read: refused');
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal((await env.cp.admin.get(`/apis/apps/v1/namespaces/${ns}/deployments/${name}`)).spec.replicas, 4, 'still exactly one replica more');
+    assert.equal(applied('patch', 'deployments', name).length, 1, 'one PATCH applied by the apiserver');
+    assert.equal((await history()).filter((e) => e.requestId === row.requestId && e.outcome === 'acted').length, 1);
+    await old.server.stop('SIGKILL');
+    serving.push(await spawn());
+  });
 });

@@ -22,12 +22,15 @@ export interface ProxiedCall {
 export interface Hold {
   /** Resolves with the call once it is held. */
   held: Promise<ProxiedCall>;
+  /** For a call held `before`: send it on now (a frozen sender's late write) and resolve with the apiserver's status. */
+  release(): Promise<number>;
 }
 
 interface PendingHold {
   match: (c: ProxiedCall) => boolean;
   phase: 'before' | 'after';
   resolve: (c: ProxiedCall) => void;
+  send: (() => Promise<number>) | null;
 }
 
 export class ReplicaProxies {
@@ -65,8 +68,16 @@ export class ReplicaProxies {
   hold(match: (c: ProxiedCall) => boolean, phase: 'before' | 'after'): Hold {
     let resolve!: (c: ProxiedCall) => void;
     const held = new Promise<ProxiedCall>((r) => { resolve = r; });
-    this.holds.push({ match, phase, resolve });
-    return { held };
+    const pending: PendingHold = { match, phase, resolve, send: null };
+    this.holds.push(pending);
+    return {
+      held,
+      release: async () => {
+        await held;
+        if (!pending.send) throw new Error('only a call held before it was sent can be released');
+        return pending.send();
+      },
+    };
   }
 
   private async forward(replica: string, token: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -76,29 +87,38 @@ export class ReplicaProxies {
     this.calls.push(call);
     const hold = this.holds.find((h) => h.match(call));
     if (hold) this.holds = this.holds.filter((h) => h !== hold);
+    const send = (answer: boolean) => new Promise<number>((resolve) => {
+      const headers = { ...req.headers, host: this.upstream.host, authorization: `Bearer ${token}` };
+      const up = https.request(new URL(call.path, this.upstream), { method: call.method, headers, agent: this.agent }, (reply) => {
+        const out: Buffer[] = [];
+        reply.on('data', (c: Buffer) => out.push(c));
+        reply.on('end', () => {
+          call.status = reply.statusCode ?? 0;
+          if (answer && !res.writableEnded) {
+            res.writeHead(call.status, reply.headers);
+            res.end(Buffer.concat(out));
+          }
+          resolve(call.status);
+        });
+      });
+      up.on('error', () => {
+        if (answer && !res.headersSent) res.writeHead(502);
+        if (answer) res.end();
+        resolve(0);
+      });
+      up.end(Buffer.concat(chunks));
+    });
     if (hold?.phase === 'before') {
+      hold.send = () => send(true);
       hold.resolve(call);
       return;
     }
-    const headers = { ...req.headers, host: this.upstream.host, authorization: `Bearer ${token}` };
-    const up = https.request(new URL(call.path, this.upstream), { method: call.method, headers, agent: this.agent }, (answer) => {
-      const out: Buffer[] = [];
-      answer.on('data', (c: Buffer) => out.push(c));
-      answer.on('end', () => {
-        call.status = answer.statusCode ?? 0;
-        if (hold) {
-          hold.resolve(call);
-          return;
-        }
-        res.writeHead(call.status, answer.headers);
-        res.end(Buffer.concat(out));
-      });
-    });
-    up.on('error', () => {
-      if (!res.headersSent) res.writeHead(502);
-      res.end();
-    });
-    up.end(Buffer.concat(chunks));
+    if (hold) {
+      await send(false); // applied by the apiserver; its sender never hears back
+      hold.resolve(call);
+      return;
+    }
+    await send(true);
   }
 
   async close(): Promise<void> {
