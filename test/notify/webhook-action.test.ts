@@ -6,7 +6,7 @@ import { createHmac } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ClientNodeGateway, kubeConfigForUrl } from '../../src/cluster/gateway.ts';
+import type { ClientNodeGateway } from '../../src/cluster/gateway.ts';
 import { parseRules } from '../../src/classify/load.ts';
 import { notificationsSchema } from '../../src/config/notifications.ts';
 import { LoadError } from '../../src/domain/errors.ts';
@@ -16,10 +16,11 @@ import { StaticLeadership } from '../../src/remediate/leader.ts';
 import { RemediationWorker } from '../../src/remediate/worker.ts';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
 import { FakeKubeApi } from '../fakes/kube-api.ts';
-import { namespace, seedDeployment } from '../fakes/kube-api-fixtures.ts';
+import { seedDeployment } from '../fakes/kube-api-fixtures.ts';
 import { FakeClock } from '../remediate/fake-clock.ts';
 import { enqueue } from '../remediate/requests.ts';
 import { startReceiver, type Receiver, type Step } from './receiver.ts';
+import { remediationWorld } from '../remediate/world.ts';
 
 const SECRET = 'remediation-hook-secret-0123456789';
 
@@ -29,15 +30,7 @@ describe('remediation action: webhook', function () {
   let leader: StaticLeadership; let hook: Receiver; let transport: Transport;
 
   async function setup(script: Step[]) {
-    clock = new FakeClock();
-    api = new FakeKubeApi({ now: clock.now });
-    kube = new ClientNodeGateway({ kubeConfig: kubeConfigForUrl(await api.start()), timeoutMs: 2000 });
-    store = new SqliteStore({ path: ':memory:', maxOccurrences: 10, now: clock.now });
-    await store.migrate();
-    await store.putSettings({ enabled: true, dryRun: false, maxActionsPerHour: 100 });
-    leader = new StaticLeadership({ identity: 'pod-a_x' });
-    leader.start();
-    api.objects.seed(namespace('shop'));
+    ({ clock, api, kube, store, leader } = await remediationWorld({ identity: 'pod-a_x' }));
     hook = await startReceiver(script);
     const secret = join(mkdtempSync(join(tmpdir(), 'ks-hook-')), 'secret');
     writeFileSync(secret, SECRET);

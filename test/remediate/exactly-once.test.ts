@@ -5,15 +5,16 @@
 // live object. For scale-up +1, restart-pod and rollback the effect happens exactly once either way,
 // and A, released afterwards, writes nothing.
 import assert from 'node:assert/strict';
-import { ClientNodeGateway, kubeConfigForUrl } from '../../src/cluster/gateway.ts';
+import type { ClientNodeGateway } from '../../src/cluster/gateway.ts';
 import { templateHash } from '../../src/remediate/intent.ts';
 import { StaticLeadership } from '../../src/remediate/leader.ts';
 import { RemediationWorker } from '../../src/remediate/worker.ts';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
 import { FakeKubeApi } from '../fakes/kube-api.ts';
-import { namespace, seedDeployment } from '../fakes/kube-api-fixtures.ts';
+import { seedDeployment } from '../fakes/kube-api-fixtures.ts';
 import { FakeClock } from './fake-clock.ts';
 import { enqueue } from './requests.ts';
+import { remediationWorld } from './world.ts';
 
 type Point = 'afterIntent' | 'afterCall';
 
@@ -24,13 +25,7 @@ describe('remediate: exactly once across a leader crash between intent and done'
   let store: SqliteStore;
 
   beforeEach(async () => {
-    clock = new FakeClock();
-    api = new FakeKubeApi({ now: clock.now });
-    kube = new ClientNodeGateway({ kubeConfig: kubeConfigForUrl(await api.start()), timeoutMs: 2000 });
-    store = new SqliteStore({ path: ':memory:', maxOccurrences: 10, now: clock.now });
-    await store.migrate();
-    await store.putSettings({ enabled: true, dryRun: false, maxActionsPerHour: 100 });
-    api.objects.seed(namespace('shop'));
+    ({ clock, api, kube, store } = await remediationWorld());
   });
   afterEach(async () => {
     await store.close();

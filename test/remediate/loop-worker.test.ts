@@ -3,7 +3,7 @@
 // state), outcome verification (effective / ineffective), suspension after max_ineffective and its
 // lifting, and `force` skipping only the cooldown and budget.
 import assert from 'node:assert/strict';
-import { ClientNodeGateway, kubeConfigForUrl } from '../../src/cluster/gateway.ts';
+import type { ClientNodeGateway } from '../../src/cluster/gateway.ts';
 import { StaticLeadership } from '../../src/remediate/leader.ts';
 import { RemediationWorker, type RuleLookup } from '../../src/remediate/worker.ts';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
@@ -12,6 +12,7 @@ import { FakeKubeApi } from '../fakes/kube-api.ts';
 import { containerStatus, namespace, seedDeployment } from '../fakes/kube-api-fixtures.ts';
 import { FakeClock } from './fake-clock.ts';
 import { enqueue } from './requests.ts';
+import { remediationWorld } from './world.ts';
 
 describe('remediate/worker: approval, outcome, suspension', () => {
   let clock: FakeClock;
@@ -23,15 +24,7 @@ describe('remediate/worker: approval, outcome, suspension', () => {
   const outcomes: string[] = [];
 
   beforeEach(async () => {
-    clock = new FakeClock();
-    api = new FakeKubeApi({ now: clock.now });
-    kube = new ClientNodeGateway({ kubeConfig: kubeConfigForUrl(await api.start()), timeoutMs: 2000 });
-    store = new SqliteStore({ path: ':memory:', maxOccurrences: 10, now: clock.now });
-    await store.migrate();
-    await store.putSettings({ enabled: true, dryRun: false, maxActionsPerHour: 100 });
-    leader = new StaticLeadership({ identity: 'leader_1' });
-    leader.start();
-    api.objects.seed(namespace('shop'));
+    ({ clock, api, kube, store, leader } = await remediationWorld({ identity: 'leader_1' }));
     rule = { approval: 'auto', verifyMs: 0 };
     outcomes.length = 0;
   });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ClientNodeGateway, kubeConfigForUrl } from '../../src/cluster/gateway.ts';
+import type { ClientNodeGateway } from '../../src/cluster/gateway.ts';
 import { NotLeaderError, StaticLeadership, type Leadership } from '../../src/remediate/leader.ts';
 import { RemediationWorker, backoffMs, cooldownKey } from '../../src/remediate/worker.ts';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
@@ -8,6 +8,7 @@ import { FakeKubeApi } from '../fakes/kube-api.ts';
 import { namespace, seedDeployment } from '../fakes/kube-api-fixtures.ts';
 import { FakeClock } from './fake-clock.ts';
 import { enqueue } from './requests.ts';
+import { remediationWorld } from './world.ts';
 
 describe('remediate/worker (real SqliteStore, fake API server)', () => {
   let clock: FakeClock;
@@ -17,15 +18,7 @@ describe('remediate/worker (real SqliteStore, fake API server)', () => {
   let leader: StaticLeadership;
 
   beforeEach(async () => {
-    clock = new FakeClock();
-    api = new FakeKubeApi({ now: clock.now });
-    kube = new ClientNodeGateway({ kubeConfig: kubeConfigForUrl(await api.start()), timeoutMs: 2000 });
-    store = new SqliteStore({ path: ':memory:', maxOccurrences: 10, now: clock.now });
-    await store.migrate();
-    await store.putSettings({ enabled: true, dryRun: false, maxActionsPerHour: 100 });
-    leader = new StaticLeadership({ identity: 'pod-a_x' });
-    leader.start();
-    api.objects.seed(namespace('shop'));
+    ({ clock, api, kube, store, leader } = await remediationWorld({ identity: 'pod-a_x' }));
   });
   afterEach(async () => {
     await store.close();
