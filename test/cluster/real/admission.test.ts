@@ -106,6 +106,41 @@ describe('cluster: admission webhook on a real apiserver', function () {
     assert.equal((await audits(ks, work)).length, 1, 'and no second remediation was queued');
   });
 
+  it('a forged AdmissionReview naming a healthy pod is recorded as admission-sourced and never touches the pod', async () => {
+    const work = `adm-forged-${Date.now() % 100_000}`;
+    await env.scene.namespace(work);
+    await env.scene.deployment(work, 'web');
+    const [p] = await env.scene.livePods(work, 'web', 1);
+    await env.scene.ready(work, p.metadata.name);
+    // Straight to the admission listener, as anyone who can reach it could: the Event's labels pick the
+    // restart rule, its involvedObject names the healthy pod.
+    const pki = await testPki();
+    const { Agent, request } = await import('undici');
+    const agent = new Agent({ connect: { ca: pki.ca } });
+    const review = {
+      apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
+      request: { uid: 'forged-1', operation: 'CREATE', object: {
+        ...coreEvent(work, 'web.forged', 'BackOff', 'Back-off restarting failed container app'),
+        metadata: { name: 'web.forged', namespace: work, labels: { ks_test: 'restart' } },
+        involvedObject: { apiVersion: 'v1', kind: 'Pod', name: p.metadata.name, namespace: work, fieldPath: 'spec.containers{app}' },
+      } },
+    };
+    const res = await request(admissionUrl(ks), { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json' }, body: JSON.stringify(review) });
+    const answer = await res.body.json() as { response: { uid: string; allowed: boolean } };
+    await agent.close();
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual([answer.response.uid, answer.response.allowed], ['forged-1', true]);
+    const decision = await waitFor('the decision about the forged signal', async () => (await audits(ks, work))[0] ?? null);
+    assert.equal(decision.outcome, 'skipped');
+    assert.equal(decision.reason, 'pod-healthy');
+    const g = (await groups(work)).find((x) => x.title === 'BackOff');
+    assert.equal(g?.labels['kube-sentinel.io/via'], 'admission', 'the group shows it came through admission');
+    const live = await env.cp.admin.get(`/api/v1/namespaces/${work}/pods/${p.metadata.name}`);
+    assert.equal(live.metadata.deletionTimestamp, undefined, 'the healthy pod was not touched');
+    assert.equal(env.cp.writes().filter((w) => w.objectRef.namespace === work && w.username.startsWith('system:serviceaccount:kube-sentinel:')).length, 0,
+      'Kube Sentinel made no write in that namespace');
+  });
+
   it('Event creation still succeeds quickly while the server is frozen, and when it is down', async () => {
     const pid = ks.proc.child.pid!;
     process.kill(pid, 'SIGSTOP');
