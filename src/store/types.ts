@@ -141,17 +141,8 @@ export interface RemediationRequest {
 }
 
 /** A request queued by hand (POST /api/errors/:id/remediate). */
-export interface NewRequest {
-  groupId: number;
-  fingerprint: string;
-  rule: string;
-  action: ActionName;
-  params: Record<string, string>;
-  cooldownMs: number;
-  namespace: string;
-  pod: string;
-  container: string;
-  owner: WorkloadRef | null;
+export interface NewRequest extends Pick<RemediationRequest,
+  'groupId' | 'fingerprint' | 'rule' | 'action' | 'params' | 'cooldownMs' | 'namespace' | 'pod' | 'container' | 'owner'> {
   at: number;
   force: boolean;
   requestedBy: string;
