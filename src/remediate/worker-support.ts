@@ -1,9 +1,11 @@
 // The worker's options, and small pieces of it with no state of their own: the retry backoff, the
-// cooldown key, and the writer that re-checks leadership before every mutating call.
+// cooldown key, how a failed action is read, and the writer that re-checks leadership before every
+// mutating call.
 import type { ActionName } from '../domain/types.ts';
 import type { Settings, Store } from '../store/types.ts';
-import type { WebhookPort } from './actions/webhook.ts';
-import type { KubeGateway, KubeWriter } from './kube.ts';
+import { ActionIneffectiveError } from './actions/types.ts';
+import { WebhookCallError, type WebhookPort } from './actions/webhook.ts';
+import { isKubeApiError, type KubeGateway, type KubeWriter } from './kube.ts';
 import type { Leadership } from './leader.ts';
 import type { Logger, RemediationMetrics, Sleep } from './ports.ts';
 
@@ -53,6 +55,32 @@ export interface WorkerOptions {
 export function backoffMs(attempt: number, baseMs: number, maxMs: number, random: () => number): number {
   const raw = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(raw * (0.8 + 0.4 * random()));
+}
+
+/** How a failed action is handled, read from the error alone. */
+export interface FailureVerdict {
+  /** Named reason for the audit and the metric: `api-unreachable`, `conflict`, `api-503`, a receiver's reason, `internal`. */
+  reason: string;
+  /** May a later attempt succeed (back off and retry), or is the request done? */
+  transient: boolean;
+  /** The target vanished between verification and the write: nothing is left to fix. */
+  targetGone: boolean;
+  /** Neither an API answer nor an action's own verdict: a bug worth an error log. */
+  unexpected: boolean;
+}
+
+export function readFailure(e: unknown): FailureVerdict {
+  const api = isKubeApiError(e) ? e : null;
+  if (api) {
+    const reason = api.apiStatus === 0 ? 'api-unreachable' : api.apiStatus === 409 ? 'conflict' : `api-${api.apiStatus}`;
+    return { reason, transient: api.transient, targetGone: api.apiStatus === 404, unexpected: false };
+  }
+  // A webhook receiver's answer (retried only when it may succeed later), or a change the API accepted
+  // that the live object does not show (never retried).
+  if (e instanceof WebhookCallError || e instanceof ActionIneffectiveError) {
+    return { reason: e.reason, transient: e.transient, targetGone: false, unexpected: false };
+  }
+  return { reason: 'internal', transient: true, targetGone: false, unexpected: true };
 }
 
 export const cooldownKey = (rule: string, action: ActionName, namespace: string, target: string): string =>

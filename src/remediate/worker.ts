@@ -8,20 +8,19 @@
 import { OWN_EVENT_REASON } from '../domain/types.ts';
 import type { Expectation, RemediationRequest, Settings, Store, Verification } from '../store/types.ts';
 import { ACTION_REGISTRY } from './actions/index.ts';
-import { WebhookCallError } from './actions/webhook.ts';
 import type { Plan } from './actions/types.ts';
-import { ActionIneffectiveError, eventObjectFor } from './actions/types.ts';
+import { eventObjectFor } from './actions/types.ts';
 import { decide, type Facts } from './decide.ts';
 import { ALL_GUARDS, HOUR_MS, PREFLIGHT_GUARDS, evaluate, guardsFor, hasOptOut, type GuardInput } from './guards.ts';
 import { compareRetry, describeExpectation, settleIntent } from './intent.ts';
-import { isKubeApiError, type NewEvent } from './kube.ts';
+import type { NewEvent } from './kube.ts';
 import { NotLeaderError } from './leader.ts';
 import { silentLogger, type Logger } from './ports.ts';
 import { VERIFIED_ACTIONS } from './outcome.ts';
 import { readLive } from './settle.ts';
 import { resolveTarget, signalDisplay, type ResolvedTarget } from './target.ts';
 import { verifyPass } from './verify.ts';
-import { backoffMs, cooldownKey, guardedWriter, type RuleLookup, type WorkerOptions } from './worker-support.ts';
+import { backoffMs, cooldownKey, guardedWriter, readFailure, type RuleLookup, type WorkerOptions } from './worker-support.ts';
 
 export const EVENT_REASON = OWN_EVENT_REASON;
 
@@ -312,10 +311,10 @@ export class RemediationWorker {
     try {
       message = await plan.run(writer);
     } catch (e) {
-      // An answer that proves the call did not land (and never will) closes the intent; anything
-      // ambiguous (timeout, network, 5xx, 409 racing a stale leader) leaves it for the next settle.
-      if (isKubeApiError(e) && !e.transient && e.apiStatus !== 0) await store.closeIntent(intentId, { state: 'failed', reason: `api-${e.apiStatus}`, by: leader.identity, at: this.o.now() });
-      if (e instanceof WebhookCallError && !e.transient) await store.closeIntent(intentId, { state: 'failed', reason: e.reason, by: leader.identity, at: this.o.now() });
+      // A definitive answer (refused, or accepted without effect) closes the intent; anything ambiguous
+      // (timeout, network, 5xx, 409 racing a stale leader) leaves it for the next settle.
+      const f = readFailure(e);
+      if (!f.transient) await store.closeIntent(intentId, { state: 'failed', reason: f.reason, by: leader.identity, at: this.o.now() });
       throw e;
     }
     await this.o.crashPoints?.afterCall?.(d.req.id);
@@ -363,24 +362,17 @@ export class RemediationWorker {
 
   private async failed(d: Decision, e: unknown): Promise<void> {
     const { req } = d;
-    const api = isKubeApiError(e) ? e : null;
-    // A webhook receiver's answer (failed with its status, retried only when it may succeed later), or
-    // a change the API accepted that the live object does not show (never retried).
-    const hook = e instanceof WebhookCallError || e instanceof ActionIneffectiveError ? e : null;
-    const reason = api ? (api.apiStatus === 0 ? 'api-unreachable' : api.apiStatus === 409 ? 'conflict' : `api-${api.apiStatus}`) : hook?.reason ?? 'internal';
+    const f = readFailure(e);
     const msg = e instanceof Error ? e.message : String(e);
-    if (!api && !hook) this.log.error({ err: e, requestId: req.id }, 'remediation failed unexpectedly');
-    // The object vanished between verification and the write: nothing is left to fix.
-    if (api?.apiStatus === 404) return this.finish(d, 'skipped', 'target-gone', msg);
-    const transient = api?.transient ?? hook?.transient ?? true;
-    if (transient && req.attempts >= this.o.maxAttempts) {
-      return this.escalate(d, `gave up after ${req.attempts} attempt(s); last error (${reason}): ${msg}`, null);
+    if (f.unexpected) this.log.error({ err: e, requestId: req.id }, 'remediation failed unexpectedly');
+    if (f.targetGone) return this.finish(d, 'skipped', 'target-gone', msg);
+    if (f.transient && req.attempts >= this.o.maxAttempts) {
+      return this.escalate(d, `gave up after ${req.attempts} attempt(s); last error (${f.reason}): ${msg}`, null);
     }
-    await this.audit(d, 'failed', reason, msg);
-    const result = transient
-      ? { state: 'pending' as const, nextAttemptAt: this.o.now() + backoffMs(req.attempts, this.o.backoffBaseMs ?? 10_000, this.o.backoffMaxMs ?? 600_000, this.o.random), error: `${reason}: ${msg}` }
-      : { state: 'done' as const, error: `${reason}: ${msg}` };
-    await this.close(d, result);
+    await this.audit(d, 'failed', f.reason, msg);
+    const error = `${f.reason}: ${msg}`;
+    const retryAt = () => this.o.now() + backoffMs(req.attempts, this.o.backoffBaseMs ?? 10_000, this.o.backoffMaxMs ?? 600_000, this.o.random);
+    await this.close(d, f.transient ? { state: 'pending', nextAttemptAt: retryAt(), error } : { state: 'done', error });
   }
 
   private async escalate(d: Decision, why: string, target: ResolvedTarget | null): Promise<void> {
