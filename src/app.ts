@@ -1,23 +1,24 @@
-// createApp(config, deps): the embeddable server. It does not listen — main/serve.ts puts it behind
-// HTTPS, tests drive `handler` with supertest. Ingest and probes run on a hand-written fast path;
-// everything else (read API, settings, dashboard) goes through Express.
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import express from 'express';
+// createApp(config, deps): the embeddable HTTP application. It does not listen — serve.ts (the
+// composition root) puts it behind HTTPS, tests drive `handler` with supertest. It assembles the
+// ingest pipeline with its group committer and the routes: ingest and ops on the fast path
+// (src/http/dispatch.ts), everything else on Express (src/http/web.ts).
+import type { RequestListener } from 'node:http';
+import type express from 'express';
 import type { CompiledRuleSet } from './classify/compile.ts';
 import type { Channel } from './domain/types.ts';
 import type { Config } from './config/schema.ts';
 import { AppError } from './domain/errors.ts';
+import type { Logger } from './domain/ports.ts';
 import { LiveFeed } from './feed.ts';
-import { createApiRouter } from './http/api-routes.ts';
 import { TokenSet } from './http/auth.ts';
 import { InflightBudget } from './http/body.ts';
-import { sendError, sendJson, toAppError } from './http/errors.ts';
-import { applySecurityHeaders, drainRefusedBody, wellEncodedPath } from './http/hardening.ts';
-import { admissionRoutes, ingestRoutes, type RouteHandler } from './http/ingest-routes.ts';
-import { createNotificationsRouter } from './http/notifications-route.ts';
+import { dispatch } from './http/dispatch.ts';
+import { sendError } from './http/errors.ts';
+import { admissionRoutes, ingestRoutes } from './http/ingest-routes.ts';
+import { checkReadiness, metricsRoute, probeRoutes, type Readiness } from './http/ops-routes.ts';
 import { RateLimiter } from './http/rate-limit.ts';
+import { createWeb } from './http/web.ts';
 import { Metrics } from './observability/metrics.ts';
-import type { Logger } from './observability/logger.ts';
 import { Pipeline } from './pipeline.ts';
 import { GroupCommitter } from './store/batcher.ts';
 import type { Store } from './store/types.ts';
@@ -36,6 +37,8 @@ export interface AppDeps {
   tokens: { ingest: readonly string[]; read: readonly string[]; admin: readonly string[] };
   logger: Logger;
   metrics?: Metrics;
+  /** The live feed behind /ws; the composition root creates it first so remediation can publish to it. */
+  feed?: LiveFeed;
   now?: () => number;
   /** False until TLS material is loaded (readiness). */
   tlsLoaded?: () => boolean;
@@ -52,7 +55,7 @@ export interface App {
   pipeline: Pipeline;
   feed: LiveFeed;
   metrics: Metrics;
-  readiness(): Promise<{ ready: boolean; checks: Record<string, string> }>;
+  readiness(): Promise<Readiness>;
   /** Readiness turns 503 (SIGTERM received); requests are still served. */
   beginTermination(): void;
   /** New ingest requests answer 503 `draining`; connections close after their response. */
@@ -76,7 +79,7 @@ export function createApp(config: Config, deps: AppDeps): App {
       metrics.storeCommitSeconds.observe(info.durationMs / 1000);
     },
   });
-  const feed = new LiveFeed({
+  const feed = deps.feed ?? new LiveFeed({
     loadGroup: (id) => deps.store.getGroup(id, { occurrences: 0 }),
     onError: (err) => log.warn({ err }, 'live feed could not load a group'),
   });
@@ -92,29 +95,11 @@ export function createApp(config: Config, deps: AppDeps): App {
     onRemediationQueued: () => deps.remediation?.wake(),
   });
 
-  async function readiness() {
-    const checks: Record<string, string> = {};
-    checks.tls = deps.tlsLoaded === undefined || deps.tlsLoaded() ? 'ok' : 'not loaded';
-    checks.rules = deps.rules() ? 'ok' : 'not loaded';
-    checks.shutdown = terminating ? 'terminating' : 'ok';
-    try {
-      await Promise.race([deps.store.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref())]);
-      checks.store = 'ok';
-    } catch (err) {
-      checks.store = `unavailable: ${(err as Error).message}`;
-    }
-    return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
-  }
-
-  const probe = (kind: 'live' | 'ready'): RouteHandler => async (_req, res) => {
-    if (kind === 'live') {
-      const healthy = deps.remediation?.healthy() ?? true;
-      sendJson(res, healthy ? 200 : 503, JSON.stringify({ status: healthy ? 'ok' : 'leader failed to renew its lease' }));
-      return;
-    }
-    const r = await readiness();
-    sendJson(res, r.ready ? 200 : 503, JSON.stringify({ status: r.ready ? 'ready' : 'not ready', checks: r.checks }));
-  };
+  const readiness = () => checkReadiness({
+    tlsLoaded: deps.tlsLoaded ?? (() => true), rulesLoaded: () => Boolean(deps.rules()), terminating: () => terminating,
+    storePing: () => deps.store.ping(),
+  });
+  const probes = probeRoutes({ readiness, healthy: () => deps.remediation?.healthy() ?? true });
 
   const ingestOptions = {
     pipeline,
@@ -128,107 +113,35 @@ export function createApp(config: Config, deps: AppDeps): App {
     onInvalid: (channel: Channel, n: number) => metrics.ingestSignals.inc({ channel, outcome: 'invalid' }, n),
     onStoreError: (err: unknown) => { metrics.storeErrors.inc(); log.error({ err }, 'store could not commit an ingest batch'); },
   };
-  const fast = ingestRoutes(ingestOptions);
-  const admission = config.web.admission_listen === undefined ? null : admissionRoutes({
+  const fast = new Map([...ingestRoutes(ingestOptions), ...probes, ['GET /metrics', metricsRoute(metrics)]]);
+  const admission = config.web.admission_listen === undefined ? null : new Map([...admissionRoutes({
     ...ingestOptions,
     needsClientCert: Boolean(config.tls.client_ca_file),
     limiter: new RateLimiter({ ratePerSecond: config.web.admission_rate_limit, burst: 2 * config.web.admission_rate_limit, now }),
-  });
-  for (const [path, kind] of [['/healthz', 'live'], ['/health', 'live'], ['/readyz', 'ready'], ['/ready', 'ready']] as const) {
-    fast.set(`GET ${path}`, probe(kind));
-    admission?.set(`GET ${path}`, probe(kind));
-  }
-  fast.set('GET /metrics', async (_req, res) => {
-    const body = await metrics.registry.metrics();
-    res.writeHead(200, { 'content-type': metrics.registry.contentType });
-    res.end(body);
-  });
+  }), ...probes]);
 
-  const web = express();
-  web.disable('x-powered-by');
-  web.set('query parser', 'simple');
-  const router = express.Router();
-  // Before the API router: its /api catch-all answers 404 for every path it does not know.
-  router.use(createNotificationsRouter({
-    store: deps.store, readTokens: new TokenSet({ tokens: deps.tokens.read }), adminTokens: new TokenSet({ tokens: deps.tokens.admin }),
-  }));
-  router.use(createApiRouter({
-    store: deps.store, rules: deps.rules, pipeline, feed,
-    readTokens: new TokenSet({ tokens: deps.tokens.read }),
-    adminTokens: new TokenSet({ tokens: deps.tokens.admin }),
-    readOnly, bodyLimit: config.web.body_limit, now,
-    defaultSettings: {
-      enabled: config.remediation.enabled,
-      dryRun: config.remediation.dry_run,
-      maxActionsPerHour: config.remediation.max_actions_per_hour,
-      requireApproval: false,
+  const readTokens = new TokenSet({ tokens: deps.tokens.read });
+  const adminTokens = new TokenSet({ tokens: deps.tokens.admin });
+  const web = createWeb({
+    basePath: config.web.base_path, logger: log, dashboard: deps.dashboard ?? null,
+    api: {
+      store: deps.store, rules: deps.rules, feed, readTokens, adminTokens, readOnly, bodyLimit: config.web.body_limit, now,
+      defaultSettings: {
+        enabled: config.remediation.enabled,
+        dryRun: config.remediation.dry_run,
+        maxActionsPerHour: config.remediation.max_actions_per_hour,
+        requireApproval: false,
+      },
+      status: () => ({ role: config.role, identity: deps.identity ?? null, leader: deps.remediation?.status() ?? null }),
+      wakeRemediation: () => deps.remediation?.wake(),
     },
-    status: () => ({ role: config.role, identity: deps.identity ?? null, leader: deps.remediation?.status() ?? null }),
-    wakeRemediation: () => deps.remediation?.wake(),
-  }));
-  if (deps.dashboard) router.use(deps.dashboard);
-  router.use(() => { throw new AppError('not_found'); });
-  web.use(config.web.base_path || '/', router);
-  web.use(() => { throw new AppError('not_found'); });
-  // Express error middleware: the one renderer, plus a log line for anything unexpected.
-  web.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    const mapped = toAppError(err);
-    // Client mistakes (bad escapes in a route parameter, body-parser refusals) cost a debug line;
-    // only a real fault may log at error, so nobody can flood the logs with bad requests.
-    if (mapped.code === 'internal') log.error({ err }, 'unhandled error in API route');
-    else if (!(err instanceof AppError)) log.debug({ code: mapped.code, err: (err as Error)?.message }, 'refused a malformed API request');
-    sendError(res, mapped);
   });
 
-  const base = config.web.base_path;
-  /** Shared by both listeners: headers, encoding check, early-refusal draining, metrics, fast routes. */
-  const dispatch = (routes: Map<string, RouteHandler>, fallback: RequestListener): RequestListener => {
-    const fastPaths = new Set([...routes.keys()].map((k) => k.slice(k.indexOf(' ') + 1)));
-    return (req: IncomingMessage, res: ServerResponse) => {
-      const started = performance.now();
-      applySecurityHeaders(res, false);
-      // An answer sent before the body was read (401, 403, 413, 415…) must still reach the sender.
-      res.once('finish', () => { if (!req.complete) drainRefusedBody(req); });
-      const url = req.url ?? '/';
-      const q = url.indexOf('?');
-      let path = q === -1 ? url : url.slice(0, q);
-      if (!wellEncodedPath(path)) {
-        log.debug({ method: req.method }, 'refused a path with malformed percent-encoding');
-        sendError(res, new AppError('bad_request', 'The path holds malformed percent-encoding.'));
-        return;
-      }
-      if (base) {
-        if (path !== base && !path.startsWith(`${base}/`)) {
-          sendError(res, new AppError('not_found', `Routes live under ${base}.`));
-          return;
-        }
-        path = path.slice(base.length) || '/';
-      }
-      if (path.startsWith('/api/') || fastPaths.has(path)) res.setHeader('cache-control', 'no-store');
-      const key = `${req.method} ${path}`;
-      const route = routes.get(key);
-      res.once('finish', () => {
-        const label = route ? path : fastPaths.has(path) ? path : (req as express.Request).route?.path ?? 'other';
-        metrics.httpDuration.observe({ route: label, method: req.method ?? '', code: res.statusCode }, (performance.now() - started) / 1000);
-      });
-      if (draining) res.setHeader('connection', 'close');
-      if (route) {
-        route(req, res).catch((err) => {
-          if (!(err instanceof AppError)) log.error({ err, route: key }, 'unhandled error in ingest route');
-          sendError(res, err);
-        });
-        return;
-      }
-      if (fastPaths.has(path)) {
-        sendError(res, new AppError('method_not_allowed', `${req.method} is not allowed on ${path}.`));
-        return;
-      }
-      fallback(req, res);
-    };
-  };
-  const handler = dispatch(fast, web);
-  const admissionHandler = admission && dispatch(admission, (_req, res) => {
-    sendError(res, new AppError('not_found', 'This listener serves POST /webhooks/admission only.'));
+  const common = { basePath: config.web.base_path, metrics, logger: log, draining: () => draining };
+  const handler = dispatch({ ...common, routes: fast, fallback: web });
+  const admissionHandler = admission && dispatch({
+    ...common, routes: admission,
+    fallback: (_req, res) => sendError(res, new AppError('not_found', 'This listener serves POST /webhooks/admission only.')),
   });
 
   return {

@@ -1,6 +1,7 @@
 // In-process live feed behind GET /ws. Ingest only marks group ids as changed (cheap, on the hot
 // path); the feed loads and publishes them at most every `flushMs`, and only while someone listens.
 // With PostgreSQL, NOTIFY from other replicas feeds the same `groupsChanged` entry point.
+import { systemTimers, type Timers } from './domain/ports.ts';
 import type { AuditEntry, ErrorGroup, Settings } from './store/types.ts';
 
 export type FeedMessage =
@@ -13,7 +14,7 @@ export type FeedListener = (msg: FeedMessage) => void;
 export interface LiveFeedOptions {
   loadGroup: (id: number) => Promise<ErrorGroup | null>;
   flushMs?: number;
-  setTimer?: (fn: () => void, ms: number) => { unref?: () => void };
+  timers?: Timers;
   onError?: (err: unknown) => void;
 }
 
@@ -51,8 +52,7 @@ export class LiveFeed {
     for (const id of ids) this.#pending.add(id);
     if (this.#scheduled || this.#pending.size === 0) return;
     this.#scheduled = true;
-    const setTimer = this.#opts.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
-    setTimer(() => void this.#flush(), this.#opts.flushMs ?? 200).unref?.();
+    (this.#opts.timers ?? systemTimers).setTimeout(() => void this.#flush(), this.#opts.flushMs ?? 200);
   }
 
   async #flush(): Promise<void> {

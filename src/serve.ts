@@ -6,8 +6,10 @@ import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createApp, type App } from './app.ts';
 import { createKubeGateway } from './cluster/gateway.ts';
+import { LiveFeed } from './feed.ts';
+import { createLeadership } from './leader/index.ts';
 import { createRemediation, type Remediation } from './remediate/remediation.ts';
-import { createNotifications, webhookPort, type Notifications } from './notify/index.ts';
+import { createNotifications, webhookPort } from './notify/index.ts';
 import type { LoadedConfig } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { RulesReloader } from './classify/reloader.ts';
@@ -21,7 +23,7 @@ import type { Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 import { PostgresStore } from './store/postgres/store.ts';
 import { ThreadedSqliteStore } from './store/sqlite/threaded.ts';
-import type { AuditEntry, NewAuditEntry, Store } from './store/types.ts';
+import type { Store } from './store/types.ts';
 import { ensureCertificates } from './tls/certs.ts';
 import { loadTlsPair } from './tls/material.ts';
 import { TlsReloader } from './tls/reloader.ts';
@@ -77,24 +79,6 @@ export async function openStore(config: Config, logger: Logger): Promise<Store> 
     });
   }
   return ThreadedSqliteStore.open({ path: config.store.path, maxOccurrences: config.store.max_occurrences, readOnly });
-}
-
-/** Publishes every audit entry the remediation worker writes (live feed) after it is stored. */
-function publishingAudits(store: Store, publish: (entry: AuditEntry) => void): Store {
-  return new Proxy(store, {
-    get(target, key) {
-      if (key === 'appendAudit') {
-        return async (entry: NewAuditEntry) => {
-          const id = await target.appendAudit(entry);
-          const { cooldownKey: _key, ...rest } = entry;
-          publish({ ...rest, id, at: new Date(entry.at).toISOString() });
-          return id;
-        };
-      }
-      const value = Reflect.get(target, key, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
 }
 
 export interface ServeOptions {
@@ -157,42 +141,43 @@ export async function serve(opts: ServeOptions): Promise<Running> {
   });
   await rules.start();
 
-  // Late-bound: the worker publishes audit entries to the app's live feed, created just below.
-  let publishAudit: (entry: AuditEntry) => void = () => {};
-  let remediation: Remediation | null = null;
-  // Late-bound like publishAudit: the `webhook` action posts through notifications, created after remediation.
-  let notificationsRef: Notifications | null = null;
-  if (config.role !== 'dashboard') {
-    const gateway = createKubeGateway({
-      inCluster: config.kubernetes.in_cluster, kubeconfigPath: config.kubernetes.kubeconfig ?? opts.kubeconfigEnv,
-    });
-    remediation = createRemediation({
-      store: publishingAudits(store, (e) => publishAudit(e)), gateway, config,
-      webhook: webhookPort({ transport: () => notificationsRef?.transport ?? null, store }),
-      podName: opts.podName ?? hostname(), podNamespace: opts.podNamespace ?? null, logger: log.child({ component: 'remediation' }),
-      ruleOf: (name) => {
-        const spec = rules.current().rules.find((r) => r.name === name)?.spec.remediation;
-        return spec ? { approval: spec.approval ?? 'auto', verifyMs: spec.verifyMs ?? DEFAULT_VERIFY_MS } : null;
-      },
-      metrics: {
-        onDecision: (action, outcome, reason) => metrics.remediationDecisions.inc({ action, outcome, reason }),
-        onOutcome: (action, outcome) => metrics.remediationOutcomes.inc({ action, outcome }),
-        setLeader: (leading) => metrics.leader.set(leading ? 1 : 0),
-      },
-    });
-    log.info({ cluster: gateway !== null, identity: remediation.identity, leaderElection: config.leader_election.enabled }, 'remediation configured');
-  }
-  const rem = remediation;
-  // Notifications (DESIGN §6b): sent by the Lease holder, from the outbox the store fills.
-  const notifications = rem ? await createNotifications({
-    config: config.notifications, externalUrl: config.web.external_url, store, leader: rem.leader,
+  // The live feed comes first: remediation publishes every audit entry it stores to it.
+  const feed = new LiveFeed({
+    loadGroup: (id) => store.getGroup(id, { occurrences: 0 }),
+    onError: (err) => log.warn({ err }, 'live feed could not load a group'),
+  });
+  const remediating = config.role !== 'dashboard';
+  const gateway = remediating ? createKubeGateway({
+    inCluster: config.kubernetes.in_cluster, kubeconfigPath: config.kubernetes.kubeconfig ?? opts.kubeconfigEnv,
+  }) : null;
+  // One leadership for the two leader-only loops: remediation and notifications (DESIGN §6b).
+  const leader = remediating ? createLeadership({
+    config: config.leader_election, client: gateway, podName: opts.podName ?? hostname(), podNamespace: opts.podNamespace ?? null,
+    logger: log.child({ component: 'leader' }),
+    metrics: { setLeader: (leading) => metrics.leader.set(leading ? 1 : 0) },
+  }) : null;
+  const notifications = leader ? await createNotifications({
+    config: config.notifications, externalUrl: config.web.external_url, store, leader,
     logger: log.child({ component: 'notify' }),
     onOutcome: (receiver, outcome, n) => metrics.notifications.inc({ receiver, outcome }, n ?? 1),
   }) : null;
-  notificationsRef = notifications;
+  const rem = leader && notifications ? createRemediation({
+    store, gateway, leader, config, podNamespace: opts.podNamespace ?? null, logger: log.child({ component: 'remediation' }),
+    webhook: webhookPort({ transport: notifications.transport, store }),
+    onAudit: (entry) => feed.publish({ type: 'remediation', entry }),
+    ruleOf: (name) => {
+      const spec = rules.current().rules.find((r) => r.name === name)?.spec.remediation;
+      return spec ? { approval: spec.approval ?? 'auto', verifyMs: spec.verifyMs ?? DEFAULT_VERIFY_MS } : null;
+    },
+    metrics: {
+      onDecision: (action, outcome, reason) => metrics.remediationDecisions.inc({ action, outcome, reason }),
+      onOutcome: (action, outcome) => metrics.remediationOutcomes.inc({ action, outcome }),
+    },
+  }) : null;
+  if (rem) log.info({ cluster: gateway !== null, identity: rem.identity, leaderElection: config.leader_election.enabled }, 'remediation configured');
 
   const app = createApp(config, {
-    store, rules: () => rules.current(), tokens, logger: log, metrics, tlsLoaded: () => true,
+    store, rules: () => rules.current(), tokens, logger: log, metrics, feed, tlsLoaded: () => true,
     identity: rem?.identity ?? opts.podName,
     dashboard: createDashboardRouter({ basePath: config.web.base_path, role: config.role }),
     remediation: rem && {
@@ -201,17 +186,16 @@ export async function serve(opts: ServeOptions): Promise<Running> {
       healthy: () => rem.status().healthy,
     },
   });
-  publishAudit = (entry) => app.feed.publish({ type: 'remediation', entry });
   // Other replicas' commits (PostgreSQL NOTIFY) reach this replica's live feed and wake the leader.
   store.subscribe?.((change) => {
     if (change.remediationQueued) rem?.wake();
     notifications?.wake();
-    if (change.groupIds.length > 0) app.feed.groupsChanged(change.groupIds);
-    for (const entry of change.audit ?? []) app.feed.publish({ type: 'remediation', entry });
-    if (change.settings) app.feed.publish({ type: 'settings', settings: change.settings });
+    if (change.groupIds.length > 0) feed.groupsChanged(change.groupIds);
+    for (const entry of change.audit ?? []) feed.publish({ type: 'remediation', entry });
+    if (change.settings) feed.publish({ type: 'settings', settings: change.settings });
   });
   const live = createLiveSocket({
-    feed: app.feed, readTokens: new TokenSet({ tokens: tokens.read }), adminTokens: new TokenSet({ tokens: tokens.admin }),
+    feed, readTokens: new TokenSet({ tokens: tokens.read }), adminTokens: new TokenSet({ tokens: tokens.admin }),
     basePath: config.web.base_path, logger: log.child({ component: 'live' }),
   });
   const pair = await loadTlsPair(tlsFiles);

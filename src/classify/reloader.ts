@@ -4,6 +4,7 @@ import { watch as fsWatch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { LoadError } from '../domain/errors.ts';
+import { systemTimers, type Logger, type Timers } from '../domain/ports.ts';
 import type { CompiledRuleSet } from './compile.ts';
 import { hashRulesText, parseRules } from './load.ts';
 
@@ -14,17 +15,6 @@ export type ReloadResult =
   | { ok: true; changed: boolean; trigger: ReloadTrigger; ruleSet: CompiledRuleSet; previous: CompiledRuleSet | null }
   /** `ruleSet` is the set still in force (the last good one); null only when the start-up load failed. */
   | { ok: false; error: LoadError; trigger: ReloadTrigger; ruleSet: CompiledRuleSet | null };
-
-/** pino-compatible subset. */
-export interface ReloadLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
-
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
 
 export interface DirWatcher {
   close(): void;
@@ -47,7 +37,7 @@ export interface RulesReloaderOptions {
   onChange?: (next: CompiledRuleSet, previous: CompiledRuleSet) => void;
   /** Configured webhook receivers: a `webhook` action must name one (see LoadOptions). */
   webhookReceivers?: readonly string[];
-  logger?: ReloadLogger;
+  logger?: Logger;
   now?: () => number;
   /** Editors and ConfigMap updates emit bursts of events; one reload per burst. Default 200 ms. */
   debounceMs?: number;
@@ -59,11 +49,6 @@ export interface RulesReloaderOptions {
   watch?: WatchDir;
   readText?: (file: string) => Promise<string>;
 }
-
-const realTimers: Timers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
 
 // persistent: false, so an idle watcher never keeps the process alive on shutdown.
 const realWatch: WatchDir = (dir, listener) => fsWatch(dir, { persistent: false }, (event, name) => listener(event, name));
@@ -93,7 +78,7 @@ export class RulesReloader {
     this.#file = options.file;
     this.#dir = dirname(options.file);
     this.#base = basename(options.file);
-    this.#timers = options.timers ?? realTimers;
+    this.#timers = options.timers ?? systemTimers;
     this.#current = options.initial ?? null;
   }
 

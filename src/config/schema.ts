@@ -1,6 +1,6 @@
 // config.yaml schema (snake_case, like the original). Strict: an unknown key is an error naming it.
 import { z } from 'zod';
-import { checkTimings } from '../remediate/leader-record.ts';
+import { checkTimings } from '../leader/record.ts';
 import { parseDuration } from './duration.ts';
 import { notificationsSchema } from './notifications.ts';
 

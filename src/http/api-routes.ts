@@ -4,7 +4,6 @@ import { describeRules } from '../classify/classify.ts';
 import type { CompiledRuleSet } from '../classify/compile.ts';
 import { AppError } from '../domain/errors.ts';
 import type { LiveFeed } from '../feed.ts';
-import type { Pipeline } from '../pipeline.ts';
 import type { Settings, Store } from '../store/types.ts';
 import { requireToken, type TokenSet } from './auth.ts';
 import { readJson } from './body.ts';
@@ -17,7 +16,6 @@ import { detectAndParse } from '../ingest/detect.ts';
 export interface ApiOptions {
   store: Store;
   rules: () => CompiledRuleSet;
-  pipeline: Pipeline;
   feed: LiveFeed;
   readTokens: TokenSet;
   adminTokens: TokenSet;
@@ -31,8 +29,6 @@ export interface ApiOptions {
   status: () => Record<string, unknown>;
 }
 
-type Handler = (req: Request, res: Response) => Promise<void>;
-const wrap = (fn: Handler) => (req: Request, res: Response, next: NextFunction) => { fn(req, res).catch(next); };
 
 export function createApiRouter(opts: ApiOptions): express.Router {
   const r = express.Router();
@@ -58,26 +54,26 @@ export function createApiRouter(opts: ApiOptions): express.Router {
 
   r.use('/api', requireRead);
 
-  r.get('/api/errors', wrap(async (req, res) => {
+  r.get('/api/errors', async (req, res) => {
     const query = parseGroupQuery(req.query as Record<string, unknown>, opts.now());
     const { groups, total } = await opts.store.listGroups(query);
     res.json({ errors: groups, total, page: query.page, pageSize: query.pageSize });
-  }));
+  });
 
-  r.get('/api/errors/:id', wrap(async (req, res) => {
+  r.get('/api/errors/:id', async (req, res) => {
     const id = parseId(String(req.params.id));
     if (id === null) throw new AppError('not_found', `No error group ${JSON.stringify(String(req.params.id).slice(0, 64))}.`);
     const group = await opts.store.getGroup(id, { occurrences: 50 });
     if (!group) throw new AppError('not_found', `No error group ${id}.`);
     res.json(group);
-  }));
+  });
 
-  r.get('/api/stats', wrap(async (_req, res) => {
+  r.get('/api/stats', async (_req, res) => {
     const [stats, current] = await Promise.all([opts.store.stats(opts.now()), settings()]);
     res.json({ ...stats, settings: current, ...opts.status() });
-  }));
+  });
 
-  r.get('/api/rules', wrap(async (_req, res) => {
+  r.get('/api/rules', async (_req, res) => {
     const rules = opts.rules();
     const hits = await opts.store.ruleHits();
     res.json({
@@ -85,28 +81,28 @@ export function createApiRouter(opts: ApiOptions): express.Router {
       unmatchedHits: hits[''] ?? 0,
       loadedAt: new Date(rules.loadedAt).toISOString(),
     });
-  }));
+  });
 
-  r.post('/api/rules/test', json, wrap(async (req, res) => {
+  r.post('/api/rules/test', json, async (req, res) => {
     res.json(testRules(req.body, opts.rules(), opts.now(), detectAndParse));
-  }));
+  });
 
-  r.get('/api/history', wrap(async (req, res) => {
+  r.get('/api/history', async (req, res) => {
     const query = parseHistoryQuery(req.query as Record<string, unknown>);
     const { entries, total } = await opts.store.listHistory(query);
     res.json({ entries, total, page: query.page, pageSize: query.pageSize });
-  }));
+  });
 
-  r.get('/api/settings', wrap(async (_req, res) => {
+  r.get('/api/settings', async (_req, res) => {
     res.json({ ...(await settings()), writable: !opts.readOnly && opts.adminTokens.size > 0 });
-  }));
+  });
 
-  r.post('/api/settings', requireAdmin, json, wrap(async (req, res) => {
+  r.post('/api/settings', requireAdmin, json, async (req, res) => {
     const next = applySettingsPatch(await settings(), req.body);
     await opts.store.putSettings(next);
     opts.feed.publish({ type: 'settings', settings: next });
     res.json(next);
-  }));
+  });
 
   r.use(createRemediationRouter({
     store: opts.store, rules: opts.rules, feed: opts.feed, now: opts.now, requireAdmin, json, wake: opts.wakeRemediation,

@@ -3,7 +3,8 @@
 import type { NotificationsConfig } from '../config/notifications.ts';
 import type { WebhookPort } from '../remediate/actions/webhook.ts';
 import type { Store } from '../store/types.ts';
-import { Notifier, type NotifierLogger, type OnOutcome } from './notifier.ts';
+import type { Clock, Logger } from '../domain/ports.ts';
+import { Notifier, type OnOutcome } from './notifier.ts';
 import { compileRoutes } from './routing.ts';
 import { Transport } from './transport.ts';
 
@@ -12,25 +13,21 @@ export interface NotificationsOptions {
   externalUrl?: string;
   store: Store;
   leader: { readonly identity: string; isLeader(): boolean };
-  logger?: NotifierLogger;
+  logger?: Logger;
   onOutcome?: OnOutcome;
-  now?: () => number;
+  clock?: Clock;
   pollMs?: number;
   claimMs?: number;
   /** Test hook: overrides retry timing (the policy's shape is in retry.ts). */
   retry?: { baseMs?: number; maxMs?: number };
 }
 
-/**
- * The `webhook` remediation action's view of notifications, bound late: remediation is created before
- * notifications (which need its Lease), so the transport is looked up at call time.
- */
-export function webhookPort(o: { transport: () => Transport | null; store: Pick<Store, 'getGroup'>; now?: () => number }): WebhookPort {
+/** The `webhook` remediation action's view of notifications: the webhook receivers' transport. */
+export function webhookPort(o: { transport: Transport; store: Pick<Store, 'getGroup'>; now?: () => number }): WebhookPort {
+  const t = o.transport;
   return {
-    has: (name) => o.transport()?.typeOf(name) === 'webhook',
+    has: (name) => t.typeOf(name) === 'webhook',
     async post(name, document, deliveryId) {
-      const t = o.transport();
-      if (!t) return { status: 0, detail: 'notifications are not configured' };
       const r = await t.post(name, document, deliveryId, (o.now ?? Date.now)());
       return r.kind === 'response' ? { status: r.status, detail: `HTTP ${r.status}${r.body ? `: ${r.body.slice(0, 200)}` : ''}` } : { status: 0, detail: `${r.reason}: ${r.message}` };
     },
@@ -60,7 +57,7 @@ export async function createNotifications(o: NotificationsOptions): Promise<Noti
   const notifier = new Notifier({
     store: o.store, routes, config: o.config, externalUrl: o.externalUrl, deliverer: transport, leader: o.leader,
     // Without receivers every event is `no-route`: not worth a metric series.
-    logger: o.logger, onOutcome: configured ? o.onOutcome : undefined, now: o.now, pollMs: o.pollMs,
+    logger: o.logger, onOutcome: configured ? o.onOutcome : undefined, clock: o.clock, pollMs: o.pollMs,
     claimMs: o.claimMs ?? Math.max(60_000, 2 * longest * (o.config.rate_limit.max + 1)), retry: o.retry,
   });
   return {

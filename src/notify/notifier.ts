@@ -4,6 +4,7 @@
 // plans nothing twice; a delivery interrupted mid-send is retried once its claim expires, with the
 // same delivery id and PagerDuty dedup_key, so idempotent receivers see it once.
 import type { NotificationsConfig } from '../config/notifications.ts';
+import { silentLogger, systemClock, type Clock, type Logger } from '../domain/ports.ts';
 import type { Store } from '../store/types.ts';
 import type { NotificationMessage } from './message.ts';
 import { pickBatch, planBatch, type PlanOptions } from './plan.ts';
@@ -11,11 +12,6 @@ import { DEFAULT_RETRY, decide, type RetryPolicy } from './retry.ts';
 import type { CompiledRoute } from './routing.ts';
 import type { AttemptResult } from './retry.ts';
 
-export interface NotifierLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
 
 export interface Deliverer {
   deliver(receiver: string, message: NotificationMessage, ctx: { deliveryId: number; now: number }): Promise<AttemptResult>;
@@ -32,10 +28,9 @@ export interface NotifierOptions {
   deliverer: Deliverer;
   /** Who may send: the remediation Lease holder. */
   leader: { readonly identity: string; isLeader(): boolean };
-  now?: () => number;
-  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  clock?: Clock;
   random?: () => number;
-  logger?: NotifierLogger;
+  logger?: Logger;
   onOutcome?: OnOutcome;
   /** Longest wait between passes when nothing wakes the loop. */
   pollMs?: number;
@@ -48,14 +43,6 @@ export interface NotifierOptions {
   repeatScanMs?: number;
 }
 
-const quiet: NotifierLogger = { info() {}, warn() {}, error() {} };
-
-const defaultSleep = (ms: number, signal: AbortSignal): Promise<void> => new Promise((resolve) => {
-  if (signal.aborted) return resolve();
-  const done = () => { clearTimeout(t); signal.removeEventListener('abort', done); resolve(); };
-  const t = setTimeout(done, ms);
-  signal.addEventListener('abort', done, { once: true });
-});
 
 /** Events read per planning pass: a storm is planned in slices, each one transaction. */
 const EVENTS_PER_PASS = 5000;
@@ -65,7 +52,7 @@ const SENDS_PER_PASS = 50;
 export class Notifier {
   readonly #o: NotifierOptions;
   readonly #now: () => number;
-  readonly #log: NotifierLogger;
+  readonly #log: Logger;
   readonly #retry: RetryPolicy;
   readonly #plan: PlanOptions;
   readonly #stopping = new AbortController();
@@ -76,8 +63,9 @@ export class Notifier {
 
   constructor(opts: NotifierOptions) {
     this.#o = opts;
-    this.#now = opts.now ?? Date.now;
-    this.#log = opts.logger ?? quiet;
+    const clock = opts.clock ?? systemClock;
+    this.#now = () => clock.now();
+    this.#log = opts.logger ?? silentLogger;
     this.#retry = { ...DEFAULT_RETRY, maxAttempts: opts.config.max_attempts, ...opts.retry };
     this.#plan = {
       groupWaitMs: opts.config.group_wait,
@@ -101,7 +89,7 @@ export class Notifier {
   }
 
   async #run(): Promise<void> {
-    const sleep = this.#o.sleep ?? defaultSleep;
+    const clock = this.#o.clock ?? systemClock;
     const poll = this.#o.pollMs ?? 1000;
     while (!this.#stopping.signal.aborted) {
       // Wakes up to here are covered by the pass about to run.
@@ -119,10 +107,10 @@ export class Notifier {
       // A wake during the pass (new events, a NOTIFY) means look again soon, not after the poll; the
       // short gap bounds the passes a busy cluster's stream of NOTIFYs can cause.
       if (this.#waker.signal.aborted) {
-        await sleep(this.#o.minGapMs ?? 200, this.#stopping.signal);
+        await clock.sleep(this.#o.minGapMs ?? 200, this.#stopping.signal);
         continue;
       }
-      if (waitMs > 0) await sleep(waitMs, AbortSignal.any([this.#waker.signal, this.#stopping.signal]));
+      if (waitMs > 0) await clock.sleep(waitMs, AbortSignal.any([this.#waker.signal, this.#stopping.signal]));
     }
   }
 

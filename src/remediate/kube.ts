@@ -3,6 +3,7 @@
 // @kubernetes/client-node, tests implement it with a fake API server. Objects are plain data with
 // epoch-millisecond times, so no client-library model class leaks into the decisions.
 import { AppError } from '../domain/errors.ts';
+import type { CallOptions, LeaseClient } from '../leader/lease.ts';
 
 export interface OwnerRef {
   apiVersion: string;
@@ -89,19 +90,6 @@ export interface WorkloadStatus {
   updatedReplicas: number;
 }
 
-export interface LeaseSpec {
-  holderIdentity: string;
-  leaseDurationSeconds: number;
-  acquireTime: number | null;
-  renewTime: number | null;
-  leaseTransitions: number;
-}
-
-export interface LeaseInfo {
-  resourceVersion: string;
-  spec: LeaseSpec;
-}
-
 export interface NewEvent {
   involvedObject: { apiVersion: string; kind: string; name: string; namespace: string; uid: string };
   reason: string;
@@ -111,10 +99,7 @@ export interface NewEvent {
   reportingInstance: string;
 }
 
-/** Optional per-call controls; `signal` lets the leader elector bound a call by its renew deadline. */
-export interface CallOptions {
-  signal?: AbortSignal;
-}
+export type { CallOptions, LeaseClient, LeaseInfo, LeaseSpec } from '../leader/lease.ts';
 
 export interface KubeReader {
   getPod(namespace: string, name: string): Promise<PodInfo | null>;
@@ -131,13 +116,6 @@ export interface KubeWriter {
   /** JSON merge patch (RFC 7386); put metadata.resourceVersion in the patch to make it conditional. */
   patchWorkload(kind: ScalableKind, namespace: string, name: string, patch: Record<string, unknown>): Promise<WorkloadInfo>;
   createEvent(namespace: string, event: NewEvent): Promise<void>;
-}
-
-export interface LeaseClient {
-  getLease(namespace: string, name: string, opts?: CallOptions): Promise<LeaseInfo | null>;
-  createLease(namespace: string, name: string, spec: LeaseSpec, opts?: CallOptions): Promise<LeaseInfo>;
-  /** Replace conditioned on resourceVersion: a stale version fails with a 409 KubeApiError. */
-  updateLease(namespace: string, name: string, spec: LeaseSpec, resourceVersion: string, opts?: CallOptions): Promise<LeaseInfo>;
 }
 
 /** Every call Kube Sentinel makes to the Kubernetes API; src/cluster/rbac.ts lists the same set as RBAC rules. */

@@ -2,18 +2,21 @@
 // verification, read the target and the group, judge (outcome.ts), and record the outcome as an audit
 // row (which also becomes the group's lastOutcome and a /ws message) and a metric. After
 // max_ineffective ineffective outcomes in a row for one (rule, workload), suspend and escalate.
-import type { Store, Verification } from '../store/types.ts';
+import type { AuditEntry, Store, Verification } from '../store/types.ts';
 import { involved } from './actions/types.ts';
 import { WORKLOAD_KINDS, type KubeGateway, type NewEvent, type WorkloadKind } from './kube.ts';
-import type { Leadership } from './leader.ts';
+import type { Clock, Logger } from '../domain/ports.ts';
+import type { Leadership } from '../leader/index.ts';
+import { recordAudit } from './worker-support.ts';
 import { judgeOutcome, shouldSuspend } from './outcome.ts';
-import type { Logger, RemediationMetrics } from './ports.ts';
+import type { RemediationMetrics } from './ports.ts';
 
 export interface VerifyDeps {
   store: Store;
   kube: KubeGateway | null;
   leader: Leadership;
-  now: () => number;
+  clock: Clock;
+  onAudit?: (entry: AuditEntry) => void;
   maxIneffective: number;
   /** True once the worker is stopping: a graceful shutdown must not wait for a whole pass. */
   stopped: () => boolean;
@@ -36,7 +39,7 @@ async function facts(d: VerifyDeps, v: Verification) {
   const kube = d.kube!;
   const ref = workloadOf(v.target);
   // Before its deadline a restart can only be judged by a recurrence: the workload read can wait.
-  const early = v.action === 'restart-pod' && d.now() < v.deadline;
+  const early = v.action === 'restart-pod' && d.clock.now() < v.deadline;
   const w = ref && !early ? await kube.getWorkload(ref.kind, v.namespace, ref.name) : null;
   let podsRemaining = 0;
   if (v.expect.kind === 'pods-deleted') {
@@ -47,7 +50,7 @@ async function facts(d: VerifyDeps, v: Verification) {
   }
   const group = await d.store.getGroup(v.groupId, { occurrences: 0 });
   return {
-    now: d.now(),
+    now: d.clock.now(),
     workload: w ? { replicas: w.replicas, status: w.status ?? { generation: 0, observedGeneration: 0, readyReplicas: 0, availableReplicas: 0, updatedReplicas: 0 } } : null,
     hadWorkload: ref !== null && !early,
     // A pruned group cannot show a recurrence: judge on the workload alone.
@@ -64,13 +67,13 @@ export async function verifyPass(d: VerifyDeps, only: (v: Verification) => boole
     if (!d.leader.isLeader() || d.stopped()) break;
     const verdict = judgeOutcome(v, await facts(d, v));
     if (verdict.outcome === 'wait') continue;
-    if (!(await d.store.closeVerification(v.id, verdict.outcome, d.now()))) continue;
+    if (!(await d.store.closeVerification(v.id, verdict.outcome, d.clock.now()))) continue;
     decided++;
     const base = {
-      requestId: v.requestId, groupId: v.groupId, at: d.now(), rule: v.rule, action: v.action, namespace: v.namespace,
+      requestId: v.requestId, groupId: v.groupId, at: d.clock.now(), rule: v.rule, action: v.action, namespace: v.namespace,
       target: v.target, actor: d.leader.identity, cooldownKey: v.cooldownKey,
     };
-    await d.store.appendAudit({ ...base, outcome: verdict.outcome, reason: verdict.reason, message: `${v.action} on ${v.target}: ${verdict.detail}` });
+    await recordAudit(d, { ...base, outcome: verdict.outcome, reason: verdict.reason, message: `${v.action} on ${v.target}: ${verdict.detail}` });
     d.metrics?.onOutcome?.(v.action, verdict.outcome);
     d.logger.info({ requestId: v.requestId, target: `${v.namespace}/${v.target}`, outcome: verdict.outcome, reason: verdict.reason }, verdict.detail);
     if (verdict.outcome === 'ineffective') await maybeSuspend(d, v, base);
@@ -84,9 +87,9 @@ async function maybeSuspend(d: VerifyDeps, v: Verification, base: Omit<Parameter
   if (!shouldSuspend(recent, d.maxIneffective)) return;
   if (await d.store.activeSuspension(v.rule, v.namespace, v.target)) return;
   const reason = `${d.maxIneffective} ineffective outcome(s) in a row for rule ${v.rule} on ${v.namespace}/${v.target}`;
-  const s = await d.store.suspend({ rule: v.rule, namespace: v.namespace, target: v.target, reason, at: d.now() });
+  const s = await d.store.suspend({ rule: v.rule, namespace: v.namespace, target: v.target, reason, at: d.clock.now() });
   const message = `auto-remediation suspended (suspension ${s.id}): ${reason}; a human should look, then lift it (DELETE /api/suspensions/${s.id})`;
-  await d.store.appendAudit({ ...base, at: d.now(), outcome: 'escalated', reason: 'ineffective', message });
+  await recordAudit(d, { ...base, at: d.clock.now(), outcome: 'escalated', reason: 'ineffective', message });
   d.logger.warn({ suspension: s.id, rule: v.rule, target: `${v.namespace}/${v.target}` }, message);
   const ref = workloadOf(v.target);
   const w = ref && d.kube ? await d.kube.getWorkload(ref.kind, v.namespace, ref.name) : null;

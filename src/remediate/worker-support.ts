@@ -2,12 +2,13 @@
 // cooldown key, how a failed action is read, and the writer that re-checks leadership before every
 // mutating call.
 import type { ActionName } from '../domain/types.ts';
-import type { Settings, Store } from '../store/types.ts';
+import type { Clock, Logger } from '../domain/ports.ts';
+import type { Leadership } from '../leader/index.ts';
+import type { AuditEntry, NewAuditEntry, Settings, Store } from '../store/types.ts';
 import { ActionIneffectiveError } from './actions/types.ts';
 import { WebhookCallError, type WebhookPort } from './actions/webhook.ts';
 import { isKubeApiError, type KubeGateway, type KubeWriter } from './kube.ts';
-import type { Leadership } from './leader.ts';
-import type { Logger, RemediationMetrics, Sleep } from './ports.ts';
+import type { RemediationMetrics } from './ports.ts';
 
 /** What the worker reads from the current rule set for a request's rule (null: rule gone). */
 export type RuleLookup = (rule: string) => { approval: 'required' | 'auto'; verifyMs: number } | null;
@@ -21,8 +22,7 @@ export interface WorkerOptions {
   defaults: Settings;
   excludedNamespaces: readonly string[];
   maxAttempts: number;
-  now: () => number;
-  sleep: Sleep;
+  clock: Clock;
   random: () => number;
   logger?: Logger;
   metrics?: RemediationMetrics;
@@ -41,13 +41,18 @@ export interface WorkerOptions {
   maxIneffective?: number;
   /** Minimum time between two outcome-check passes (default 2s). */
   verifyEveryMs?: number;
-  /**
-   * Test-only crash points around the mutating call (after the intent commit, after the API
-   * answered): a test makes one never resolve to freeze a leader exactly there.
-   */
-  crashPoints?: { afterIntent?(requestId: number): Promise<void>; afterCall?(requestId: number): Promise<void> };
   /** Webhook receivers for the `webhook` action (src/notify); absent: that action skips. */
   webhook?: WebhookPort;
+  /** Every audit entry once stored (the composition root publishes it on the live feed). */
+  onAudit?: (entry: AuditEntry) => void;
+}
+
+/** Store an audit entry, then hand it, as the API shows it, to onAudit. */
+export async function recordAudit(o: Pick<WorkerOptions, 'store' | 'onAudit'>, entry: NewAuditEntry): Promise<void> {
+  const id = await o.store.appendAudit(entry);
+  if (!o.onAudit) return;
+  const { cooldownKey: _key, ...shown } = entry;
+  o.onAudit({ ...shown, id, at: new Date(entry.at).toISOString() });
 }
 
 

@@ -5,6 +5,7 @@
 // API failures go back to `pending` with exponential backoff; after max_attempts a human is asked.
 // On each new term the worker takes over earlier holders' claims at once (DESIGN §6a): the intent log
 // is what makes that safe.
+import { DEFAULT_VERIFY_MS } from '../classify/schema.ts';
 import { OWN_EVENT_REASON } from '../domain/types.ts';
 import type { Expectation, RemediationRequest, Settings, Store, Verification } from '../store/types.ts';
 import { ACTION_REGISTRY } from './actions/index.ts';
@@ -14,13 +15,13 @@ import { decide, type Facts } from './decide.ts';
 import { ALL_GUARDS, HOUR_MS, PREFLIGHT_GUARDS, evaluate, guardsFor, hasOptOut, type GuardInput } from './guards.ts';
 import { compareRetry, describeExpectation, settleIntent } from './intent.ts';
 import type { NewEvent } from './kube.ts';
-import { NotLeaderError } from './leader.ts';
-import { silentLogger, type Logger } from './ports.ts';
+import { silentLogger, type Logger } from '../domain/ports.ts';
+import { NotLeaderError } from '../leader/index.ts';
 import { VERIFIED_ACTIONS } from './outcome.ts';
 import { readLive } from './settle.ts';
 import { resolveTarget, signalDisplay, type ResolvedTarget } from './target.ts';
 import { verifyPass } from './verify.ts';
-import { backoffMs, cooldownKey, guardedWriter, readFailure, type RuleLookup, type WorkerOptions } from './worker-support.ts';
+import { backoffMs, cooldownKey, guardedWriter, readFailure, recordAudit, type RuleLookup, type WorkerOptions } from './worker-support.ts';
 
 export const EVENT_REASON = OWN_EVENT_REASON;
 
@@ -41,7 +42,6 @@ interface Decision {
 }
 
 type Outcome = 'acted' | 'dry-run' | 'skipped' | 'failed' | 'escalated' | 'awaiting-approval';
-const DEFAULT_VERIFY_MS = 5 * 60_000;
 
 export class RemediationWorker {
   private readonly o: WorkerOptions;
@@ -81,7 +81,7 @@ export class RemediationWorker {
       await this.runOnce().catch((e) => this.log.error({ err: e }, 'remediation pass failed'));
       if (this.stopping.signal.aborted) return;
       const w = this.waker;
-      if (!w.signal.aborted) await this.o.sleep(this.o.pollIntervalMs ?? 5_000, w.signal);
+      if (!w.signal.aborted) await this.o.clock.sleep(this.o.pollIntervalMs ?? 5_000, w.signal);
       if (this.waker === w) this.waker = new AbortController();
     }
   }
@@ -104,16 +104,16 @@ export class RemediationWorker {
     if (this.term !== leader.signal) {
       // New term: whatever earlier holders had claimed is ours now; each is settled before acting.
       this.term = leader.signal;
-      const taken = await store.takeOverClaims(leader.identity, this.o.now(), this.claimMs);
+      const taken = await store.takeOverClaims(leader.identity, this.o.clock.now(), this.claimMs);
       if (taken.length > 0) this.log.info({ requests: taken.map((r) => r.id) }, 'took over claims of earlier leaders');
       queue.push(...taken);
     }
-    for (const r of await store.expireApprovals(this.o.now())) {
+    for (const r of await store.expireApprovals(this.o.clock.now())) {
       await this.audit(this.decisionFor(r), 'expired', 'approval-ttl', `no decision within the approval window; the request expired (plan: ${r.plan ?? ''})`);
     }
     await this.verify();
     while (!this.stopping.signal.aborted && leader.isLeader()) {
-      const req = queue.shift() ?? await store.claimRequest(leader.identity, this.o.now(), this.claimMs);
+      const req = queue.shift() ?? await store.claimRequest(leader.identity, this.o.clock.now(), this.claimMs);
       if (!req) break;
       n++;
       if (!(await this.process(req))) break;
@@ -124,13 +124,13 @@ export class RemediationWorker {
   /** All open outcome checks (at most once per verifyEveryMs), or, with `only`, those at once. */
   private verify(only?: (v: Verification) => boolean): Promise<number> {
     if (!only) {
-      if (this.o.now() - this.lastVerifyAt < (this.o.verifyEveryMs ?? 2_000)) return Promise.resolve(0);
-      this.lastVerifyAt = this.o.now();
+      if (this.o.clock.now() - this.lastVerifyAt < (this.o.verifyEveryMs ?? 2_000)) return Promise.resolve(0);
+      this.lastVerifyAt = this.o.clock.now();
     }
     return verifyPass({
-      store: this.o.store, kube: this.o.kube, leader: this.o.leader, now: this.o.now, logger: this.log, metrics: this.o.metrics,
+      store: this.o.store, kube: this.o.kube, leader: this.o.leader, clock: this.o.clock, logger: this.log, metrics: this.o.metrics,
       maxIneffective: this.o.maxIneffective ?? 2, event: (on, type, message) => this.event(on, type, message),
-      stopped: () => this.stopping.signal.aborted,
+      stopped: () => this.stopping.signal.aborted, onAudit: this.o.onAudit,
     }, only);
   }
 
@@ -156,7 +156,7 @@ export class RemediationWorker {
       if (e instanceof NotLeaderError) {
         // Not a decision: hand the request back at once for whoever leads now. An open intent stays
         // open: the next leader settles it against the live object.
-        await this.o.store.finishRequest(req.id, this.o.leader.identity, { state: 'pending', nextAttemptAt: this.o.now(), error: e.message });
+        await this.o.store.finishRequest(req.id, this.o.leader.identity, { state: 'pending', nextAttemptAt: this.o.clock.now(), error: e.message });
         this.log.warn({ requestId: req.id }, 'leadership lost during remediation; request returned to the queue');
         return false;
       }
@@ -187,7 +187,7 @@ export class RemediationWorker {
       // This and every later open intent of the request describe the same change: one verdict for all.
       const state = s.verdict === 'landed' ? 'done' as const : 'skipped' as const;
       for (const x of [...d.retriedIds.splice(0), ...open.slice(i).map((o) => o.id)]) {
-        await store.closeIntent(x, { state, reason: s.reason, by: leader.identity, at: this.o.now() });
+        await store.closeIntent(x, { state, reason: s.reason, by: leader.identity, at: this.o.clock.now() });
       }
       // The audit names the workload as a normal decision would (when the pod is gone: what the signal named).
       const target = await resolveTarget(kube, d.req).catch(() => null);
@@ -208,7 +208,7 @@ export class RemediationWorker {
   private async decideAndAct(d: Decision): Promise<void> {
     const { req } = d;
     const { kube, store } = this.o;
-    const now = this.o.now();
+    const now = this.o.clock.now();
     const settings = await this.settings();
     const rule = this.o.ruleOf?.(req.rule) ?? null;
     const base: GuardInput = {
@@ -303,10 +303,9 @@ export class RemediationWorker {
     const writer = guardedWriter(kube!, leader);
     const intentId = await store.writeIntent({
       requestId: d.req.id, holder: leader.identity, action: d.req.action, namespace: d.req.namespace, ...plan.intent,
-      summary: describeExpectation(plan.intent.expect), at: this.o.now(),
+      summary: describeExpectation(plan.intent.expect), at: this.o.clock.now(),
     });
     await this.closeRetried(d, 'superseded', 'not-landed');
-    await this.o.crashPoints?.afterIntent?.(d.req.id);
     let message: string;
     try {
       message = await plan.run(writer);
@@ -314,15 +313,14 @@ export class RemediationWorker {
       // A definitive answer (refused, or accepted without effect) closes the intent; anything ambiguous
       // (timeout, network, 5xx, 409 racing a stale leader) leaves it for the next settle.
       const f = readFailure(e);
-      if (!f.transient) await store.closeIntent(intentId, { state: 'failed', reason: f.reason, by: leader.identity, at: this.o.now() });
+      if (!f.transient) await store.closeIntent(intentId, { state: 'failed', reason: f.reason, by: leader.identity, at: this.o.clock.now() });
       throw e;
     }
-    await this.o.crashPoints?.afterCall?.(d.req.id);
     // A leader deposed while its call was in flight records nothing: its successor settles the intent.
     leader.assertLeading();
     // Audit and finish first: a crash before the intent is closed is settled as landed, not redone.
     await this.landed(d, message, target, plan.intent.expect, verifyMs, plan);
-    await store.closeIntent(intentId, { state: 'done', reason: 'landed', by: leader.identity, at: this.o.now() });
+    await store.closeIntent(intentId, { state: 'done', reason: 'landed', by: leader.identity, at: this.o.clock.now() });
   }
 
   /** The change is on the live object: audit `acted`, schedule the outcome check, record the Event. */
@@ -332,7 +330,7 @@ export class RemediationWorker {
     await this.audit(d, 'acted', '', message);
     if (window > 0 && VERIFIED_ACTIONS.includes(req.action)) {
       const group = await this.o.store.getGroup(req.groupId, { occurrences: 0 });
-      const now = this.o.now();
+      const now = this.o.clock.now();
       await this.o.store.scheduleVerification({
         requestId: req.id, groupId: req.groupId, rule: req.rule, action: req.action, namespace: req.namespace, target: d.target,
         cooldownKey: d.key, expect, groupCount: group?.count ?? 0, actedAt: now, deadline: now + window,
@@ -344,7 +342,7 @@ export class RemediationWorker {
   }
 
   private async closeRetried(d: Decision, state: 'done' | 'superseded' | 'skipped', reason: string): Promise<void> {
-    for (const id of d.retriedIds.splice(0)) await this.o.store.closeIntent(id, { state, reason, by: this.o.leader.identity, at: this.o.now() });
+    for (const id of d.retriedIds.splice(0)) await this.o.store.closeIntent(id, { state, reason, by: this.o.leader.identity, at: this.o.clock.now() });
   }
 
   /** Records a KubeSentinelRemediation Event, best effort: the decision is already audited. */
@@ -353,7 +351,7 @@ export class RemediationWorker {
     try {
       await guardedWriter(this.o.kube, this.o.leader).createEvent(on.namespace, {
         involvedObject: on, reason: EVENT_REASON, type, message: `Kube Sentinel: ${message}`.slice(0, 1024),
-        at: this.o.now(), reportingInstance: this.o.leader.identity,
+        at: this.o.clock.now(), reportingInstance: this.o.leader.identity,
       });
     } catch (e) {
       this.log.warn({ err: e, on }, 'could not record the Kubernetes Event');
@@ -371,7 +369,7 @@ export class RemediationWorker {
     }
     await this.audit(d, 'failed', f.reason, msg);
     const error = `${f.reason}: ${msg}`;
-    const retryAt = () => this.o.now() + backoffMs(req.attempts, this.o.backoffBaseMs ?? 10_000, this.o.backoffMaxMs ?? 600_000, this.o.random);
+    const retryAt = () => this.o.clock.now() + backoffMs(req.attempts, this.o.backoffBaseMs ?? 10_000, this.o.backoffMaxMs ?? 600_000, this.o.random);
     await this.close(d, f.transient ? { state: 'pending', nextAttemptAt: retryAt(), error } : { state: 'done', error });
   }
 
@@ -401,8 +399,8 @@ export class RemediationWorker {
     // A replica that lost the Lease mid-request records nothing: its successor took the claim over
     // and decides (a frozen leader resuming must not add a stale `skipped` or a second `acted`).
     this.o.leader.assertLeading();
-    await this.o.store.appendAudit({
-      requestId: req.id, groupId: req.groupId, at: this.o.now(), rule: req.rule, action: req.action, namespace: req.namespace,
+    await recordAudit(this.o, {
+      requestId: req.id, groupId: req.groupId, at: this.o.clock.now(), rule: req.rule, action: req.action, namespace: req.namespace,
       target: d.target, outcome, reason, message, actor: this.o.leader.identity, cooldownKey: d.key,
     });
     this.o.metrics?.onDecision(req.action, outcome, reason);

@@ -4,6 +4,7 @@
 // service stays, so a half-written rotation never takes TLS down.
 import { watch as fsWatch } from 'node:fs';
 import { basename, dirname } from 'node:path';
+import { systemTimers, type Timers } from '../domain/ports.ts';
 import { loadTlsPair, type TlsFiles, type TlsPair } from './material.ts';
 
 export type TlsReloadTrigger = 'sighup' | 'watch' | 'poll' | 'manual';
@@ -35,16 +36,6 @@ export interface TlsReloaderOptions {
   timers?: Timers;
 }
 
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-const realTimers: Timers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
-
 const SECRET_SWAP = '..data';
 
 export class TlsReloader {
@@ -61,7 +52,7 @@ export class TlsReloader {
   constructor(opts: TlsReloaderOptions) {
     this.#opts = opts;
     this.#current = opts.initial;
-    this.#timers = opts.timers ?? realTimers;
+    this.#timers = opts.timers ?? systemTimers;
   }
 
   get current(): TlsPair {

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseRules } from '../../src/classify/load.ts';
 import { RulesReloader } from '../../src/classify/reloader.ts';
-import type { DirWatcher, ReloadResult, RulesReloaderOptions, Timers } from '../../src/classify/reloader.ts';
+import type { DirWatcher, ReloadResult, RulesReloaderOptions } from '../../src/classify/reloader.ts';
+import type { Timers } from '../../src/domain/ports.ts';
 import { LoadError } from '../../src/domain/errors.ts';
 
 const ruleText = (name: string) => `rules:\n  - {name: ${name}, match: {pattern: "${name}"}, priority: P2}\n`;

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { ClientNodeGateway, kubeConfigForUrl } from '../../src/cluster/gateway.ts';
-import { StaticLeadership } from '../../src/remediate/leader.ts';
-import { realSleep } from '../../src/remediate/ports.ts';
+import { StaticLeadership } from '../../src/leader/elector.ts';
+import { systemClock } from '../../src/domain/ports.ts';
 import { RemediationWorker } from '../../src/remediate/worker.ts';
 import type { NewAuditEntry, Store } from '../../src/store/types.ts';
 import { FakeKubeApi } from '../fakes/kube-api.ts';
@@ -56,7 +56,7 @@ describe('dashboard in Chromium: approval, run now, outcome badges', function ()
     leader.start();
     worker = new RemediationWorker({
       store: publishing(site), kube, leader, defaults: { enabled: true, dryRun: false, maxActionsPerHour: 100 }, excludedNamespaces: [],
-      maxAttempts: 3, now: Date.now, sleep: realSleep, random: Math.random, pollIntervalMs: 100,
+      maxAttempts: 3, clock: systemClock, random: Math.random, pollIntervalMs: 100,
       ruleOf: () => ({ approval: 'required', verifyMs: 500 }),
     });
     worker.start();

@@ -1,6 +1,7 @@
 // Notifications end to end inside one process: a real store (SQLite), the real transport (undici over
 // HTTPS with a custom CA) and local receivers that check payload shapes and misbehave on cue. The
 // clock is injected: group_wait and retry delays are stepped, never waited for.
+import { systemClock } from '../../src/domain/ports.ts';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -38,7 +39,7 @@ async function rig(receivers: unknown[], routes: unknown[], extra: Record<string
   const config = notificationsSchema.parse({ receivers, routes, group_wait: '10s', ...extra });
   const n = (await createNotifications({
     config, externalUrl: 'https://sentinel.example', store, leader: { identity: 'leader-1', isLeader: () => true },
-    now: () => clock.now, retry: { baseMs: 1000, maxMs: 60_000 },
+    clock: { ...systemClock, now: () => clock.now }, retry: { baseMs: 1000, maxMs: 60_000 },
     onOutcome: (receiver, outcome, k) => outcomes.set(`${receiver}/${outcome}`, (outcomes.get(`${receiver}/${outcome}`) ?? 0) + (k ?? 1)),
   }))!;
   return { store, n, clock, outcomes, close: async () => { await n.stop(); await store.close(); } };

@@ -2,6 +2,7 @@
 // The first leader plans and is cut off mid-send (claimed, never finished); the second takes over and
 // sends that delivery again under the same id, plans the rest once, and the old leader's late
 // "sent" is refused. Nothing is lost, nothing is planned twice.
+import { systemClock } from '../../src/domain/ports.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,7 +36,7 @@ describe('notifications: leader failover on PostgreSQL', function () {
       routes: [{ receivers: ['hook'] }], group_wait: '10s',
     });
     const make = (store: PostgresStore, id: 'a' | 'b') => createNotifications({
-      config, store, leader: { identity: `replica-${id}`, isLeader: () => lead[id] }, now: () => clock.now, claimMs: 600_000,
+      config, store, leader: { identity: `replica-${id}`, isLeader: () => lead[id] }, clock: { ...systemClock, now: () => clock.now }, claimMs: 600_000,
     }) as Promise<Notifications>;
     [na, nb] = await Promise.all([make(a, 'a'), make(b, 'b')]);
   });

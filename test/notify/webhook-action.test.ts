@@ -12,7 +12,7 @@ import { notificationsSchema } from '../../src/config/notifications.ts';
 import { LoadError } from '../../src/domain/errors.ts';
 import { webhookPort } from '../../src/notify/index.ts';
 import { Transport } from '../../src/notify/transport.ts';
-import { StaticLeadership } from '../../src/remediate/leader.ts';
+import { StaticLeadership } from '../../src/leader/elector.ts';
 import { RemediationWorker } from '../../src/remediate/worker.ts';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
 import { FakeKubeApi } from '../fakes/kube-api.ts';
@@ -41,8 +41,8 @@ describe('remediation action: webhook', function () {
 
   const worker = () => new RemediationWorker({
     store, kube, leader, defaults: { enabled: true, dryRun: true, maxActionsPerHour: 10 },
-    excludedNamespaces: ['kube-system'], maxAttempts: 3, now: clock.now, sleep: clock.sleep, random: () => 0.5, backoffBaseMs: 10_000,
-    webhook: webhookPort({ transport: () => transport, store, now: clock.now }),
+    excludedNamespaces: ['kube-system'], maxAttempts: 3, clock, random: () => 0.5, backoffBaseMs: 10_000,
+    webhook: webhookPort({ transport, store, now: clock.now }),
   });
   const outcomes = async () => (await store.listHistory({ page: 1, pageSize: 100 })).entries.reverse().map((e) => `${e.outcome}:${e.reason}`);
 

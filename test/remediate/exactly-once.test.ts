@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import type { ClientNodeGateway } from '../../src/cluster/gateway.ts';
 import { templateHash } from '../../src/remediate/intent.ts';
-import { StaticLeadership } from '../../src/remediate/leader.ts';
+import { StaticLeadership } from '../../src/leader/elector.ts';
 import { RemediationWorker } from '../../src/remediate/worker.ts';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
 import { FakeKubeApi } from '../fakes/kube-api.ts';
@@ -32,10 +32,31 @@ describe('remediate: exactly once across a leader crash between intent and done'
     await api.stop();
   });
 
-  function worker(leader: StaticLeadership, crashPoints?: ConstructorParameters<typeof RemediationWorker>[0]["crashPoints"]) {
+  /**
+   * A worker whose mutating calls (delete a pod, patch a workload) run `hook` just before the call
+   * (afterIntent: the intent is committed, nothing sent) or just after the API answered (afterCall):
+   * a hook that never resolves freezes a leader exactly there.
+   */
+  function worker(leader: StaticLeadership, freeze?: { point: Point; hook: () => Promise<void> }) {
+    const frozen = freeze ? new Proxy(kube, {
+      get(target, key) {
+        const v = Reflect.get(target, key, target);
+        if (key !== 'deletePod' && key !== 'patchWorkload') return typeof v === 'function' ? v.bind(target) : v;
+        return async (...args: unknown[]) => {
+          if (freeze.point === 'afterIntent') {
+            await freeze.hook();
+            // Frozen before the worker's guarded writer made its check (as a stopped process would be).
+            leader.assertLeading();
+          }
+          const result = await v.apply(target, args);
+          if (freeze.point === 'afterCall') await freeze.hook();
+          return result;
+        };
+      },
+    }) : kube;
     return new RemediationWorker({
-      store, kube, leader, defaults: { enabled: true, dryRun: false, maxActionsPerHour: 100 },
-      excludedNamespaces: ['kube-system'], maxAttempts: 3, now: clock.now, sleep: clock.sleep, random: () => 0.5, crashPoints,
+      store, kube: frozen, leader, defaults: { enabled: true, dryRun: false, maxActionsPerHour: 100 },
+      excludedNamespaces: ['kube-system'], maxAttempts: 3, clock, random: () => 0.5,
     });
   }
 
@@ -50,7 +71,7 @@ describe('remediate: exactly once across a leader crash between intent and done'
     const reached = new Promise<void>((r) => { frozen = r; });
     let thaw!: () => void;
     const ice = new Promise<void>((r) => { thaw = r; });
-    const wa = worker(a, { [point]: async () => { frozen(); await ice; } });
+    const wa = worker(a, { point, hook: async () => { frozen(); await ice; } });
     const runA = wa.runOnce();
     await reached;
     await a.stop();
@@ -132,7 +153,7 @@ describe('remediate: exactly once across a leader crash between intent and done'
     });
     const runA = new RemediationWorker({
       store: freezing, kube, leader: a, defaults: { enabled: true, dryRun: false, maxActionsPerHour: 100 }, excludedNamespaces: [],
-      maxAttempts: 3, now: clock.now, sleep: clock.sleep, random: () => 0.5,
+      maxAttempts: 3, clock, random: () => 0.5,
     }).runOnce();
     await reached;
     await a.stop();
@@ -154,7 +175,7 @@ describe('remediate: exactly once across a leader crash between intent and done'
     a.start();
     let frozen!: () => void;
     const reached = new Promise<void>((r) => { frozen = r; });
-    void worker(a, { afterIntent: async () => { frozen(); await new Promise(() => {}); } }).runOnce();
+    void worker(a, { point: 'afterIntent', hook: async () => { frozen(); await new Promise(() => {}); } }).runOnce();
     await reached;
     await a.stop();
     const [aIntent] = await store.openIntents(id);
@@ -172,7 +193,7 @@ describe('remediate: exactly once across a leader crash between intent and done'
     });
     await new RemediationWorker({
       store: flaky, kube, leader: b, defaults: { enabled: true, dryRun: false, maxActionsPerHour: 100 }, excludedNamespaces: [],
-      maxAttempts: 3, now: clock.now, sleep: clock.sleep, random: () => 0.5, backoffBaseMs: 1000,
+      maxAttempts: 3, clock, random: () => 0.5, backoffBaseMs: 1000,
     }).runOnce();
     assert.deepEqual((await store.openIntents(id)).map((i) => i.id), [aIntent.id], 'A\'s intent is still open for whoever comes next');
     assert.equal(patches().length, 0);
@@ -191,7 +212,7 @@ describe('remediate: exactly once across a leader crash between intent and done'
     a.start();
     let frozen!: () => void;
     const reached = new Promise<void>((r) => { frozen = r; });
-    void worker(a, { afterIntent: async () => { frozen(); await new Promise(() => {}); } }).runOnce();
+    void worker(a, { point: 'afterIntent', hook: async () => { frozen(); await new Promise(() => {}); } }).runOnce();
     await reached;
     await a.stop();
     api.objects.patch('deployments', 'shop', 'web', (d) => ({ ...d, spec: { ...d.spec, replicas: 7 } }));

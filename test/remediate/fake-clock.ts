@@ -1,7 +1,7 @@
 // A manual clock for loops that sleep through an injected `sleep`. advance() fires due sleepers in
 // time order, letting real I/O (the fake API server) finish between them, so tests never wait on
 // real timers for the durations under test.
-import type { Sleep } from '../../src/remediate/ports.ts';
+import type { Clock } from '../../src/domain/ports.ts';
 
 interface Sleeper {
   at: number;
@@ -24,7 +24,7 @@ export class FakeClock {
 
   readonly now = (): number => this.t;
 
-  readonly sleep: Sleep = (ms, signal) =>
+  readonly sleep: Clock['sleep'] = (ms, signal) =>
     new Promise<void>((resolve) => {
       if (signal?.aborted) return resolve();
       const s: Sleeper = { at: this.t + Math.max(0, ms), resolve };

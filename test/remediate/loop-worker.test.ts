@@ -4,7 +4,7 @@
 // lifting, and `force` skipping only the cooldown and budget.
 import assert from 'node:assert/strict';
 import type { ClientNodeGateway } from '../../src/cluster/gateway.ts';
-import { StaticLeadership } from '../../src/remediate/leader.ts';
+import { StaticLeadership } from '../../src/leader/elector.ts';
 import { RemediationWorker, type RuleLookup } from '../../src/remediate/worker.ts';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
 import type { AuditEntry } from '../../src/store/types.ts';
@@ -36,8 +36,8 @@ describe('remediate/worker: approval, outcome, suspension', () => {
   const ruleOf: RuleLookup = () => rule;
   const worker = () => new RemediationWorker({
     store, kube, leader, defaults: { enabled: true, dryRun: false, maxActionsPerHour: 100 }, excludedNamespaces: [], maxAttempts: 3,
-    now: clock.now, sleep: clock.sleep, random: () => 0.5, ruleOf, approvalTtlMs: 3_600_000, maxIneffective: 2,
-    metrics: { onDecision() {}, setLeader() {}, onOutcome: (action, outcome) => outcomes.push(`${action}:${outcome}`) },
+    clock, random: () => 0.5, ruleOf, approvalTtlMs: 3_600_000, maxIneffective: 2,
+    metrics: { onDecision() {}, onOutcome: (action, outcome) => outcomes.push(`${action}:${outcome}`) },
   });
   const history = async (): Promise<AuditEntry[]> => (await store.listHistory({ page: 1, pageSize: 100 })).entries.reverse();
   const trail = async () => (await history()).map((e) => `${e.outcome}:${e.reason}`);

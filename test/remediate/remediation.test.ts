@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { ClientNodeGateway, kubeConfigForUrl } from '../../src/cluster/gateway.ts';
 import { configSchema } from '../../src/config/schema.ts';
-import { LeaderElector, StaticLeadership } from '../../src/remediate/leader.ts';
+import { LeaderElector, StaticLeadership } from '../../src/leader/elector.ts';
+import { createLeadership } from '../../src/leader/index.ts';
 import { createRemediation } from '../../src/remediate/remediation.ts';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
 import { FakeKubeApi } from '../fakes/kube-api.ts';
@@ -35,11 +36,16 @@ describe('remediate/remediation (factory wiring)', () => {
     onDecision: (a: string, o: string, r: string) => metricsLog.push(`${a}:${o}:${r}`),
     setLeader: (l: boolean) => metricsLog.push(`leader=${l}`),
   };
+  /** As serve.ts wires it: leadership from config, then remediation on it. */
+  const remediation = (config: ReturnType<typeof configSchema.parse>, podName: string, podNamespace: string) => createRemediation({
+    store, gateway, config, podNamespace, metrics, clock, random: () => 0,
+    leader: createLeadership({ config: config.leader_election, client: gateway, podName, podNamespace, metrics, clock, random: () => 0 }),
+  });
 
   it('single replica: leads alone, handles woken work, excludes its own namespace, reports status', async () => {
     metricsLog.length = 0;
     const config = configSchema.parse({ remediation: { dry_run: false } });
-    const r = createRemediation({ store, gateway, config, podName: 'ks-0', podNamespace: 'shop', metrics, now: clock.now, sleep: clock.sleep, random: () => 0 });
+    const r = remediation(config, 'ks-0', 'shop');
     assert.ok(r.leader instanceof StaticLeadership);
     assert.equal(r.identity, 'ks-0_aaaaaaaa');
     const { pods } = seedDeployment(api, 'shop', 'web', { podHealth: 'crashloop' });
@@ -58,7 +64,7 @@ describe('remediate/remediation (factory wiring)', () => {
   it('with leader election: acquires the Lease, then remediates; stop releases the Lease', async () => {
     metricsLog.length = 0;
     const config = configSchema.parse({ remediation: { dry_run: false }, leader_election: { enabled: true, namespace: 'ops' } });
-    const r = createRemediation({ store, gateway, config, podName: 'ks-1', podNamespace: 'kube-sentinel', metrics, now: clock.now, sleep: clock.sleep, random: () => 0 });
+    const r = remediation(config, 'ks-1', 'kube-sentinel');
     assert.ok(r.leader instanceof LeaderElector);
     const { pods } = seedDeployment(api, 'shop', 'web', { podHealth: 'crashloop' });
     await enqueue(store, { pod: pods[0].metadata.name, at: clock.now() });

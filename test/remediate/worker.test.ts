@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { ClientNodeGateway } from '../../src/cluster/gateway.ts';
-import { NotLeaderError, StaticLeadership, type Leadership } from '../../src/remediate/leader.ts';
+import { NotLeaderError, StaticLeadership, type Leadership } from '../../src/leader/elector.ts';
 import { RemediationWorker, backoffMs, cooldownKey } from '../../src/remediate/worker.ts';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
 import type { AuditEntry } from '../../src/store/types.ts';
@@ -29,7 +29,7 @@ describe('remediate/worker (real SqliteStore, fake API server)', () => {
     return new RemediationWorker({
       store, kube, leader, defaults: { enabled: true, dryRun: true, maxActionsPerHour: 10 },
       excludedNamespaces: ['kube-system', 'kube-public', 'kube-node-lease', 'kube-sentinel'], maxAttempts: 3,
-      now: clock.now, sleep: clock.sleep, random: () => 0.5, backoffBaseMs: 10_000, ...over,
+      clock, random: () => 0.5, backoffBaseMs: 10_000, ...over,
     });
   }
 
@@ -214,7 +214,7 @@ describe('remediate/worker (real SqliteStore, fake API server)', () => {
     const deposed: Leadership = {
       identity: 'pod-a_x', isLeader: () => true, signal: new AbortController().signal,
       assertLeading: () => { throw new NotLeaderError('lease lost'); },
-      status: () => leader.status(), start() {}, stop: async () => {},
+      status: () => leader.status(), start() {}, stop: async () => {}, onStartedLeading() {},
     };
     await worker({ leader: deposed }).runOnce();
     assert.equal(api.mutations().length, 0);

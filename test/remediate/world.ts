@@ -2,7 +2,7 @@
 // crash points a real apiserver cannot produce on demand) behind the real client-node gateway, an
 // in-memory SQLite store with remediation on, a static leadership and the `shop` namespace.
 import { ClientNodeGateway, kubeConfigForUrl } from '../../src/cluster/gateway.ts';
-import { StaticLeadership } from '../../src/remediate/leader.ts';
+import { StaticLeadership } from '../../src/leader/elector.ts';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
 import { FakeKubeApi } from '../fakes/kube-api.ts';
 import { namespace } from '../fakes/kube-api-fixtures.ts';

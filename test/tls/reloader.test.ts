@@ -2,7 +2,8 @@
 // pair is applied, and which results are reported (each change and each distinct failure, once).
 import assert from 'node:assert/strict';
 import type { TlsPair } from '../../src/tls/material.ts';
-import { TlsReloader, type Timers, type TlsReloadResult } from '../../src/tls/reloader.ts';
+import type { Timers } from '../../src/domain/ports.ts';
+import { TlsReloader, type TlsReloadResult } from '../../src/tls/reloader.ts';
 
 class ManualTimers implements Timers {
   #now = 0;

@@ -1,7 +1,7 @@
 // Pure parts of leader election, after client-go tools/leaderelection/leaderelection.go.
 // A lease is judged by the LOCAL clock: `observedAt` is when this process last saw the record change,
 // never the holder's renewTime, so clock skew between replicas cannot make two leaders.
-import type { LeaseSpec } from './kube.ts';
+import type { LeaseSpec } from './lease.ts';
 
 export interface Observation {
   spec: LeaseSpec;

@@ -1,14 +1,14 @@
 // Lease-based leader election with client-go's loop shape (tools/leaderelection): acquire with a
 // jittered retry (bounded so a takeover lands within lease_duration + retry_period: candidateWait),
 // renew every retry period, and stop leading — at once, with an abort for in-flight work — when no
-// renewal succeeded within the renew deadline. Pure record logic is in leader-record.ts.
+// renewal succeeded within the renew deadline. Pure record logic is in record.ts.
 import { AppError } from '../domain/errors.ts';
-import type { LeaseClient, LeaseSpec } from './kube.ts';
+import type { LeaseClient, LeaseSpec } from './lease.ts';
 import {
   checkTimings, decide, initialSpec, isLeaseValid, candidateWait, observe, releaseSpec, renewSpec,
   type ElectionTimings, type Observation,
-} from './leader-record.ts';
-import { silentLogger, type Logger, type RemediationMetrics, type Sleep } from './ports.ts';
+} from './record.ts';
+import { silentLogger, type Clock, type Logger } from '../domain/ports.ts';
 
 /** Thrown by assertLeading(): the caller must not make its mutating call. */
 export class NotLeaderError extends AppError {
@@ -43,6 +43,8 @@ export interface Leadership {
   start(): void;
   /** Stop campaigning; a Lease holder releases it (client-go ReleaseOnCancel). */
   stop(): Promise<void>;
+  /** Calls `fn` at the start of every term (the worker wakes on it). */
+  onStartedLeading(fn: () => void): void;
 }
 
 const aborted = (): AbortSignal => AbortSignal.abort(new NotLeaderError('not leading'));
@@ -51,20 +53,38 @@ const aborted = (): AbortSignal => AbortSignal.abort(new NotLeaderError('not lea
 export class StaticLeadership implements Leadership {
   readonly identity: string;
   private term: AbortController | null = null;
-  constructor(opts: { identity: string }) {
+  private readonly listeners: Array<() => void> = [];
+  private readonly metrics?: LeaderMetrics;
+  constructor(opts: { identity: string; metrics?: LeaderMetrics }) {
     this.identity = opts.identity;
+    this.metrics = opts.metrics;
   }
   isLeader(): boolean { return this.term !== null; }
   assertLeading(): void { if (!this.term) throw new NotLeaderError('stopped'); }
   get signal(): AbortSignal { return this.term?.signal ?? aborted(); }
-  start(): void { this.term ??= new AbortController(); }
+  onStartedLeading(fn: () => void): void { this.listeners.push(fn); }
+  start(): void {
+    if (this.term) return;
+    this.term = new AbortController();
+    this.metrics?.setLeader(true);
+    for (const fn of this.listeners) fn();
+  }
   async stop(): Promise<void> {
     this.term?.abort(new NotLeaderError('stopping'));
     this.term = null;
+    this.metrics?.setLeader(false);
   }
   status(): LeaderStatus {
     return { enabled: false, identity: this.identity, isLeader: this.isLeader(), observedHolder: this.isLeader() ? this.identity : '', leaseTransitions: 0, lastRenewAt: null, renewFailedAt: null, healthy: true };
   }
+}
+
+/** Implemented by the composition root with prom-client. */
+export interface LeaderMetrics {
+  /** 1 while this replica holds the Lease, 0 otherwise. */
+  setLeader(isLeader: boolean): void;
+  /** Each time this replica gains or loses leadership. */
+  onLeaderTransition?(event: 'started' | 'stopped', reason: string): void;
 }
 
 export interface LeaderElectorOptions extends ElectionTimings {
@@ -72,11 +92,10 @@ export interface LeaderElectorOptions extends ElectionTimings {
   namespace: string;
   name: string;
   identity: string;
-  now: () => number;
-  sleep: Sleep;
+  clock: Clock;
   random: () => number;
   logger?: Logger;
-  metrics?: RemediationMetrics;
+  metrics?: LeaderMetrics;
   onStartedLeading?: (signal: AbortSignal) => void;
   onStoppedLeading?: (reason: string) => void;
 }
@@ -92,6 +111,7 @@ export class LeaderElector implements Leadership {
   private term: AbortController | null = null;
   private readonly stopping = new AbortController();
   private loop: Promise<void> | null = null;
+  private readonly listeners: Array<() => void> = [];
 
   constructor(opts: LeaderElectorOptions) {
     const problems = checkTimings(opts);
@@ -104,7 +124,7 @@ export class LeaderElector implements Leadership {
 
   isLeader(): boolean {
     return this.term !== null && this.observed?.spec.holderIdentity === this.identity &&
-      this.lastRenewAt !== null && this.o.now() < this.lastRenewAt + this.o.renewDeadlineMs;
+      this.lastRenewAt !== null && this.o.clock.now() < this.lastRenewAt + this.o.renewDeadlineMs;
   }
 
   assertLeading(): void {
@@ -142,7 +162,7 @@ export class LeaderElector implements Leadership {
    */
   async tryAcquireOrRenew(signal?: AbortSignal): Promise<boolean> {
     const { client, namespace, name } = this.o;
-    const now = this.o.now();
+    const now = this.o.clock.now();
     const obs = this.observed;
     if (obs && obs.spec.holderIdentity === this.identity && isLeaseValid(obs, now)) {
       try {
@@ -160,7 +180,7 @@ export class LeaderElector implements Leadership {
         this.succeeded(l.spec, l.resourceVersion, now);
         return true;
       }
-      this.observed = observe(this.observed, current.spec, current.resourceVersion, this.o.now());
+      this.observed = observe(this.observed, current.spec, current.resourceVersion, this.o.clock.now());
       const d = decide(this.observed, this.identity, this.durationSeconds, now);
       if (d.kind === 'held') return false;
       const l = await client.updateLease(namespace, name, d.spec, current.resourceVersion, { signal });
@@ -181,7 +201,7 @@ export class LeaderElector implements Leadership {
   private async attemptWithin(ms: number): Promise<boolean> {
     const ctl = new AbortController();
     const timer = new AbortController();
-    const timedOut = this.o.sleep(ms, AbortSignal.any([timer.signal, this.stopping.signal])).then(() => false);
+    const timedOut = this.o.clock.sleep(ms, AbortSignal.any([timer.signal, this.stopping.signal])).then(() => false);
     try {
       return await Promise.race([this.tryAcquireOrRenew(ctl.signal), timedOut]);
     } finally {
@@ -195,7 +215,7 @@ export class LeaderElector implements Leadership {
     while (!stop.aborted) {
       // Acquire: retry at most every retry period, and exactly when the observed lease expires.
       while (!stop.aborted && !(await this.attemptWithin(this.o.renewDeadlineMs))) {
-        await this.o.sleep(candidateWait(this.o.retryPeriodMs, this.o.random, this.observed, this.identity, this.o.now()), stop);
+        await this.o.clock.sleep(candidateWait(this.o.retryPeriodMs, this.o.random, this.observed, this.identity, this.o.clock.now()), stop);
       }
       if (stop.aborted) return;
       this.startLeading();
@@ -209,17 +229,17 @@ export class LeaderElector implements Leadership {
   private async renewLoop(): Promise<string> {
     const stop = this.stopping.signal;
     for (;;) {
-      await this.o.sleep(this.o.retryPeriodMs, stop);
+      await this.o.clock.sleep(this.o.retryPeriodMs, stop);
       for (;;) {
         if (stop.aborted) return 'stopping';
-        const remaining = (this.lastRenewAt ?? 0) + this.o.renewDeadlineMs - this.o.now();
+        const remaining = (this.lastRenewAt ?? 0) + this.o.renewDeadlineMs - this.o.clock.now();
         if (remaining <= 0) return 'failed to renew within the renew deadline';
         if (await this.attemptWithin(remaining)) break;
         if (this.observed && this.observed.spec.holderIdentity !== this.identity)
           return `lease taken by ${this.observed.spec.holderIdentity || 'nobody'}`;
-        const left = (this.lastRenewAt ?? 0) + this.o.renewDeadlineMs - this.o.now();
+        const left = (this.lastRenewAt ?? 0) + this.o.renewDeadlineMs - this.o.clock.now();
         if (left <= 0) return 'failed to renew within the renew deadline';
-        await this.o.sleep(Math.min(this.o.retryPeriodMs, left), stop);
+        await this.o.clock.sleep(Math.min(this.o.retryPeriodMs, left), stop);
       }
     }
   }
@@ -231,12 +251,17 @@ export class LeaderElector implements Leadership {
     this.o.metrics?.setLeader(true);
     this.o.metrics?.onLeaderTransition?.('started', '');
     this.o.onStartedLeading?.(this.term.signal);
+    for (const fn of this.listeners) fn();
+  }
+
+  onStartedLeading(fn: () => void): void {
+    this.listeners.push(fn);
   }
 
   private stopLeading(reason: string): void {
     const term = this.term;
     this.term = null;
-    if (reason !== 'stopping') this.renewFailedAt = this.o.now();
+    if (reason !== 'stopping') this.renewFailedAt = this.o.clock.now();
     term?.abort(new NotLeaderError(reason));
     this.log.warn({ identity: this.identity, reason }, 'stopped leading');
     this.o.metrics?.setLeader(false);
@@ -252,8 +277,8 @@ export class LeaderElector implements Leadership {
       // landed unseen (a stale version earns a 409 and a full lease wait), and a deposed leader must not write.
       const cur = await this.o.client.getLease(this.o.namespace, this.o.name);
       if (!cur || cur.spec.holderIdentity !== this.identity) return;
-      const l = await this.o.client.updateLease(this.o.namespace, this.o.name, releaseSpec({ ...obs, spec: cur.spec }, this.o.now()), cur.resourceVersion);
-      this.observed = { spec: l.spec, resourceVersion: l.resourceVersion, observedAt: this.o.now() };
+      const l = await this.o.client.updateLease(this.o.namespace, this.o.name, releaseSpec({ ...obs, spec: cur.spec }, this.o.clock.now()), cur.resourceVersion);
+      this.observed = { spec: l.spec, resourceVersion: l.resourceVersion, observedAt: this.o.clock.now() };
       this.log.info({ identity: this.identity }, 'released the lease');
     } catch (e) {
       this.log.warn({ err: e }, 'could not release the lease; followers take over when it expires');

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { ClientNodeGateway, kubeConfigForUrl } from '../../src/cluster/gateway.ts';
-import { LeaderElector, NotLeaderError, StaticLeadership } from '../../src/remediate/leader.ts';
-import { candidateWait, decide, makeIdentity, observe } from '../../src/remediate/leader-record.ts';
-import type { LeaseClient } from '../../src/remediate/kube.ts';
+import { LeaderElector, NotLeaderError, StaticLeadership } from '../../src/leader/elector.ts';
+import { candidateWait, decide, makeIdentity, observe } from '../../src/leader/record.ts';
+import type { LeaseClient } from '../../src/leader/lease.ts';
 import { FakeKubeApi } from '../fakes/kube-api.ts';
-import { FakeClock, countPending } from './fake-clock.ts';
+import { FakeClock, countPending } from '../remediate/fake-clock.ts';
 
 const NS = 'ops';
 const NAME = 'kube-sentinel-leader';
 
-describe('remediate/leader (Lease election, client-go algorithm)', () => {
+describe('leader/elector (Lease election, client-go algorithm)', () => {
   let api: FakeKubeApi;
   let gw: LeaseClient;
   let clock: FakeClock;
@@ -33,7 +33,7 @@ describe('remediate/leader (Lease election, client-go algorithm)', () => {
     const e = new LeaderElector({
       client: gw, namespace: NS, name: NAME, identity,
       leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000,
-      now: clock.now, sleep: clock.sleep, random: () => 0,
+      clock, random: () => 0,
       onStartedLeading: () => events.push('started'),
       onStoppedLeading: (r) => events.push(`stopped: ${r}`),
     });
@@ -192,13 +192,13 @@ describe('remediate/leader (Lease election, client-go algorithm)', () => {
   });
 
   it('rejects timings that break client-go invariants', () => {
-    const base = { client: gw, namespace: NS, name: NAME, identity: 'x', now: clock.now, sleep: clock.sleep, random: Math.random };
+    const base = { client: gw, namespace: NS, name: NAME, identity: 'x', clock, random: Math.random };
     assert.throws(() => new LeaderElector({ ...base, leaseDurationMs: 10_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 }), /lease_duration/);
     assert.throws(() => new LeaderElector({ ...base, leaseDurationMs: 15_000, renewDeadlineMs: 2_400, retryPeriodMs: 2_000 }), /renew_deadline/);
   });
 });
 
-describe('remediate/leader-record (pure)', () => {
+describe('leader/record (pure)', () => {
   describe('candidateWait', () => {
     const spec = (holder: string) => ({ holderIdentity: holder, leaseDurationSeconds: 15, acquireTime: 0, renewTime: 0, leaseTransitions: 0 });
     const obs = (holder: string, observedAt: number) => ({ spec: spec(holder), resourceVersion: '1', observedAt });
