@@ -1,9 +1,8 @@
-// Composition root for `kube-sentinel serve`: turns a loaded config into running parts (store, rules,
-// TLS, app, listener, housekeeping timers). main.ts owns the process; this owns the wiring.
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+// The composition root for `kube-sentinel serve`: turns a loaded config into running parts, each
+// created once and in dependency order — store, metrics, rules, live feed, leadership, notifications,
+// remediation (publishing its audit entries to the feed), the HTTP app, listeners, TLS reloader.
+// main.ts owns the process; startup.ts settles tokens, TLS files and the store; this owns the wiring.
 import { hostname } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
 import { createApp, type App } from './app.ts';
 import { createKubeGateway } from './cluster/gateway.ts';
 import { LiveFeed } from './feed.ts';
@@ -11,7 +10,6 @@ import { createLeadership } from './leader/index.ts';
 import { createRemediation, type Remediation } from './remediate/remediation.ts';
 import { createNotifications, webhookPort } from './notify/index.ts';
 import type { LoadedConfig } from './config/load.ts';
-import type { Config } from './config/schema.ts';
 import { RulesReloader } from './classify/reloader.ts';
 import { defaultRulesPath } from './classify/defaults.ts';
 import { DEFAULT_VERIFY_MS } from './classify/schema.ts';
@@ -21,10 +19,8 @@ import { createLiveSocket } from './http/live-socket.ts';
 import { listen, type ListeningServer } from './http/server.ts';
 import type { Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
-import { PostgresStore } from './store/postgres/store.ts';
-import { ThreadedSqliteStore } from './store/sqlite/threaded.ts';
 import type { Store } from './store/types.ts';
-import { ensureCertificates } from './tls/certs.ts';
+import { dataDir, openStore, resolveIngestTokens, resolveTlsFiles, startHousekeeping } from './startup.ts';
 import { loadTlsPair } from './tls/material.ts';
 import { TlsReloader } from './tls/reloader.ts';
 
@@ -44,43 +40,6 @@ export interface Running {
   shutdown(delayMs: number): Promise<void>;
 }
 
-export function dataDir(config: Config): string {
-  return config.store.type === 'sqlite' ? dirname(resolve(config.store.path)) : resolve('./data');
-}
-
-/** Ingest must never run open: with no token configured, generate one (kept across restarts). */
-async function ensureIngestToken(dir: string): Promise<{ token: string; file: string }> {
-  const file = join(dir, 'ingest-token');
-  try {
-    const token = (await readFile(file, 'utf8')).trim();
-    if (token.length >= 16) return { token, file };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  const token = randomBytes(24).toString('base64url');
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await writeFile(file, `${token}\n`, { mode: 0o600 });
-  return { token, file };
-}
-
-export async function openStore(config: Config, logger: Logger): Promise<Store> {
-  const readOnly = config.role === 'dashboard';
-  if (config.store.type === 'postgres') {
-    // Config loading guarantees a url for postgres. The dashboard may read from a replica, but LISTEN
-    // only works on the primary, so change notifications always come from store.url.
-    const primary = config.store.url!;
-    return new PostgresStore({
-      url: readOnly && config.store.read_url ? config.store.read_url : primary,
-      listenUrl: primary,
-      readOnly,
-      maxOccurrences: config.store.max_occurrences,
-      logger,
-      applicationName: `kube-sentinel ${config.role}`,
-    });
-  }
-  return ThreadedSqliteStore.open({ path: config.store.path, maxOccurrences: config.store.max_occurrences, readOnly });
-}
-
 export interface ServeOptions {
   loaded: LoadedConfig;
   logger: Logger;
@@ -90,33 +49,50 @@ export interface ServeOptions {
   kubeconfigEnv?: string;
 }
 
+/**
+ * One leadership (a Lease, or this replica alone) for the two loops that act only while it leads:
+ * notifications (DESIGN §6b) and remediation, whose `webhook` action posts through notifications'
+ * transport and whose every audit entry is published on the live feed.
+ */
+async function leaderLoops(o: { opts: ServeOptions; store: Store; metrics: Metrics; rules: RulesReloader; feed: LiveFeed }) {
+  const { opts, store, metrics, rules, feed } = o;
+  const { config } = opts.loaded;
+  const log = opts.logger;
+  const podNamespace = opts.podNamespace ?? null;
+  const gateway = createKubeGateway({ inCluster: config.kubernetes.in_cluster, kubeconfigPath: config.kubernetes.kubeconfig ?? opts.kubeconfigEnv });
+  const leader = createLeadership({
+    config: config.leader_election, client: gateway, podName: opts.podName ?? hostname(), podNamespace,
+    logger: log.child({ component: 'leader' }),
+    metrics: { setLeader: (leading) => metrics.leader.set(leading ? 1 : 0) },
+  });
+  const notifications = await createNotifications({
+    config: config.notifications, externalUrl: config.web.external_url, store, leader,
+    logger: log.child({ component: 'notify' }),
+    onOutcome: (receiver, outcome, n) => metrics.notifications.inc({ receiver, outcome }, n ?? 1),
+  });
+  const remediation = createRemediation({
+    store, gateway, leader, config, podNamespace, logger: log.child({ component: 'remediation' }),
+    webhook: webhookPort({ transport: notifications.transport, store }),
+    onAudit: (entry) => feed.publish({ type: 'remediation', entry }),
+    ruleOf: (name) => {
+      const spec = rules.current().rules.find((r) => r.name === name)?.spec.remediation;
+      return spec ? { approval: spec.approval ?? 'auto', verifyMs: spec.verifyMs ?? DEFAULT_VERIFY_MS } : null;
+    },
+    metrics: {
+      onDecision: (action, outcome, reason) => metrics.remediationDecisions.inc({ action, outcome, reason }),
+      onOutcome: (action, outcome) => metrics.remediationOutcomes.inc({ action, outcome }),
+    },
+  });
+  log.info({ cluster: gateway !== null, identity: remediation.identity, leaderElection: config.leader_election.enabled }, 'remediation configured');
+  return { notifications, remediation };
+}
+
 export async function serve(opts: ServeOptions): Promise<Running> {
   const { config } = opts.loaded;
   const log = opts.logger;
   const dir = dataDir(config);
-  const tokens = { ...opts.loaded.tokens };
-  let ingestTokenFile: string | null = null;
-  if (tokens.ingest.length === 0 && config.role !== 'dashboard') {
-    const generated = await ensureIngestToken(dir);
-    tokens.ingest = [generated.token];
-    ingestTokenFile = generated.file;
-    log.info({ file: generated.file }, 'no ingest token configured: generated one (senders need it as their bearer token)');
-  }
-
-  let tlsFiles: { certFile: string; keyFile: string; clientCaFile?: string };
-  let caFile: string | null = null;
-  if (config.tls.cert_file && config.tls.key_file) {
-    tlsFiles = { certFile: config.tls.cert_file, keyFile: config.tls.key_file, clientCaFile: config.tls.client_ca_file };
-  } else if (config.tls.self_signed) {
-    const made = await ensureCertificates(join(dir, 'tls'), {
-      dnsNames: ['localhost', hostname()], ipAddresses: ['127.0.0.1', '::1'],
-    });
-    tlsFiles = { certFile: made.certFile, keyFile: made.keyFile, clientCaFile: config.tls.client_ca_file };
-    caFile = made.caFile;
-    log.info({ ca: made.caFile, created: made.created }, 'using a self-signed certificate; senders must trust this CA');
-  } else {
-    throw new Error('tls: set cert_file and key_file, or self_signed: true');
-  }
+  const { tokens, ingestTokenFile } = await resolveIngestTokens(config, opts.loaded.tokens, dir, log);
+  const { tlsFiles, caFile } = await resolveTlsFiles(config, dir, log);
 
   const store = await openStore(config, log);
   if (config.role !== 'dashboard') await store.migrate();
@@ -146,35 +122,10 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     loadGroup: (id) => store.getGroup(id, { occurrences: 0 }),
     onError: (err) => log.warn({ err }, 'live feed could not load a group'),
   });
-  const remediating = config.role !== 'dashboard';
-  const gateway = remediating ? createKubeGateway({
-    inCluster: config.kubernetes.in_cluster, kubeconfigPath: config.kubernetes.kubeconfig ?? opts.kubeconfigEnv,
-  }) : null;
-  // One leadership for the two leader-only loops: remediation and notifications (DESIGN §6b).
-  const leader = remediating ? createLeadership({
-    config: config.leader_election, client: gateway, podName: opts.podName ?? hostname(), podNamespace: opts.podNamespace ?? null,
-    logger: log.child({ component: 'leader' }),
-    metrics: { setLeader: (leading) => metrics.leader.set(leading ? 1 : 0) },
-  }) : null;
-  const notifications = leader ? await createNotifications({
-    config: config.notifications, externalUrl: config.web.external_url, store, leader,
-    logger: log.child({ component: 'notify' }),
-    onOutcome: (receiver, outcome, n) => metrics.notifications.inc({ receiver, outcome }, n ?? 1),
-  }) : null;
-  const rem = leader && notifications ? createRemediation({
-    store, gateway, leader, config, podNamespace: opts.podNamespace ?? null, logger: log.child({ component: 'remediation' }),
-    webhook: webhookPort({ transport: notifications.transport, store }),
-    onAudit: (entry) => feed.publish({ type: 'remediation', entry }),
-    ruleOf: (name) => {
-      const spec = rules.current().rules.find((r) => r.name === name)?.spec.remediation;
-      return spec ? { approval: spec.approval ?? 'auto', verifyMs: spec.verifyMs ?? DEFAULT_VERIFY_MS } : null;
-    },
-    metrics: {
-      onDecision: (action, outcome, reason) => metrics.remediationDecisions.inc({ action, outcome, reason }),
-      onOutcome: (action, outcome) => metrics.remediationOutcomes.inc({ action, outcome }),
-    },
-  }) : null;
-  if (rem) log.info({ cluster: gateway !== null, identity: rem.identity, leaderElection: config.leader_election.enabled }, 'remediation configured');
+  // The leader-only loops; a dashboard replica runs neither.
+  const loops = config.role === 'dashboard' ? null : await leaderLoops({ opts, store, metrics, rules, feed });
+  const rem = loops?.remediation ?? null;
+  const notifications = loops?.notifications ?? null;
 
   const app = createApp(config, {
     store, rules: () => rules.current(), tokens, logger: log, metrics, feed, tlsLoaded: () => true,
@@ -222,17 +173,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
   rem?.start();
   notifications?.start();
 
-  // Housekeeping: expire silent firing groups, apply retention. unref: never keeps the process alive.
-  const expireTimer = setInterval(() => {
-    if (config.role === 'dashboard') return;
-    store.expire(Date.now()).catch((err) => log.warn({ err }, 'expiring groups failed'));
-  }, 30_000);
-  expireTimer.unref();
-  const pruneTimer = setInterval(() => {
-    if (config.role === 'dashboard') return;
-    store.prune(Date.now() - config.store.retention).catch((err) => log.warn({ err }, 'retention prune failed'));
-  }, 3_600_000);
-  pruneTimer.unref();
+  const housekeeping = config.role === 'dashboard' ? null : startHousekeeping(store, config.store.retention, log);
 
   return {
     app, listener, admissionListener, store, rules, tls, remediation: rem, ingestTokenFile, caFile,
@@ -245,8 +186,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
       app.beginDrain();
       // Open WebSockets would hold the listener open: close them before it.
       await live.close();
-      clearInterval(expireTimer);
-      clearInterval(pruneTimer);
+      housekeeping?.stop();
       await Promise.all([listener.close(), admissionListener?.close()]);
       await tls.stop();
       await app.close();

@@ -1,7 +1,7 @@
 // Turns validated rule specs into matchers once, at load. Everything that can fail (regex syntax,
 // limits) fails here, so classify() itself never throws on any input.
 import { RE2JS } from 're2js';
-import type { Priority, Remediation, Signal, SourceKind } from '../domain/types.ts';
+import type { Priority, RemediationSpec, Signal, SourceKind } from '../domain/types.ts';
 import { derivePrefilter, mayMatch } from './prefilter.ts';
 import type { RuleMatchSpec, RuleSpec, RulesDocument } from './schema.ts';
 
@@ -40,7 +40,7 @@ export interface CompiledRule {
   /** The rule as validated (numbers coerced to strings, empty matchers dropped), for GET /api/rules. */
   readonly spec: RuleSpec;
   /** Null when the rule has no remediation or its action is `none`: nothing for the remediator to do. */
-  readonly remediation: Remediation | null;
+  readonly remediation: RemediationSpec | null;
   /** Cheap matchers first, regex last; all must pass. */
   readonly matchers: readonly Matcher[];
 }

@@ -58,7 +58,8 @@ export interface Signal {
   generatorUrl: string;
 }
 
-export interface Remediation {
+/** What a rule asks remediation to do (src/remediate runs it). */
+export interface RemediationSpec {
   action: ActionName;
   params: Record<string, string>;
   cooldownMs: number;
@@ -74,7 +75,7 @@ export interface Classification {
   priority: Priority;
   /** Rule name, or null when nothing matched (P4, no action). */
   rule: string | null;
-  remediation: Remediation | null;
+  remediation: RemediationSpec | null;
   reason: ClassificationReason;
 }
 

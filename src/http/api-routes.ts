@@ -47,8 +47,9 @@ export function createApiRouter(opts: ApiOptions): express.Router {
   // The ingest body reader, not express.json(): the same media rules (JSON in UTF-8, no content
   // encoding → 415), and a declared oversize body is refused at once — body-parser would first wait
   // for the whole upload, so a client that declares 10 MB and sends nothing would hold the request.
-  const json = (req: Request, _res: Response, next: NextFunction) => {
-    readJson(req, opts.bodyLimit).then((body) => { req.body = body; next(); }, next);
+  const json = async (req: Request, _res: Response, next: NextFunction) => {
+    req.body = await readJson(req, opts.bodyLimit);
+    next();
   };
   const settings = async (): Promise<Settings> => (await opts.store.getSettings()) ?? opts.defaultSettings;
 

@@ -78,7 +78,7 @@ export function createRemediationRouter(o: RemediationRoutesOptions): express.Ro
   const optionalJson: RequestHandler = (req, res, next) => {
     const length = req.headers['content-length'];
     if ((length === undefined || length === '0') && req.headers['transfer-encoding'] === undefined) return next();
-    o.json(req, res, next);
+    return o.json(req, res, next);
   };
 
   // The one vocabulary of named reasons (remediate/reasons.ts, outcome.ts), for filters and legends.

@@ -3,7 +3,8 @@
 // and turning them into a Signal. Each adapter decides firing vs resolved its own way and passes it in.
 import type { Channel, GroupStatus, Signal, WorkloadRef } from '../domain/types.ts';
 import { labelsFingerprint } from '../dedup/labels-fingerprint.ts';
-import { IssueList, fieldPath, isRecord, readString, readStringMap, readTime, typeName } from './common.ts';
+import type { IssueList} from './common.ts';
+import { fieldPath, isRecord, readString, readStringMap, readTime, typeName } from './common.ts';
 
 export interface AlertFields {
   labels: Record<string, string>;

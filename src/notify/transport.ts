@@ -146,7 +146,7 @@ export class Transport {
     } catch (err) {
       return { kind: 'error', reason: 'secret', message: `cannot read a secret file: ${(err as NodeJS.ErrnoException).code ?? 'error'}` };
     }
-    return this.#send(e, signedPost(e.config.webhook.url, document, secrets, id, now, 'remediation-request'), secrets);
+    return this.#send(e, signedPost(e.config.webhook.url, secrets, { document, id, event: 'remediation-request', now }), secrets);
   }
 
   async #send(e: Entry, req: OutboundRequest, secrets: ReceiverSecrets): Promise<AttemptResult> {

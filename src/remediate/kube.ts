@@ -3,7 +3,7 @@
 // @kubernetes/client-node, tests implement it with a fake API server. Objects are plain data with
 // epoch-millisecond times, so no client-library model class leaks into the decisions.
 import { AppError } from '../domain/errors.ts';
-import type { CallOptions, LeaseClient } from '../leader/lease.ts';
+import type { LeaseClient } from '../leader/lease.ts';
 
 export interface OwnerRef {
   apiVersion: string;

@@ -1,14 +1,18 @@
 // The worker's options, and small pieces of it with no state of their own: the retry backoff, the
 // cooldown key, how a failed action is read, and the writer that re-checks leadership before every
-// mutating call.
+// mutating call, and the gathering of the guards' input.
 import type { ActionName } from '../domain/types.ts';
 import type { Clock, Logger } from '../domain/ports.ts';
 import type { Leadership } from '../leader/index.ts';
-import type { AuditEntry, NewAuditEntry, Settings, Store } from '../store/types.ts';
-import { ActionIneffectiveError } from './actions/types.ts';
+import type { AuditEntry, Expectation, NewAuditEntry, RemediationRequest, Settings, Store } from '../store/types.ts';
+import { ActionIneffectiveError, type Plan } from './actions/types.ts';
+import type { Facts } from './decide.ts';
 import { WebhookCallError, type WebhookPort } from './actions/webhook.ts';
-import { isKubeApiError, type KubeGateway, type KubeWriter } from './kube.ts';
+import { OWN_EVENT_REASON } from '../domain/types.ts';
+import { isKubeApiError, type KubeGateway, type KubeWriter, type NewEvent } from './kube.ts';
+import { HOUR_MS, hasOptOut, type GuardInput } from './guards.ts';
 import type { RemediationMetrics } from './ports.ts';
+import type { ResolvedTarget } from './target.ts';
 
 /** What the worker reads from the current rule set for a request's rule (null: rule gone). */
 export type RuleLookup = (rule: string) => { approval: 'required' | 'auto'; verifyMs: number } | null;
@@ -100,3 +104,66 @@ export function guardedWriter(kube: KubeWriter, leader: Leadership): KubeWriter 
   };
 }
 
+/** The guards' input: the request's base plus the live annotations and the store's counts. */
+export async function gatherGuardInput(o: Pick<WorkerOptions, 'store' | 'kube' | 'attemptWindowMs'>, base: GuardInput, key: string, target: ResolvedTarget | null): Promise<GuardInput> {
+  const { store, kube } = o;
+  const now = base.now;
+  const ns = target && kube ? await kube.getNamespace(base.namespace) : null;
+  // The opt-out may sit on the workload or, via its pod template, on the pods themselves.
+  const chain = [target?.workload, target?.replicaSet, target?.pod].filter((x) => x !== null && x !== undefined);
+  const annotated = chain.find((x) => hasOptOut(x.meta.annotations)) ?? chain[0];
+  return {
+    ...base,
+    target: target?.display ?? base.target,
+    namespaceAnnotations: ns?.meta.annotations ?? {},
+    workloadAnnotations: annotated?.meta.annotations ?? {},
+    lastActionAt: await store.lastActionAt(key, base.settings.dryRun),
+    actedLastHour: await store.countActedSince(now - HOUR_MS),
+    attempts: await store.countAttemptsSince(key, now - (o.attemptWindowMs ?? HOUR_MS)),
+  };
+}
+
+/** Records a KubeSentinelRemediation Event, best effort: the decision is already audited. */
+export async function recordEvent(o: Pick<WorkerOptions, 'kube' | 'leader' | 'clock'>, log: Logger, on: NewEvent['involvedObject'], type: NewEvent['type'], message: string): Promise<void> {
+  if (!o.kube) return;
+  try {
+    await guardedWriter(o.kube, o.leader).createEvent(on.namespace, {
+      involvedObject: on, reason: OWN_EVENT_REASON, type, message: `Kube Sentinel: ${message}`.slice(0, 1024),
+      at: o.clock.now(), reportingInstance: o.leader.identity,
+    });
+  } catch (e) {
+    log.warn({ err: e, on }, 'could not record the Kubernetes Event');
+  }
+}
+
+/** One request on its way through the worker. */
+export interface Decision {
+  req: RemediationRequest;
+  target: string;
+  key: string;
+  /** Set when an earlier intent was settled as not landed: the new plan must be that same change. */
+  retried: Expectation | null;
+  /**
+   * Intents settled as not landed stay OPEN until the retry's own intent is committed: were this
+   * leader to die in between, its successor must still see them (a stale write may yet land).
+   */
+  retriedIds: number[];
+}
+
+/** A change found on the live object: what to audit, where the Event goes, what the outcome check expects. */
+export interface Landing {
+  message: string;
+  target: ResolvedTarget | null;
+  expect: Expectation;
+  /** The rule's remediation.verify window (looked up when absent). */
+  verifyMs?: number;
+  plan?: Extract<Plan, { kind: 'act' }>;
+}
+
+/** What decideAndAct has learned so far about one request. */
+export interface Known {
+  base: GuardInput;
+  facts: Facts;
+  target: ResolvedTarget | null;
+  plan: Plan | null;
+}

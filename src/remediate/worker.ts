@@ -7,39 +7,28 @@
 // is what makes that safe.
 import { DEFAULT_VERIFY_MS } from '../classify/schema.ts';
 import { OWN_EVENT_REASON } from '../domain/types.ts';
-import type { Expectation, RemediationRequest, Settings, Store, Verification } from '../store/types.ts';
+import type { RemediationRequest, Settings, Store, Verification } from '../store/types.ts';
 import { ACTION_REGISTRY } from './actions/index.ts';
 import type { Plan } from './actions/types.ts';
 import { eventObjectFor } from './actions/types.ts';
-import { decide, type Facts } from './decide.ts';
-import { ALL_GUARDS, HOUR_MS, PREFLIGHT_GUARDS, evaluate, guardsFor, hasOptOut, type GuardInput } from './guards.ts';
+import { decide, type Decision as Verdict, type Facts, type Step } from './decide.ts';
+import { ALL_GUARDS, HOUR_MS, PREFLIGHT_GUARDS, evaluate, guardsFor, type GuardInput } from './guards.ts';
 import { compareRetry, describeExpectation, settleIntent } from './intent.ts';
-import type { NewEvent } from './kube.ts';
 import { silentLogger, type Logger } from '../domain/ports.ts';
 import { NotLeaderError } from '../leader/index.ts';
 import { VERIFIED_ACTIONS } from './outcome.ts';
 import { readLive } from './settle.ts';
 import { resolveTarget, signalDisplay, type ResolvedTarget } from './target.ts';
 import { verifyPass } from './verify.ts';
-import { backoffMs, cooldownKey, guardedWriter, readFailure, recordAudit, type RuleLookup, type WorkerOptions } from './worker-support.ts';
+import {
+  backoffMs, cooldownKey, gatherGuardInput, guardedWriter, readFailure, recordAudit, recordEvent,
+  type Decision, type Known, type Landing, type RuleLookup, type WorkerOptions,
+} from './worker-support.ts';
 
 export const EVENT_REASON = OWN_EVENT_REASON;
 
 export type { RuleLookup, WorkerOptions };
 export { backoffMs, cooldownKey, guardedWriter };
-
-interface Decision {
-  req: RemediationRequest;
-  target: string;
-  key: string;
-  /** Set when an earlier intent was settled as not landed: the new plan must be that same change. */
-  retried: Expectation | null;
-  /**
-   * Intents settled as not landed stay OPEN until the retry's own intent is committed: were this
-   * leader to die in between, its successor must still see them (a stale write may yet land).
-   */
-  retriedIds: number[];
-}
 
 type Outcome = 'acted' | 'dry-run' | 'skipped' | 'failed' | 'escalated' | 'awaiting-approval';
 
@@ -129,7 +118,7 @@ export class RemediationWorker {
     }
     return verifyPass({
       store: this.o.store, kube: this.o.kube, leader: this.o.leader, clock: this.o.clock, logger: this.log, metrics: this.o.metrics,
-      maxIneffective: this.o.maxIneffective ?? 2, event: (on, type, message) => this.event(on, type, message),
+      maxIneffective: this.o.maxIneffective ?? 2, event: (on, type, message) => recordEvent(this.o, this.log, on, type, message),
       stopped: () => this.stopping.signal.aborted, onAudit: this.o.onAudit,
     }, only);
   }
@@ -199,7 +188,7 @@ export class RemediationWorker {
         return true;
       }
       const message = `${intent.summary} (intent of ${intent.holder}) confirmed on the live object: ${s.detail}`;
-      await this.landed(d, message, target?.ok ? target.target : null, intent.expect);
+      await this.landed(d, { message, target: target?.ok ? target.target : null, expect: intent.expect });
       return true;
     }
     return false;
@@ -207,7 +196,6 @@ export class RemediationWorker {
 
   private async decideAndAct(d: Decision): Promise<void> {
     const { req } = d;
-    const { kube, store } = this.o;
     const now = this.o.clock.now();
     const settings = await this.settings();
     const rule = this.o.ruleOf?.(req.rule) ?? null;
@@ -219,48 +207,57 @@ export class RemediationWorker {
     const facts: Facts = {
       action: req.action, humanDecided: req.approved || req.requestedBy !== null,
       approvalRequired: rule?.approval === 'required' || settings.requireApproval === true,
-      cluster: kube !== null, preflight: evaluate(PREFLIGHT_GUARDS, base),
+      cluster: this.o.kube !== null, preflight: evaluate(PREFLIGHT_GUARDS, base),
     };
-    let target: ResolvedTarget | null = null;
-    let plan: Plan | null = null;
+    const known: Known = { base, facts, target: null, plan: null };
     for (let decision = decide(facts); ; decision = decide(facts)) {
-      switch (decision.kind) {
-        case 'need':
-          if (decision.step === 'target') {
-            const r = await resolveTarget(kube!, req);
-            facts.target = r.ok ? { ok: true } : r;
-            if (r.ok) {
-              target = r.target;
-              d.target = target.display;
-              d.key = cooldownKey(req.rule, req.action, req.namespace, d.target);
-            }
-          } else if (decision.step === 'suspension') {
-            // Judge the earlier actions on this group or workload first: the occurrence that queued this
-            // request may be the recurrence that makes the last one ineffective (and suspends this one).
-            await this.verify((v) => v.groupId === req.groupId || (v.rule === req.rule && v.namespace === req.namespace && v.target === d.target));
-            facts.suspension = (await store.activeSuspension(req.rule, req.namespace, d.target))?.reason ?? null;
-          } else if (decision.step === 'guards') {
-            facts.guards = evaluate(req.force ? guardsFor({ force: true }) : ALL_GUARDS, await this.gather(base, d.key, target));
-          } else {
-            plan = await ACTION_REGISTRY[req.action].plan({ kube: kube!, target: target!, params: req.params, container: req.container, now, request: req, webhook: this.o.webhook });
-            facts.plan = plan.kind === 'skip' ? plan : { kind: 'act', summary: plan.summary };
-          }
-          continue;
-        case 'skip': return this.finish(d, 'skipped', decision.reason, decision.detail);
-        case 'suspended':
-          await this.audit(d, 'skipped', 'suspended', `auto-remediation of ${d.target} under rule ${req.rule} is suspended: ${decision.detail}`);
-          return this.close(d, { state: 'suspended', error: decision.detail });
-        case 'escalate': return this.escalate(d, decision.detail, target);
-        case 'dry-run': return this.finish(d, 'dry-run', decision.reason, decision.reason === 'no-cluster' ? `would ${req.action} ${d.target || '(unknown target)'}; live state not verified: no cluster configured` : decision.detail);
-        case 'await-approval': {
-          // One question per error group at a time: later occurrences do not pile up more approvals.
-          const [waiting] = (await store.listRequests({ state: 'awaiting-approval', groupId: req.groupId, page: 1, pageSize: 1 })).requests;
-          if (waiting) return this.finish(d, 'skipped', 'approval-pending', `request #${waiting.id} of this error already waits for approval: ${waiting.plan ?? ''}`);
-          await this.audit(d, 'awaiting-approval', 'approval-required', decision.plan);
-          return this.close(d, { state: 'awaiting-approval', plan: decision.plan, expiresAt: now + (this.o.approvalTtlMs ?? HOUR_MS) });
-        }
-        case 'act': return this.act(d, plan as Extract<Plan, { kind: 'act' }>, target!, this.verifyWindow(req.rule));
+      if (decision.kind !== 'need') return this.apply(d, decision, known);
+      await this.learn(d, decision.step, known);
+    }
+  }
+
+  /** Gathers the one fact decide() asked for (the I/O half of the loop above). */
+  private async learn(d: Decision, step: Step, k: Known): Promise<void> {
+    const { req } = d;
+    const { kube, store } = this.o;
+    if (step === 'target') {
+      const r = await resolveTarget(kube!, req);
+      k.facts.target = r.ok ? { ok: true } : r;
+      if (!r.ok) return;
+      k.target = r.target;
+      d.target = r.target.display;
+      d.key = cooldownKey(req.rule, req.action, req.namespace, d.target);
+    } else if (step === 'suspension') {
+      // Judge the earlier actions on this group or workload first: the occurrence that queued this
+      // request may be the recurrence that makes the last one ineffective (and suspends this one).
+      await this.verify((v) => v.groupId === req.groupId || (v.rule === req.rule && v.namespace === req.namespace && v.target === d.target));
+      k.facts.suspension = (await store.activeSuspension(req.rule, req.namespace, d.target))?.reason ?? null;
+    } else if (step === 'guards') {
+      k.facts.guards = evaluate(req.force ? guardsFor({ force: true }) : ALL_GUARDS, await gatherGuardInput(this.o, k.base, d.key, k.target));
+    } else {
+      k.plan = await ACTION_REGISTRY[req.action].plan({ kube: kube!, target: k.target!, params: req.params, container: req.container, now: k.base.now, request: req, webhook: this.o.webhook });
+      k.facts.plan = k.plan.kind === 'skip' ? k.plan : { kind: 'act', summary: k.plan.summary };
+    }
+  }
+
+  /** Carries out decide()'s final verdict. */
+  private async apply(d: Decision, decision: Exclude<Verdict, { kind: 'need' }>, k: Known): Promise<void> {
+    const { req } = d;
+    switch (decision.kind) {
+      case 'skip': return this.finish(d, 'skipped', decision.reason, decision.detail);
+      case 'suspended':
+        await this.audit(d, 'skipped', 'suspended', `auto-remediation of ${d.target} under rule ${req.rule} is suspended: ${decision.detail}`);
+        return this.close(d, { state: 'suspended', error: decision.detail });
+      case 'escalate': return this.escalate(d, decision.detail, k.target);
+      case 'dry-run': return this.finish(d, 'dry-run', decision.reason, decision.reason === 'no-cluster' ? `would ${req.action} ${d.target || '(unknown target)'}; live state not verified: no cluster configured` : decision.detail);
+      case 'await-approval': {
+        // One question per error group at a time: later occurrences do not pile up more approvals.
+        const [waiting] = (await this.o.store.listRequests({ state: 'awaiting-approval', groupId: req.groupId, page: 1, pageSize: 1 })).requests;
+        if (waiting) return this.finish(d, 'skipped', 'approval-pending', `request #${waiting.id} of this error already waits for approval: ${waiting.plan ?? ''}`);
+        await this.audit(d, 'awaiting-approval', 'approval-required', decision.plan);
+        return this.close(d, { state: 'awaiting-approval', plan: decision.plan, expiresAt: k.base.now + (this.o.approvalTtlMs ?? HOUR_MS) });
       }
+      case 'act': return this.act(d, k.plan as Extract<Plan, { kind: 'act' }>, k.target!, this.verifyWindow(req.rule));
     }
   }
 
@@ -269,30 +266,12 @@ export class RemediationWorker {
     return this.o.ruleOf ? this.o.ruleOf(rule)?.verifyMs ?? DEFAULT_VERIFY_MS : 0;
   }
 
-  private async gather(base: GuardInput, key: string, target: ResolvedTarget | null): Promise<GuardInput> {
-    const { store, kube } = this.o;
-    const now = base.now;
-    const ns = target && kube ? await kube.getNamespace(base.namespace) : null;
-    // The opt-out may sit on the workload or, via its pod template, on the pods themselves.
-    const chain = [target?.workload, target?.replicaSet, target?.pod].filter((o) => o !== null && o !== undefined);
-    const annotated = chain.find((o) => hasOptOut(o.meta.annotations)) ?? chain[0];
-    return {
-      ...base,
-      target: target?.display ?? base.target,
-      namespaceAnnotations: ns?.meta.annotations ?? {},
-      workloadAnnotations: annotated?.meta.annotations ?? {},
-      lastActionAt: await store.lastActionAt(key, base.settings.dryRun),
-      actedLastHour: await store.countActedSince(now - HOUR_MS),
-      attempts: await store.countAttemptsSince(key, now - (this.o.attemptWindowMs ?? HOUR_MS)),
-    };
-  }
-
   private async act(d: Decision, plan: Extract<Plan, { kind: 'act' }>, target: ResolvedTarget, verifyMs: number): Promise<void> {
     const { store, leader, kube } = this.o;
     if (d.retried) {
       const same = compareRetry(d.retried, plan.intent.expect);
       if (same === 'landed-meanwhile') {
-        await this.landed(d, `${describeExpectation(d.retried)} landed late (a predecessor's write); not acting again`, target, d.retried);
+        await this.landed(d, { message: `${describeExpectation(d.retried)} landed late (a predecessor's write); not acting again`, target, expect: d.retried });
         return this.closeRetried(d, 'done', 'landed');
       }
       if (same === 'changed') return this.finish(d, 'skipped', 'target-changed', `the live state moved on since the intent (${describeExpectation(d.retried)}); now it would be ${describeExpectation(plan.intent.expect)}`);
@@ -319,13 +298,14 @@ export class RemediationWorker {
     // A leader deposed while its call was in flight records nothing: its successor settles the intent.
     leader.assertLeading();
     // Audit and finish first: a crash before the intent is closed is settled as landed, not redone.
-    await this.landed(d, message, target, plan.intent.expect, verifyMs, plan);
+    await this.landed(d, { message, target, expect: plan.intent.expect, verifyMs, plan });
     await store.closeIntent(intentId, { state: 'done', reason: 'landed', by: leader.identity, at: this.o.clock.now() });
   }
 
   /** The change is on the live object: audit `acted`, schedule the outcome check, record the Event. */
-  private async landed(d: Decision, message: string, target: ResolvedTarget | null, expect: Expectation, verifyMs?: number, plan?: Extract<Plan, { kind: 'act' }>): Promise<void> {
+  private async landed(d: Decision, l: Landing): Promise<void> {
     const { req } = d;
+    const { message, target, expect, verifyMs, plan } = l;
     const window = verifyMs ?? this.verifyWindow(req.rule);
     await this.audit(d, 'acted', '', message);
     if (window > 0 && VERIFIED_ACTIONS.includes(req.action)) {
@@ -338,24 +318,11 @@ export class RemediationWorker {
     }
     await this.close(d, { state: 'done' });
     const on = plan?.eventOn ?? (target && eventObjectFor(target));
-    if (on) await this.event(on, plan?.eventType ?? 'Normal', message);
+    if (on) await recordEvent(this.o, this.log, on, plan?.eventType ?? 'Normal', message);
   }
 
   private async closeRetried(d: Decision, state: 'done' | 'superseded' | 'skipped', reason: string): Promise<void> {
     for (const id of d.retriedIds.splice(0)) await this.o.store.closeIntent(id, { state, reason, by: this.o.leader.identity, at: this.o.clock.now() });
-  }
-
-  /** Records a KubeSentinelRemediation Event, best effort: the decision is already audited. */
-  private async event(on: NewEvent['involvedObject'], type: NewEvent['type'], message: string): Promise<void> {
-    if (!this.o.kube) return;
-    try {
-      await guardedWriter(this.o.kube, this.o.leader).createEvent(on.namespace, {
-        involvedObject: on, reason: EVENT_REASON, type, message: `Kube Sentinel: ${message}`.slice(0, 1024),
-        at: this.o.clock.now(), reportingInstance: this.o.leader.identity,
-      });
-    } catch (e) {
-      this.log.warn({ err: e, on }, 'could not record the Kubernetes Event');
-    }
   }
 
   private async failed(d: Decision, e: unknown): Promise<void> {
@@ -379,7 +346,7 @@ export class RemediationWorker {
     await this.close(d, { state: 'escalated', error: message });
     const on = target && eventObjectFor(target);
     const settings = await this.settings();
-    if (on && !settings.dryRun) await this.event(on, 'Warning', message);
+    if (on && !settings.dryRun) await recordEvent(this.o, this.log, on, 'Warning', message);
   }
 
   /** Audit one decision and close the request as done. */

@@ -9,10 +9,10 @@ import type { ClientNodeGateway } from '../../src/cluster/gateway.ts';
 import { templateHash } from '../../src/remediate/intent.ts';
 import { StaticLeadership } from '../../src/leader/elector.ts';
 import { RemediationWorker } from '../../src/remediate/worker.ts';
-import { SqliteStore } from '../../src/store/sqlite/store.ts';
-import { FakeKubeApi } from '../fakes/kube-api.ts';
+import type { SqliteStore } from '../../src/store/sqlite/store.ts';
+import type { FakeKubeApi } from '../fakes/kube-api.ts';
 import { seedDeployment } from '../fakes/kube-api-fixtures.ts';
-import { FakeClock } from './fake-clock.ts';
+import type { FakeClock } from './fake-clock.ts';
 import { enqueue } from './requests.ts';
 import { remediationWorld } from './world.ts';
 

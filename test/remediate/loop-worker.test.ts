@@ -4,13 +4,13 @@
 // lifting, and `force` skipping only the cooldown and budget.
 import assert from 'node:assert/strict';
 import type { ClientNodeGateway } from '../../src/cluster/gateway.ts';
-import { StaticLeadership } from '../../src/leader/elector.ts';
+import type { StaticLeadership } from '../../src/leader/elector.ts';
 import { RemediationWorker, type RuleLookup } from '../../src/remediate/worker.ts';
-import { SqliteStore } from '../../src/store/sqlite/store.ts';
+import type { SqliteStore } from '../../src/store/sqlite/store.ts';
 import type { AuditEntry } from '../../src/store/types.ts';
-import { FakeKubeApi } from '../fakes/kube-api.ts';
+import type { FakeKubeApi } from '../fakes/kube-api.ts';
 import { containerStatus, namespace, seedDeployment } from '../fakes/kube-api-fixtures.ts';
-import { FakeClock } from './fake-clock.ts';
+import type { FakeClock } from './fake-clock.ts';
 import { enqueue } from './requests.ts';
 import { remediationWorld } from './world.ts';
 

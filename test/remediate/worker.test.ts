@@ -4,9 +4,9 @@ import { NotLeaderError, StaticLeadership, type Leadership } from '../../src/lea
 import { RemediationWorker, backoffMs, cooldownKey } from '../../src/remediate/worker.ts';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
 import type { AuditEntry } from '../../src/store/types.ts';
-import { FakeKubeApi } from '../fakes/kube-api.ts';
+import type { FakeKubeApi } from '../fakes/kube-api.ts';
 import { namespace, seedDeployment } from '../fakes/kube-api-fixtures.ts';
-import { FakeClock } from './fake-clock.ts';
+import type { FakeClock } from './fake-clock.ts';
 import { enqueue } from './requests.ts';
 import { remediationWorld } from './world.ts';
 

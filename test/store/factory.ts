@@ -1,6 +1,6 @@
 // Builds complete RecordItems for store tests: every Signal and Classification field is filled, so an
 // adapter that drops or mangles a field shows up in the assertions.
-import type { Classification, Remediation, Signal } from '../../src/domain/types.ts';
+import type { Classification, RemediationSpec, Signal } from '../../src/domain/types.ts';
 import assert from 'node:assert/strict';
 import { AppError } from '../../src/domain/errors.ts';
 import type { RecordItem, Store } from '../../src/store/types.ts';
@@ -18,7 +18,7 @@ export interface ItemOverrides {
   classification?: Partial<Classification>;
 }
 
-export function restartPod(cooldownMs = 5 * MINUTE): Remediation {
+export function restartPod(cooldownMs = 5 * MINUTE): RemediationSpec {
   return { action: 'restart-pod', params: { grace: '30' }, cooldownMs };
 }
 

@@ -164,7 +164,11 @@ const live = createLiveConnection({
     current?.onMessage?.(msg);
   },
   // Anything could have happened while we were away: redraw from the API.
-  onReconnect: () => { refreshBanner(); current?.refresh ? current.refresh() : void render(); },
+  onReconnect: () => {
+    refreshBanner();
+    if (current?.refresh) current.refresh();
+    else void render();
+  },
 });
 
 // ---- wiring ----

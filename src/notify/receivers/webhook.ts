@@ -14,8 +14,16 @@ export function sign(secret: string, timestamp: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 
+/** What one signed POST carries: the delivery id and event name go in headers next to the signature. */
+export interface SignedDocument {
+  document: unknown;
+  id: string;
+  event: string;
+  now: number;
+}
+
 /** Any JSON document, signed and identified; also used by the `webhook` remediation action. */
-export function signedPost(url: string, document: unknown, secrets: ReceiverSecrets, id: string, now: number, event: string): OutboundRequest {
+export function signedPost(url: string, secrets: ReceiverSecrets, { document, id, event, now }: SignedDocument): OutboundRequest {
   const body = JSON.stringify(document);
   const timestamp = String(Math.floor(now / 1000));
   const headers: Record<string, string> = {
@@ -28,5 +36,5 @@ export function signedPost(url: string, document: unknown, secrets: ReceiverSecr
 
 export function renderWebhook(m: NotificationMessage, secrets: ReceiverSecrets, url: string, ctx: DeliveryContext): OutboundRequest[] {
   const id = `notification-${ctx.deliveryId}`;
-  return [signedPost(url, { ...m, deliveryId: id }, secrets, id, ctx.now, m.kind)];
+  return [signedPost(url, secrets, { document: { ...m, deliveryId: id }, id, event: m.kind, now: ctx.now })];
 }
