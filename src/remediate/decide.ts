@@ -47,7 +47,11 @@ export function decide(f: Facts): Decision {
   // A suspension stops AUTO-actions; a human's approval or explicit request is the escalation answered.
   if (f.suspension !== null && !f.humanDecided) return { kind: 'suspended', detail: f.suspension };
   if (f.guards === undefined) return need('guards');
-  const g = f.guards;
+  return withGuards(f, f.guards);
+}
+
+/** The rest of decide(), once the guards have been evaluated. */
+function withGuards(f: Facts, g: NonNullable<Facts['guards']>): Decision {
   if (!g.ok && g.reason === 'max-attempts') return { kind: 'escalate', detail: g.detail };
   if (!g.ok && g.reason !== 'dry-run') return { kind: 'skip', reason: g.reason, detail: g.detail };
   if (!f.cluster) {

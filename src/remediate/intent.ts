@@ -29,45 +29,63 @@ const landed = (detail: string): Settlement => ({ verdict: 'landed', reason: 'la
 const retry = (detail: string): Settlement => ({ verdict: 'retry', reason: 'not-landed', detail });
 const skip = (reason: Exclude<SettleReason, 'landed' | 'not-landed'>, detail: string): Settlement => ({ verdict: 'skip', reason, detail });
 
-/** Decide an open intent against live facts about its target (`uid` is the intent's target uid). */
+type Intent<K extends Expectation['kind']> = { expect: Extract<Expectation, { kind: K }>; targetUid: string };
+
+/** The workload checks both workload intents start with: still there, still the same object. */
+function sameWorkload(intent: { targetUid: string }, live: LiveFacts, noun: string): Settlement | null {
+  if (live.kind === 'gone') return skip('target-gone', `the ${noun} no longer exists`);
+  if (live.kind !== 'workload') return skip('facts-mismatch', `expected workload facts, got ${live.kind}`);
+  if (live.uid !== intent.targetUid) return skip('target-replaced', `the ${noun} was recreated (uid ${live.uid}, intent was for ${intent.targetUid})`);
+  return null;
+}
+
+function settleReplicas(intent: Intent<'replicas'>, live: LiveFacts): Settlement {
+  const e = intent.expect;
+  const early = sameWorkload(intent, live, 'workload');
+  if (early || live.kind !== 'workload') return early!;
+  if (live.replicas === e.after) return landed(`replicas are ${e.after}: the change ${e.before}→${e.after} landed`);
+  if (live.replicas === e.before) return retry(`replicas are still ${e.before}: the change ${e.before}→${e.after} did not land`);
+  return skip('target-changed', `replicas are now ${live.replicas}, neither ${e.before} nor ${e.after}: someone else changed them`);
+}
+
+function settleTemplate(intent: Intent<'template'>, live: LiveFacts): Settlement {
+  const e = intent.expect;
+  const early = sameWorkload(intent, live, 'Deployment');
+  if (early || live.kind !== 'workload') return early!;
+  if (live.templateHash === e.afterHash) return landed(`the pod template is the rollback target (${e.afterHash})`);
+  if (live.templateHash === e.beforeHash) return retry(`the pod template is still ${e.beforeHash}: the rollback did not land`);
+  return skip('target-changed', `the pod template is now ${live.templateHash}, neither ${e.beforeHash} nor ${e.afterHash}`);
+}
+
+function settlePodDeleted(e: Extract<Expectation, { kind: 'pod-deleted' }>, live: LiveFacts): Settlement {
+  // The pod we meant is gone, or another object now carries its name: the delete (or something) landed.
+  if (live.kind === 'gone') return landed(`pod ${e.podName} is gone`);
+  if (live.kind !== 'pod') return skip('facts-mismatch', `expected pod facts, got ${live.kind}`);
+  if (live.uid !== e.podUid) return landed(`pod ${e.podName} was replaced (uid ${live.uid})`);
+  if (live.terminating) return landed(`pod ${e.podName} is terminating`);
+  if (!live.failing) return skip('pod-healthy', `pod ${e.podName} recovered by itself; no restart needed`);
+  return retry(`pod ${e.podName} (uid ${e.podUid}) is still running and failing`);
+}
+
+function settlePodsDeleted(e: Extract<Expectation, { kind: 'pods-deleted' }>, live: LiveFacts): Settlement {
+  if (live.kind === 'gone') return landed('every pod is gone');
+  if (live.kind !== 'pods') return skip('facts-mismatch', `expected pod list facts, got ${live.kind}`);
+  if (live.remaining.length === 0) return landed(`all ${e.pods.length} stuck pod(s) are gone`);
+  return retry(`${live.remaining.length} of ${e.pods.length} stuck pod(s) remain`);
+}
+
+/** Decide an open intent against live facts about its target (`targetUid` is the intent's target uid). */
 export function settleIntent(intent: { expect: Expectation; targetUid: string }, live: LiveFacts): Settlement {
   const e = intent.expect;
   switch (e.kind) {
-    case 'replicas': {
-      if (live.kind === 'gone') return skip('target-gone', 'the workload no longer exists');
-      if (live.kind !== 'workload') return skip('facts-mismatch', `expected workload facts, got ${live.kind}`);
-      if (live.uid !== intent.targetUid) return skip('target-replaced', `the workload was recreated (uid ${live.uid}, intent was for ${intent.targetUid})`);
-      if (live.replicas === e.after) return landed(`replicas are ${e.after}: the change ${e.before}→${e.after} landed`);
-      if (live.replicas === e.before) return retry(`replicas are still ${e.before}: the change ${e.before}→${e.after} did not land`);
-      return skip('target-changed', `replicas are now ${live.replicas}, neither ${e.before} nor ${e.after}: someone else changed them`);
-    }
-    case 'template': {
-      if (live.kind === 'gone') return skip('target-gone', 'the Deployment no longer exists');
-      if (live.kind !== 'workload') return skip('facts-mismatch', `expected workload facts, got ${live.kind}`);
-      if (live.uid !== intent.targetUid) return skip('target-replaced', `the Deployment was recreated (uid ${live.uid})`);
-      if (live.templateHash === e.afterHash) return landed(`the pod template is the rollback target (${e.afterHash})`);
-      if (live.templateHash === e.beforeHash) return retry(`the pod template is still ${e.beforeHash}: the rollback did not land`);
-      return skip('target-changed', `the pod template is now ${live.templateHash}, neither ${e.beforeHash} nor ${e.afterHash}`);
-    }
-    case 'pod-deleted': {
-      // The pod we meant is gone, or another object now carries its name: the delete (or something) landed.
-      if (live.kind === 'gone') return landed(`pod ${e.podName} is gone`);
-      if (live.kind !== 'pod') return skip('facts-mismatch', `expected pod facts, got ${live.kind}`);
-      if (live.uid !== e.podUid) return landed(`pod ${e.podName} was replaced (uid ${live.uid})`);
-      if (live.terminating) return landed(`pod ${e.podName} is terminating`);
-      if (!live.failing) return skip('pod-healthy', `pod ${e.podName} recovered by itself; no restart needed`);
-      return retry(`pod ${e.podName} (uid ${e.podUid}) is still running and failing`);
-    }
+    case 'replicas': return settleReplicas({ expect: e, targetUid: intent.targetUid }, live);
+    case 'template': return settleTemplate({ expect: e, targetUid: intent.targetUid }, live);
+    case 'pod-deleted': return settlePodDeleted(e, live);
+    case 'pods-deleted': return settlePodsDeleted(e, live);
     case 'webhook':
       // A receiver cannot be asked whether the POST arrived; sending it again under the same delivery
       // id is safe for a receiver that deduplicates by X-Kube-Sentinel-Delivery.
       return retry(`the POST to webhook receiver ${e.receiver} cannot be confirmed; sending it again as ${e.deliveryId}`);
-    case 'pods-deleted': {
-      if (live.kind === 'gone') return landed('every pod is gone');
-      if (live.kind !== 'pods') return skip('facts-mismatch', `expected pod list facts, got ${live.kind}`);
-      if (live.remaining.length === 0) return landed(`all ${e.pods.length} stuck pod(s) are gone`);
-      return retry(`${live.remaining.length} of ${e.pods.length} stuck pod(s) remain`);
-    }
   }
 }
 

@@ -32,43 +32,54 @@ export type OutcomeVerdict =
 const WAIT: OutcomeVerdict = { outcome: 'wait' };
 const verdict = (outcome: VerifyOutcome, reason: OutcomeReason, detail: string): OutcomeVerdict => ({ outcome, reason, detail });
 
-export function judgeOutcome(v: { action: ActionName; expect: Expectation; groupCount: number; deadline: number }, f: OutcomeFacts): OutcomeVerdict {
-  const over = f.now >= v.deadline;
+type Judged = { action: ActionName; expect: Expectation; groupCount: number; deadline: number };
+/** One judge per verified action; `over` is true once the verification window has passed. */
+type Judge = (v: Judged, f: OutcomeFacts, over: boolean) => OutcomeVerdict;
+
+const restartPod: Judge = (v, f, over) => {
   const w = f.workload;
-  if (f.hadWorkload && !w && v.action !== 'restart-pod') return verdict('ineffective', 'target-gone', 'the workload no longer exists');
-  switch (v.action) {
-    case 'restart-pod': {
-      // Any new occurrence in the window means the restart did not cure it; success needs the whole window.
-      if (f.groupCount > v.groupCount) return verdict('ineffective', 'recurred', `the problem came back: ${f.groupCount - v.groupCount} new occurrence(s) after the restart`);
-      if (!over) return WAIT;
-      if (!w) return verdict('effective', 'recovered', 'no new occurrence within the verification window');
-      const desired = w.replicas ?? 0;
-      return w.status.readyReplicas >= desired
-        ? verdict('effective', 'recovered', `${w.status.readyReplicas}/${desired} replicas ready and no new occurrence`)
-        : verdict('ineffective', 'not-ready', `only ${w.status.readyReplicas}/${desired} replicas ready at the end of the window`);
-    }
-    case 'scale-up':
-    case 'scale-down': {
-      const target = v.expect.kind === 'replicas' ? v.expect.after : w?.replicas ?? 0;
-      const available = w?.status.availableReplicas ?? 0;
-      // Scaling down is reached when no more than the new count are still available.
-      const reached = v.action === 'scale-up' ? available >= target : available <= target && (w?.status.readyReplicas ?? 0) >= Math.min(target, available);
-      if (reached) return verdict('effective', 'reached', `${available} replica(s) available, target ${target}`);
-      return over ? verdict('ineffective', 'not-reached', `${available} replica(s) available at the end of the window, target ${target}`) : WAIT;
-    }
-    case 'rollback': {
-      const s = w?.status;
-      const desired = w?.replicas ?? 0;
-      const done = s !== undefined && s.observedGeneration >= s.generation && s.updatedReplicas >= desired && s.availableReplicas >= desired;
-      if (done) return verdict('effective', 'rolled-out', `rollout complete: ${s.updatedReplicas}/${desired} updated and available`);
-      return over ? verdict('ineffective', 'rollout-stuck', `rollout not complete at the end of the window (${s?.updatedReplicas ?? 0}/${desired} updated, ${s?.availableReplicas ?? 0} available)`) : WAIT;
-    }
-    case 'delete-stuck-pods':
-      if (f.podsRemaining === 0) return verdict('effective', 'pods-gone', 'the stuck pods are gone');
-      return over ? verdict('ineffective', 'pods-remain', `${f.podsRemaining} stuck pod(s) still exist at the end of the window`) : WAIT;
-    default:
-      return verdict('effective', 'recovered', 'nothing to check');
-  }
+  // Any new occurrence in the window means the restart did not cure it; success needs the whole window.
+  if (f.groupCount > v.groupCount) return verdict('ineffective', 'recurred', `the problem came back: ${f.groupCount - v.groupCount} new occurrence(s) after the restart`);
+  if (!over) return WAIT;
+  if (!w) return verdict('effective', 'recovered', 'no new occurrence within the verification window');
+  const desired = w.replicas ?? 0;
+  return w.status.readyReplicas >= desired
+    ? verdict('effective', 'recovered', `${w.status.readyReplicas}/${desired} replicas ready and no new occurrence`)
+    : verdict('ineffective', 'not-ready', `only ${w.status.readyReplicas}/${desired} replicas ready at the end of the window`);
+};
+
+const scale: Judge = (v, f, over) => {
+  const w = f.workload;
+  const target = v.expect.kind === 'replicas' ? v.expect.after : w?.replicas ?? 0;
+  const available = w?.status.availableReplicas ?? 0;
+  // Scaling down is reached when no more than the new count are still available.
+  const reached = v.action === 'scale-up' ? available >= target : available <= target && (w?.status.readyReplicas ?? 0) >= Math.min(target, available);
+  if (reached) return verdict('effective', 'reached', `${available} replica(s) available, target ${target}`);
+  return over ? verdict('ineffective', 'not-reached', `${available} replica(s) available at the end of the window, target ${target}`) : WAIT;
+};
+
+const rollback: Judge = (_v, f, over) => {
+  const s = f.workload?.status;
+  const desired = f.workload?.replicas ?? 0;
+  const done = s !== undefined && s.observedGeneration >= s.generation && s.updatedReplicas >= desired && s.availableReplicas >= desired;
+  if (done) return verdict('effective', 'rolled-out', `rollout complete: ${s.updatedReplicas}/${desired} updated and available`);
+  return over ? verdict('ineffective', 'rollout-stuck', `rollout not complete at the end of the window (${s?.updatedReplicas ?? 0}/${desired} updated, ${s?.availableReplicas ?? 0} available)`) : WAIT;
+};
+
+const deleteStuckPods: Judge = (_v, f, over) => {
+  if (f.podsRemaining === 0) return verdict('effective', 'pods-gone', 'the stuck pods are gone');
+  return over ? verdict('ineffective', 'pods-remain', `${f.podsRemaining} stuck pod(s) still exist at the end of the window`) : WAIT;
+};
+
+const JUDGES: Partial<Record<ActionName, Judge>> = {
+  'restart-pod': restartPod, 'scale-up': scale, 'scale-down': scale, rollback, 'delete-stuck-pods': deleteStuckPods,
+};
+
+export function judgeOutcome(v: Judged, f: OutcomeFacts): OutcomeVerdict {
+  // A restart replaces pods, not the workload; for every other action a vanished workload is a failure.
+  if (f.hadWorkload && !f.workload && v.action !== 'restart-pod') return verdict('ineffective', 'target-gone', 'the workload no longer exists');
+  const judge = JUDGES[v.action];
+  return judge ? judge(v, f, f.now >= v.deadline) : verdict('effective', 'recovered', 'nothing to check');
 }
 
 /** Suspend when the newest `max` checked outcomes (since the last lift) are all ineffective. */
