@@ -1,23 +1,24 @@
 // Keeps the README honest: its error-code table and config reference must match the code.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { z } from 'zod';
 import { configSchema } from '../src/config/schema.ts';
 import { ERROR_CATALOGUE } from '../src/domain/errors.ts';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
-/** Leaf keys of the config schema as dotted paths, e.g. `web.listen`, `store.retention`. */
+interface JsonSchema { properties?: Record<string, JsonSchema> }
+
+/**
+ * Keys of the config schema as dotted paths, two levels deep (`web.listen`, `store.retention`,
+ * `rules_file`), read from its JSON Schema. The input side: what people write in config.yaml.
+ */
 function configKeys(): string[] {
-  const defaults = configSchema.parse({}) as Record<string, unknown>;
-  const shape = (configSchema as unknown as { shape: Record<string, { _zod?: unknown }> }).shape;
+  const schema = z.toJSONSchema(configSchema, { io: 'input' }) as JsonSchema;
   const keys: string[] = [];
-  for (const top of Object.keys(shape)) {
-    const value = defaults[top];
-    const inner = (shape[top] as unknown as { _zod: { def: { innerType?: { shape?: object }; in?: { _zod: { def: { innerType?: { shape?: object } } } } } } })._zod.def;
-    const objShape = inner.innerType?.shape ?? inner.in?._zod.def.innerType?.shape;
-    if (objShape) for (const k of Object.keys(objShape)) keys.push(`${top}.${k}`);
+  for (const [top, section] of Object.entries(schema.properties ?? {})) {
+    if (section.properties) for (const k of Object.keys(section.properties)) keys.push(`${top}.${k}`);
     else keys.push(top);
-    void value;
   }
   return keys;
 }

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../config/duration.ts';
 import { ACTIONS, SOURCE_KINDS } from '../domain/types.ts';
+import { ACTION_REGISTRY } from '../remediate/actions/index.ts';
 import type { ActionName, Priority, SourceKind } from '../domain/types.ts';
 
 /** Actions the original offered that this server deliberately does not run. */
@@ -62,6 +63,10 @@ export interface RulesDocument {
 
 // Go decoded `replicas: 3` into a string field as "3"; JSON bodies (POST /api/rules/test) do the same here.
 const scalarText = z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v));
+
+// Params are read as text by each action's schema (src/remediate/actions); a list or a mapping is none.
+const paramValue = z.union([z.string(), z.number(), z.boolean()], { error: 'must be a single value (a string or a number), not a list or a mapping' })
+  .transform((v) => String(v));
 
 const nonEmptyList = <T extends z.ZodType>(item: T) =>
   z.array(item).nullish().transform((v) => (v && v.length > 0 ? v : undefined));
@@ -146,14 +151,18 @@ const verifySchema = z
 const remediationSchema = z
   .strictObject({
     action: actionSchema,
-    params: z.record(z.string(), scalarText).nullish().transform((v) => v ?? {}),
+    params: z.record(z.string(), paramValue).nullish().transform((v) => v ?? {}),
     cooldown: cooldownSchema,
     approval: z.enum(['required', 'auto'], { error: 'must be "required" or "auto"' }).nullish(),
     verify: verifySchema,
   })
   .superRefine((r, ctx) => {
-    // The custom remediation posts to a named webhook receiver; without one it could never run.
-    if (r.action === 'webhook' && !r.params.receiver) ctx.addIssue({ code: 'custom', path: ['params', 'receiver'], message: 'the webhook action needs params.receiver: the name of a webhook receiver' });
+    // Each action's own param schema (src/remediate/actions): checked now, not when it first runs.
+    const checked = ACTION_REGISTRY[r.action].params.safeParse(r.params);
+    if (checked.success) return;
+    for (const issue of checked.error.issues) {
+      ctx.addIssue({ code: 'custom', path: ['params', ...issue.path.filter((p) => typeof p !== 'symbol')], message: issue.message });
+    }
   })
   .nullish()
   .transform((r): RemediationSpec | null =>

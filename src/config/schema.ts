@@ -1,4 +1,5 @@
 // config.yaml schema (snake_case, like the original). Strict: an unknown key is an error naming it.
+import bytes from 'bytes';
 import { z } from 'zod';
 import { checkTimings } from '../leader/record.ts';
 import { parseDuration } from './duration.ts';
@@ -14,18 +15,22 @@ const duration = (fallback: string) =>
     return ms;
   });
 
-/** "1mb", "512kb", "1048576" → bytes. */
+// Sizes mean what they mean in Express's own `limit` option: the `bytes` package, where kb and mb
+// are 1024-based. The IEC spellings kib/mib name the same units. The shape is checked first because
+// bytes.parse falls back to parseInt, which would read "1mib" as 1 byte and "12abc" as 12.
+const SIZE = /^(\d+)\s*(b|kb|kib|mb|mib)?$/i;
+
+/** "1mb", "512kb", "1MiB", "1048576" → bytes. */
 const byteSize = (fallback: string) =>
   z.union([z.string(), z.number().int().positive()]).default(fallback).transform((v, ctx) => {
     if (typeof v === 'number') return v;
-    const m = /^(\d+)\s*(b|kb|kib|mb|mib)?$/i.exec(v.trim());
-    if (!m) {
+    const m = SIZE.exec(v.trim());
+    const n = m === null ? null : bytes.parse(`${m[1]}${(m[2] ?? 'b').toLowerCase().replace('ib', 'b')}`);
+    if (n === null) {
       ctx.addIssue({ code: 'custom', message: `not a size: "${v}" (use e.g. 1mb, 512kb)` });
       return z.NEVER;
     }
-    const unit = (m[2] ?? 'b').toLowerCase();
-    const mult = unit.startsWith('k') ? 1024 : unit.startsWith('m') ? 1024 * 1024 : 1;
-    return Number(m[1]) * mult;
+    return n;
   });
 
 const tokens = z.array(z.string().min(16, 'tokens must be at least 16 characters')).default([]);

@@ -57,7 +57,7 @@ export function groupFingerprint(signal: Signal, rule: string | null): GroupKey 
   const normalizedMessage =
     signal.source === 'alert' ? alertIdentity(signal) : normalizeMessage(signal.message, signal.pod);
   // JSON encoding keeps the fields apart whatever characters the (untrusted) values contain.
-  const material = JSON.stringify([signal.source, signal.namespace, workload.key, signal.container, rule ?? '', normalizedMessage]);
+  const material = JSON.stringify([signal.source, signal.namespace, workload.id, signal.container, rule ?? '', normalizedMessage]);
   const fingerprint = createHash('sha256').update(material).digest('hex').slice(0, 32);
-  return { fingerprint, normalizedMessage, workload: workload.display };
+  return { fingerprint, normalizedMessage, workload: workload.id };
 }

@@ -18,10 +18,11 @@ export const WORKLOAD_BASES = ['owner', 'replicaset-hash', 'statefulset-ordinal'
 export type WorkloadBasis = (typeof WORKLOAD_BASES)[number];
 
 export interface Workload {
-  /** Grouping key, `Kind/name`; '' when unknown. */
-  key: string;
-  /** What people see, e.g. `Deployment/web`, `Pod/standalone`; '' when unknown. */
-  display: string;
+  /**
+   * `Kind/name`, e.g. `Deployment/web`, `Pod/standalone`; '' when unknown. One string is both the
+   * grouping key (in the fingerprint material) and what people see, so the two cannot drift apart.
+   */
+  id: string;
   basis: WorkloadBasis;
 }
 
@@ -35,11 +36,10 @@ const REPLICASET_NAME = new RegExp(`^([a-z0-9](?:[-a-z0-9.]{0,240}[a-z0-9])?)-${
 // Ordinals up to 999: a four-digit suffix is more often a year or a port than a replica number.
 const STATEFULSET_POD = /^([a-z0-9](?:[-a-z0-9.]{0,240}[a-z0-9])?)-(?:0|[1-9]\d{0,2})$/;
 
-const NONE: Workload = { key: '', display: '', basis: 'none' };
+const NONE: Workload = { id: '', basis: 'none' };
 
 function make(kind: string, name: string, basis: WorkloadBasis): Workload {
-  const ref = `${kind}/${name}`;
-  return { key: ref, display: ref, basis };
+  return { id: `${kind}/${name}`, basis };
 }
 
 /** Names longer than a DNS subdomain are not Kubernetes names; skip the patterns for them. */

@@ -5,10 +5,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { AppError, type ErrorDetail } from '../domain/errors.ts';
 import type { Channel, Signal } from '../domain/types.ts';
-import { parseAlerts } from '../ingest/alerts.ts';
-import { parseAlertmanagerWebhook } from '../ingest/alertmanager.ts';
-import { parseEvents } from '../ingest/events.ts';
-import { admissionResponse, parseAdmissionReview } from '../ingest/admission.ts';
+import type { AdmissionAdapter } from '../ingest/adapter.ts';
+import { admissionResponse, type AdmissionParse } from '../ingest/admission.ts';
+import { INGEST_ADAPTERS } from '../ingest/formats.ts';
 import type { Pipeline } from '../pipeline.ts';
 import { requireToken, type TokenSet } from './auth.ts';
 import type { RateLimiter } from './rate-limit.ts';
@@ -80,7 +79,7 @@ export interface AdmissionRouteOptions extends IngestRouteOptions {
   limiter: RateLimiter;
 }
 
-function admissionRoute(opts: AdmissionRouteOptions): RouteHandler {
+function admissionRoute(opts: AdmissionRouteOptions, adapter: AdmissionAdapter, channel: Channel): RouteHandler {
   return async (req, res) => {
     guard(opts);
     if (opts.needsClientCert && !(req.socket as TLSSocket).authorized) {
@@ -93,28 +92,30 @@ function admissionRoute(opts: AdmissionRouteOptions): RouteHandler {
       throw new AppError('rate_limited');
     }
     const read = await readJsonBudgeted(req, opts.bodyLimit, opts.budget);
-    let review: ReturnType<typeof parseAdmissionReview>;
+    let review: AdmissionParse;
     try {
-      review = parseAdmissionReview(read.body, opts.now());
+      review = adapter.parse(read.body, opts.now(), channel);
       if (review.uid === null) throw new AppError('invalid_payload', 'Not an AdmissionReview with request.uid.', review.issues);
       // Never block the API server's write: every answer allows; dry-run requests record nothing.
-      if (!review.dryRun && review.signals.length) await commit(opts, 'admission', review.signals);
+      if (!review.dryRun && review.signals.length) await commit(opts, channel, review.signals);
     } finally {
       read.release();
     }
-    if (review.issues.length) opts.onInvalid?.('admission', review.issues.length);
+    if (review.issues.length) opts.onInvalid?.(channel, review.issues.length);
     sendJson(res, 200, JSON.stringify(admissionResponse(review.uid)));
   };
 }
 
-/** Route table keyed by `METHOD path` (path relative to web.base_path). */
+/** Route table keyed by `METHOD path` (path relative to web.base_path), from the ingest registry. */
 export function ingestRoutes(opts: IngestRouteOptions): Map<string, RouteHandler> {
-  return new Map<string, RouteHandler>([
-    ['POST /api/v2/alerts', tokenRoute(opts, 'alerts-v2', (b, now) => parseAlerts(b, now, 'alerts-v2'))],
-    ['POST /api/v1/alerts', tokenRoute(opts, 'alerts-v1', (b, now) => parseAlerts(b, now, 'alerts-v1'))],
-    ['POST /webhooks/alertmanager', tokenRoute(opts, 'alertmanager', parseAlertmanagerWebhook)],
-    ['POST /webhooks/events', tokenRoute(opts, 'events', parseEvents)],
-  ]);
+  const routes = new Map<string, RouteHandler>();
+  for (const adapter of INGEST_ADAPTERS) {
+    if (adapter.listener !== 'ingest') continue;
+    for (const { path, channel } of adapter.routes) {
+      routes.set(`POST ${path}`, tokenRoute(opts, channel, (body, now) => adapter.parse(body, now, channel)));
+    }
+  }
+  return routes;
 }
 
 /**
@@ -123,5 +124,10 @@ export function ingestRoutes(opts: IngestRouteOptions): Map<string, RouteHandler
  * ingest Service or an Ingress, and it does not exist at all without that setting.
  */
 export function admissionRoutes(opts: AdmissionRouteOptions): Map<string, RouteHandler> {
-  return new Map<string, RouteHandler>([['POST /webhooks/admission', admissionRoute(opts)]]);
+  const routes = new Map<string, RouteHandler>();
+  for (const adapter of INGEST_ADAPTERS) {
+    if (adapter.listener !== 'admission') continue;
+    for (const { path, channel } of adapter.routes) routes.set(`POST ${path}`, admissionRoute(opts, adapter, channel));
+  }
+  return routes;
 }

@@ -2,7 +2,7 @@
 // now" on an error group, and suspensions. Reads need the read token (mounted behind it); every write
 // needs an admin token, and the audit names the admin by a stable, non-secret id of that token.
 import { createHash } from 'node:crypto';
-import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import express, { type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { CompiledRuleSet } from '../classify/compile.ts';
 import { AppError } from '../domain/errors.ts';
@@ -69,9 +69,6 @@ function ownerOf(workload: string): WorkloadRef | null {
   return i > 0 && OWNER_KINDS.includes(kind) ? { kind: kind as WorkloadRef['kind'], name: workload.slice(i + 1) } : null;
 }
 
-type Handler = (req: Request, res: Response) => Promise<void>;
-const wrap = (fn: Handler) => (req: Request, res: Response, next: NextFunction) => { fn(req, res).catch(next); };
-
 export function createRemediationRouter(o: RemediationRoutesOptions): express.Router {
   const r = express.Router();
   // An approve/reject without a body is fine: only a body that is present must be JSON.
@@ -86,7 +83,7 @@ export function createRemediationRouter(o: RemediationRoutesOptions): express.Ro
     res.json({ skip: SKIP_REASONS, outcome: OUTCOME_REASONS });
   });
 
-  r.get('/api/remediations', wrap(async (req, res) => {
+  r.get('/api/remediations', async (req, res) => {
     const q = req.query as Record<string, unknown>;
     const state = typeof q.state === 'string' && q.state !== '' ? q.state : undefined;
     const issues: Array<{ path: string; message: string }> = [];
@@ -104,10 +101,10 @@ export function createRemediationRouter(o: RemediationRoutesOptions): express.Ro
     if (issues.length) throw new AppError('invalid_query', `Invalid query: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues);
     const { requests, total } = await o.store.listRequests({ state: state as RequestState | undefined, groupId, page, pageSize });
     res.json({ remediations: requests.map(requestView), total, page, pageSize });
-  }));
+  });
 
   for (const verb of ['approve', 'reject'] as const) {
-    r.post(`/api/remediations/:id/${verb}`, o.requireAdmin, optionalJson, wrap(async (req, res) => {
+    r.post(`/api/remediations/:id/${verb}`, o.requireAdmin, optionalJson, async (req, res) => {
       const id = idParam(req, 'remediation request');
       const { comment = '' } = parseBody(decisionBody, req.body);
       const by = adminId(req);
@@ -129,10 +126,10 @@ export function createRemediationRouter(o: RemediationRoutesOptions): express.Ro
       o.feed.publish({ type: 'remediation', entry: { ...rest, id: auditId, at: iso(at) } });
       if (verb === 'approve') o.wake?.();
       res.json(requestView(decided));
-    }));
+    });
   }
 
-  r.post('/api/errors/:id/remediate', o.requireAdmin, optionalJson, wrap(async (req, res) => {
+  r.post('/api/errors/:id/remediate', o.requireAdmin, optionalJson, async (req, res) => {
     const id = idParam(req, 'error group');
     const { force = false } = parseBody(remediateBody, req.body);
     const group = await o.store.getGroup(id, { occurrences: 0 });
@@ -147,23 +144,23 @@ export function createRemediationRouter(o: RemediationRoutesOptions): express.Ro
     o.wake?.();
     const queued = await o.store.getRequest(requestId);
     res.status(202).json(queued ? requestView(queued) : { id: requestId, state: 'pending' });
-  }));
+  });
 
-  r.get('/api/suspensions', wrap(async (req, res) => {
+  r.get('/api/suspensions', async (req, res) => {
     const active = req.query.active;
     const filter = active === 'true' ? { active: true } : active === 'false' ? { active: false } : {};
     if (active !== undefined && active !== 'true' && active !== 'false') {
       throw new AppError('invalid_query', 'Invalid query: active must be true or false', [{ path: 'active', message: 'must be true or false' }]);
     }
     res.json({ suspensions: await o.store.listSuspensions(filter) });
-  }));
+  });
 
-  r.delete('/api/suspensions/:id', o.requireAdmin, wrap(async (req, res) => {
+  r.delete('/api/suspensions/:id', o.requireAdmin, async (req, res) => {
     const id = idParam(req, 'suspension');
     const lifted = await o.store.liftSuspension(id, adminId(req), o.now());
     if (!lifted) throw new AppError('not_found', `No active suspension ${id}.`);
     res.json(lifted);
-  }));
+  });
 
   return r;
 }

@@ -5,6 +5,7 @@
 // (the webhook declares `sideEffects: NoneOnDryRun`); the caller checks `dryRun`.
 import type { ErrorDetail } from '../domain/errors.ts';
 import type { Signal } from '../domain/types.ts';
+import type { AdmissionAdapter } from './adapter.ts';
 import { IssueList, isRecord, readString } from './common.ts';
 import { readEvent } from './events.ts';
 
@@ -53,6 +54,15 @@ export function parseAdmissionReview(body: unknown, now: number): AdmissionParse
   const marked = signal === null ? [] : [{ ...signal, labels: { ...signal.labels, [ADMISSION_MARK.name]: ADMISSION_MARK.value } }];
   return { uid, dryRun, operation, signals: marked, issues: issues.toArray(), total: 1 };
 }
+
+export const admissionAdapter = {
+  format: 'admission',
+  noun: 'AdmissionReview',
+  listener: 'admission',
+  recognizes: (body) => isRecord(body) && (body.kind === 'AdmissionReview' || (isRecord(body.request) && body.request.uid !== undefined)),
+  parse: (body, now) => parseAdmissionReview(body, now),
+  routes: [{ path: '/webhooks/admission', channel: 'admission' }],
+} as const satisfies AdmissionAdapter;
 
 export interface AdmissionResponseOptions {
   /** Shown to the client that wrote the Event (kubectl prints them); keep them short. */

@@ -10,6 +10,7 @@
 // `version` is not enforced: it has been "4" since 2016, and rejecting a future version would make
 // Alertmanager drop alerts for good (it never retries a 4xx); any payload with this shape is read.
 import type { GroupStatus, Signal } from '../domain/types.ts';
+import type { TokenAdapter } from './adapter.ts';
 import { alertSignal, readAlertFields } from './alert-fields.ts';
 import { IssueList, isRecord, type ParseResult } from './common.ts';
 
@@ -43,3 +44,12 @@ export function parseAlertmanagerWebhook(body: unknown, now: number): ParseResul
   }
   return { signals, issues: issues.toArray(), total: alerts.length };
 }
+
+export const alertmanagerAdapter = {
+  format: 'alertmanager',
+  noun: 'Alertmanager',
+  listener: 'ingest',
+  recognizes: (body) => isRecord(body) && Array.isArray(body.alerts),
+  parse: (body, now) => parseAlertmanagerWebhook(body, now),
+  routes: [{ path: '/webhooks/alertmanager', channel: 'alertmanager' }],
+} as const satisfies TokenAdapter;

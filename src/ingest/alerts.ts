@@ -4,8 +4,9 @@
 // evaluation intervals ahead ("valid until") and re-sends them; a resolved alert carries its real end,
 // which is in the past. So firing vs resolved is decided against our clock, exactly as Alertmanager does.
 import type { Channel, Signal } from '../domain/types.ts';
+import type { TokenAdapter } from './adapter.ts';
 import { alertSignal, readAlertFields } from './alert-fields.ts';
-import { IssueList, typeName, type ParseResult } from './common.ts';
+import { IssueList, isRecord, typeName, type ParseResult } from './common.ts';
 
 export type AlertsChannel = Extract<Channel, 'alerts-v1' | 'alerts-v2'>;
 
@@ -25,3 +26,13 @@ export function parseAlerts(body: unknown, now: number, channel: AlertsChannel =
   }
   return { signals, issues: issues.toArray(), total: body.length };
 }
+
+export const alertsAdapter = {
+  format: 'alerts',
+  noun: 'an alert',
+  listener: 'ingest',
+  // An array whose first item is not a label-less object (an Event); an empty array parses as anything.
+  recognizes: (body) => Array.isArray(body) && !(isRecord(body[0]) && body[0].labels === undefined),
+  parse: (body, now, channel) => parseAlerts(body, now, channel === 'alerts-v1' ? 'alerts-v1' : 'alerts-v2'),
+  routes: [{ path: '/api/v2/alerts', channel: 'alerts-v2' }, { path: '/api/v1/alerts', channel: 'alerts-v1' }],
+} as const satisfies TokenAdapter;

@@ -7,6 +7,7 @@
 // An Event is one occurrence series of one object: it keeps its uid while kubelet bumps `count` /
 // `series.count`, so the uid is the occurrence key and the count is cumulative. Events have no end;
 // expiry (src/dedup/expiry.ts) retires them when they stop being updated.
+import type { TokenAdapter } from './adapter.ts';
 import { OWN_COMPONENT, OWN_EVENT_REASON, type Channel, type Signal, type WorkloadRef } from '../domain/types.ts';
 import {
   IssueList, clampText, fieldPath, isRecord, readString, readStringMap, readTime, typeName, type ParseResult,
@@ -36,6 +37,16 @@ export function parseEvents(body: unknown, now: number): ParseResult {
   }
   return { signals, issues: issues.toArray(), total: items.length };
 }
+
+export const eventsAdapter = {
+  format: 'events',
+  noun: 'Event',
+  listener: 'ingest',
+  // Any object or array: one Event, a list, or an array of Events. Guessed last, after the narrower shapes.
+  recognizes: (body) => Array.isArray(body) || isRecord(body),
+  parse: (body, now) => parseEvents(body, now),
+  routes: [{ path: '/webhooks/events', channel: 'events' }],
+} as const satisfies TokenAdapter;
 
 function readRecord(obj: Record<string, unknown>, key: string, prefix: string, issues: IssueList): Record<string, unknown> {
   const value = obj[key];

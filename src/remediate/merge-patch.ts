@@ -1,6 +1,10 @@
-// Build an RFC 7386 JSON merge patch that turns `from` into `to`. A plain `{spec: {template: to}}`
+// Build a JSON merge patch (RFC 7396) that turns `from` into `to`. A plain `{spec: {template: to}}`
 // would MERGE into the live template and keep labels, env vars' siblings, etc. that the target does
 // not have; the diff nulls those out so the result is exactly `to`, as a rollback needs.
+//
+// Kept by hand (30 lines, round-trip tested): of the npm generators, json-merge-patch has had no
+// release since 2021 and answers equal primitives with a patch, json8-merge-patch answers "no change"
+// with `{}` and has no types, and tiny-merge-patch only applies patches.
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAX_PATTERN_LENGTH } from '../../src/classify/compile.ts';
+import { defaultRulesPath } from '../../src/classify/defaults.ts';
 import { loadRulesFile, parseRules, rulesFromObject } from '../../src/classify/load.ts';
 import { LoadError } from '../../src/domain/errors.ts';
 
@@ -132,7 +133,7 @@ describe('classify: loading rules', () => {
   });
 
   it('compiles a parsed JSON body the same way', () => {
-    const set = rulesFromObject({ rules: [{ name: 'j', match: { reasons: ['BackOff'] }, priority: 'HIGH', remediation: { action: 'none', params: { n: 1 } } }] }, 'request');
+    const set = rulesFromObject({ rules: [{ name: 'j', match: { reasons: ['BackOff'] }, priority: 'HIGH', remediation: { action: 'scale-up', params: { replicas: 1 } } }] }, 'request');
     assert.equal(set.rules[0].priority, 'P2');
     assert.throws(() => rulesFromObject({ rules: [{ name: 'j', match: {}, priority: 'P1' }] }, 'request'), LoadError);
   });
@@ -143,5 +144,66 @@ describe('classify: loading rules', () => {
     writeFileSync(file, 'rules:\n  - {name: a, match: {pattern: x}, priority: P1}\n');
     assert.equal((await loadRulesFile(file)).source, file);
     await assert.rejects(loadRulesFile(join(dir, 'missing.yaml')), (err: unknown) => err instanceof LoadError && /ENOENT/.test(err.message));
+  });
+  describe('action params (each action\'s own schema, checked at load)', () => {
+    const rule = (remediation: string) => `rules:\n  - name: ok\n    match: {pattern: x}\n    priority: P1\n  - name: scaler\n    match: {pattern: y}\n    priority: P2\n    remediation: ${remediation}\n`;
+    const details = (remediation: string) => loadError(rule(remediation)).details;
+
+    it('rejects an unknown param, naming the rule, the param and what the action takes', () => {
+      assert.deepEqual(details('{action: scale-up, params: {replica: "+1"}}'), [
+        { path: 'rules[1] (scaler).remediation.params.replica', message: 'unknown param "replica" (scale-up takes replicas, min_replicas, max_replicas) (line 8)' },
+      ]);
+      assert.deepEqual(details('{action: restart-pod, params: {grace: 30}}').map((d) => [d.path, d.message]), [
+        ['rules[1] (scaler).remediation.params.grace', 'unknown param "grace" (restart-pod takes no params) (line 8)'],
+      ]);
+      assert.match(details('{action: none, params: {replicas: 2}}')[0].message, /unknown param "replicas" \(none takes no params\)/);
+      assert.match(details('{action: rollback, params: {revision: 3}}')[0].message, /unknown param "revision" \(rollback takes no params\)/);
+      assert.match(details('{action: webhook, params: {receiver: fixer, url: "http://x"}}')[0].message, /unknown param "url" \(webhook takes receiver\)/);
+    });
+
+    it('rejects a value of the wrong kind', () => {
+      const byPath = (r: string) => Object.fromEntries(details(r).map((d) => [d.path, d.message]));
+      assert.match(byPath('{action: scale-up, params: {replicas: lots}}')['rules[1] (scaler).remediation.params.replicas'], /^replicas must be "\+N", "-N" or "N" \(N up to 999999\), got "lots" \(line 8\)$/);
+      assert.match(byPath('{action: scale-down, params: {min_replicas: one}}')['rules[1] (scaler).remediation.params.min_replicas'], /min_replicas must be a non-negative integer/);
+      assert.match(byPath('{action: scale-up, params: {replicas: [1, 2]}}')['rules[1] (scaler).remediation.params.replicas'], /must be a single value/);
+      assert.match(byPath('{action: delete-stuck-pods, params: {threshold: soon}}')['rules[1] (scaler).remediation.params.threshold'], /threshold must be a duration like 5m, got "soon"/);
+      assert.match(byPath('{action: webhook, params: {receiver: ""}}')['rules[1] (scaler).remediation.params.receiver'], /needs params\.receiver/);
+    });
+
+    it('rejects out-of-range values', () => {
+      assert.deepEqual(details('{action: scale-up, params: {min_replicas: 5, max_replicas: 2}}').map((d) => [d.path, d.message]), [
+        ['rules[1] (scaler).remediation.params.min_replicas', 'min_replicas (5) is greater than max_replicas (2) (line 8)'],
+      ]);
+      assert.match(details('{action: scale-up, params: {max_replicas: 1000000}}')[0].message, /max_replicas must be a non-negative integer up to 999999, got "1000000"/);
+      assert.match(details('{action: scale-down, params: {min_replicas: -1}}')[0].message, /min_replicas must be a non-negative integer/);
+      assert.match(details('{action: scale-up, params: {replicas: "+1000000"}}')[0].message, /replicas must be/);
+    });
+
+    it('lists every bad param of every rule in one load', () => {
+      const err = loadError(`rules:
+  - {name: a, match: {pattern: x}, priority: P1, remediation: {action: scale-up, params: {replicas: lots, max: 3}}}
+  - {name: b, match: {pattern: x}, priority: P1, remediation: {action: delete-stuck-pods, params: {threshold: soon}}}
+`);
+      assert.deepEqual(paths(err).sort(), ['rules[0] (a).remediation.params.max', 'rules[0] (a).remediation.params.replicas', 'rules[1] (b).remediation.params.threshold']);
+    });
+
+    it('accepts valid params, and keeps them as written for the action to read', () => {
+      const set = parseRules(`rules:
+  - {name: up, match: {pattern: x}, priority: P1, remediation: {action: scale-up, params: {replicas: +2, min_replicas: 1, max_replicas: 10}}}
+  - {name: down, match: {pattern: x}, priority: P1, remediation: {action: scale-down, params: {replicas: 3, min_replicas: 2}}}
+  - {name: stuck, match: {pattern: x}, priority: P1, remediation: {action: delete-stuck-pods, params: {threshold: 90s}}}
+  - {name: hook, match: {pattern: x}, priority: P1, remediation: {action: webhook, params: {receiver: fixer}}}
+  - {name: restart, match: {pattern: x}, priority: P1, remediation: {action: restart-pod, params: {}}}
+  - {name: back, match: {pattern: x}, priority: P1, remediation: {action: rollback}}
+`, 'rules.yaml');
+      assert.deepEqual(set.rules.map((r) => r.remediation?.params), [
+        { replicas: '+2', min_replicas: '1', max_replicas: '10' }, { replicas: '3', min_replicas: '2' }, { threshold: '90s' }, { receiver: 'fixer' }, {}, {},
+      ]);
+    });
+
+    it('still loads the shipped default rules and the original-format fixture', async () => {
+      assert.ok((await loadRulesFile(defaultRulesPath())).rules.length > 0);
+      assert.ok((await loadRulesFile(new URL('./fixtures/original-rules.yaml', import.meta.url).pathname)).rules.length > 0);
+    });
   });
 });

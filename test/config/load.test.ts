@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.ts';
+import { configSchema } from '../../src/config/schema.ts';
 import { LoadError } from '../../src/domain/errors.ts';
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
@@ -92,5 +93,23 @@ describe('config/load', () => {
     assert.deepEqual(tokens.ingest, ['inline-token-0123456789abcdef', 'first-token-0123456789abcdef', 'second-token-0123456789abcdef']);
     writeFileSync(join(dir, 'd.yaml'), `auth:\n  read_tokens_file: ${join(dir, 'short')}\n`);
     await assert.rejects(load(join(dir, 'd.yaml')), (err: unknown) => err instanceof LoadError && /at least 16 characters/.test(err.message));
+  });
+  it('reads web.body_limit in every documented spelling (k and m are 1024-based) and refuses the rest', () => {
+    const size = (v: unknown) => configSchema.safeParse({ web: { body_limit: v } });
+    const accepted: Array<[unknown, number]> = [
+      [1048576, 1048576], ['1048576', 1048576], ['512b', 512], ['512B', 512], ['512kb', 512 * 1024], ['512KB', 512 * 1024],
+      ['1kib', 1024], ['1KiB', 1024], ['1mb', 1048576], ['1MB', 1048576], ['1mib', 1048576], ['1MiB', 1048576],
+      ['64 kb', 64 * 1024], [' 2mb ', 2 * 1048576], ['0010kb', 10 * 1024],
+    ];
+    for (const [input, expected] of accepted) {
+      const r = size(input);
+      assert.ok(r.success, `${JSON.stringify(input)} is accepted`);
+      assert.equal(r.data.web.body_limit, expected, JSON.stringify(input));
+    }
+    for (const input of ['1gb', '1.5mb', '12abc', '1k', '1m', '1kbb', '-1mb', '+1mb', 'mb', '', 'one mb', 0, -1, 1.5]) {
+      const r = size(input);
+      assert.equal(r.success, false, `${JSON.stringify(input)} is refused`);
+      if (typeof input === 'string') assert.match(r.error.issues[0].message, /not a size: ".*" \(use e\.g\. 1mb, 512kb\)/);
+    }
   });
 });

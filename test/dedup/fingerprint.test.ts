@@ -39,6 +39,23 @@ describe('dedup/fingerprint', () => {
     assert.deepEqual(groupFingerprint(s, 'r'), a);
   });
 
+  it('keeps stored fingerprints stable: pinned values for each workload shape', () => {
+    // Changing the key material would split every stored group in two on upgrade.
+    const pod = 'web-7d9f8b6c5-x2k4q';
+    const event = parseEvents({
+      metadata: { name: `${pod}.17a`, namespace: 'shop', uid: 'u1' },
+      involvedObject: { kind: 'Pod', name: pod, namespace: 'shop', fieldPath: 'spec.containers{app}' },
+      reason: 'BackOff', type: 'Warning', message: 'Back-off restarting failed container app', firstTimestamp: '2026-11-21T22:00:00Z',
+    }, NOW).signals[0];
+    const pinned = [
+      [groupFingerprint(event, 'crashloop'), 'Deployment/web', 'eb362345fcc7ead18359c84fbe1716cf'],
+      [groupFingerprint(alert({ alertname: 'KubePodCrashLooping', namespace: 'shop', pod, container: 'app' }), 'crashloop'), 'Deployment/web', '7fd11505c7c35176ff3f423057b9bf38'],
+      [groupFingerprint(alert({ alertname: 'Standalone', namespace: 'dev', pod: 'debug' }), null), 'Pod/debug', 'e51a2c50e235c17bbca25ec48447f3a3'],
+      [groupFingerprint(alert({ alertname: 'NoWorkload', namespace: 'dev' }), null), '', 'b2877bd54f52c37d1251981e8602f5ea'],
+    ] as const;
+    for (const [key, workload, fingerprint] of pinned) assert.deepEqual([key.workload, key.fingerprint], [workload, fingerprint]);
+  });
+
   it('gives the same group to the same alert from Prometheus and from Alertmanager, firing and resolved', () => {
     const fromPrometheus = parseAlerts(fixture('prometheus-v2-alerts.json'), NOW).signals[0];
     const fromAlertmanager = parseAlertmanagerWebhook(fixture('alertmanager-webhook.json'), NOW).signals[0];

@@ -31,14 +31,13 @@ describe('dedup/workload', () => {
   for (const [what, owner, pod, display, basis] of TABLE) {
     it(what, () => {
       const w = resolveWorkload(owner, pod);
-      assert.equal(w.display, display);
-      assert.equal(w.key, display);
+      assert.equal(w.id, display);
       assert.equal(w.basis, basis);
     });
   }
 
   it('groups an owner-labelled alert and a name-derived event for the same Deployment', () => {
-    assert.equal(resolveWorkload({ kind: 'Deployment', name: 'demo' }, 'demo-7d9f8b6c5-x2k4q').key, resolveWorkload(null, 'demo-7d9f8b6c5-bq7zn').key);
+    assert.equal(resolveWorkload({ kind: 'Deployment', name: 'demo' }, 'demo-7d9f8b6c5-x2k4q').id, resolveWorkload(null, 'demo-7d9f8b6c5-bq7zn').id);
   });
 
   it('handles absurdly long names without pattern work', () => {

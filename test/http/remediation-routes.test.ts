@@ -120,6 +120,21 @@ describe('remediation API', () => {
     assert.equal(new Set(r.body.skip).size, r.body.skip.length, 'no duplicates');
   });
 
+  it('an async route that rejects renders through the one error envelope (Express 5 forwards the rejection)', async () => {
+    // A thrown AppError before any await, and a store that rejects with a plain Error after one.
+    const early = await http().post('/api/remediations/not-a-number/approve').set(admin).send({});
+    assert.deepEqual([early.status, early.body.error.code], [404, 'not_found']);
+    t.store.listRequests = async () => { throw new Error('disk on fire'); };
+    const r = await http().get('/api/remediations').set(read);
+    assert.equal(r.status, 500);
+    assert.equal(r.headers['cache-control'], 'no-store');
+    assert.deepEqual(Object.keys(r.body), ['error']);
+    assert.equal(r.body.error.code, 'internal');
+    assert.ok(!JSON.stringify(r.body).includes('disk on fire'), 'the cause is not leaked to the client');
+    assert.ok(t.logs.some((l) => l.includes('unhandled error in API route') && l.includes('disk on fire')), 'the error middleware logged it');
+    assert.equal((await http().get('/api/suspensions').set(read)).status, 200, 'the app still serves');
+  });
+
   it('the dashboard role refuses every remediation write', async () => {
     const dash = await makeApp({ config: { role: 'dashboard' } as never, store: undefined });
     try {

@@ -4,6 +4,7 @@
 import { parseDuration } from '../../config/duration.ts';
 import type { KubeReader, PodInfo } from '../kube.ts';
 import { podsOf } from '../target.ts';
+import { defineParams, readParams } from './params.ts';
 import { ActionIneffectiveError, type Action, involved, skip } from './types.ts';
 
 export const DEFAULT_STUCK_THRESHOLD_MS = 5 * 60_000;
@@ -23,19 +24,29 @@ async function survivingPods(kube: KubeReader, pods: PodInfo[]): Promise<PodInfo
   return left;
 }
 
+/** `threshold`: how long past its grace period a Terminating pod counts as stuck (default 5m). */
+export const STUCK_PODS_PARAMS = defineParams('delete-stuck-pods', ['threshold'], (params, report) => {
+  const text = params.threshold ?? '5m';
+  const ms = params.threshold === undefined ? DEFAULT_STUCK_THRESHOLD_MS : parseDuration(params.threshold);
+  if (ms === null) report('threshold', `threshold must be a duration like 5m, got ${JSON.stringify(params.threshold)}`);
+  return { thresholdMs: ms ?? 0, text };
+});
+
 export const deleteStuckPods: Action = {
   name: 'delete-stuck-pods',
-  async plan({ kube, target, params, now }) {
+  params: STUCK_PODS_PARAMS,
+  async plan({ kube, target, params: raw, now }) {
     const w = target.workload;
     if (!w) {
       return !target.replicaSet && !target.otherController && target.pod
         ? skip('no-controller', `pod ${target.pod.meta.name} has no controller; only pods of a workload are force-deleted`)
         : skip('unsupported-workload', `${target.display} is not a Deployment, StatefulSet or DaemonSet`);
     }
-    const thresholdMs = params.threshold === undefined ? DEFAULT_STUCK_THRESHOLD_MS : parseDuration(params.threshold);
-    if (thresholdMs === null) return skip('invalid-params', `threshold must be a duration like 5m, got ${JSON.stringify(params.threshold)}`);
+    const params = readParams(STUCK_PODS_PARAMS, raw);
+    if (!params.ok) return skip('invalid-params', params.message);
+    const { thresholdMs } = params.value;
     const stuck = (await podsOf(kube, w)).filter((p) => isStuck(p, now, thresholdMs)).slice(0, MAX_PODS_PER_ACTION);
-    if (stuck.length === 0) return skip('no-stuck-pods', `no pod of ${target.display} has been Terminating longer than its grace period + ${params.threshold ?? '5m'}`);
+    if (stuck.length === 0) return skip('no-stuck-pods', `no pod of ${target.display} has been Terminating longer than its grace period + ${params.value.text}`);
     const names = stuck.map((p) => p.meta.name);
     return {
       kind: 'act',

@@ -4,11 +4,13 @@ import { deleteStuckPods } from './delete-stuck-pods.ts';
 import { restartPod } from './restart-pod.ts';
 import { rollback } from './rollback.ts';
 import { scaleDown, scaleUp } from './scale.ts';
+import { noParams } from './params.ts';
 import { type Action, skip } from './types.ts';
 import { webhookAction } from './webhook.ts';
 
 const none: Action = {
   name: 'none',
+  params: noParams('none'),
   plan: async () => skip('no-action', 'the rule has no remediation action'),
 };
 

@@ -1,9 +1,11 @@
 // restart-pod: delete a failing, controlled pod with its own grace period so its controller replaces it.
 import { podFailure } from '../pod-health.ts';
+import { noParams } from './params.ts';
 import { type Action, eventObjectFor, skip } from './types.ts';
 
 export const restartPod: Action = {
   name: 'restart-pod',
+  params: noParams('restart-pod'),
   async plan({ target, container }) {
     const pod = target.pod;
     if (!pod) return skip('no-pod', 'the signal names no pod to restart');

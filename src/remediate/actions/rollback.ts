@@ -7,6 +7,7 @@ import { createMergePatch } from '../merge-patch.ts';
 import { podFailure } from '../pod-health.ts';
 import type { ReplicaSetInfo } from '../kube.ts';
 import { controlledBy, podsOf } from '../target.ts';
+import { noParams } from './params.ts';
 import { type Action, involved, skip } from './types.ts';
 
 const HASH_LABEL = 'pod-template-hash';
@@ -23,6 +24,7 @@ export function templateOf(rs: ReplicaSetInfo): Record<string, unknown> {
 
 export const rollback: Action = {
   name: 'rollback',
+  params: noParams('rollback'),
   async plan({ kube, target, container }) {
     const dep = target.workload;
     if (!dep) {

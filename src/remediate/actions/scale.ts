@@ -3,6 +3,7 @@
 // and the worker retries from fresh state instead of overwriting someone else's decision.
 import type { ActionName } from '../../domain/types.ts';
 import type { ActionSkipReason } from '../reasons.ts';
+import { defineParams, readParams, type ParamsSchema, type RawParams } from './params.ts';
 import { type Action, type Plan, involved, skip } from './types.ts';
 
 export interface ScaleParams {
@@ -13,25 +14,37 @@ export interface ScaleParams {
 }
 
 const DEFAULT_MAX_REPLICAS = 10;
+/** Six digits: a replica count past that is a typo, not a plan. */
+const COUNT = /^\d{1,6}$/;
 
-/** `replicas: "+N" | "-N" | "N"`, `min_replicas`, `max_replicas` → numbers, or an error text. */
-export function parseScaleParams(action: 'scale-up' | 'scale-down', params: Record<string, string>): ScaleParams | string {
-  const raw = (params.replicas ?? (action === 'scale-up' ? '+1' : '-1')).trim();
-  const m = /^([+-]?)(\d{1,6})$/.exec(raw);
-  if (!m) return `replicas must be "+N", "-N" or "N", got ${JSON.stringify(raw)}`;
-  const n = Number(m[2]);
-  const int = (key: string, fallback: number): number | string => {
-    const v = params[key];
-    if (v === undefined || v === '') return fallback;
-    return /^\d{1,6}$/.test(v.trim()) ? Number(v.trim()) : `${key} must be a non-negative integer, got ${JSON.stringify(v)}`;
-  };
-  const min = int('min_replicas', 1);
-  const max = int('max_replicas', DEFAULT_MAX_REPLICAS);
-  if (typeof min === 'string') return min;
-  if (typeof max === 'string') return max;
-  if (min > max) return `min_replicas (${min}) is greater than max_replicas (${max})`;
-  if (m[1] === '') return { delta: null, absolute: n, min, max };
-  return { delta: m[1] === '-' ? -n : n, absolute: null, min, max };
+/** `replicas: "+N" | "-N" | "N"` (default +1 up, -1 down), `min_replicas` (1), `max_replicas` (10). */
+function scaleParams(action: 'scale-up' | 'scale-down'): ParamsSchema<ScaleParams> {
+  return defineParams(action, ['replicas', 'min_replicas', 'max_replicas'], (params, report): ScaleParams => {
+    const raw = (params.replicas ?? (action === 'scale-up' ? '+1' : '-1')).trim();
+    const m = /^([+-]?)(\d{1,6})$/.exec(raw);
+    if (!m) report('replicas', `replicas must be "+N", "-N" or "N" (N up to 999999), got ${JSON.stringify(raw)}`);
+    const int = (key: string, fallback: number): number | null => {
+      const v = params[key];
+      if (v === undefined || v === '') return fallback;
+      if (COUNT.test(v.trim())) return Number(v.trim());
+      report(key, `${key} must be a non-negative integer up to 999999, got ${JSON.stringify(v)}`);
+      return null;
+    };
+    const min = int('min_replicas', 1);
+    const max = int('max_replicas', DEFAULT_MAX_REPLICAS);
+    if (min !== null && max !== null && min > max) report('min_replicas', `min_replicas (${min}) is greater than max_replicas (${max})`);
+    const n = Number(m?.[2] ?? 0);
+    if (m?.[1] === '') return { delta: null, absolute: n, min: min ?? 0, max: max ?? 0 };
+    return { delta: m?.[1] === '-' ? -n : n, absolute: null, min: min ?? 0, max: max ?? 0 };
+  });
+}
+
+export const SCALE_PARAMS = { 'scale-up': scaleParams('scale-up'), 'scale-down': scaleParams('scale-down') } as const;
+
+/** The scale params, or the first problem in words. */
+export function parseScaleParams(action: 'scale-up' | 'scale-down', params: RawParams): ScaleParams | string {
+  const r = readParams(SCALE_PARAMS[action], params);
+  return r.ok ? r.value : r.message;
 }
 
 /** Pure: the replica count to set, or a named reason not to. */
@@ -52,6 +65,7 @@ export function desiredReplicas(action: 'scale-up' | 'scale-down', current: numb
 function scaleAction(name: 'scale-up' | 'scale-down'): Action {
   return {
     name: name satisfies ActionName,
+    params: SCALE_PARAMS[name],
     async plan({ target, params }): Promise<Plan> {
       const w = target.workload;
       if (!w) {

@@ -4,6 +4,7 @@
 import type { ActionName } from '../../domain/types.ts';
 import type { Expectation, RemediationRequest } from '../../store/types.ts';
 import type { KubeReader, KubeWriter, NewEvent } from '../kube.ts';
+import type { ParamsSchema } from './params.ts';
 import type { ActionSkipReason, SkipReason } from '../reasons.ts';
 import type { ResolvedTarget } from '../target.ts';
 import type { WebhookPort } from './webhook.ts';
@@ -44,6 +45,8 @@ export interface PlannedIntent {
 
 export interface Action {
   readonly name: ActionName;
+  /** The params it takes, checked when the rules load and read again by plan(). */
+  readonly params: ParamsSchema;
   plan(ctx: ActionContext): Promise<Plan>;
 }
 

@@ -6,6 +6,7 @@
 // back) reaches the receiver with the same id and the receiver can process it once.
 import type { ErrorGroup, RemediationRequest } from '../../store/types.ts';
 import type { ResolvedTarget } from '../target.ts';
+import { defineParams, readParams } from './params.ts';
 import { type Action, eventObjectFor, skip } from './types.ts';
 
 /** What the action needs from notifications (src/notify/index.ts builds it; leadership is re-checked there). */
@@ -52,10 +53,20 @@ function signalOf(req: RemediationRequest, g: ErrorGroup | null): Record<string,
   };
 }
 
+/** `receiver`: the name of a `webhook` receiver under notifications.receivers (required). */
+export const WEBHOOK_PARAMS = defineParams('webhook', ['receiver'], (params, report) => {
+  const receiver = params.receiver ?? '';
+  if (receiver === '') report('receiver', 'the webhook action needs params.receiver: the name of a webhook receiver');
+  return { receiver };
+});
+
 export const webhookAction: Action = {
   name: 'webhook',
-  async plan({ target, params, request, webhook, now }) {
-    const receiver = params.receiver ?? '';
+  params: WEBHOOK_PARAMS,
+  async plan({ target, params: raw, request, webhook, now }) {
+    const params = readParams(WEBHOOK_PARAMS, raw);
+    if (!params.ok) return skip('invalid-params', params.message);
+    const { receiver } = params.value;
     if (!webhook || !request || !webhook.has(receiver)) return skip('unknown-receiver', `no webhook receiver "${receiver}" is configured under notifications.receivers`);
     const on = eventObjectFor(target);
     if (!on) return skip('no-pod', 'the signal resolved to no pod or workload to name');
