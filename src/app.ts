@@ -24,7 +24,7 @@ import { GroupCommitter } from './store/batcher.ts';
 import type { Store } from './store/types.ts';
 
 /** What the remediation subsystem exposes to the HTTP layer (null when this role does not remediate). */
-export interface RemediationHandle {
+interface RemediationHandle {
   wake(): void;
   status(): Record<string, unknown>;
   /** False when this process led and failed to renew its Lease (→ /healthz 503). */

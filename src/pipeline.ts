@@ -7,11 +7,11 @@ import { expiresAt } from './dedup/expiry.ts';
 import type { Signal } from './domain/types.ts';
 import type { RecordItem, RecordResult } from './store/types.ts';
 
-export interface Committer {
+interface Committer {
   submit(items: RecordItem[]): Promise<RecordResult[]>;
 }
 
-export interface PipelineObserver {
+interface PipelineObserver {
   /** After commit: one entry per recorded item. */
   committed(channel: string, results: RecordResult[]): void;
   /** Signals dropped before the store (e.g. Normal events no rule asked for). */
@@ -35,7 +35,7 @@ export interface IngestOutcome {
 }
 
 /** Pure: build the store item for one signal. */
-export function toRecordItem(signal: Signal, rules: CompiledRuleSet, receivedAt: number): RecordItem | null {
+function toRecordItem(signal: Signal, rules: CompiledRuleSet, receivedAt: number): RecordItem | null {
   const classification = classify(signal, rules);
   // Normal events (Scheduled, Pulled, Started, …) are routine; keep them only when a rule asks for them.
   if (signal.source === 'event' && signal.eventType === 'Normal' && classification.rule === null) return null;

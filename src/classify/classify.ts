@@ -7,7 +7,7 @@ import type { CompiledRule, CompiledRuleSet, MatchText, TriedRule } from './comp
 import type { RuleMatchSpec } from './schema.ts';
 
 /** Priority of anything no rule matched. */
-export const UNMATCHED_PRIORITY: Priority = 'P4';
+const UNMATCHED_PRIORITY: Priority = 'P4';
 
 function firstFailure(rule: CompiledRule, signal: Signal, text: MatchText): TriedRule | null {
   for (const m of rule.matchers) if (!m.test(signal, text)) return m.failure;

@@ -44,7 +44,7 @@ function skipClass(p: string, i: number): number {
   return -1;
 }
 
-export interface Literal {
+interface Literal {
   readonly text: string; // lower-cased when ci
   readonly ci: boolean;
 }
@@ -69,6 +69,19 @@ function splitAlternatives(p: string): string[] | null {
   return parts;
 }
 
+/** `{n}`, `{n,}`, `{n,m}` at p[i] is a repeat whose body is not text: its end; any other `{` is RE2's literal brace. */
+function repeatEnd(p: string, i: number): number {
+  if (p[i] !== '{') return i;
+  const close = p.indexOf('}', i);
+  return close !== -1 && /^\d+(,\d*)?$/.test(p.slice(i + 1, close)) ? close : i;
+}
+
+/** \Q…\E quoting and escapes with arguments (\x41, \x{…}, \p{…}, octal) are not worth parsing. */
+const unparsedEscape = (n: string | undefined): boolean => n === undefined || 'QxpP0123456789'.includes(n);
+
+/** Characters that end a literal run without being part of it. */
+const RUN_BREAKS = new Set(['.', '^', '$', ')']);
+
 /** Longest mandatory literal run of one alternative (groups, classes and quantified chars break runs). */
 function longestRun(p: string): string | null {
   let best = '';
@@ -80,15 +93,10 @@ function longestRun(p: string): string | null {
       // The previous character is optional or repeated: it is not a safe part of the run.
       run = run.slice(0, -1);
       endRun();
-      if (c === '{') {
-        const close = p.indexOf('}', i);
-        // `{n}`, `{n,}`, `{n,m}` is a repeat whose body is not text; any other `{` is RE2's literal brace.
-        if (close !== -1 && /^\d+(,\d*)?$/.test(p.slice(i + 1, close))) i = close;
-      }
+      i = repeatEnd(p, i);
     } else if (c === '\\') {
       const n = p[i + 1];
-      // \Q…\E quoting and escapes with arguments (\x41, \x{…}, \p{…}, octal) are not worth parsing.
-      if (n === undefined || n === 'Q' || n === 'x' || n === 'p' || n === 'P' || (n >= '0' && n <= '9')) return null;
+      if (unparsedEscape(n)) return null;
       i++;
       if (LITERAL_ESCAPES.has(n) && !QUANTIFIERS.has(p[i + 1] ?? '')) run += n;
       else endRun();
@@ -97,7 +105,7 @@ function longestRun(p: string): string | null {
       const next = c === '(' ? skipGroup(p, i) : skipClass(p, i);
       if (next === -1) return null;
       i = next - 1;
-    } else if (c === '.' || c === '^' || c === '$' || c === ')') {
+    } else if (RUN_BREAKS.has(c)) {
       endRun();
     } else {
       run += c;

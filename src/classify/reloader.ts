@@ -21,7 +21,7 @@ export interface DirWatcher {
   on(event: 'error', listener: (err: Error) => void): unknown;
 }
 
-export type WatchDir = (dir: string, listener: (event: string, filename: string | null) => void) => DirWatcher;
+type WatchDir = (dir: string, listener: (event: string, filename: string | null) => void) => DirWatcher;
 
 export interface RulesReloaderOptions {
   file: string;

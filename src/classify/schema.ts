@@ -8,12 +8,12 @@ import { ACTION_REGISTRY } from '../remediate/actions/index.ts';
 import type { ActionName, Priority, SourceKind } from '../domain/types.ts';
 
 /** Actions the original offered that this server deliberately does not run. */
-export const UNSUPPORTED_ACTIONS = ['exec-script', 'trigger-argo-workflow'] as const;
+const UNSUPPORTED_ACTIONS = ['exec-script', 'trigger-argo-workflow'] as const;
 
 /** The original's default when a remediation has no (or a zero) cooldown. */
-export const DEFAULT_COOLDOWN_MS = 5 * 60_000;
+const DEFAULT_COOLDOWN_MS = 5 * 60_000;
 
-export const MATCHER_KEYS = ['pattern', 'keywords', 'labels', 'namespaces', 'sources', 'reasons'] as const;
+const MATCHER_KEYS = ['pattern', 'keywords', 'labels', 'namespaces', 'sources', 'reasons'] as const;
 
 const PRIORITY_ALIASES: Record<string, Priority> = {
   p1: 'P1', critical: 'P1',
@@ -23,7 +23,7 @@ const PRIORITY_ALIASES: Record<string, Priority> = {
 };
 
 /** P1..P4, p1..p4 or critical/high/medium/low in any case → P1..P4; null when unknown. */
-export function parsePriority(text: string): Priority | null {
+function parsePriority(text: string): Priority | null {
   return Object.hasOwn(PRIORITY_ALIASES, text.toLowerCase()) ? PRIORITY_ALIASES[text.toLowerCase()] : null;
 }
 
@@ -36,7 +36,7 @@ export interface RuleMatchSpec {
   reasons?: string[];
 }
 
-export interface RemediationSpec {
+interface RemediationSpec {
   action: ActionName;
   params: Record<string, string>;
   cooldownMs: number;
@@ -193,4 +193,3 @@ export const rulesDocumentSchema = z
     });
   });
 
-export type RulesDocumentInput = z.input<typeof rulesDocumentSchema>;

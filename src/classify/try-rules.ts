@@ -56,7 +56,7 @@ const strMap = (v: unknown): Record<string, string> => {
 };
 
 /** A signal from loose fields: what someone types into the dashboard's test box. */
-export function sampleSignal(body: Obj, now: number): Signal {
+function sampleSignal(body: Obj, now: number): Signal {
   const source = body.source === 'event' ? 'event' : 'alert';
   const message = String(body.message ?? '');
   const labels = strMap(body.labels);

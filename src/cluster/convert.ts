@@ -8,9 +8,9 @@ import type {
   ContainerInfo, LeaseInfo, NamespaceInfo, ObjectMeta, PodInfo, ReplicaSetInfo, WorkloadInfo, WorkloadKind,
 } from '../remediate/kube.ts';
 
-export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
+const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
 
-export function toMillis(t: unknown): number | null {
+function toMillis(t: unknown): number | null {
   if (t instanceof Date) return Number.isNaN(t.getTime()) ? null : t.getTime();
   if (typeof t === 'string' && t !== '') {
     const ms = Date.parse(t);
@@ -20,23 +20,24 @@ export function toMillis(t: unknown): number | null {
 }
 
 /** Model instances → the JSON the API server would send (Dates become RFC 3339 strings). */
-export const toWire = (v: unknown): Record<string, unknown> => (v === undefined ? {} : JSON.parse(JSON.stringify(v)));
+const toWire = (v: unknown): Record<string, unknown> => (v === undefined ? {} : JSON.parse(JSON.stringify(v)));
 
-export function toMeta(m: V1ObjectMeta | undefined): ObjectMeta {
+function toMeta(meta: V1ObjectMeta | undefined): ObjectMeta {
+  const m = meta ?? {};
   return {
-    name: m?.name ?? '',
-    namespace: m?.namespace ?? '',
-    uid: m?.uid ?? '',
-    resourceVersion: m?.resourceVersion ?? '',
-    labels: { ...(m?.labels ?? {}) },
-    annotations: { ...(m?.annotations ?? {}) },
-    ownerReferences: (m?.ownerReferences ?? []).map((o) => ({
+    name: m.name ?? '',
+    namespace: m.namespace ?? '',
+    uid: m.uid ?? '',
+    resourceVersion: m.resourceVersion ?? '',
+    labels: { ...m.labels },
+    annotations: { ...m.annotations },
+    ownerReferences: (m.ownerReferences ?? []).map((o) => ({
       apiVersion: o.apiVersion, kind: o.kind, name: o.name, uid: o.uid, controller: o.controller === true,
     })),
-    deletionTimestamp: toMillis(m?.deletionTimestamp),
-    deletionGracePeriodSeconds: m?.deletionGracePeriodSeconds ?? null,
-    creationTimestamp: toMillis(m?.creationTimestamp),
-    finalizers: [...(m?.finalizers ?? [])],
+    deletionTimestamp: toMillis(m.deletionTimestamp),
+    deletionGracePeriodSeconds: m.deletionGracePeriodSeconds ?? null,
+    creationTimestamp: toMillis(m.creationTimestamp),
+    finalizers: [...(m.finalizers ?? [])],
   };
 }
 
@@ -73,8 +74,12 @@ export function toReplicaSet(rs: V1ReplicaSet): ReplicaSetInfo {
   return { meta: toMeta(rs.metadata), revision, replicas: rs.spec?.replicas ?? 0, template: toWire(rs.spec?.template) };
 }
 
+/** The status counters all three kinds share, under their two spellings of "available". */
+type AnyStatus = { observedGeneration?: number; readyReplicas?: number; availableReplicas?: number; numberAvailable?: number; updatedReplicas?: number };
+
 export function toWorkload(kind: WorkloadKind, w: V1Deployment | V1StatefulSet | V1DaemonSet): WorkloadInfo {
   const spec = w.spec as (V1Deployment['spec'] & V1StatefulSet['spec']) | undefined;
+  const st: AnyStatus = w.status ?? {};
   return {
     kind,
     meta: toMeta(w.metadata),
@@ -85,11 +90,10 @@ export function toWorkload(kind: WorkloadKind, w: V1Deployment | V1StatefulSet |
     paused: kind === 'Deployment' && (w as V1Deployment).spec?.paused === true,
     status: {
       generation: w.metadata?.generation ?? 0,
-      observedGeneration: w.status?.observedGeneration ?? 0,
-      readyReplicas: (w.status as { readyReplicas?: number } | undefined)?.readyReplicas ?? 0,
-      availableReplicas: (w.status as { numberAvailable?: number; availableReplicas?: number } | undefined)?.availableReplicas
-        ?? (w.status as { numberAvailable?: number } | undefined)?.numberAvailable ?? 0,
-      updatedReplicas: (w.status as { updatedReplicas?: number } | undefined)?.updatedReplicas ?? 0,
+      observedGeneration: st.observedGeneration ?? 0,
+      readyReplicas: st.readyReplicas ?? 0,
+      availableReplicas: st.availableReplicas ?? st.numberAvailable ?? 0,
+      updatedReplicas: st.updatedReplicas ?? 0,
     },
   };
 }

@@ -32,7 +32,7 @@ const COMPONENT = OWN_COMPONENT;
 const selectorString = (sel: Record<string, string>) => Object.entries(sel).map(([k, v]) => `${k}=${v}`).join(',');
 
 /** Turns any failure of a client-node call into a KubeApiError with the HTTP status (0 = no answer). */
-export function toKubeApiError(e: unknown): KubeApiError {
+function toKubeApiError(e: unknown): KubeApiError {
   if (e instanceof KubeApiError) return e;
   if (e instanceof ApiException) {
     const body = typeof e.body === 'string' ? safeJson(e.body) : e.body;

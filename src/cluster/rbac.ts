@@ -24,5 +24,3 @@ export const LEASE_RULES: readonly RbacRule[] = [
   { apiGroup: 'coordination.k8s.io', resource: 'leases', verbs: ['get', 'create', 'update'] },
 ];
 
-/** The dashboard role's ServiceAccount: read-only, no write verbs at all. */
-export const DASHBOARD_RULES: readonly RbacRule[] = [];

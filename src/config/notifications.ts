@@ -50,8 +50,7 @@ const webhook = z.strictObject({
   ...transport,
 });
 
-export const RECEIVER_TYPES = ['slack', 'pagerduty', 'alertmanager', 'webhook'] as const;
-export type ReceiverType = (typeof RECEIVER_TYPES)[number];
+const RECEIVER_TYPES = ['slack', 'pagerduty', 'alertmanager', 'webhook'] as const;
 
 const receiver = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'receiver names are 1-64 of A-Z a-z 0-9 . _ -'),
@@ -64,7 +63,7 @@ const receiver = z.strictObject({
   if (kinds.length !== 1) ctx.addIssue({ code: 'custom', message: `a receiver needs exactly one of ${RECEIVER_TYPES.join(', ')} (found ${kinds.length})` });
 });
 
-export const NOTIFY_ON = ['firing', 'escalated', 'resolved', 'remediation'] as const;
+const NOTIFY_ON = ['firing', 'escalated', 'resolved', 'remediation'] as const;
 
 const list = z.array(z.string().min(1)).default([]);
 

@@ -4,12 +4,12 @@
 import { LoadError } from '../domain/errors.ts';
 import { parseDuration } from './duration.ts';
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Long enough for every endpoint controller to take the pod out; never so long a drain outlives its grace. */
-export const MAX_SHUTDOWN_DELAY_MS = 10 * 60_000;
-export const DEFAULT_SHUTDOWN_DELAY = '5s';
+const MAX_SHUTDOWN_DELAY_MS = 10 * 60_000;
+const DEFAULT_SHUTDOWN_DELAY = '5s';
 
 export interface ProcessSettings {
   logLevel: LogLevel;

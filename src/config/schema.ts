@@ -36,8 +36,7 @@ const byteSize = (fallback: string) =>
 const tokens = z.array(z.string().min(16, 'tokens must be at least 16 characters')).default([]);
 const optionalPath = z.string().min(1).optional();
 
-export const ROLES = ['all', 'webhook', 'dashboard'] as const;
-export type Role = (typeof ROLES)[number];
+const ROLES = ['all', 'webhook', 'dashboard'] as const;
 
 export const configSchema = z.strictObject({
   role: z.enum(ROLES).default('all'),

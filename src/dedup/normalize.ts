@@ -12,7 +12,7 @@
 /** Only the head of a message is normalised: long texts differ in their tails, not their identity. */
 export const MAX_NORMALIZED_INPUT = 4096;
 
-export const PLACEHOLDERS = {
+const PLACEHOLDERS = {
   timestamp: '<ts>',
   uuid: '<uuid>',
   hex: '<hex>',

@@ -14,7 +14,7 @@ import type { WorkloadRef } from '../domain/types.ts';
  *   suffix alone cannot tell us the controller kind) stays whole;
  * - `none`: nothing to go on.
  */
-export const WORKLOAD_BASES = ['owner', 'replicaset-hash', 'statefulset-ordinal', 'pod', 'none'] as const;
+const WORKLOAD_BASES = ['owner', 'replicaset-hash', 'statefulset-ordinal', 'pod', 'none'] as const;
 export type WorkloadBasis = (typeof WORKLOAD_BASES)[number];
 
 export interface Workload {

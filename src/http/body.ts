@@ -4,7 +4,7 @@ import { AppError } from '../domain/errors.ts';
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
-export function requireJsonContentType(req: IncomingMessage): void {
+function requireJsonContentType(req: IncomingMessage): void {
   const type = req.headers['content-type'];
   if (!type || !JSON_TYPE.test(type)) {
     throw new AppError('unsupported_media_type', `Content-Type must be application/json (got ${type ? JSON.stringify(type) : 'none'}).`);
@@ -65,7 +65,7 @@ export async function readJsonBudgeted(req: IncomingMessage, limit: number, budg
   }
 }
 
-export function readBody(req: IncomingMessage, limit: number, reserve?: (bytes: number) => boolean): Promise<Buffer> {
+function readBody(req: IncomingMessage, limit: number, reserve?: (bytes: number) => boolean): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {
     return Promise.reject(new AppError('payload_too_large', `The body is ${declared} bytes; the limit is ${limit}.`));

@@ -35,7 +35,7 @@ export function wellEncodedPath(path: string): boolean {
 }
 
 /** Which catalogue entry a parser-level refusal maps to, and a message safe to show. */
-export function classifyClientError(err: { code?: string; reason?: string; message?: string }): { code: ErrorCode; message: string } {
+function classifyClientError(err: { code?: string; reason?: string; message?: string }): { code: ErrorCode; message: string } {
   switch (err.code) {
     case 'HPE_HEADER_OVERFLOW':
       return { code: 'headers_too_large', message: 'The request line and headers exceed 16 KiB.' };
@@ -52,7 +52,7 @@ export function classifyClientError(err: { code?: string; reason?: string; messa
 }
 
 /** The raw HTTP/1.1 answer for a request Node refused while parsing (no ServerResponse exists). */
-export function rawErrorResponse(code: ErrorCode, message: string): string {
+function rawErrorResponse(code: ErrorCode, message: string): string {
   const { status } = ERROR_CATALOGUE[code];
   const body = errorBody(code, message);
   const headers = [
@@ -90,7 +90,7 @@ export interface DrainLimits {
   lingerMs: number;
 }
 
-export const DEFAULT_DRAIN: DrainLimits = { maxBytes: 8 * 1024 * 1024, maxMs: 10_000, lingerMs: 2_000 };
+const DEFAULT_DRAIN: DrainLimits = { maxBytes: 8 * 1024 * 1024, maxMs: 10_000, lingerMs: 2_000 };
 
 /**
  * Called when an answer finished before its request body was read (401, 403, 413, 415 …). Closing at

@@ -13,15 +13,15 @@ import { errorBody } from './errors.ts';
 import { BASE_SECURITY_HEADERS } from './hardening.ts';
 
 export const LIVE_PROTOCOL = 'kube-sentinel.v1';
-export const TOKEN_PROTOCOL_PREFIX = 'bearer.';
+const TOKEN_PROTOCOL_PREFIX = 'bearer.';
 
 /** Messages the socket adds to the feed's own: a greeting and an application-level heartbeat. */
-export type LiveMessage =
+type LiveMessage =
   | FeedMessage
   | { type: 'hello'; protocol: typeof LIVE_PROTOCOL; heartbeatMs: number }
   | { type: 'heartbeat'; at: string };
 
-export const REJECT_REASONS = {
+const REJECT_REASONS = {
   'wrong-path': 'not_found',
   'origin-mismatch': 'forbidden',
   'missing-token': 'unauthorized',
@@ -29,7 +29,7 @@ export const REJECT_REASONS = {
   'too-many-clients': 'draining',
   'shutting-down': 'draining',
 } as const satisfies Record<string, ErrorCode>;
-export type RejectReason = keyof typeof REJECT_REASONS;
+type RejectReason = keyof typeof REJECT_REASONS;
 
 export type UpgradeVerdict = { ok: true } | { ok: false; reason: RejectReason };
 

@@ -6,6 +6,7 @@ import type { NotificationMessage } from '../notify/message.ts';
 import { DELIVERY_STATES, type Delivery, type DeliveryQuery, type DeliveryState } from '../store/outbox.ts';
 import type { Store } from '../store/types.ts';
 import { requireToken, type TokenSet } from './auth.ts';
+import { CONTROL_CHARACTERS } from './query.ts';
 
 export interface NotificationsRouteOptions {
   store: Pick<Store, 'listDeliveries'>;
@@ -16,7 +17,7 @@ export interface NotificationsRouteOptions {
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 /** The API shape: the delivery plus the groups it names (not the whole stored message). */
-export function toJson(d: Delivery): Record<string, unknown> {
+function toJson(d: Delivery): Record<string, unknown> {
   const m = d.message as Partial<NotificationMessage> | null;
   return {
     id: d.id, route: d.route, receiver: d.receiver, kind: d.kind, state: d.state, attempts: d.attempts,
@@ -36,12 +37,12 @@ function positiveInt(v: unknown, name: string, fallback: number, max: number): n
   return n;
 }
 
-export function parseDeliveryQuery(q: Record<string, unknown>): DeliveryQuery {
+function parseDeliveryQuery(q: Record<string, unknown>): DeliveryQuery {
   const out: DeliveryQuery = { page: positiveInt(q.page, 'page', 1, 1_000_000), pageSize: positiveInt(q.page_size, 'page_size', 50, 500) };
   if (q.group_id !== undefined) out.groupId = positiveInt(q.group_id, 'group_id', 1, Number.MAX_SAFE_INTEGER);
   if (q.receiver !== undefined) {
     // Receiver names are config names: no control characters (PostgreSQL refuses NUL in text outright).
-    if (typeof q.receiver !== 'string' || q.receiver.length > 64 || /[\u0000-\u001f\u007f]/.test(q.receiver)) throw new AppError('invalid_query', 'receiver must be a receiver name.', [{ path: 'receiver', message: 'invalid' }]);
+    if (typeof q.receiver !== 'string' || q.receiver.length > 64 || CONTROL_CHARACTERS.test(q.receiver)) throw new AppError('invalid_query', 'receiver must be a receiver name.', [{ path: 'receiver', message: 'invalid' }]);
     out.receiver = q.receiver;
   }
   if (q.state !== undefined) {

@@ -16,7 +16,8 @@ const MAX_FREE_TEXT = 200;
 /** 100 years: further back than any stored row, and far inside epoch-ms bigint range. */
 const MAX_SINCE_MS = 100 * 365.25 * 86_400_000;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:[Zz]|[+-]\d{2}:?\d{2})?)?$/;
-const CONTROL = /[\u0000-\u001f\u007f]/;
+/** C0 control characters and DEL: never part of a name or search text (PostgreSQL refuses NUL outright). */
+export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
 function raw(q: RawQuery, key: string): string | undefined {
   const v = q[key];
@@ -29,7 +30,7 @@ function raw(q: RawQuery, key: string): string | undefined {
 function str(q: RawQuery, key: string, issues: ErrorDetail[], max = MAX_TEXT): string | undefined {
   const s = raw(q, key);
   if (s === undefined) return undefined;
-  if (CONTROL.test(s)) {
+  if (CONTROL_CHARACTERS.test(s)) {
     issues.push({ path: key, message: 'must not contain control characters' });
     return undefined;
   }

@@ -28,13 +28,13 @@ export interface RemediationRoutesOptions {
 }
 
 /** Stable and non-secret: 8 hex digits of the token's SHA-256, enough to tell admins apart in the audit. */
-export function adminId(req: Request): string {
+function adminId(req: Request): string {
   const token = bearerToken(req) ?? '';
   return `admin:${createHash('sha256').update(token).digest('hex').slice(0, 8)}`;
 }
 
 /** The JSON shape of a request in the API: ISO times, the target in words. */
-export function requestView(r: RemediationRequest) {
+function requestView(r: RemediationRequest) {
   return {
     id: r.id, groupId: r.groupId, rule: r.rule, action: r.action, params: r.params, namespace: r.namespace, pod: r.pod,
     target: signalDisplay(r), state: r.state, attempts: r.attempts, createdAt: iso(r.createdAt),

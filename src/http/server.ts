@@ -26,7 +26,7 @@ export interface ListeningServer {
   useTls(pair: TlsPair): void;
 }
 
-export function parseListen(listen: string): { host: string; port: number } {
+function parseListen(listen: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen);
   if (!m) throw new Error(`web.listen must be host:port, got "${listen}"`);
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port: Number(m[3]) };

@@ -4,7 +4,7 @@ import type { Channel } from '../domain/types.ts';
 import type { AdmissionParse } from './admission.ts';
 import type { ParseResult } from './common.ts';
 
-export interface IngestRoute {
+interface IngestRoute {
   /** `POST` path, relative to web.base_path. */
   path: string;
   /** The door a signal came in by (metrics label, occurrence detail); one per route. */

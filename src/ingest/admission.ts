@@ -26,7 +26,7 @@ export interface AdmissionParse {
  * caller is the API server, so what such a signal creates is shown as admission-sourced (the label
  * appears in the API's `labels` and on the dashboard); remediation still re-reads the live objects.
  */
-export const ADMISSION_MARK = { name: 'kube-sentinel.io/via', value: 'admission' } as const;
+const ADMISSION_MARK = { name: 'kube-sentinel.io/via', value: 'admission' } as const;
 
 /** Operations that write the object we are shown; DELETE's `object` is null and CONNECT has none. */
 const WRITES = new Set(['CREATE', 'UPDATE']);

@@ -73,7 +73,7 @@ function ownerRef(kind: string | undefined, name: string | undefined): WorkloadR
 }
 
 /** The owner the labels state, most explicit first: mixin `workload`, kube-state-metrics owner, then per-kind labels. */
-export function ownerFromLabels(labels: Readonly<Record<string, string>>): WorkloadRef | null {
+function ownerFromLabels(labels: Readonly<Record<string, string>>): WorkloadRef | null {
   const named = ownerRef(labels.workload_type, labels.workload) ?? ownerRef(labels.owner_kind, labels.owner_name);
   if (named !== null) return named;
   for (const [label, kind] of WORKLOAD_LABELS) {
@@ -89,7 +89,7 @@ export function ownerFromLabels(labels: Readonly<Record<string, string>>): Workl
  * with absent or repeated annotations left out, and just `<alertname>` when there are none. The
  * alertname leads so a pattern can anchor on it; the annotations are what people wrote to explain it.
  */
-export function alertMessage(alertname: string, annotations: Readonly<Record<string, string>>): string {
+function alertMessage(alertname: string, annotations: Readonly<Record<string, string>>): string {
   const parts: string[] = [];
   for (const key of ['summary', 'description', 'message']) {
     const text = annotations[key];

@@ -175,41 +175,53 @@ export function parseRfc3339(s: string): number {
   const hour = digits(s, 11, 2);
   const minute = digits(s, 14, 2);
   const second = digits(s, 17, 2);
-  const t = s[10];
-  if (s[4] !== '-' || s[7] !== '-' || (t !== 'T' && t !== 't' && t !== ' ') || s[13] !== ':' || s[16] !== ':') return NaN;
-  if (year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) {
-    return NaN;
-  }
-  const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  if (day > DAYS_IN_MONTH[month - 1] + (leap ? 1 : 0)) return NaN;
-  let i = 19;
-  let millis = 0;
-  if (s[i] === '.' || s[i] === ',') {
-    const start = ++i;
-    while (i < s.length && s.charCodeAt(i) >= 0x30 && s.charCodeAt(i) <= 0x39) i++;
-    if (i === start || i - start > 9) return NaN;
-    millis = digits(s.slice(start, Math.min(i, start + 3)).padEnd(3, '0'), 0, 3);
-  }
-  let offsetMinutes = 0;
-  const zone = s[i];
-  if (zone === 'Z' || zone === 'z') {
-    i++;
-  } else if ((zone === '+' || zone === '-') && s[i + 3] === ':') {
-    const oh = digits(s, i + 1, 2);
-    const om = digits(s, i + 4, 2);
-    if (oh < 0 || oh > 23 || om < 0 || om > 59) return NaN;
-    offsetMinutes = (zone === '+' ? 1 : -1) * (oh * 60 + om);
-    i += 6;
-  } else {
-    return NaN;
-  }
-  if (i !== s.length) return NaN;
+  if (!separatorsAt(s) || !inRange(year, month, day) || !inRange24h(hour, minute, second)) return NaN;
+  const fraction = readFraction(s, 19);
+  const zone = fraction && readZone(s, fraction.next);
+  if (!fraction || !zone || zone.next !== s.length) return NaN;
   // Date.UTC reads years 0–99 as 1900–1999 (Go's zero time is year 1), so compute those 400 years later.
   const ms =
     year < 100
-      ? Date.UTC(year + 400, month - 1, day, hour, minute, second, millis) - FOUR_CENTURIES_MS
-      : Date.UTC(year, month - 1, day, hour, minute, second, millis);
-  return ms - offsetMinutes * 60_000;
+      ? Date.UTC(year + 400, month - 1, day, hour, minute, second, fraction.millis) - FOUR_CENTURIES_MS
+      : Date.UTC(year, month - 1, day, hour, minute, second, fraction.millis);
+  return ms - zone.offsetMinutes * 60_000;
+}
+
+/** `YYYY-MM-DDTHH:MM:SS`: the date and time separators (T, t or a space between the two). */
+function separatorsAt(s: string): boolean {
+  const t = s[10];
+  return s[4] === '-' && s[7] === '-' && (t === 'T' || t === 't' || t === ' ') && s[13] === ':' && s[16] === ':';
+}
+
+/** A real calendar day (leap years included); `digits` gives -1 for anything but digits. */
+function inRange(year: number, month: number, day: number): boolean {
+  if (year < 0 || month < 1 || month > 12 || day < 1) return false;
+  const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= DAYS_IN_MONTH[month - 1] + (leap ? 1 : 0);
+}
+
+const inRange24h = (hour: number, minute: number, second: number): boolean =>
+  hour >= 0 && hour <= 23 && minute >= 0 && minute <= 59 && second >= 0 && second <= 59;
+
+/** Optional `.123456789` (or `,`): up to 9 digits, kept to milliseconds. null when malformed. */
+function readFraction(s: string, at: number): { millis: number; next: number } | null {
+  if (s[at] !== '.' && s[at] !== ',') return { millis: 0, next: at };
+  const start = at + 1;
+  let i = start;
+  while (i < s.length && s.charCodeAt(i) >= 0x30 && s.charCodeAt(i) <= 0x39) i++;
+  if (i === start || i - start > 9) return null;
+  return { millis: digits(s.slice(start, Math.min(i, start + 3)).padEnd(3, '0'), 0, 3), next: i };
+}
+
+/** `Z`, `z` or `±HH:MM`. null when malformed. */
+function readZone(s: string, at: number): { offsetMinutes: number; next: number } | null {
+  const zone = s[at];
+  if (zone === 'Z' || zone === 'z') return { offsetMinutes: 0, next: at + 1 };
+  if ((zone !== '+' && zone !== '-') || s[at + 3] !== ':') return null;
+  const oh = digits(s, at + 1, 2);
+  const om = digits(s, at + 4, 2);
+  if (oh < 0 || oh > 23 || om < 0 || om > 59) return null;
+  return { offsetMinutes: (zone === '+' ? 1 : -1) * (oh * 60 + om), next: at + 6 };
 }
 
 /**

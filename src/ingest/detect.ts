@@ -4,7 +4,7 @@
 import { typeName, type ParseResult } from './common.ts';
 import { INGEST_ADAPTERS, type PayloadFormat } from './formats.ts';
 
-export { PAYLOAD_FORMATS, type PayloadFormat } from './formats.ts';
+export {  type PayloadFormat } from './formats.ts';
 
 export interface DetectedPayload extends ParseResult {
   /** null when the document matches no format (there is then one issue at `body`). */

@@ -83,47 +83,46 @@ export function eventMessage(type: string, reason: string, text: string): string
 }
 
 /** An Event Kube Sentinel wrote itself: by its reason or by any of the reporter fields naming it. */
-export function isOwnEvent(reason: string, component: string, item: Record<string, unknown>): boolean {
+function isOwnEvent(reason: string, component: string, item: Record<string, unknown>): boolean {
   if (reason === OWN_EVENT_REASON || component === OWN_COMPONENT) return true;
   return item.reportingComponent === OWN_COMPONENT || item.reportingController === OWN_COMPONENT;
 }
 
-/** Validate one Event object (either API) and convert it; null with issues under `prefix` when invalid,
- * null without issues for Kube Sentinel's own Events (accepted, never recorded). */
-export function readEvent(item: unknown, prefix: string, issues: IssueList, now: number, channel: Channel): Signal | null {
-  if (!isRecord(item)) {
-    issues.add(prefix || 'body', `must be an Event object, got ${typeName(item)}`);
-    return null;
-  }
-  const before = issues.count;
-  const kind = readString(item, 'kind', prefix, issues);
-  if (kind !== '' && kind !== 'Event') issues.add(fieldPath(prefix, 'kind'), `must be "Event", got ${JSON.stringify(kind.slice(0, 40))}`);
+type Read = { item: Record<string, unknown>; prefix: string; issues: IssueList };
 
+/** metadata: uid, name, namespace, labels. */
+function readEventMeta({ item, prefix, issues }: Read) {
   const metaPath = fieldPath(prefix, 'metadata');
   const meta = readRecord(item, 'metadata', prefix, issues);
-  const uid = readString(meta, 'uid', metaPath, issues);
-  const name = readString(meta, 'name', metaPath, issues);
-  const metaNamespace = readString(meta, 'namespace', metaPath, issues);
-  const labels = readStringMap(meta.labels, fieldPath(metaPath, 'labels'), issues, { kind: 'metadata', required: false });
+  return {
+    meta, metaPath,
+    uid: readString(meta, 'uid', metaPath, issues),
+    name: readString(meta, 'name', metaPath, issues),
+    namespace: readString(meta, 'namespace', metaPath, issues),
+    labels: readStringMap(meta.labels, fieldPath(metaPath, 'labels'), issues, { kind: 'metadata', required: false }),
+  };
+}
 
-  // events.k8s.io/v1 renamed involvedObject → regarding and message → note.
+/** The object the Event is about: events.k8s.io/v1 renamed involvedObject → regarding. */
+function readRegarding({ item, prefix, issues }: Read) {
   const objectKey = item.regarding !== undefined ? 'regarding' : 'involvedObject';
   const objPath = fieldPath(prefix, objectKey);
   const obj = readRecord(item, objectKey, prefix, issues);
-  const objKind = readString(obj, 'kind', objPath, issues);
-  const objName = readString(obj, 'name', objPath, issues);
-  const objNamespace = readString(obj, 'namespace', objPath, issues);
-  const objFieldPath = readString(obj, 'fieldPath', objPath, issues);
+  return {
+    kind: readString(obj, 'kind', objPath, issues),
+    name: readString(obj, 'name', objPath, issues),
+    namespace: readString(obj, 'namespace', objPath, issues),
+    fieldPath: readString(obj, 'fieldPath', objPath, issues),
+  };
+}
 
-  const reason = readString(item, 'reason', prefix, issues);
-  const type = readString(item, 'type', prefix, issues);
-  const text = clampText(readString(item, item.note !== undefined ? 'note' : 'message', prefix, issues));
-
+/** How often and since when, under both APIs' names (series, deprecated* fields), oldest clue first. */
+function readEventTimes(r: Read, meta: Record<string, unknown>, metaPath: string) {
+  const { item, prefix, issues } = r;
   const seriesPath = fieldPath(prefix, 'series');
   const series = readRecord(item, 'series', prefix, issues);
   const count =
     readCount(series, 'count', seriesPath, issues) ?? readCount(item, 'count', prefix, issues) ?? readCount(item, 'deprecatedCount', prefix, issues);
-
   const firstSeen =
     readTime(item, 'firstTimestamp', prefix, issues) ??
     readTime(item, 'deprecatedFirstTimestamp', prefix, issues) ??
@@ -131,7 +130,11 @@ export function readEvent(item: unknown, prefix: string, issues: IssueList, now:
     readTime(item, 'lastTimestamp', prefix, issues) ??
     readTime(item, 'deprecatedLastTimestamp', prefix, issues) ??
     readTime(meta, 'creationTimestamp', metaPath, issues);
+  return { count, firstSeen };
+}
 
+/** Who reported it: source / reporting fields (core/v1) or their events.k8s.io/v1 spellings. */
+function readReporter({ item, prefix, issues }: Read) {
   const source = readRecord(item, 'source', prefix, issues);
   const deprecatedSource = readRecord(item, 'deprecatedSource', prefix, issues);
   const component =
@@ -142,47 +145,81 @@ export function readEvent(item: unknown, prefix: string, issues: IssueList, now:
   const host =
     readString(source, 'host', fieldPath(prefix, 'source'), issues) ||
     readString(deprecatedSource, 'host', fieldPath(prefix, 'deprecatedSource'), issues);
+  return { component, host };
+}
+
+/** The Event's own uid or name when it has one; otherwise what it says, where and since when. */
+function eventOccurrenceKey(uid: string, metaNamespace: string, name: string, what: string): string {
+  if (uid !== '') return `event:${uid}`;
+  if (name !== '') return `event:${metaNamespace}/${name}`;
+  return `event:${what}`;
+}
+
+/** A valid Event, read: the Signal it becomes. */
+function eventSignal(e: {
+  channel: Channel; now: number; m: ReturnType<typeof readEventMeta> & { labels: Record<string, string> };
+  obj: ReturnType<typeof readRegarding>; reason: string; type: string; text: string;
+  count: number | null; firstSeen: number | null; component: string; host: string;
+}): Signal {
+  const { m, obj, reason } = e;
+  // Namespaced objects' Events live in the object's namespace; cluster-scoped objects (Nodes…) have
+  // none, and their Event's own namespace ("default") would be misleading.
+  const namespace = obj.namespace || (obj.kind === '' || obj.kind === 'Pod' ? m.namespace : '');
+  const isPod = obj.kind === 'Pod';
+  const owner: WorkloadRef | null = !isPod && obj.kind !== '' && obj.name !== '' ? { kind: obj.kind, name: obj.name } : null;
+  const startsAt = e.firstSeen ?? e.now;
+  const annotations: Record<string, string> = {};
+  if (e.component !== '') annotations.component = e.component;
+  if (e.host !== '') annotations.host = e.host;
+
+  return {
+    source: 'event',
+    channel: e.channel,
+    title: reason || 'Event',
+    message: eventMessage(e.type, reason, e.text),
+    labels: m.labels,
+    annotations,
+    namespace,
+    pod: isPod ? obj.name : '',
+    container: isPod ? containerFromFieldPath(obj.fieldPath) : '',
+    owner,
+    reason,
+    eventType: e.type,
+    state: 'firing',
+    startsAt,
+    endsAt: null,
+    occurrenceKey: eventOccurrenceKey(m.uid, m.namespace, m.name, `${obj.kind}/${namespace}/${obj.name}/${reason}/${startsAt}`),
+    occurrenceCount: Math.max(1, e.count ?? 1),
+    alertFingerprint: null,
+    generatorUrl: '',
+  };
+}
+
+/** Validate one Event object (either API) and convert it; null with issues under `prefix` when invalid,
+ * null without issues for Kube Sentinel's own Events (accepted, never recorded). */
+export function readEvent(item: unknown, prefix: string, issues: IssueList, now: number, channel: Channel): Signal | null {
+  if (!isRecord(item)) {
+    issues.add(prefix || 'body', `must be an Event object, got ${typeName(item)}`);
+    return null;
+  }
+  const r: Read = { item, prefix, issues };
+  const before = issues.count;
+  const kind = readString(item, 'kind', prefix, issues);
+  if (kind !== '' && kind !== 'Event') issues.add(fieldPath(prefix, 'kind'), `must be "Event", got ${JSON.stringify(kind.slice(0, 40))}`);
+  const m = readEventMeta(r);
+  const obj = readRegarding(r);
+  const reason = readString(item, 'reason', prefix, issues);
+  const type = readString(item, 'type', prefix, issues);
+  // events.k8s.io/v1 renamed message → note.
+  const text = clampText(readString(item, item.note !== undefined ? 'note' : 'message', prefix, issues));
+  const { count, firstSeen } = readEventTimes(r, m.meta, m.metaPath);
+  const { component, host } = readReporter(r);
 
   if (issues.count === before && reason === '' && text === '') issues.add(prefix || 'body', 'an Event needs a reason or a message');
-  if (issues.count !== before || labels === null) return null;
+  if (issues.count !== before || m.labels === null) return null;
   // Our own remediation Events come back through the admission webhook and event exporters; their text
   // ("restarted pod … (CrashLoopBackOff)") matches the rules that caused them. Valid, but never a signal.
   if (isOwnEvent(reason, component, item)) return null;
 
-  // Namespaced objects' Events live in the object's namespace; cluster-scoped objects (Nodes…) have
-  // none, and their Event's own namespace ("default") would be misleading.
-  const namespace = objNamespace || (objKind === '' || objKind === 'Pod' ? metaNamespace : '');
-  const isPod = objKind === 'Pod';
-  const owner: WorkloadRef | null = !isPod && objKind !== '' && objName !== '' ? { kind: objKind, name: objName } : null;
-  const startsAt = firstSeen ?? now;
-  let occurrenceKey: string;
-  if (uid !== '') occurrenceKey = `event:${uid}`;
-  else if (name !== '') occurrenceKey = `event:${metaNamespace}/${name}`;
-  else occurrenceKey = `event:${objKind}/${namespace}/${objName}/${reason}/${startsAt}`;
-
-  const annotations: Record<string, string> = {};
-  if (component !== '') annotations.component = component;
-  if (host !== '') annotations.host = host;
-
-  return {
-    source: 'event',
-    channel,
-    title: reason || 'Event',
-    message: eventMessage(type, reason, text),
-    labels,
-    annotations,
-    namespace,
-    pod: isPod ? objName : '',
-    container: isPod ? containerFromFieldPath(objFieldPath) : '',
-    owner,
-    reason,
-    eventType: type,
-    state: 'firing',
-    startsAt,
-    endsAt: null,
-    occurrenceKey,
-    occurrenceCount: Math.max(1, count ?? 1),
-    alertFingerprint: null,
-    generatorUrl: '',
-  };
+  return eventSignal({ channel, now, m: { ...m, labels: m.labels }, obj, reason, type, text, count, firstSeen, component, host });
 }

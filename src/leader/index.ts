@@ -7,7 +7,7 @@ import { LeaderElector, StaticLeadership, type LeaderMetrics, type Leadership } 
 import type { LeaseClient } from './lease.ts';
 import { makeIdentity } from './record.ts';
 
-export { NotLeaderError, type Leadership, type LeaderMetrics, type LeaderStatus } from './elector.ts';
+export { NotLeaderError, type Leadership,  type LeaderStatus } from './elector.ts';
 
 export interface LeadershipOptions {
   config: Config['leader_election'];

@@ -10,7 +10,7 @@ export interface Observation {
   observedAt: number;
 }
 
-export const sameRecord = (a: LeaseSpec, b: LeaseSpec): boolean =>
+const sameRecord = (a: LeaseSpec, b: LeaseSpec): boolean =>
   a.holderIdentity === b.holderIdentity && a.leaseDurationSeconds === b.leaseDurationSeconds &&
   a.acquireTime === b.acquireTime && a.renewTime === b.renewTime && a.leaseTransitions === b.leaseTransitions;
 

@@ -6,7 +6,7 @@ import type { NotifyKind } from '../store/outbox.ts';
 import type { ErrorGroup } from '../store/types.ts';
 
 /** Message text is attacker-influenced log text: keep it short in every channel. */
-export const MAX_TEXT = 500;
+const MAX_TEXT = 500;
 
 export interface GroupSnapshot {
   id: number;

@@ -13,7 +13,7 @@ import type { CompiledRoute } from './routing.ts';
 import type { AttemptResult } from './retry.ts';
 
 
-export interface Deliverer {
+interface Deliverer {
   deliver(receiver: string, message: NotificationMessage, ctx: { deliveryId: number; now: number }): Promise<AttemptResult>;
 }
 

@@ -12,7 +12,7 @@ import type { CompiledRoute } from './routing.ts';
 const RANK: Record<Priority, number> = { P1: 1, P2: 2, P3: 3, P4: 4 };
 const KIND_ORDER: Record<NotifyKind, number> = { firing: 0, escalated: 1, remediation: 2, resolved: 3 };
 
-export const SKIP_REASONS = ['group-gone', 'no-route', 'repeat-interval', 'never-notified', 'rate-limited'] as const;
+const SKIP_REASONS = ['group-gone', 'no-route', 'repeat-interval', 'never-notified', 'rate-limited'] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
 export interface PlanOptions {
@@ -67,54 +67,69 @@ interface Bucket {
   entries: Array<{ group: ErrorGroup; event: NotificationEvent }>;
 }
 
-/** Pure: the deliveries and marks for one batch, and every skipped (event, receiver) with its reason. */
-export function planBatch(input: {
+type PlanInput = {
   batch: readonly NotificationEvent[];
   groups: ReadonlyMap<number, ErrorGroup>;
   routes: readonly CompiledRoute[];
   state: OutboxState;
   now: number;
   options: PlanOptions;
-}): { plan: OutboxPlan; skips: Skip[] } {
-  const { now, options } = input;
+};
+
+/** Pure: the deliveries and marks for one batch, and every skipped (event, receiver) with its reason. */
+export function planBatch(input: PlanInput): { plan: OutboxPlan; skips: Skip[] } {
   const skips: Skip[] = [];
-  const marks = new Map(input.state.marks.map((m) => [`${m.receiver}|${m.groupId}`, m]));
-  // Several events for one group and kind in a batch (a crash loop re-firing) are one notification; the latest detail wins.
+  const buckets = route(latestEvents(input.batch, input.groups), input, skips);
+  return { plan: render(buckets, input, skips), skips };
+}
+
+/**
+ * Several events for one group and kind in a batch (a crash loop re-firing) are one notification; the
+ * latest detail wins. A group that both fired and resolved within the window keeps only the kind it
+ * ends in (a flap shorter than group_wait tells nobody anything, as in Alertmanager).
+ */
+function latestEvents(batch: readonly NotificationEvent[], groups: ReadonlyMap<number, ErrorGroup>): NotificationEvent[] {
   const latest = new Map<string, NotificationEvent>();
-  for (const e of input.batch) latest.set(`${e.groupId}|${e.kind}`, e);
-  // A group that both fired and resolved within the window keeps only the kind it ends in (a flap
-  // shorter than group_wait tells nobody anything, as in Alertmanager).
+  for (const e of batch) latest.set(`${e.groupId}|${e.kind}`, e);
   for (const e of [...latest.values()]) {
-    const g = input.groups.get(e.groupId);
+    const g = groups.get(e.groupId);
     const other = e.kind === 'firing' ? 'resolved' : e.kind === 'resolved' ? 'firing' : null;
     if (g && other && latest.has(`${e.groupId}|${other}`) && g.status !== e.kind) latest.delete(`${e.groupId}|${e.kind}`);
   }
+  return [...latest.values()];
+}
 
+/** Each event to every receiver of every matching route, once per receiver, in buckets by (route, receiver, kind). */
+function route(events: NotificationEvent[], input: PlanInput, skips: Skip[]): Map<string, Bucket> {
+  const marks = new Map(input.state.marks.map((m) => [`${m.receiver}|${m.groupId}`, m]));
   const buckets = new Map<string, Bucket>();
   const told = new Set<string>();
-  for (const event of latest.values()) {
+  for (const event of events) {
     const group = input.groups.get(event.groupId);
     if (!group) { skips.push({ eventId: event.id, groupId: event.groupId, receiver: null, reason: 'group-gone' }); continue; }
-    let routed = false;
-    for (const route of input.routes) {
-      if (!route.on.includes(event.kind) || !route.matches(group)) continue;
-      routed = true;
-      for (const receiver of route.receivers) {
+    const matching = input.routes.filter((r) => r.on.includes(event.kind) && r.matches(group));
+    if (matching.length === 0) skips.push({ eventId: event.id, groupId: group.id, receiver: null, reason: 'no-route' });
+    for (const r of matching) {
+      for (const receiver of r.receivers) {
         // Every matching route notifies, but a receiver hears about a group once per message.
         const once = `${receiver}|${group.id}|${event.kind}`;
         if (told.has(once)) continue;
         told.add(once);
-        const verdict = repeatVerdict(marks.get(`${receiver}|${group.id}`), event.kind, group.priority, now, route.repeatMs);
+        const verdict = repeatVerdict(marks.get(`${receiver}|${group.id}`), event.kind, group.priority, input.now, r.repeatMs);
         if (verdict) { skips.push({ eventId: event.id, groupId: group.id, receiver, reason: verdict }); continue; }
-        const key = `${pairKey(route.name, receiver)}\u0000${event.kind}`;
+        const key = `${pairKey(r.name, receiver)}\u0000${event.kind}`;
         let b = buckets.get(key);
-        if (!b) buckets.set(key, b = { route, receiver, kind: event.kind, entries: [] });
+        if (!b) buckets.set(key, b = { route: r, receiver, kind: event.kind, entries: [] });
         b.entries.push({ group, event });
       }
     }
-    if (!routed) skips.push({ eventId: event.id, groupId: group.id, receiver: null, reason: 'no-route' });
   }
+  return buckets;
+}
 
+/** One delivery per bucket: the highest priorities in detail up to the rate limit, the rest counted. */
+function render(buckets: Map<string, Bucket>, input: PlanInput, skips: Skip[]): OutboxPlan {
+  const { now, options } = input;
   const plan: OutboxPlan = { eventIds: input.batch.map((e) => e.id), deliveries: [], marks: [] };
   const used = new Map<string, number>();
   const marksOut = new Map<string, NotificationMark>();
@@ -142,15 +157,14 @@ export function planBatch(input: {
       route: b.route.name, receiver: b.receiver, kind: b.kind, groupIds: ordered.map((e) => e.group.id), message,
       detailed: detailed.length, suppressed: rest.length, createdAt: now, notBefore: now,
     });
-    if (b.kind === 'firing' || b.kind === 'resolved') {
-      for (const d of detailed) {
-        marksOut.set(`${b.receiver}|${d.group.id}`, {
-          receiver: b.receiver, groupId: d.group.id, kind: b.kind, priority: d.group.priority, at: now,
-          repeatAt: b.kind === 'firing' ? now + b.route.repeatMs : null,
-        });
-      }
+    if (b.kind !== 'firing' && b.kind !== 'resolved') continue;
+    for (const d of detailed) {
+      marksOut.set(`${b.receiver}|${d.group.id}`, {
+        receiver: b.receiver, groupId: d.group.id, kind: b.kind, priority: d.group.priority, at: now,
+        repeatAt: b.kind === 'firing' ? now + b.route.repeatMs : null,
+      });
     }
   }
   plan.marks = [...marksOut.values()];
-  return { plan, skips };
+  return plan;
 }

@@ -32,7 +32,7 @@ export function parseRetryAfter(value: string | null, now: number): number | nul
 }
 
 /** Exponential backoff with ±20% jitter: base, 2×base, 4×base… capped. */
-export function backoff(attempt: number, p: RetryPolicy, random: () => number): number {
+function backoff(attempt: number, p: RetryPolicy, random: () => number): number {
   const raw = Math.min(p.maxMs, p.baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(raw * (0.8 + 0.4 * random()));
 }

@@ -43,7 +43,7 @@ function transportOf(r: ReceiverConfig): { ca_file?: string; timeout: number } {
   return (r.slack ?? r.pagerduty ?? r.alertmanager ?? r.webhook)!;
 }
 
-export function receiverType(r: ReceiverConfig): 'slack' | 'pagerduty' | 'alertmanager' | 'webhook' {
+function receiverType(r: ReceiverConfig): 'slack' | 'pagerduty' | 'alertmanager' | 'webhook' {
   return r.slack ? 'slack' : r.pagerduty ? 'pagerduty' : r.alertmanager ? 'alertmanager' : 'webhook';
 }
 

@@ -4,7 +4,7 @@ import { pino, type Logger, type DestinationStream } from 'pino';
 
 export type { Logger };
 
-export const REDACT_PATHS = [
+const REDACT_PATHS = [
   'authorization', '*.authorization', 'headers.authorization', 'req.headers.authorization',
   'token', '*.token', 'tokens', '*.tokens', 'password', '*.password',
   'ingest_tokens', 'read_tokens', 'admin_tokens', '*.ingest_tokens', '*.read_tokens', '*.admin_tokens',

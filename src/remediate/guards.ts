@@ -11,7 +11,7 @@ export type GuardReason = (typeof GUARD_REASONS)[number];
 
 export type Verdict = { ok: true } | { ok: false; reason: GuardReason; detail: string };
 
-export const OPT_OUT_ANNOTATION = 'kube-sentinel.io/remediation';
+const OPT_OUT_ANNOTATION = 'kube-sentinel.io/remediation';
 export const HOUR_MS = 3_600_000;
 
 export interface GuardInput {
@@ -42,38 +42,38 @@ export function excludedNamespaces(configured: readonly string[], ownNamespace: 
   return [...new Set([...configured, ...(ownNamespace ? [ownNamespace] : [])])];
 }
 
-export const guardEnabled = (i: GuardInput): Verdict =>
+const guardEnabled = (i: GuardInput): Verdict =>
   i.settings.enabled ? pass : fail('disabled', 'remediation is disabled in settings');
 
-export const guardNamespace = (i: GuardInput): Verdict =>
+const guardNamespace = (i: GuardInput): Verdict =>
   i.excludedNamespaces.includes(i.namespace) ? fail('excluded-namespace', `namespace ${i.namespace || '(none)'} is excluded from remediation`) : pass;
 
 export const hasOptOut = (annotations: Record<string, string>): boolean =>
   (annotations[OPT_OUT_ANNOTATION] ?? '').trim().toLowerCase() === 'disabled';
 
-export function guardOptOut(i: GuardInput): Verdict {
+function guardOptOut(i: GuardInput): Verdict {
   if (hasOptOut(i.namespaceAnnotations)) return fail('opted-out', `namespace ${i.namespace} has ${OPT_OUT_ANNOTATION}: disabled`);
   if (hasOptOut(i.workloadAnnotations)) return fail('opted-out', `${i.target} has ${OPT_OUT_ANNOTATION}: disabled`);
   return pass;
 }
 
-export const guardMaxAttempts = (i: GuardInput): Verdict =>
+const guardMaxAttempts = (i: GuardInput): Verdict =>
   i.attempts >= i.maxAttempts
     ? fail('max-attempts', `${i.target} was already remediated ${i.attempts} time(s) within the attempt window (max ${i.maxAttempts}); a human should look`)
     : pass;
 
-export function guardCooldown(i: GuardInput): Verdict {
+function guardCooldown(i: GuardInput): Verdict {
   if (i.lastActionAt === null || i.cooldownMs <= 0) return pass;
   const left = i.lastActionAt + i.cooldownMs - i.now;
   return left > 0 ? fail('cooldown', `last action on ${i.target} ${Math.round((i.now - i.lastActionAt) / 1000)}s ago; cooldown ends in ${Math.ceil(left / 1000)}s`) : pass;
 }
 
-export const guardBudget = (i: GuardInput): Verdict =>
+const guardBudget = (i: GuardInput): Verdict =>
   i.actedLastHour >= i.settings.maxActionsPerHour
     ? fail('budget-exhausted', `${i.actedLastHour} action(s) in the last hour; max_actions_per_hour is ${i.settings.maxActionsPerHour}`)
     : pass;
 
-export const guardDryRun = (i: GuardInput): Verdict =>
+const guardDryRun = (i: GuardInput): Verdict =>
   i.settings.dryRun ? fail('dry-run', 'dry-run is on: every guard passed, would act') : pass;
 
 /** Guards that need nothing from the cluster: checked before any API read. */

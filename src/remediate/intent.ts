@@ -18,7 +18,7 @@ export type LiveFacts =
 export const SETTLE_REASONS = [
   'landed', 'not-landed', 'target-gone', 'target-replaced', 'target-changed', 'pod-healthy', 'facts-mismatch',
 ] as const;
-export type SettleReason = (typeof SETTLE_REASONS)[number];
+type SettleReason = (typeof SETTLE_REASONS)[number];
 
 export type Settlement =
   | { verdict: 'landed'; reason: 'landed'; detail: string }

@@ -66,7 +66,7 @@ export interface ReplicaSetInfo {
 
 export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet'] as const;
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
-export const SCALABLE_KINDS = ['Deployment', 'StatefulSet'] as const;
+const SCALABLE_KINDS = ['Deployment', 'StatefulSet'] as const;
 export type ScalableKind = (typeof SCALABLE_KINDS)[number];
 
 export interface WorkloadInfo {
@@ -99,7 +99,7 @@ export interface NewEvent {
   reportingInstance: string;
 }
 
-export type { CallOptions, LeaseClient, LeaseInfo, LeaseSpec } from '../leader/lease.ts';
+export type { CallOptions,  LeaseInfo, LeaseSpec } from '../leader/lease.ts';
 
 export interface KubeReader {
   getPod(namespace: string, name: string): Promise<PodInfo | null>;

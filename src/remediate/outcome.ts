@@ -23,7 +23,7 @@ export const OUTCOME_REASONS = [
   'recovered', 'recurred', 'not-ready', 'reached', 'not-reached', 'rolled-out', 'rollout-stuck', 'pods-gone', 'pods-remain',
   'target-gone',
 ] as const;
-export type OutcomeReason = (typeof OUTCOME_REASONS)[number];
+type OutcomeReason = (typeof OUTCOME_REASONS)[number];
 
 export type OutcomeVerdict =
   | { outcome: VerifyOutcome; reason: OutcomeReason; detail: string }

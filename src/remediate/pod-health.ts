@@ -3,7 +3,7 @@
 import type { PodInfo } from './kube.ts';
 
 /** Waiting reasons that mean the container cannot run, as the kubelet reports them. */
-export const FAILING_WAITING_REASONS = [
+const FAILING_WAITING_REASONS = [
   'CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'ErrImageNeverPull', 'InvalidImageName',
   'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError', 'PreStartHookError', 'PostStartHookError',
 ] as const;

@@ -6,7 +6,7 @@ import { SETTLE_REASONS } from './intent.ts';
 import { RESOLVE_REASONS } from './target.ts';
 
 /** Named reasons an action's plan() gives for not acting (its live-state verification). */
-export const ACTION_SKIP_REASONS = [
+const ACTION_SKIP_REASONS = [
   'no-action', 'no-pod', 'pod-terminating', 'no-controller', 'pod-healthy', 'unsupported-workload', 'workload-terminating',
   'invalid-params', 'at-max-replicas', 'at-min-replicas', 'no-change', 'deployment-paused', 'no-previous-revision',
   'pod-not-current-revision', 'workload-healthy', 'already-at-previous', 'no-stuck-pods', 'unknown-receiver',
@@ -14,7 +14,7 @@ export const ACTION_SKIP_REASONS = [
 export type ActionSkipReason = (typeof ACTION_SKIP_REASONS)[number];
 
 /** The loop's own reasons: no cluster to verify against, target vanished mid-action, suspended. */
-export const LOOP_REASONS = ['no-cluster', 'target-gone', 'suspended', 'approval-required', 'approval-pending', 'superseded-by-landing'] as const;
+const LOOP_REASONS = ['no-cluster', 'target-gone', 'suspended', 'approval-required', 'approval-pending', 'superseded-by-landing'] as const;
 
 export const SKIP_REASONS = [
   ...new Set([...GUARD_REASONS, ...RESOLVE_REASONS, ...ACTION_SKIP_REASONS, ...SETTLE_REASONS, ...LOOP_REASONS]),

@@ -30,7 +30,7 @@ export interface RemediationOptions {
   onAudit?: (entry: AuditEntry) => void;
 }
 
-export interface RemediationStatus {
+interface RemediationStatus {
   cluster: boolean;
   leader: LeaderStatus;
   /** False once this replica lost leadership because it could not renew (for /healthz). */

@@ -20,18 +20,18 @@ export interface ResolvedTarget {
 }
 
 export const RESOLVE_REASONS = ['no-target', 'pod-not-found', 'workload-not-found', 'owner-not-found'] as const;
-export type ResolveReason = (typeof RESOLVE_REASONS)[number];
+type ResolveReason = (typeof RESOLVE_REASONS)[number];
 
 export type Resolution =
   | { ok: true; target: ResolvedTarget }
   | { ok: false; reason: ResolveReason; detail: string };
 
-export const controllerOf = (meta: ObjectMeta): OwnerRef | null => meta.ownerReferences.find((o) => o.controller) ?? null;
+const controllerOf = (meta: ObjectMeta): OwnerRef | null => meta.ownerReferences.find((o) => o.controller) ?? null;
 export const controlledBy = (meta: ObjectMeta, uid: string): boolean => controllerOf(meta)?.uid === uid;
 
 const isWorkloadKind = (k: string): k is WorkloadKind => (WORKLOAD_KINDS as readonly string[]).includes(k);
 
-export const displayOf = (t: Pick<ResolvedTarget, 'pod' | 'workload' | 'replicaSet'>): string =>
+const displayOf = (t: Pick<ResolvedTarget, 'pod' | 'workload' | 'replicaSet'>): string =>
   t.workload ? `${t.workload.kind}/${t.workload.meta.name}`
     : t.replicaSet ? `ReplicaSet/${t.replicaSet.meta.name}`
       : t.pod ? `Pod/${t.pod.meta.name}` : '';

@@ -29,7 +29,7 @@ export interface VerifyDeps {
 const isWorkloadKind = (k: string): k is WorkloadKind => (WORKLOAD_KINDS as readonly string[]).includes(k);
 
 /** `Deployment/web` → its kind and name when it names a workload. */
-export function workloadOf(target: string): { kind: WorkloadKind; name: string } | null {
+function workloadOf(target: string): { kind: WorkloadKind; name: string } | null {
   const i = target.indexOf('/');
   const kind = target.slice(0, i);
   return i > 0 && isWorkloadKind(kind) ? { kind, name: target.slice(i + 1) } : null;

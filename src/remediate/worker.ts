@@ -6,7 +6,6 @@
 // On each new term the worker takes over earlier holders' claims at once (DESIGN §6a): the intent log
 // is what makes that safe.
 import { DEFAULT_VERIFY_MS } from '../classify/schema.ts';
-import { OWN_EVENT_REASON } from '../domain/types.ts';
 import type { RemediationRequest, Settings, Store, Verification } from '../store/types.ts';
 import { ACTION_REGISTRY } from './actions/index.ts';
 import type { Plan } from './actions/types.ts';
@@ -25,10 +24,9 @@ import {
   type Decision, type Known, type Landing, type RuleLookup, type WorkerOptions,
 } from './worker-support.ts';
 
-export const EVENT_REASON = OWN_EVENT_REASON;
 
 export type { RuleLookup, WorkerOptions };
-export { backoffMs, cooldownKey, guardedWriter };
+export { backoffMs, cooldownKey,  };
 
 type Outcome = 'acted' | 'dry-run' | 'skipped' | 'failed' | 'escalated' | 'awaiting-approval';
 

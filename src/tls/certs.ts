@@ -10,7 +10,7 @@ export interface Pem {
   key: string;
 }
 
-export interface ServingCertOptions {
+interface ServingCertOptions {
   ca: Pem;
   /** DNS SANs; the first is also the common name. */
   dnsNames: string[];
@@ -41,7 +41,7 @@ export async function generateCa(opts: { commonName?: string; days?: number; now
   return { cert: pems.cert, key: pems.private };
 }
 
-export async function generateServingCert(opts: ServingCertOptions): Promise<Pem> {
+async function generateServingCert(opts: ServingCertOptions): Promise<Pem> {
   const now = opts.now ?? new Date();
   const altNames = [
     ...opts.dnsNames.map((value) => ({ type: 2 as const, value })),
@@ -74,7 +74,7 @@ export interface TlsFiles {
   keyFile: string;
 }
 
-export function tlsFilesIn(dir: string): TlsFiles {
+function tlsFilesIn(dir: string): TlsFiles {
   return { caFile: join(dir, 'ca.crt'), certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') };
 }
 

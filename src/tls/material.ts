@@ -34,7 +34,7 @@ export const TLS12_AEAD_CIPHERS = [
 ];
 const TLS13_CIPHERS = ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256'];
 
-export const TLS_POLICY = {
+const TLS_POLICY = {
   minVersion: 'TLSv1.2',
   ciphers: [...TLS13_CIPHERS, ...TLS12_AEAD_CIPHERS].join(':'),
   honorCipherOrder: true,
@@ -45,7 +45,7 @@ export function secureContextOptions(pair: TlsPair): SecureContextOptions {
   return { cert: pair.cert, key: pair.key, ...(pair.ca ? { ca: pair.ca } : {}), ...TLS_POLICY };
 }
 
-export class TlsLoadError extends Error {}
+class TlsLoadError extends Error {}
 
 /** Read and check a pair: both parse, the key belongs to the leaf certificate, OpenSSL accepts them. */
 export async function loadTlsPair(files: TlsFiles): Promise<TlsPair> {
@@ -62,7 +62,7 @@ export async function loadTlsPair(files: TlsFiles): Promise<TlsPair> {
   return checkTlsPair(cert, key, ca);
 }
 
-export function checkTlsPair(cert: Buffer, key: Buffer, ca?: Buffer): TlsPair {
+function checkTlsPair(cert: Buffer, key: Buffer, ca?: Buffer): TlsPair {
   let leaf: X509Certificate;
   try {
     leaf = new X509Certificate(cert);

@@ -14,12 +14,12 @@ import { TestClient } from '../support/client.ts';
 import { testPki } from '../support/pki.ts';
 import { ROOT } from '../support/proc.ts';
 
-export const CHROMIUM = '/usr/bin/chromium';
-export const CHROMIUM_ARGS = [
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
-export const SCREENSHOT_DIR = join(ROOT, 'test-output', 'dashboard');
+const SCREENSHOT_DIR = join(ROOT, 'test-output', 'dashboard');
 
 export const chromiumPresent = (): boolean => existsSync(CHROMIUM);
 

@@ -4,7 +4,7 @@ import { READ_TOKEN } from '../support/app.ts';
 import { alert, postAlerts, type Site } from './harness.ts';
 
 export const HOSTILE_TEXT = '<img src=x onerror="document.title=\'pwned\'"> & <script>alert(1)</script>';
-export const NOISE_GROUPS = 30;
+const NOISE_GROUPS = 30;
 
 export interface Seeded {
   crashId: number;

@@ -17,7 +17,7 @@ export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
 // Kubernetes objects are loosely shaped JSON; the checks below assert on the parts they need.
 export type Manifest = { apiVersion: string; kind: string; metadata: Meta; [field: string]: any };
-export interface Meta {
+interface Meta {
   name: string;
   namespace?: string;
   labels?: Record<string, string>;
@@ -149,7 +149,7 @@ export function assertNoDuplicates(docs: Manifest[]): void {
 }
 
 /** RBAC rules flattened to "group resource verb" triples, rejecting anything wider than that. */
-export function permissions(rules: Array<Record<string, string[] | undefined>>): string[] {
+function permissions(rules: Array<Record<string, string[] | undefined>>): string[] {
   const out: string[] = [];
   for (const r of rules) {
     assert.equal(r.resourceNames, undefined, 'rules carry no resourceNames (rbac.ts has none)');
@@ -162,7 +162,7 @@ export function permissions(rules: Array<Record<string, string[] | undefined>>):
   return out.sort();
 }
 
-export function expected(rules: readonly RbacRule[]): string[] {
+function expected(rules: readonly RbacRule[]): string[] {
   return rules.flatMap((r) => r.verbs.map((v) => `${r.apiGroup} ${r.resource} ${v}`)).sort();
 }
 

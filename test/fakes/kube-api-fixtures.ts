@@ -12,7 +12,7 @@ const owner = (o: Obj) => ({
 export const namespace = (name: string, annotations: Record<string, string> = {}): Obj =>
   ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, annotations } });
 
-export function template(app: string, image: string, extraLabels: Record<string, string> = {}): Obj {
+function template(app: string, image: string, extraLabels: Record<string, string> = {}): Obj {
   return {
     metadata: { labels: { app, ...extraLabels } },
     spec: { containers: [{ name: 'main', image }], terminationGracePeriodSeconds: 45 },

@@ -23,7 +23,7 @@ export const RESOURCE_TYPES: Record<string, ResourceType> = {
   leases: { group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', namespaced: true },
 };
 
-export const resourceForKind = (kind: string): string | null =>
+const resourceForKind = (kind: string): string | null =>
   Object.entries(RESOURCE_TYPES).find(([, t]) => t.kind === kind)?.[0] ?? null;
 
 /** An API failure rendered as a metav1.Status by the server. */
@@ -44,7 +44,7 @@ const qualified = (resource: string) => {
   const g = RESOURCE_TYPES[resource]?.group;
   return g ? `${resource}.${g}` : resource;
 };
-export const notFound = (resource: string, name: string) =>
+const notFound = (resource: string, name: string) =>
   new StatusError(404, 'NotFound', `${qualified(resource)} "${name}" not found`);
 const conflict = (resource: string, name: string, why: string) =>
   new StatusError(409, 'Conflict', `Operation cannot be fulfilled on ${qualified(resource)} "${name}": ${why}`);
@@ -106,7 +106,7 @@ export function applyJsonPatch(target: Obj, ops: unknown): Obj {
 
 type Term = { key: string; op: '=' | '!=' | 'exists' | '!exists'; value: string };
 
-export function parseLabelSelector(sel: string): Term[] {
+function parseLabelSelector(sel: string): Term[] {
   if (!sel.trim()) return [];
   return sel.split(',').map((raw) => {
     const s = raw.trim();
@@ -118,7 +118,7 @@ export function parseLabelSelector(sel: string): Term[] {
   });
 }
 
-export function matchesSelector(labels: Record<string, string> | undefined, terms: Term[]): boolean {
+function matchesSelector(labels: Record<string, string> | undefined, terms: Term[]): boolean {
   const l = labels ?? {};
   return terms.every((t) =>
     t.op === '=' ? l[t.key] === t.value

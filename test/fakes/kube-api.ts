@@ -9,8 +9,8 @@ import {
   ObjectStore, RESOURCE_TYPES, StatusError, applyJsonPatch, applyMergePatch, badRequest, type Obj,
 } from './kube-api-objects.ts';
 
-export type Verb = 'get' | 'list' | 'create' | 'update' | 'patch' | 'delete';
-export const MUTATING_VERBS: readonly Verb[] = ['create', 'update', 'patch', 'delete'];
+type Verb = 'get' | 'list' | 'create' | 'update' | 'patch' | 'delete';
+const MUTATING_VERBS: readonly Verb[] = ['create', 'update', 'patch', 'delete'];
 
 export interface RecordedRequest {
   method: string;

@@ -72,6 +72,6 @@ export class TestDatabases {
   }
 }
 
-export function dropDatabase(name: string): Promise<void> {
+function dropDatabase(name: string): Promise<void> {
   return admin(async (c) => { await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`); });
 }

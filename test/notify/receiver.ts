@@ -7,7 +7,7 @@ import { testPki } from '../support/pki.ts';
 
 export type Step = number | { status: number; headers?: Record<string, string> } | 'hang' | 'close';
 
-export interface Received {
+interface Received {
   path: string;
   headers: Record<string, string | string[] | undefined>;
   body: string;

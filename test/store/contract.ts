@@ -9,7 +9,7 @@ import { outboxContract } from './contract-outbox.ts';
 import { remediationContract } from './contract-remediation.ts';
 import { searchContract } from './contract-search.ts';
 
-export interface StoreHandle {
+interface StoreHandle {
   store: Store;
   cleanup: () => Promise<void>;
 }
@@ -17,7 +17,7 @@ export interface StoreHandle {
 export type MakeStore = (opts: { maxOccurrences: number }) => Promise<StoreHandle>;
 
 /** The occurrence cap the suite builds stores with (small, so trimming is exercised). */
-export const CONTRACT_MAX_OCCURRENCES = 5;
+const CONTRACT_MAX_OCCURRENCES = 5;
 
 export function describeStoreContract(name: string, makeStore: MakeStore): void {
   describe(`Store contract: ${name}`, () => {

@@ -17,7 +17,7 @@ import { ADMIN_TOKEN, INGEST_TOKEN, READ_TOKEN } from './server-proc.ts';
 export { ADMIN_TOKEN, INGEST_TOKEN, READ_TOKEN };
 
 let defaultRules: Promise<CompiledRuleSet> | null = null;
-export function loadDefaultRules(): Promise<CompiledRuleSet> {
+function loadDefaultRules(): Promise<CompiledRuleSet> {
   defaultRules ??= loadRulesFile(defaultRulesPath());
   return defaultRules;
 }

@@ -270,5 +270,3 @@ export async function startReplica(opts: {
   return { name: opts.name, server, identity, pid: server.proc.child.pid! };
 }
 
-/** The replica an identity belongs to (identities are `<POD_NAME>_<suffix>`). */
-export const replicaOf = (identity: string): string => identity.replace(/_[a-z0-9]+$/, '');

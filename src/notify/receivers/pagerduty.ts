@@ -5,7 +5,7 @@ import type { Priority } from '../../domain/types.ts';
 import { clip, headline, kindVerb, remediationText, type NotificationMessage } from '../message.ts';
 import { JSON_HEADERS, type OutboundRequest, type ReceiverSecrets } from './types.ts';
 
-export const PD_SEVERITY: Record<Priority, 'critical' | 'error' | 'warning' | 'info'> = {
+const PD_SEVERITY: Record<Priority, 'critical' | 'error' | 'warning' | 'info'> = {
   P1: 'critical', P2: 'error', P3: 'warning', P4: 'info',
 };
 

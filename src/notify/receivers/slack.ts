@@ -11,7 +11,7 @@ const MAX_GROUP_BLOCKS = 15;
 type Block = Record<string, unknown>;
 
 /** Slack mrkdwn treats &, < and > specially; log text must not inject links or mentions. */
-export function escapeMrkdwn(text: string): string {
+function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 

@@ -6,11 +6,11 @@ import { createHmac } from 'node:crypto';
 import type { NotificationMessage } from '../message.ts';
 import { JSON_HEADERS, type DeliveryContext, type OutboundRequest, type ReceiverSecrets } from './types.ts';
 
-export const SIGNATURE_HEADER = 'x-kube-sentinel-signature';
-export const TIMESTAMP_HEADER = 'x-kube-sentinel-timestamp';
-export const DELIVERY_HEADER = 'x-kube-sentinel-delivery';
+const SIGNATURE_HEADER = 'x-kube-sentinel-signature';
+const TIMESTAMP_HEADER = 'x-kube-sentinel-timestamp';
+const DELIVERY_HEADER = 'x-kube-sentinel-delivery';
 
-export function sign(secret: string, timestamp: string, body: string): string {
+function sign(secret: string, timestamp: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 

@@ -7,11 +7,11 @@ import { podsOf } from '../target.ts';
 import { defineParams, readParams } from './params.ts';
 import { ActionIneffectiveError, type Action, involved, skip } from './types.ts';
 
-export const DEFAULT_STUCK_THRESHOLD_MS = 5 * 60_000;
+const DEFAULT_STUCK_THRESHOLD_MS = 5 * 60_000;
 /** One action never force-deletes more than this many pods; the rest wait for the next signal. */
-export const MAX_PODS_PER_ACTION = 20;
+const MAX_PODS_PER_ACTION = 20;
 
-export const isStuck = (pod: PodInfo, now: number, thresholdMs: number): boolean =>
+const isStuck = (pod: PodInfo, now: number, thresholdMs: number): boolean =>
   pod.meta.deletionTimestamp !== null && now > pod.meta.deletionTimestamp + thresholdMs;
 
 /** The pods (same uid) that are still there. */
@@ -25,7 +25,7 @@ async function survivingPods(kube: KubeReader, pods: PodInfo[]): Promise<PodInfo
 }
 
 /** `threshold`: how long past its grace period a Terminating pod counts as stuck (default 5m). */
-export const STUCK_PODS_PARAMS = defineParams('delete-stuck-pods', ['threshold'], (params, report) => {
+const STUCK_PODS_PARAMS = defineParams('delete-stuck-pods', ['threshold'], (params, report) => {
   const text = params.threshold ?? '5m';
   const ms = params.threshold === undefined ? DEFAULT_STUCK_THRESHOLD_MS : parseDuration(params.threshold);
   if (ms === null) report('threshold', `threshold must be a duration like 5m, got ${JSON.stringify(params.threshold)}`);

@@ -24,4 +24,4 @@ export const ACTION_REGISTRY: Record<ActionName, Action> = {
   'webhook': webhookAction,
 };
 
-export type { Action, ActionContext, Plan } from './types.ts';
+export type { Action,  Plan } from './types.ts';

@@ -13,7 +13,7 @@ import { type Action, involved, skip } from './types.ts';
 const HASH_LABEL = 'pod-template-hash';
 
 /** The previous revision's template as the Deployment should carry it. */
-export function templateOf(rs: ReplicaSetInfo): Record<string, unknown> {
+function templateOf(rs: ReplicaSetInfo): Record<string, unknown> {
   const t = structuredClone(rs.template) as { metadata?: { labels?: Record<string, string> } };
   if (t.metadata?.labels) {
     delete t.metadata.labels[HASH_LABEL];

@@ -39,7 +39,7 @@ function scaleParams(action: 'scale-up' | 'scale-down'): ParamsSchema<ScaleParam
   });
 }
 
-export const SCALE_PARAMS = { 'scale-up': scaleParams('scale-up'), 'scale-down': scaleParams('scale-down') } as const;
+const SCALE_PARAMS = { 'scale-up': scaleParams('scale-up'), 'scale-down': scaleParams('scale-down') } as const;
 
 /** The scale params, or the first problem in words. */
 export function parseScaleParams(action: 'scale-up' | 'scale-down', params: RawParams): ScaleParams | string {

@@ -9,7 +9,7 @@ import type { ActionSkipReason, SkipReason } from '../reasons.ts';
 import type { ResolvedTarget } from '../target.ts';
 import type { WebhookPort } from './webhook.ts';
 
-export interface ActionContext {
+interface ActionContext {
   kube: KubeReader;
   target: ResolvedTarget;
   params: Record<string, string>;
@@ -36,7 +36,7 @@ export type Plan =
     run(writer: KubeWriter): Promise<string>;
   };
 
-export interface PlannedIntent {
+interface PlannedIntent {
   targetKind: string;
   targetName: string;
   targetUid: string;

@@ -34,7 +34,7 @@ export class WebhookCallError extends Error {
 const ref = (kind: string, meta: { name: string; uid: string }) => ({ kind, name: meta.name, uid: meta.uid });
 
 /** The owner chain as the API showed it: pod → ReplicaSet → workload (or another controller). */
-export function describeTarget(t: ResolvedTarget): Record<string, unknown> {
+function describeTarget(t: ResolvedTarget): Record<string, unknown> {
   return {
     display: t.display,
     namespace: t.namespace,
@@ -54,7 +54,7 @@ function signalOf(req: RemediationRequest, g: ErrorGroup | null): Record<string,
 }
 
 /** `receiver`: the name of a `webhook` receiver under notifications.receivers (required). */
-export const WEBHOOK_PARAMS = defineParams('webhook', ['receiver'], (params, report) => {
+const WEBHOOK_PARAMS = defineParams('webhook', ['receiver'], (params, report) => {
   const receiver = params.receiver ?? '';
   if (receiver === '') report('receiver', 'the webhook action needs params.receiver: the name of a webhook receiver');
   return { receiver };

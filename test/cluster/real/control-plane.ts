@@ -12,10 +12,10 @@ import { freePort, start, waitFor, type Proc } from '../../support/proc.ts';
 import { KubeClient } from './kube-client.ts';
 
 export const K8S_VERSION = 'v1.36.3';
-export const ETCD_VERSION = 'v3.6.17';
+const ETCD_VERSION = 'v3.6.17';
 const CACHE = process.env.KS_CACHE ?? join(homedir(), '.cache', 'kube-sentinel');
 
-export const BINARIES = {
+const BINARIES = {
   etcd: join(CACHE, `etcd-${ETCD_VERSION}`, 'etcd'),
   apiserver: join(CACHE, `kubernetes-${K8S_VERSION}`, 'kube-apiserver'),
   controllerManager: join(CACHE, `kubernetes-${K8S_VERSION}`, 'kube-controller-manager'),
@@ -50,7 +50,7 @@ export interface ControlPlane {
   stop(): Promise<void>;
 }
 
-export interface AuditRecord {
+interface AuditRecord {
   verb: string;
   requestURI: string;
   username: string;
@@ -95,7 +95,7 @@ function readAudit(file: string): AuditRecord[] {
   });
 }
 
-export function kubeconfig(opts: { url: string; caFile: string; user: string; token: string }): Record<string, unknown> {
+function kubeconfig(opts: { url: string; caFile: string; user: string; token: string }): Record<string, unknown> {
   return {
     apiVersion: 'v1', kind: 'Config', 'current-context': opts.user,
     clusters: [{ name: 'real', cluster: { server: opts.url, 'certificate-authority': opts.caFile } }],

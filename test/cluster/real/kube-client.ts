@@ -10,7 +10,7 @@ export interface KubeResponse {
   warnings: string[];
 }
 
-export class KubeApiFailure extends Error {
+class KubeApiFailure extends Error {
   readonly status: number;
   readonly body: any;
   constructor(status: number, body: any, what: string) {

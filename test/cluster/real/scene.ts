@@ -4,8 +4,8 @@
 import { waitFor } from '../../support/proc.ts';
 import type { KubeClient } from './kube-client.ts';
 
-export const NODE = 'node-1';
-export const IMAGE = 'registry.example/app:1';
+const NODE = 'node-1';
+const IMAGE = 'registry.example/app:1';
 
 export interface WorkloadOptions {
   replicas?: number;

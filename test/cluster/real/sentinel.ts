@@ -12,7 +12,7 @@ import { credentialId } from './control-plane.ts';
 import type { ClusterEnv } from './env.ts';
 
 export const KS_NAMESPACE = 'kube-sentinel';
-export const RELEASE = 'ks';
+const RELEASE = 'ks';
 const CHART = 'helm/kube-sentinel';
 const RBAC_KINDS = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
 
@@ -77,7 +77,7 @@ export async function serviceAccountCredentials(env: ClusterEnv, which: 'webhook
 }
 
 /** Rules that name their action by a label, so each test picks the action it exercises. */
-export const TEST_RULES = `
+const TEST_RULES = `
 rules:
   - name: test-restart
     match: {labels: {ks_test: restart}}
