@@ -50,14 +50,20 @@ const webhook = z.strictObject({
   ...transport,
 });
 
-const RECEIVER_TYPES = ['slack', 'pagerduty', 'alertmanager', 'webhook'] as const;
+/**
+ * Every receiver type's settings, by the key that names it under a receiver (`slack:`, …). A new
+ * receiver type adds its schema here and its renderer in src/notify/receivers (RECEIVER_KINDS, which
+ * the typecheck keeps in step with this table).
+ */
+const RECEIVER_SCHEMAS = { slack, pagerduty, alertmanager, webhook };
+export type ReceiverType = keyof typeof RECEIVER_SCHEMAS;
+const RECEIVER_TYPES = Object.keys(RECEIVER_SCHEMAS) as ReceiverType[];
+/** The settings of one receiver type, as parsed. */
+export type ReceiverSettings<T extends ReceiverType> = z.output<(typeof RECEIVER_SCHEMAS)[T]>;
 
 const receiver = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'receiver names are 1-64 of A-Z a-z 0-9 . _ -'),
-  slack: slack.optional(),
-  pagerduty: pagerduty.optional(),
-  alertmanager: alertmanager.optional(),
-  webhook: webhook.optional(),
+  ...(Object.fromEntries(RECEIVER_TYPES.map((t) => [t, RECEIVER_SCHEMAS[t].optional()])) as { [T in ReceiverType]: z.ZodOptional<(typeof RECEIVER_SCHEMAS)[T]> }),
 }).superRefine((r, ctx) => {
   const kinds = RECEIVER_TYPES.filter((k) => r[k] !== undefined);
   if (kinds.length !== 1) ctx.addIssue({ code: 'custom', message: `a receiver needs exactly one of ${RECEIVER_TYPES.join(', ')} (found ${kinds.length})` });

@@ -6,11 +6,9 @@ import { Agent, request } from 'undici';
 import type { ReceiverConfig } from '../config/notifications.ts';
 import { LoadError } from '../domain/errors.ts';
 import type { NotificationMessage } from './message.ts';
-import { renderAlertmanager } from './receivers/alertmanager.ts';
-import { renderPagerDuty } from './receivers/pagerduty.ts';
-import { renderSlack } from './receivers/slack.ts';
+import { receiverOf, renderFor, secretFilesOf } from './receivers/index.ts';
 import type { DeliveryContext, OutboundRequest, ReceiverSecrets } from './receivers/types.ts';
-import { renderWebhook, signedPost } from './receivers/webhook.ts';
+import { signedPost } from './receivers/webhook.ts';
 import type { AttemptResult } from './retry.ts';
 
 /** How much of a receiver's answer is kept for the error text. */
@@ -27,24 +25,6 @@ interface Entry {
 export interface TransportOptions {
   receivers: readonly ReceiverConfig[];
   readFile?: ReadFile;
-}
-
-function secretFiles(r: ReceiverConfig): Array<[keyof ReceiverSecrets, string]> {
-  const out: Array<[keyof ReceiverSecrets, string]> = [];
-  if (r.slack) out.push(['slackUrl', r.slack.webhook_url_file]);
-  if (r.pagerduty) out.push(['routingKey', r.pagerduty.routing_key_file]);
-  if (r.alertmanager?.bearer_token_file) out.push(['bearerToken', r.alertmanager.bearer_token_file]);
-  if (r.webhook?.hmac_secret_file) out.push(['hmacSecret', r.webhook.hmac_secret_file]);
-  if (r.webhook?.bearer_token_file) out.push(['bearerToken', r.webhook.bearer_token_file]);
-  return out;
-}
-
-function transportOf(r: ReceiverConfig): { ca_file?: string; timeout: number } {
-  return (r.slack ?? r.pagerduty ?? r.alertmanager ?? r.webhook)!;
-}
-
-function receiverType(r: ReceiverConfig): 'slack' | 'pagerduty' | 'alertmanager' | 'webhook' {
-  return r.slack ? 'slack' : r.pagerduty ? 'pagerduty' : r.alertmanager ? 'alertmanager' : 'webhook';
 }
 
 /** Replaces every secret (and the Slack URL's path, which is the secret part) in a text. */
@@ -67,16 +47,16 @@ export class Transport {
     const read = opts.readFile ?? ((p: string) => readFile(p, 'utf8'));
     const t = new Transport(read);
     for (const [i, r] of opts.receivers.entries()) {
-      const tr = transportOf(r);
+      const { type, settings: tr } = receiverOf(r);
       let ca: string | undefined;
       if (tr.ca_file) {
         try {
           ca = await read(tr.ca_file);
         } catch (err) {
-          throw new LoadError(tr.ca_file, [{ path: `notifications.receivers[${i}].${receiverType(r)}.ca_file`, message: `cannot read: ${(err as Error).message}` }]);
+          throw new LoadError(tr.ca_file, [{ path: `notifications.receivers[${i}].${type}.ca_file`, message: `cannot read: ${(err as Error).message}` }]);
         }
       }
-      for (const [, file] of secretFiles(r)) {
+      for (const [, file] of secretFilesOf(r)) {
         try {
           if ((await read(file)).trim() === '') throw new Error('the file is empty');
         } catch (err) {
@@ -96,20 +76,13 @@ export class Transport {
 
   typeOf(name: string): string | null {
     const e = this.#entries.get(name);
-    return e ? receiverType(e.config) : null;
+    return e ? receiverOf(e.config).type : null;
   }
 
   async #secrets(r: ReceiverConfig): Promise<ReceiverSecrets> {
     const s: ReceiverSecrets = {};
-    for (const [key, file] of secretFiles(r)) s[key] = (await this.#read(file)).trim();
+    for (const [key, file] of secretFilesOf(r)) s[key] = (await this.#read(file)).trim();
     return s;
-  }
-
-  #render(r: ReceiverConfig, m: NotificationMessage, s: ReceiverSecrets, ctx: DeliveryContext): OutboundRequest[] {
-    if (r.slack) return renderSlack(m, s);
-    if (r.pagerduty) return renderPagerDuty(m, s, r.pagerduty.url);
-    if (r.alertmanager) return renderAlertmanager(m, s, r.alertmanager.url, ctx.now);
-    return renderWebhook(m, s, r.webhook!.url, ctx);
   }
 
   /** Sends one delivery; several requests (PagerDuty: one per group) stop at the first failure. */
@@ -124,7 +97,7 @@ export class Transport {
     }
     let requests: OutboundRequest[];
     try {
-      requests = this.#render(e.config, message, secrets, ctx);
+      requests = renderFor(e.config, message, secrets, ctx);
     } catch (err) {
       return { kind: 'error', reason: 'internal', message: scrub((err as Error).message, secrets) };
     }
