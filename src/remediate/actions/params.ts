@@ -32,5 +32,10 @@ export function readParams<T>(schema: ParamsSchema<T>, params: RawParams): { ok:
   return r.success ? { ok: true, value: r.data } : { ok: false, message: r.error.issues[0]?.message ?? 'invalid params' };
 }
 
-/** For actions that take none: any param is an error. */
-export const noParams = (action: string): ParamsSchema<Record<string, never>> => defineParams(action, [], () => ({}));
+/**
+ * For actions that take none (none, restart-pod, rollback): params are ignored, as the original server
+ * did. DESIGN §4's reference rule gives restart-pod scale params, and such a file must keep loading;
+ * there is no name of theirs to mistype.
+ */
+export const noParams = (_action: string): ParamsSchema<Record<string, never>> =>
+  z.record(z.string(), z.string()).transform(() => ({}));
