@@ -49,8 +49,12 @@ describe('PostgreSQL outage during ingest', function () {
   });
 
   it('answers 503 while the database is away, loses nothing acknowledged, and recovers by itself', async () => {
-    const post = (i: number) => request(t.app.handler).post('/api/v2/alerts')
-      .set('authorization', `Bearer ${INGEST_TOKEN}`).send(alert(i, Date.now()));
+    // A sender retries the very body it sent (same startsAt): a retry is a re-delivery, never a new occurrence.
+    const bodies = new Map<number, ReturnType<typeof alert>>();
+    const post = (i: number) => {
+      if (!bodies.has(i)) bodies.set(i, alert(i, Date.now()));
+      return request(t.app.handler).post('/api/v2/alerts').set('authorization', `Bearer ${INGEST_TOKEN}`).send(bodies.get(i)!);
+    };
     const ready = async () => (await request(t.app.handler).get('/readyz')).status;
     const status = new Map<number, number>();
     let next = 0;
