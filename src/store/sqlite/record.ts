@@ -7,6 +7,7 @@ import { type ExistingGroup, keyId, planBatch, wantsRemediation } from '../plan.
 import type { RecordItem, RecordResult } from '../types.ts';
 import { eventsForChanges } from '../outbox.ts';
 import { bulk } from './bulk.ts';
+import type { Reasons } from './reasons.ts';
 import { insertEvents } from './outbox.ts';
 import type { Statements } from './statements.ts';
 import { all, one } from './statements.ts';
@@ -66,7 +67,7 @@ const INSERT_REQUEST = `INSERT INTO remediation_requests (group_id, fingerprint,
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)
   RETURNING id`;
 
-export function recordBatch(stmts: Statements, maxOccurrences: number, items: RecordItem[]): RecordResult[] {
+export function recordBatch(stmts: Statements, maxOccurrences: number, items: RecordItem[], reasons: Reasons): RecordResult[] {
   if (items.length === 0) return [];
 
   const existing = new Map<string, ExistingGroup>();
@@ -93,13 +94,17 @@ export function recordBatch(stmts: Statements, maxOccurrences: number, items: Re
   // 1. Decide in arrival order and fold per group (pure; shared with the PostgreSQL adapter).
   const { decisions, changes, keys } = planBatch(items, existing, known);
 
-  // 2. Group upserts in fingerprint order, so concurrent writers (PostgreSQL) lock rows alike.
+  // 2. Group upserts in fingerprint order, so concurrent writers (PostgreSQL) lock rows alike. The
+  // group takes the newest item's text; `why` is stored once per distinct reason (migration V6).
+  const groupText = new Map<string, { message: string; labels: string; labelsOf: object }>();
   const groupRows = changes.map((c): SQLInputValue[] => {
     const { signal, classification: cls } = c.latest;
+    const labels = JSON.stringify(signal.labels);
+    groupText.set(c.fingerprint, { message: signal.message, labels, labelsOf: signal.labels });
     return [c.fingerprint, signal.alertFingerprint, signal.source, cls.priority, cls.rule, c.status,
       signal.title, signal.message, signal.namespace, signal.pod, signal.container, c.latest.workload,
-      JSON.stringify(signal.labels), c.countDelta, c.firstSeen, c.lastSeen, c.resolvedAt, c.expiresAt,
-      JSON.stringify(cls.reason), cls.remediation?.action ?? null];
+      labels, c.countDelta, c.firstSeen, c.lastSeen, c.resolvedAt, c.expiresAt,
+      reasons.ref(stmts, JSON.stringify(cls.reason)), cls.remediation?.action ?? null];
   });
   const groups = new Map<string, { id: number; count: number }>();
   for (const g of bulk<{ fingerprint: string; id: number; count: number }>(stmts, UPSERT_GROUPS, groupRows)) {
@@ -124,7 +129,11 @@ export function recordBatch(stmts: Statements, maxOccurrences: number, items: Re
     let remediationRequestId: number | null = null;
     if (d.countDelta > 0) {
       const s = item.signal;
-      occurrenceRows.push([groupId, item.receivedAt, s.channel, s.message, d.countDelta, JSON.stringify(s.labels)]);
+      // Text equal to the group's is stored as '' ("as the group", migration V6): the common case.
+      const g = groupText.get(item.fingerprint)!;
+      const labels = s.labels === g.labelsOf ? g.labels : JSON.stringify(s.labels);
+      const same = s.message === g.message && labels === g.labels;
+      occurrenceRows.push([groupId, item.receivedAt, s.channel, same ? '' : s.message, d.countDelta, same ? '' : labels]);
       grown.add(groupId);
       const minute = Math.floor(item.receivedAt / 60_000);
       minutes.set(minute, (minutes.get(minute) ?? 0) + d.countDelta);
