@@ -206,7 +206,14 @@ export async function recordBatch(tx: Tx, ctx: RecordContext, input: RecordItem[
  */
 async function queueRequests(tx: Tx, items: RecordItem[], wants: boolean[], groupId: (fp: string) => number): Promise<Map<number, number>> {
   const latest = new Map<number, RecordItem>();
-  items.forEach((item, i) => { if (wants[i]) latest.set(groupId(item.fingerprint), item); });
+  // A new request is due from the group's first wanting item of the batch (as on SQLite).
+  const first = new Map<number, number>();
+  items.forEach((item, i) => {
+    if (!wants[i]) return;
+    const gid = groupId(item.fingerprint);
+    latest.set(gid, item);
+    if (!first.has(gid)) first.set(gid, item.receivedAt);
+  });
   const out = new Map<number, number>();
   if (latest.size === 0) return out;
 
@@ -225,7 +232,7 @@ async function queueRequests(tx: Tx, items: RecordItem[], wants: boolean[], grou
   const fresh = [...latest].filter(([gid]) => !out.has(gid));
   if (fresh.length > 0) {
     const created = await rows<{ id: number; group_id: number }>(tx, INSERT_REQUESTS, columns(fresh, ([gid, item]) =>
-      [gid, item.fingerprint, ...target(item), item.receivedAt]));
+      [gid, item.fingerprint, ...target(item), first.get(gid)!]));
     for (const r of created) out.set(r.group_id, r.id);
   }
   return out;

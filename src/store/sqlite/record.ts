@@ -62,10 +62,10 @@ const PENDING_REQUEST = `SELECT id FROM remediation_requests WHERE group_id = ? 
 const RETARGET_REQUEST = `UPDATE remediation_requests SET rule = ?, action = ?, params = ?, cooldown_ms = ?,
   namespace = ?, pod = ?, container = ?, owner = ? WHERE id = ?`;
 
-const INSERT_REQUEST = `INSERT INTO remediation_requests (group_id, fingerprint, rule, action, params,
-    cooldown_ms, namespace, pod, container, owner, created_at, state, attempts, next_attempt_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)
-  RETURNING id`;
+const INSERT_REQUESTS = (values: string): string => `INSERT INTO remediation_requests (group_id, fingerprint,
+    rule, action, params, cooldown_ms, namespace, pod, container, owner, created_at, state, attempts, next_attempt_at)
+  VALUES ${values}
+  RETURNING id, group_id`;
 
 export function recordBatch(stmts: Statements, maxOccurrences: number, items: RecordItem[], reasons: Reasons): RecordResult[] {
   if (items.length === 0) return [];
@@ -122,11 +122,10 @@ export function recordBatch(stmts: Statements, maxOccurrences: number, items: Re
   const occurrenceRows: SQLInputValue[][] = [];
   const grown = new Set<number>();
   const minutes = new Map<number, number>();
-  const requestByGroup = new Map<number, number>();
+  const wanting = new Map<number, Wanting>();
   const results: RecordResult[] = items.map((item, i) => {
     const d = decisions[i];
     const groupId = groups.get(item.fingerprint)!.id;
-    let remediationRequestId: number | null = null;
     if (d.countDelta > 0) {
       const s = item.signal;
       // Text equal to the group's is stored as '' ("as the group", migration V6): the common case.
@@ -138,11 +137,19 @@ export function recordBatch(stmts: Statements, maxOccurrences: number, items: Re
       const minute = Math.floor(item.receivedAt / 60_000);
       minutes.set(minute, (minutes.get(minute) ?? 0) + d.countDelta);
       if (wantsRemediation(item, d)) {
-        remediationRequestId = queueRequest(stmts, requestByGroup, groupId, item);
+        const w = wanting.get(groupId);
+        if (w) w.last = item;
+        else wanting.set(groupId, { first: item, last: item, existed: existing.has(item.fingerprint) });
       }
     }
-    return { groupId, outcome: d.outcome, countDelta: d.countDelta, remediationRequestId };
+    return { groupId, outcome: d.outcome, countDelta: d.countDelta, remediationRequestId: null };
   });
+  if (wanting.size > 0) {
+    const requests = queueRequests(stmts, wanting);
+    items.forEach((item, i) => {
+      if (decisions[i].countDelta > 0 && wantsRemediation(item, decisions[i])) results[i].remediationRequestId = requests.get(results[i].groupId)!;
+    });
+  }
   bulk(stmts, INSERT_OCCURRENCES, occurrenceRows);
 
   // Rows never outnumber the count, so only groups that grew past the cap need trimming.
@@ -155,24 +162,37 @@ export function recordBatch(stmts: Statements, maxOccurrences: number, items: Re
   return results;
 }
 
+interface Wanting {
+  /** The first and the newest item of the batch that want an action for the group. */
+  first: RecordItem;
+  last: RecordItem;
+  /** Only a group that existed before this batch can have a pending request already. */
+  existed: boolean;
+}
+
 /**
  * One outstanding request per group: a burst of occurrences (a crash loop) queues one action, and
- * later occurrences retarget it instead of piling up requests the cooldown would only skip.
+ * later occurrences retarget it instead of piling up requests the cooldown would only skip. Per group
+ * of the batch: an already pending request is retargeted to the newest item; otherwise one request is
+ * created, due from the first item, aimed at the newest (what creating it and retargeting it item by
+ * item left behind). New requests go in one multi-row insert. Returns group id → request id.
  */
-function queueRequest(stmts: Statements, requestByGroup: Map<number, number>, groupId: number, item: RecordItem): number {
-  const r = item.classification.remediation!;
-  const s = item.signal;
-  const target = [item.classification.rule ?? '', r.action, JSON.stringify(r.params), r.cooldownMs,
-    s.namespace, s.pod, s.container, s.owner ? JSON.stringify(s.owner) : null] as const;
-  const pending = requestByGroup.get(groupId)
-    ?? one<{ id: number }>(stmts.get(PENDING_REQUEST), groupId)?.id;
-  if (pending !== undefined) {
-    stmts.get(RETARGET_REQUEST).run(...target, pending);
-    requestByGroup.set(groupId, pending);
-    return pending;
+function queueRequests(stmts: Statements, wanting: Map<number, Wanting>): Map<number, number> {
+  const out = new Map<number, number>();
+  const fresh: SQLInputValue[][] = [];
+  for (const [groupId, w] of wanting) {
+    const r = w.last.classification.remediation!;
+    const s = w.last.signal;
+    const target = [w.last.classification.rule ?? '', r.action, JSON.stringify(r.params), r.cooldownMs,
+      s.namespace, s.pod, s.container, s.owner ? JSON.stringify(s.owner) : null] as const;
+    const pending = w.existed ? one<{ id: number }>(stmts.get(PENDING_REQUEST), groupId)?.id : undefined;
+    if (pending !== undefined) {
+      stmts.get(RETARGET_REQUEST).run(...target, pending);
+      out.set(groupId, pending);
+    } else {
+      fresh.push([groupId, w.first.fingerprint, ...target, w.first.receivedAt, 'pending', 0, w.first.receivedAt]);
+    }
   }
-  const created = one<{ id: number }>(stmts.get(INSERT_REQUEST),
-    groupId, item.fingerprint, ...target, item.receivedAt, item.receivedAt)!;
-  requestByGroup.set(groupId, created.id);
-  return created.id;
+  for (const c of bulk<{ id: number; group_id: number }>(stmts, INSERT_REQUESTS, fresh)) out.set(c.group_id, c.id);
+  return out;
 }
