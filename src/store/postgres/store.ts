@@ -31,6 +31,8 @@ export interface PostgresStoreOptions {
   logger?: StoreLogger;
   /** Pool size per process (default 10). */
   poolMax?: number;
+  /** record() batches in flight at once from this process's group committer (default 2). */
+  recordConcurrency?: number;
   /** statement_timeout for every statement (default 5000 ms). */
   statementTimeoutMs?: number;
   /** How long to wait for a connection before answering "unavailable" (default 3000 ms). */
@@ -59,6 +61,12 @@ export class PostgresStore implements Store {
   readonly readOnly: boolean;
   /** This instance's identity in NOTIFY payloads (its own announcements are not echoed back). */
   readonly origin: string;
+  /**
+   * Batches committing at once (src/store/batcher.ts): while one waits on its round trips and its WAL
+   * flush, the next is already on its way; each is its own transaction under the same advisory locks
+   * that keep replicas apart, so this is what several replicas do already.
+   */
+  readonly recordConcurrency: number;
   readonly #pool: Pool;
   readonly #opts: PostgresStoreOptions;
   readonly #retry: RetryPolicy;
@@ -74,6 +82,7 @@ export class PostgresStore implements Store {
     this.#now = opts.now ?? Date.now;
     const random = opts.random ?? Math.random;
     this.origin = randomBytes(8).toString('hex');
+    this.recordConcurrency = Math.max(1, opts.recordConcurrency ?? 2);
     this.#shard = Math.floor(random() * 64);
     this.#retry = { attempts: opts.maxAttempts ?? 4, sleep: opts.sleep ?? sleepUnref, random, onRetry: opts.onRetry };
     this.#pool = createPool({
