@@ -23,7 +23,8 @@ function memory(pid: number): string {
 }
 
 const pki = await testPki();
-const server = await startServer({ env: { LOG_LEVEL: 'error' } });
+// MEMPROBE=bench/memprobe.mjs (absolute path): a preload (NODE_OPTIONS --import) that prints V8 heap figures on SIGUSR2.
+const server = await startServer({ env: { LOG_LEVEL: 'error', ...(process.env.MEMPROBE ? { NODE_OPTIONS: `--import ${process.env.MEMPROBE}` } : {}) } });
 const pid = server.proc.child.pid!;
 console.log(`idle: ${memory(pid)}`);
 const agent = new Agent({ connect: { ca: pki.ca }, connections: 4 });
@@ -51,4 +52,9 @@ const seconds = (performance.now() - t0) / 1000;
 console.log(`after ${GROUPS} groups (${seconds.toFixed(1)} s): ${memory(pid)}`);
 await new Promise((r) => setTimeout(r, 5000));
 console.log(`5 s later: ${memory(pid)}`);
+if (process.env.MEMPROBE) {
+  process.kill(pid, 'SIGUSR2');
+  await new Promise((r) => setTimeout(r, 1000));
+  console.log(server.proc.output().split('\n').filter((l) => l.includes('MEMPROBE')).join('\n'));
+}
 await server.stop();
