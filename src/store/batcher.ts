@@ -11,9 +11,15 @@ export interface BatchInfo {
 }
 
 export interface GroupCommitterOptions {
-  store: Pick<Store, 'record'>;
+  store: Pick<Store, 'record'> & Partial<Pick<Store, 'recordConcurrency'>>;
   /** Items per store.record call; a larger submission is split across batches. */
   maxBatch?: number;
+  /**
+   * Batches committing at once (default: the store's recordConcurrency, else 1). Above one, the next
+   * batch starts while earlier ones wait on their round trips and commit flush; only for stores whose
+   * record() is safe with concurrent callers (PostgreSQL: replicas already write at once).
+   */
+  maxInFlight?: number;
   /**
    * How a flush is deferred after the first submit of an idle period. Default: setImmediate, i.e.
    * everything submitted in the same event-loop turn rides together without adding latency.
@@ -46,17 +52,19 @@ interface Slice {
 export class GroupCommitter {
   readonly #store: Pick<Store, 'record'>;
   readonly #maxBatch: number;
+  readonly #maxInFlight: number;
   readonly #schedule: (flush: () => void) => void;
   readonly #now: () => number;
   readonly #onBatch: ((info: BatchInfo) => void) | undefined;
   readonly #queue: Pending[] = [];
   #scheduled = false;
-  #running = false;
+  #running = 0;
   #idleWaiters: Array<() => void> = [];
 
   constructor(opts: GroupCommitterOptions) {
     this.#store = opts.store;
     this.#maxBatch = Math.max(1, opts.maxBatch ?? 500);
+    this.#maxInFlight = Math.max(1, Math.floor(opts.maxInFlight ?? opts.store.recordConcurrency ?? 1));
     this.#schedule = opts.schedule ?? ((flush) => { setImmediate(flush); });
     this.#now = opts.now ?? (() => performance.now());
     this.#onBatch = opts.onBatch;
@@ -78,12 +86,13 @@ export class GroupCommitter {
   }
 
   #idle(): boolean {
-    return !this.#running && !this.#scheduled && this.#queue.length === 0;
+    return this.#running === 0 && !this.#scheduled && this.#queue.length === 0;
   }
 
   #kick(): void {
-    // While a batch commits, the loop picks new arrivals up itself when it finishes.
-    if (this.#scheduled || this.#running) return;
+    // While batches commit, their loops pick new arrivals up when they finish; another loop starts
+    // only below maxInFlight.
+    if (this.#scheduled || this.#running >= this.#maxInFlight) return;
     this.#scheduled = true;
     this.#schedule(() => {
       this.#scheduled = false;
@@ -92,12 +101,13 @@ export class GroupCommitter {
   }
 
   async #loop(): Promise<void> {
-    this.#running = true;
+    this.#running++;
     try {
       while (this.#queue.length > 0) await this.#commit(this.#take());
     } finally {
-      this.#running = false;
+      this.#running--;
     }
+    if (!this.#idle()) return;
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];
     for (const w of waiters) w();

@@ -215,9 +215,10 @@ export interface OccurrenceRow {
 export function toGroupDetail(row: GroupRow, occurrences: readonly OccurrenceRow[], audit: readonly AuditRow[]): ErrorGroupDetail {
   return {
     ...toGroup(row),
+    // labels '' marks an occurrence whose text is the group's own (SQLite migration V6).
     occurrences: occurrences.map((o) => ({
-      at: iso(o.at), channel: o.channel, message: o.message, count: o.count,
-      labels: JSON.parse(o.labels) as Record<string, string>,
+      at: iso(o.at), channel: o.channel, message: o.labels === '' ? row.message : o.message, count: o.count,
+      labels: JSON.parse(o.labels === '' ? row.labels : o.labels) as Record<string, string>,
     })),
     why: JSON.parse(row.why) as ClassificationReason,
     remediations: audit.map(toAuditEntry),

@@ -297,6 +297,8 @@ export interface Store extends OutboxStore {
   migrate(): Promise<void>;
   /** One transaction for the whole batch: merge by fingerprint, sorted; resolves after commit. */
   record(items: RecordItem[]): Promise<RecordResult[]>;
+  /** How many record() calls may run at once (the group committer's batches in flight); absent: 1. */
+  readonly recordConcurrency?: number;
   listGroups(query: GroupQuery): Promise<{ groups: ErrorGroup[]; total: number }>;
   getGroup(id: number, opts?: { occurrences?: number }): Promise<ErrorGroupDetail | null>;
   stats(now: number): Promise<Stats>;

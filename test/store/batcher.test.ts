@@ -132,6 +132,37 @@ describe('GroupCommitter', () => {
     assert.equal(drained, true);
   });
 
+  it('with maxInFlight 2 (or the store\'s recordConcurrency) a second batch commits while the first waits; drain waits for both', async () => {
+    const store = Object.assign(new ManualStore(), { recordConcurrency: 2 });
+    const sched = manualScheduler();
+    const gc = new GroupCommitter({ store, schedule: sched.schedule });
+    const a = gc.submit(items(1, 2));
+    sched.run();
+    await settle();
+    const b = gc.submit(items(3));
+    const c = gc.submit(items(4));
+    sched.run();
+    await settle();
+    assert.deepEqual(store.calls.map((batch) => batch.length), [2, 2], 'b and c ride together in the second batch');
+    const d = gc.submit(items(5));
+    sched.run();
+    await settle();
+    assert.equal(store.calls.length, 2, 'no third batch while two are in flight');
+    let drained = false;
+    const idle = gc.drain().then(() => { drained = true; });
+    store.succeed();
+    assert.deepEqual(ids(await a), [1, 2]);
+    await settle();
+    assert.deepEqual(store.calls.map((batch) => batch.length), [2, 2, 1], 'the freed loop takes the queued item');
+    store.succeed();
+    assert.deepEqual([ids(await b), ids(await c)], [[3], [4]]);
+    await settle();
+    assert.equal(drained, false);
+    store.succeed();
+    assert.deepEqual(ids(await d), [5]);
+    await idle;
+  });
+
   it('an empty submit resolves without touching the store', async () => {
     const store = new ManualStore();
     const gc = new GroupCommitter({ store });

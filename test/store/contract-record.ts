@@ -244,6 +244,32 @@ export function recordContract(store: () => Store): void {
       assert.equal((await store().listGroups({ q: 'SURROGATE 🔥', page: 1, pageSize: 5 })).total, 1);
     });
 
+    it('each occurrence keeps its own message and labels when later ones change the group\'s', async () => {
+      const item = (key: string, at: number, message: string, labels: Record<string, string>) =>
+        makeItem({ receivedAt: at, signal: { occurrenceKey: key, message, labels } });
+      // Within one batch (the group takes the last item's text) and across batches (max_occurrences is 5).
+      const [r] = await store().record([item('k1', T0, 'first', { v: '1' }), item('k2', T0 + 1, 'second', { v: '2' })]);
+      await store().record([item('k4', T0 + 3, 'third', { v: '2' }), item('k5', T0 + 4, 'third', { v: '3' })]);
+      await store().record([item('k6', T0 + 5, 'fourth', { v: '4' })]);
+      const g = await group(r.groupId);
+      assert.deepEqual(g.occurrences.map((o) => [o.message, o.labels.v]),
+        [['fourth', '4'], ['third', '3'], ['third', '2'], ['second', '2'], ['first', '1']]);
+      assert.deepEqual([g.message, g.labels], ['fourth', { v: '4' }]);
+    });
+
+    it('a classification reason shared by groups survives retention of some of them', async () => {
+      const why = { matched: 'crashloop-backoff', tried: [{ rule: 'shared', failed: 'pattern' }] };
+      const at = (fingerprint: string, receivedAt: number) => makeItem({ fingerprint, receivedAt, classification: { reason: why } });
+      const [a] = await store().record([at('fp-old', T0)]);
+      const [b] = await store().record([at('fp-kept', T0 + HOUR)]);
+      assert.equal(await store().prune(T0 + 1), 1);
+      assert.equal(await store().getGroup(a.groupId), null);
+      assert.deepEqual((await group(b.groupId)).why, why);
+      await store().prune(T0 + 2 * HOUR);
+      const [c] = await store().record([at('fp-new', T0 + 3 * HOUR)]);
+      assert.deepEqual((await group(c.groupId)).why, why);
+    });
+
     it('getGroup of an unknown id is null', async () => {
       assert.equal(await store().getGroup(424242), null);
     });

@@ -60,6 +60,21 @@ export function remediationContract(store: () => Store): void {
       assert.ok(d.remediationRequestId !== null && d.remediationRequestId !== a.remediationRequestId);
     });
 
+    it('one batch over several groups queues one request per group, due from its first item, aimed at its newest', async () => {
+      const results = await store().record([
+        withAction('k1', T0, { fingerprint: 'fp-x', pod: 'x-1' }), withAction('k1', T0 + 1, { fingerprint: 'fp-y', pod: 'y-1' }),
+        withAction('k2', T0 + 2, { fingerprint: 'fp-x', pod: 'x-2' }), withAction('k2', T0 + 3, { fingerprint: 'fp-y', pod: 'y-2' }),
+      ]);
+      const ids = results.map((r) => r.remediationRequestId);
+      assert.ok(ids[0] !== null && ids[1] !== null && ids[0] !== ids[1]);
+      assert.deepEqual([ids[2], ids[3]], [ids[0], ids[1]]);
+      const first = await store().claimRequest('h1', T0 + MINUTE, 30_000);
+      const second = await store().claimRequest('h1', T0 + MINUTE, 30_000);
+      assert.deepEqual([first?.id, first?.pod, first?.createdAt], [ids[0], 'x-2', T0]);
+      assert.deepEqual([second?.id, second?.pod, second?.createdAt], [ids[1], 'y-2', T0 + 1]);
+      assert.equal(await store().claimRequest('h1', T0 + MINUTE, 30_000), null);
+    });
+
     it('claim returns the full request, oldest first, and is exclusive', async () => {
       const [first] = await store().record([withAction('k1', T0, { fingerprint: 'fp-1' })]);
       const [second] = await store().record([withAction('k2', T0 + 1000, { fingerprint: 'fp-2' })]);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { AppError, LoadError } from '../../src/domain/errors.ts';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
+import { MIGRATIONS } from '../../src/store/sqlite/migrations.ts';
 import { describeStoreContract } from './contract.ts';
 import { assertRefusesWrites, makeItem, MINUTE, T0 } from './factory.ts';
 
@@ -121,6 +122,29 @@ describe('SqliteStore (file behaviour)', () => {
     await assert.rejects(reader.migrate(), (err: unknown) => err instanceof LoadError && /start a writer/.test(err.message));
     await reader.close();
     await writer.close();
+  });
+
+  it('upgrades a version-5 database: inline reasons and full occurrence rows still read the same', async () => {
+    const db = new DatabaseSync(path);
+    for (const sql of MIGRATIONS.slice(0, 5)) db.exec(sql);
+    db.exec('PRAGMA user_version = 5');
+    const why = { matched: 'crashloop-backoff', tried: [{ rule: 'oom-killed', failed: 'pattern' }] };
+    db.prepare(`INSERT INTO error_groups (id, fingerprint, source, priority, rule, status, title, message, namespace,
+      pod, container, workload, labels, count, first_seen, last_seen, why) VALUES (7, 'fp-old', 'alert', 'P1',
+      'crashloop-backoff', 'firing', 't', 'old text', 'shop', 'web', 'api', 'Deployment/web', '{"v":"1"}', 1, ?, ?, ?)`)
+      .run(T0, T0, JSON.stringify(why));
+    db.prepare(`INSERT INTO occurrences (group_id, at, channel, message, count, labels)
+      VALUES (7, ?, 'alertmanager', 'old text', 1, '{"v":"1"}')`).run(T0);
+    db.close();
+    const s = open();
+    await s.migrate();
+    const before = await s.getGroup(7);
+    assert.deepEqual([before?.why, before?.occurrences.map((o) => [o.message, o.labels])], [why, [['old text', { v: '1' }]]]);
+    await s.record([makeItem({ fingerprint: 'fp-old', receivedAt: T0 + MINUTE, signal: { occurrenceKey: 'k2', message: 'new text', labels: { v: '2' } } })]);
+    const after = await s.getGroup(7);
+    assert.deepEqual(after?.occurrences.map((o) => [o.message, o.labels]), [['new text', { v: '2' }], ['old text', { v: '1' }]]);
+    assert.deepEqual(after?.why, makeItem().classification.reason);
+    await s.close();
   });
 
   it('refuses a database written by a newer schema', async () => {

@@ -4,6 +4,7 @@
 // only if and when it commits.
 import { AUDIT_OUTCOMES } from '../types.ts';
 import type { AuditEntry, Settings, StoreChange } from '../types.ts';
+import pg from 'pg';
 import type { Tx } from './session.ts';
 
 export const NOTIFY_CHANNEL = 'kube_sentinel_changes';
@@ -40,6 +41,16 @@ export function encodeChange(origin: string, change: StoreChange): string[] {
 /** Queues the change on the transaction; PostgreSQL delivers it at commit, or never on rollback. */
 export async function notify(tx: Tx, origin: string, change: StoreChange): Promise<void> {
   await tx.query('SELECT count(pg_notify($1, p)) FROM unnest($2::text[]) AS p', [NOTIFY_CHANNEL, encodeChange(origin, change)]);
+}
+
+/**
+ * The same, sent in the round trip of the transaction's COMMIT (one round trip fewer per batch) when
+ * the transaction runner supports it; otherwise as its own statement.
+ */
+export async function notifyAtCommit(tx: Tx, origin: string, change: StoreChange): Promise<void> {
+  if (!tx.atCommit) return notify(tx, origin, change);
+  const channel = pg.escapeLiteral(NOTIFY_CHANNEL);
+  for (const payload of encodeChange(origin, change)) tx.atCommit.push(`SELECT pg_notify(${channel}, ${pg.escapeLiteral(payload)})`);
 }
 
 /** An audit entry's free text is shortened until the payload fits; the ids still reach the reader. */

@@ -6,16 +6,20 @@
 // deadlocks), and only then reads the groups and keys it decides on; a competing batch waits and then
 // reads what the first committed. Existing group rows are also locked (FOR UPDATE, fingerprint order),
 // which keeps expire() — it skips locked rows — from resolving a group under a batch that decided on
-// its old status. Every write is one multi-row statement fed by unnest() arrays, which yield rows in
-// array order (fingerprint order for groups, arrival order for occurrences).
+// its old status. Writes are fed by unnest() arrays, which yield rows in array order (fingerprint order
+// for groups, arrival order for occurrences).
+//
+// Round trips (issue #12: at one alert per batch they, not the rows, were the cost): BEGIN with the
+// advisory locks; one read of groups and keys; [the pending requests of existing groups that want an
+// action]; one statement with every write; [trimming occurrences past the cap]; NOTIFY with COMMIT.
+// Four for a typical batch, where there were thirteen.
 import { createHash } from 'node:crypto';
 import type { KnownOccurrence } from '../../dedup/decide.ts';
 import type { GroupStatus } from '../../domain/types.ts';
 import type { RecordItem, RecordResult } from '../types.ts';
 import { type ExistingGroup, keyId, planBatch, wantsRemediation } from '../plan.ts';
 import { eventsForChanges } from '../outbox.ts';
-import { notify } from './notify-payload.ts';
-import { insertEvents } from './outbox.ts';
+import { notifyAtCommit } from './notify-payload.ts';
 import { ms, msOrNull, text } from './sanitize.ts';
 import { rows, type Tx } from './session.ts';
 
@@ -25,6 +29,8 @@ export interface RecordContext {
   origin: string;
   /** This writer's row in the per-minute totals (see occurrence_minutes). */
   shard: number;
+  /** The transaction began with lockStatement() of these items' fingerprints. */
+  lockedAtBegin?: boolean;
 }
 
 /** 64-bit advisory lock key of a fingerprint (first 8 bytes of its SHA-256, signed). */
@@ -32,78 +38,108 @@ export function lockKey(fingerprint: string): bigint {
   return createHash('sha256').update(fingerprint).digest().readBigInt64BE(0);
 }
 
-// A statement of its own: under READ COMMITTED a statement's snapshot is taken when it starts, so
-// reads in the same statement as a lock wait would not see the commit that was waited for.
-const LOCK = 'SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) AS k';
+// Sent in BEGIN's round trip, but a statement of its own: under READ COMMITTED a statement's snapshot is
+// taken when it starts, so reads in the same statement as a lock wait would not see the commit that
+// was waited for. The keys are our own integers, written as an array literal.
+export function lockStatement(fingerprints: readonly string[]): string {
+  const keys = [...new Set(fingerprints.map((f) => lockKey(text(f))))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return `SELECT count(pg_advisory_xact_lock(k)) FROM unnest('{${keys.join(',')}}'::bigint[]) AS k`;
+}
 
-const SELECT_GROUPS = `SELECT id, fingerprint, status, resolved_at, expires_at, priority FROM error_groups
-  WHERE fingerprint = ANY($1::text[]) ORDER BY fingerprint FOR UPDATE`;
+// The batch's groups (locked, fingerprint order) and its known occurrence keys, in one round trip:
+// rows tagged 'g' carry a group, rows tagged 'k' an occurrence key.
+const READ = `WITH g AS (
+    SELECT id, fingerprint, status, resolved_at, expires_at, priority FROM error_groups
+    WHERE fingerprint = ANY($1::text[]) ORDER BY fingerprint FOR UPDATE
+  ), k AS (
+    SELECT k.fingerprint, k.key, k.seen_count, k.state
+    FROM unnest($2::text[], $3::text[]) AS u(fingerprint, key)
+    JOIN occurrence_keys k ON k.fingerprint = u.fingerprint AND k.key = u.key
+  )
+  SELECT 'g' AS t, id, fingerprint, status, resolved_at, expires_at, priority, NULL AS key, NULL::bigint AS seen_count FROM g
+  UNION ALL
+  SELECT 'k', NULL, fingerprint, state, NULL, NULL, NULL, key, seen_count FROM k`;
 
-const SELECT_KEYS = `SELECT k.fingerprint, k.key, k.seen_count, k.state
-  FROM unnest($1::text[], $2::text[]) AS u(fingerprint, key)
-  JOIN occurrence_keys k ON k.fingerprint = u.fingerprint AND k.key = u.key`;
-
-const UPSERT_GROUPS = `INSERT INTO error_groups AS g (fingerprint, alert_fingerprint, source, priority, rule,
-    status, title, message, namespace, pod, container, workload, labels, count, first_seen, last_seen,
-    resolved_at, expires_at, why, remediation_action)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-    $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::bigint[], $15::bigint[],
-    $16::bigint[], $17::bigint[], $18::bigint[], $19::text[], $20::text[]) AS u
-  ON CONFLICT (fingerprint) DO UPDATE SET
-    alert_fingerprint = coalesce(excluded.alert_fingerprint, g.alert_fingerprint),
-    source = excluded.source, priority = excluded.priority, rule = excluded.rule, status = excluded.status,
-    title = excluded.title, message = excluded.message, namespace = excluded.namespace, pod = excluded.pod,
-    container = excluded.container, workload = excluded.workload, labels = excluded.labels,
-    count = g.count + excluded.count,
-    first_seen = least(g.first_seen, excluded.first_seen),
-    last_seen = greatest(g.last_seen, excluded.last_seen),
-    resolved_at = excluded.resolved_at, expires_at = excluded.expires_at,
-    why = excluded.why, remediation_action = excluded.remediation_action
-  RETURNING id, fingerprint, count`;
-
-const UPSERT_KEYS = `INSERT INTO occurrence_keys AS k (fingerprint, key, group_id, seen_count, state, last_seen)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::bigint[])
-  ON CONFLICT (fingerprint, key) DO UPDATE SET
-    group_id = excluded.group_id, seen_count = excluded.seen_count, state = excluded.state,
-    last_seen = greatest(k.last_seen, excluded.last_seen)`;
-
-// WITH ORDINALITY + ORDER BY: identities follow arrival order, which is what "newest" means below.
-const INSERT_OCCURRENCES = `INSERT INTO occurrences (group_id, at, channel, message, count, labels)
-  SELECT group_id, at, channel, message, count, labels
-  FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[])
-    WITH ORDINALITY AS u(group_id, at, channel, message, count, labels, n)
-  ORDER BY n`;
+// Every write of the batch in one statement (one round trip, planned once per connection as a named
+// statement): the group upsert's RETURNING gives the ids the other parts join on by fingerprint. Parts
+// with nothing to write get empty arrays. Data-modifying CTEs share one snapshot and cannot see each
+// other's rows, which none of these parts needs (each writes a different table; the foreign keys are
+// checked at the end of the statement, when the groups exist).
+const WRITE = `WITH g AS (
+    INSERT INTO error_groups AS g (fingerprint, alert_fingerprint, source, priority, rule,
+      status, title, message, namespace, pod, container, workload, labels, count, first_seen, last_seen,
+      resolved_at, expires_at, why, remediation_action)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+      $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::bigint[], $15::bigint[],
+      $16::bigint[], $17::bigint[], $18::bigint[], $19::text[], $20::text[]) AS u
+    ON CONFLICT (fingerprint) DO UPDATE SET
+      alert_fingerprint = coalesce(excluded.alert_fingerprint, g.alert_fingerprint),
+      source = excluded.source, priority = excluded.priority, rule = excluded.rule, status = excluded.status,
+      title = excluded.title, message = excluded.message, namespace = excluded.namespace, pod = excluded.pod,
+      container = excluded.container, workload = excluded.workload, labels = excluded.labels,
+      count = g.count + excluded.count,
+      first_seen = least(g.first_seen, excluded.first_seen),
+      last_seen = greatest(g.last_seen, excluded.last_seen),
+      resolved_at = excluded.resolved_at, expires_at = excluded.expires_at,
+      why = excluded.why, remediation_action = excluded.remediation_action
+    RETURNING id, fingerprint, count
+  ), events AS (
+    INSERT INTO notification_events (group_id, kind, at, detail)
+    SELECT g.id, u.kind, u.at, u.detail
+    FROM unnest($21::text[], $22::text[], $23::bigint[], $24::text[]) WITH ORDINALITY AS u(fingerprint, kind, at, detail, n)
+    JOIN g USING (fingerprint) ORDER BY u.n
+  ), keys AS (
+    INSERT INTO occurrence_keys AS k (fingerprint, key, group_id, seen_count, state, last_seen)
+    SELECT u.fingerprint, u.key, g.id, u.seen_count, u.state, u.last_seen
+    FROM unnest($25::text[], $26::text[], $27::bigint[], $28::text[], $29::bigint[]) AS u(fingerprint, key, seen_count, state, last_seen)
+    JOIN g USING (fingerprint)
+    ON CONFLICT (fingerprint, key) DO UPDATE SET
+      group_id = excluded.group_id, seen_count = excluded.seen_count, state = excluded.state,
+      last_seen = greatest(k.last_seen, excluded.last_seen)
+  ), occ AS (
+    -- WITH ORDINALITY + ORDER BY: identities follow arrival order, which is what "newest" means in trims.
+    INSERT INTO occurrences (group_id, at, channel, message, count, labels)
+    SELECT g.id, u.at, u.channel, u.message, u.count, u.labels
+    FROM unnest($30::text[], $31::bigint[], $32::text[], $33::text[], $34::bigint[], $35::text[])
+      WITH ORDINALITY AS u(fingerprint, at, channel, message, count, labels, n)
+    JOIN g USING (fingerprint) ORDER BY u.n
+  ), minutes AS (
+    INSERT INTO occurrence_minutes AS m (minute, shard, count)
+    SELECT minute, $38::int, n FROM unnest($36::bigint[], $37::bigint[]) AS u(minute, n) ORDER BY minute
+    ON CONFLICT (minute, shard) DO UPDATE SET count = m.count + excluded.count
+  ), retarget AS (
+    -- A newer occurrence retargets the queued request (the crashing pod may have been replaced).
+    UPDATE remediation_requests r SET rule = u.rule, action = u.action,
+      params = u.params, cooldown_ms = u.cooldown_ms, namespace = u.namespace, pod = u.pod,
+      container = u.container, owner = u.owner
+    FROM unnest($39::bigint[], $40::text[], $41::text[], $42::text[], $43::bigint[], $44::text[], $45::text[],
+      $46::text[], $47::text[]) AS u(id, rule, action, params, cooldown_ms, namespace, pod, container, owner)
+    WHERE r.id = u.id
+  ), requests AS (
+    INSERT INTO remediation_requests (group_id, fingerprint, rule, action, params,
+      cooldown_ms, namespace, pod, container, owner, created_at, state, attempts, next_attempt_at)
+    SELECT g.id, u.fingerprint, u.rule, u.action, u.params, u.cooldown_ms, u.namespace, u.pod, u.container,
+      u.owner, u.created_at, 'pending', 0, u.created_at
+    FROM unnest($48::text[], $49::text[], $50::text[], $51::text[], $52::bigint[], $53::text[], $54::text[],
+      $55::text[], $56::text[], $57::bigint[]) WITH ORDINALITY
+      AS u(fingerprint, rule, action, params, cooldown_ms, namespace, pod, container, owner, created_at, n)
+    JOIN g USING (fingerprint) ORDER BY u.n
+    RETURNING id, group_id
+  )
+  SELECT 'g' AS t, id, fingerprint, count FROM g
+  UNION ALL
+  SELECT 'r', id, NULL, group_id FROM requests`;
 
 // Keep the newest `max` rows per group: everything older than the max-th newest id goes.
 const TRIM_OCCURRENCES = `DELETE FROM occurrences o USING unnest($1::bigint[]) AS t(gid)
   WHERE o.group_id = t.gid AND o.id <
     (SELECT id FROM occurrences WHERE group_id = t.gid ORDER BY id DESC OFFSET $2 - 1 LIMIT 1)`;
 
-const ADD_MINUTES = `INSERT INTO occurrence_minutes AS m (minute, shard, count)
-  SELECT minute, $3, n FROM unnest($1::bigint[], $2::bigint[]) AS u(minute, n) ORDER BY minute
-  ON CONFLICT (minute, shard) DO UPDATE SET count = m.count + excluded.count`;
-
 // FOR UPDATE: a request the leader is claiming right now is skipped (its claim wins), and one we
 // retarget cannot be claimed half-way. Normally there is at most one pending request per group.
+// Only groups that existed before the batch can have one.
 const PENDING_REQUESTS = `SELECT id, group_id FROM remediation_requests
   WHERE group_id = ANY($1::bigint[]) AND state = 'pending' ORDER BY id FOR UPDATE`;
-
-// A newer occurrence retargets the queued request (the crashing pod may have been replaced).
-const RETARGET_REQUESTS = `UPDATE remediation_requests r SET rule = u.rule, action = u.action,
-    params = u.params, cooldown_ms = u.cooldown_ms, namespace = u.namespace, pod = u.pod,
-    container = u.container, owner = u.owner
-  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[],
-    $8::text[], $9::text[]) AS u(id, rule, action, params, cooldown_ms, namespace, pod, container, owner)
-  WHERE r.id = u.id`;
-
-const INSERT_REQUESTS = `INSERT INTO remediation_requests (group_id, fingerprint, rule, action, params,
-    cooldown_ms, namespace, pod, container, owner, created_at, state, attempts, next_attempt_at)
-  SELECT group_id, fingerprint, rule, action, params, cooldown_ms, namespace, pod, container, owner,
-    created_at, 'pending', 0, created_at
-  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[],
-    $8::text[], $9::text[], $10::text[], $11::bigint[])
-    AS u(group_id, fingerprint, rule, action, params, cooldown_ms, namespace, pod, container, owner, created_at)
-  RETURNING id, group_id`;
 
 /** NUL-free keys and clamped times, so hostile input cannot make PostgreSQL reject the whole batch. */
 function clean(item: RecordItem): RecordItem {
@@ -130,61 +166,101 @@ export async function recordBatch(tx: Tx, ctx: RecordContext, input: RecordItem[
   if (input.length === 0) return [];
   const items = input.map(clean);
   const fingerprints = [...new Set(items.map((i) => i.fingerprint))];
-  const locks = [...new Set(fingerprints.map(lockKey))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  await tx.query(LOCK, [locks.map(String)]);
+  // The advisory locks were taken with BEGIN (lockStatement), unless the caller runs without them.
+  if (!ctx.lockedAtBegin) await tx.query(lockStatement(fingerprints));
 
   const existing = new Map<string, ExistingGroup>();
-  for (const g of await rows<ExistingGroup>(tx, SELECT_GROUPS, [fingerprints])) existing.set(g.fingerprint, g);
-  const pairs = new Map(items.map((i) => [keyId(i.fingerprint, i.signal.occurrenceKey), i] as const));
   const known = new Map<string, KnownOccurrence>();
-  type KeyRow = { fingerprint: string; key: string; seen_count: number; state: GroupStatus };
+  const pairs = new Map(items.map((i) => [keyId(i.fingerprint, i.signal.occurrenceKey), i] as const));
   const pairCols = columns([...pairs.values()], (i) => [i.fingerprint, i.signal.occurrenceKey]);
-  for (const k of await rows<KeyRow>(tx, SELECT_KEYS, pairCols)) {
-    known.set(keyId(k.fingerprint, k.key), { seenCount: k.seen_count, state: k.state });
+  type ReadRow = { t: 'g' | 'k'; id: number; fingerprint: string; status: GroupStatus; resolved_at: number | null;
+    expires_at: number | null; priority: ExistingGroup['priority']; key: string; seen_count: number };
+  const read = { name: 'ks_record_read', text: READ, values: [fingerprints, pairCols[0] ?? [], pairCols[1] ?? []] };
+  for (const r of (await tx.query<ReadRow>(read)).rows) {
+    if (r.t === 'g') {
+      existing.set(r.fingerprint, { id: r.id, fingerprint: r.fingerprint, status: r.status, resolved_at: r.resolved_at, expires_at: r.expires_at, priority: r.priority });
+    } else {
+      known.set(keyId(r.fingerprint, r.key), { seenCount: r.seen_count, state: r.status });
+    }
   }
 
   const plan = planBatch(items, existing, known);
+  const wants = plan.decisions.map((d, i) => wantsRemediation(items[i], d));
 
-  const groups = new Map<string, { id: number; count: number }>();
-  const upserted = await rows<{ id: number; fingerprint: string; count: number }>(tx, UPSERT_GROUPS,
-    columns(plan.changes, (c) => {
+  // Remediation: per group, the newest wanting item is the target; a group that existed may already
+  // have a pending request (locked here, retargeted below), otherwise one is created, due from the
+  // group's first wanting item of the batch.
+  const latest = new Map<string, RecordItem>();
+  const first = new Map<string, number>();
+  items.forEach((item, i) => {
+    if (!wants[i]) return;
+    latest.set(item.fingerprint, item);
+    if (!first.has(item.fingerprint)) first.set(item.fingerprint, item.receivedAt);
+  });
+  const pendingOf = new Map<number, number>();
+  const oldIds = [...latest.keys()].flatMap((fp) => existing.has(fp) ? [existing.get(fp)!.id] : []);
+  if (oldIds.length > 0) {
+    for (const r of await rows<{ id: number; group_id: number }>(tx, PENDING_REQUESTS, [oldIds])) {
+      pendingOf.set(r.group_id, r.id); // ascending ids: the newest pending request wins, like SQLite
+    }
+  }
+  const target = (item: RecordItem): unknown[] => {
+    const r = item.classification.remediation!;
+    const s = item.signal;
+    return [text(item.classification.rule ?? ''), r.action, JSON.stringify(r.params), ms(r.cooldownMs),
+      text(s.namespace), text(s.pod), text(s.container), s.owner ? JSON.stringify(s.owner) : null];
+  };
+  const retarget: unknown[][] = [];
+  const fresh: unknown[][] = [];
+  for (const [fp, item] of latest) {
+    const pending = existing.has(fp) ? pendingOf.get(existing.get(fp)!.id) : undefined;
+    if (pending !== undefined) retarget.push([pending, ...target(item)]);
+    else fresh.push([fp, ...target(item), first.get(fp)!]);
+  }
+
+  const occurring = items.flatMap((item, i) => (plan.decisions[i].countDelta > 0 ? [i] : []));
+  const minutes = new Map<number, number>();
+  for (const i of occurring) {
+    const minute = Math.floor(items[i].receivedAt / 60_000);
+    minutes.set(minute, (minutes.get(minute) ?? 0) + plan.decisions[i].countDelta);
+  }
+  const changeIndex = new Map(plan.changes.map((c, i) => [c.fingerprint, i] as const));
+  const events = eventsForChanges(plan.changes, existing, (fp) => changeIndex.get(fp)!);
+  const pad = (cols: unknown[][], width: number): unknown[][] => Array.from({ length: width }, (_, i) => cols[i] ?? []);
+
+  const params = [
+    ...pad(columns(plan.changes, (c) => {
       const { signal: s, classification: cls } = c.latest;
       return [c.fingerprint, s.alertFingerprint === null ? null : text(s.alertFingerprint), text(s.source),
         text(cls.priority), cls.rule === null ? null : text(cls.rule), c.status, text(s.title), text(s.message),
         text(s.namespace), text(s.pod), text(s.container), text(c.latest.workload), JSON.stringify(s.labels),
         c.countDelta, c.firstSeen, c.lastSeen, c.resolvedAt, c.expiresAt, JSON.stringify(cls.reason),
         cls.remediation?.action ?? null];
-    }));
-  for (const g of upserted) groups.set(g.fingerprint, g);
+    }), 20),
+    ...pad(columns(events, (e) => [plan.changes[e.groupId].fingerprint, e.kind, ms(e.at), text(JSON.stringify(e.detail))]), 4),
+    ...pad(columns(plan.keys, (k) => [k.fingerprint, k.key, k.seenCount, k.state, k.lastSeen]), 5),
+    ...pad(columns(occurring, (i) => {
+      const { signal: s, receivedAt, fingerprint } = items[i];
+      return [fingerprint, receivedAt, text(s.channel), text(s.message), plan.decisions[i].countDelta, JSON.stringify(s.labels)];
+    }), 6),
+    [...minutes.keys()], [...minutes.values()], ctx.shard,
+    ...pad(columns(retarget, (row) => row), 9),
+    ...pad(columns(fresh, (row) => row), 10),
+  ];
+  const groups = new Map<string, { id: number; count: number }>();
+  const requests = new Map<number, number>();
+  for (const [gid, id] of pendingOf) if (retarget.some((r) => r[0] === id)) requests.set(gid, id);
+  type WriteRow = { t: 'g' | 'r'; id: number; fingerprint: string | null; count: number };
+  for (const r of (await tx.query<WriteRow>({ name: 'ks_record_write', text: WRITE, values: params })).rows) {
+    if (r.t === 'g') groups.set(r.fingerprint!, { id: r.id, count: r.count });
+    else requests.set(r.count, r.id); // 'r' rows carry the group id in the count column
+  }
   const groupId = (fingerprint: string): number => groups.get(fingerprint)!.id;
 
-  // Notification outbox events, committed with the change that causes them (src/store/outbox.ts).
-  await insertEvents(tx, eventsForChanges(plan.changes, existing, groupId));
-
-  await tx.query(UPSERT_KEYS, columns(plan.keys, (k) =>
-    [k.fingerprint, k.key, groupId(k.fingerprint), k.seenCount, k.state, k.lastSeen]));
-
-  const occurring = items.flatMap((item, i) => (plan.decisions[i].countDelta > 0 ? [i] : []));
-  if (occurring.length > 0) {
-    await tx.query(INSERT_OCCURRENCES, columns(occurring, (i) => {
-      const { signal: s, receivedAt, fingerprint } = items[i];
-      return [groupId(fingerprint), receivedAt, text(s.channel), text(s.message), plan.decisions[i].countDelta,
-        JSON.stringify(s.labels)];
-    }));
-    // Rows never outnumber the count, so only groups that gained rows past the cap need trimming.
-    const full = [...new Set(occurring.map((i) => items[i].fingerprint))]
-      .map((fp) => groups.get(fp)!).filter((g) => g.count > ctx.maxOccurrences).map((g) => g.id);
-    if (full.length > 0) await tx.query(TRIM_OCCURRENCES, [full, ctx.maxOccurrences]);
-    const minutes = new Map<number, number>();
-    for (const i of occurring) {
-      const minute = Math.floor(items[i].receivedAt / 60_000);
-      minutes.set(minute, (minutes.get(minute) ?? 0) + plan.decisions[i].countDelta);
-    }
-    await tx.query(ADD_MINUTES, [[...minutes.keys()], [...minutes.values()], ctx.shard]);
-  }
-
-  const wants = plan.decisions.map((d, i) => wantsRemediation(items[i], d));
-  const requests = await queueRequests(tx, items, wants, groupId);
+  // Rows never outnumber the count, so only groups that gained rows past the cap need trimming.
+  const full = [...new Set(occurring.map((i) => items[i].fingerprint))]
+    .map((fp) => groups.get(fp)!).filter((g) => g.count > ctx.maxOccurrences).map((g) => g.id);
+  if (full.length > 0) await tx.query(TRIM_OCCURRENCES, [full, ctx.maxOccurrences]);
 
   const results: RecordResult[] = items.map((item, i) => {
     const d = plan.decisions[i];
@@ -194,39 +270,7 @@ export async function recordBatch(tx: Tx, ctx: RecordContext, input: RecordItem[
 
   const changed = [...new Set(results.filter((r) => r.outcome !== 'stale').map((r) => r.groupId))];
   if (changed.length > 0 || requests.size > 0) {
-    await notify(tx, ctx.origin, { groupIds: changed, remediationQueued: requests.size > 0 });
+    await notifyAtCommit(tx, ctx.origin, { groupIds: changed, remediationQueued: requests.size > 0 });
   }
   return results;
-}
-
-/**
- * One outstanding request per group: a burst of occurrences (a crash loop) queues one action, and
- * later occurrences retarget it to the newest item instead of piling up requests the cooldown would
- * only skip. Returns group id → request id for every group that queued or retargeted one.
- */
-async function queueRequests(tx: Tx, items: RecordItem[], wants: boolean[], groupId: (fp: string) => number): Promise<Map<number, number>> {
-  const latest = new Map<number, RecordItem>();
-  items.forEach((item, i) => { if (wants[i]) latest.set(groupId(item.fingerprint), item); });
-  const out = new Map<number, number>();
-  if (latest.size === 0) return out;
-
-  for (const r of await rows<{ id: number; group_id: number }>(tx, PENDING_REQUESTS, [[...latest.keys()]])) {
-    out.set(r.group_id, r.id); // ascending ids: the newest pending request wins, like SQLite
-  }
-  const target = (item: RecordItem): unknown[] => {
-    const r = item.classification.remediation!;
-    const s = item.signal;
-    return [text(item.classification.rule ?? ''), r.action, JSON.stringify(r.params), ms(r.cooldownMs),
-      text(s.namespace), text(s.pod), text(s.container), s.owner ? JSON.stringify(s.owner) : null];
-  };
-  const retarget = [...out].map(([gid, id]) => [id, ...target(latest.get(gid)!)]);
-  if (retarget.length > 0) await tx.query(RETARGET_REQUESTS, columns(retarget, (row) => row));
-
-  const fresh = [...latest].filter(([gid]) => !out.has(gid));
-  if (fresh.length > 0) {
-    const created = await rows<{ id: number; group_id: number }>(tx, INSERT_REQUESTS, columns(fresh, ([gid, item]) =>
-      [gid, item.fingerprint, ...target(item), item.receivedAt]));
-    for (const r of created) out.set(r.group_id, r.id);
-  }
-  return out;
 }

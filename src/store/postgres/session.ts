@@ -60,7 +60,18 @@ export function createPool(opts: SessionOptions): Pool {
   return pool;
 }
 
-export type Tx = Pick<PoolClient, 'query'>;
+export interface Tx extends Pick<PoolClient, 'query'> {
+  /**
+   * Parameterless statements to send in COMMIT's round trip (their literals escaped by the caller):
+   * a NOTIFY rides with the commit instead of costing a round trip of its own.
+   */
+  atCommit?: string[];
+}
+
+export interface TransactionOptions {
+  /** A parameterless statement sent in BEGIN's round trip (e.g. the batch's advisory locks). */
+  begin?: string;
+}
 
 export async function rows<T extends QueryResultRow>(db: Tx, sql: string, params: unknown[] = []): Promise<T[]> {
   return (await db.query<T>(sql, params)).rows;
@@ -82,10 +93,10 @@ export interface RetryPolicy {
  * back completely, so the whole function runs again (bounded, with jittered backoff); "cannot commit
  * now" failures become store_unavailable and the connection is discarded rather than reused.
  */
-export async function transaction<T>(pool: Pool, retry: RetryPolicy, fn: (tx: Tx) => Promise<T>): Promise<T> {
+export async function transaction<T>(pool: Pool, retry: RetryPolicy, fn: (tx: Tx) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await transactionOnce(pool, fn);
+      return await transactionOnce(pool, fn, opts);
     } catch (err) {
       if (!isRetryable(err) || attempt >= retry.attempts) throw toStoreError(err);
       retry.onRetry?.({ code: String((err as { code?: unknown }).code), attempt });
@@ -94,7 +105,7 @@ export async function transaction<T>(pool: Pool, retry: RetryPolicy, fn: (tx: Tx
   }
 }
 
-async function transactionOnce<T>(pool: Pool, fn: (tx: Tx) => Promise<T>): Promise<T> {
+async function transactionOnce<T>(pool: Pool, fn: (tx: Tx) => Promise<T>, opts: TransactionOptions): Promise<T> {
   const client = await pool.connect().catch((err: unknown) => { throw toStoreError(err); });
   // An error on a checked-out client would otherwise be an unhandled 'error' event; the failing
   // query rejects on its own, which is what we act on.
@@ -102,9 +113,11 @@ async function transactionOnce<T>(pool: Pool, fn: (tx: Tx) => Promise<T>): Promi
   client.on('error', onError);
   let broken: Error | undefined;
   try {
-    await client.query('BEGIN');
-    const result = await fn(client);
-    await client.query('COMMIT');
+    // A simple-protocol query may hold several statements; each still takes its own snapshot.
+    await client.query(opts.begin ? `BEGIN; ${opts.begin}` : 'BEGIN');
+    const tx: Tx = { query: client.query.bind(client) as PoolClient['query'], atCommit: [] };
+    const result = await fn(tx);
+    await client.query([...tx.atCommit!, 'COMMIT'].join('; '));
     return result;
   } catch (err) {
     if (isUnavailable(err)) {

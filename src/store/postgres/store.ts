@@ -14,11 +14,11 @@ import { PgNotifier } from './notifier.ts';
 import type { Delivery, DeliveryQuery, DeliveryResult, NotificationEvent, OutboxPlan, OutboxState, OutboxStateQuery } from '../outbox.ts';
 import * as o from './outbox.ts';
 import * as q from './queries.ts';
-import { recordBatch } from './record.ts';
+import { lockStatement, recordBatch } from './record.ts';
 import * as r from './remediation.ts';
 import { loopStore, type LoopStore } from '../loop.ts';
 import { notify } from './notify-payload.ts';
-import { createPool, type RetryPolicy, run, type StoreLogger, transaction, type Tx } from './session.ts';
+import { createPool, type RetryPolicy, run, type StoreLogger, transaction, type TransactionOptions, type Tx } from './session.ts';
 
 export interface PostgresStoreOptions {
   /** Where this store reads and writes (the dashboard may point it at a read replica). */
@@ -31,6 +31,8 @@ export interface PostgresStoreOptions {
   logger?: StoreLogger;
   /** Pool size per process (default 10). */
   poolMax?: number;
+  /** record() batches in flight at once from this process's group committer (default 2). */
+  recordConcurrency?: number;
   /** statement_timeout for every statement (default 5000 ms). */
   statementTimeoutMs?: number;
   /** How long to wait for a connection before answering "unavailable" (default 3000 ms). */
@@ -59,6 +61,12 @@ export class PostgresStore implements Store {
   readonly readOnly: boolean;
   /** This instance's identity in NOTIFY payloads (its own announcements are not echoed back). */
   readonly origin: string;
+  /**
+   * Batches committing at once (src/store/batcher.ts): while one waits on its round trips and its WAL
+   * flush, the next is already on its way; each is its own transaction under the same advisory locks
+   * that keep replicas apart, so this is what several replicas do already.
+   */
+  readonly recordConcurrency: number;
   readonly #pool: Pool;
   readonly #opts: PostgresStoreOptions;
   readonly #retry: RetryPolicy;
@@ -74,6 +82,7 @@ export class PostgresStore implements Store {
     this.#now = opts.now ?? Date.now;
     const random = opts.random ?? Math.random;
     this.origin = randomBytes(8).toString('hex');
+    this.recordConcurrency = Math.max(1, opts.recordConcurrency ?? 2);
     this.#shard = Math.floor(random() * 64);
     this.#retry = { attempts: opts.maxAttempts ?? 4, sleep: opts.sleep ?? sleepUnref, random, onRetry: opts.onRetry };
     this.#pool = createPool({
@@ -100,9 +109,9 @@ export class PostgresStore implements Store {
     return run(() => fn(this.#pool));
   }
 
-  #write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+  #write<T>(fn: (tx: Tx) => Promise<T>, opts?: TransactionOptions): Promise<T> {
     if (this.readOnly) return Promise.reject(new AppError('read_only_role'));
-    return transaction(this.#pool, this.#retry, fn);
+    return transaction(this.#pool, this.#retry, fn, opts);
   }
 
   migrate(): Promise<void> {
@@ -111,7 +120,11 @@ export class PostgresStore implements Store {
 
   record(items: RecordItem[]): Promise<RecordResult[]> {
     if (items.length === 0 && !this.readOnly) return Promise.resolve([]);
-    return this.#write((tx) => recordBatch(tx, { maxOccurrences: this.#opts.maxOccurrences, origin: this.origin, shard: this.#shard }, items));
+    // The batch's advisory locks ride with BEGIN: one round trip fewer (src/store/postgres/record.ts).
+    return this.#write(
+      (tx) => recordBatch(tx, { maxOccurrences: this.#opts.maxOccurrences, origin: this.origin, shard: this.#shard, lockedAtBegin: true }, items),
+      { begin: lockStatement(items.map((i) => i.fingerprint)) },
+    );
   }
 
   listGroups(query: GroupQuery): Promise<{ groups: ErrorGroup[]; total: number }> {

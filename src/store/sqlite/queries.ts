@@ -4,6 +4,7 @@ import type { ErrorGroup, ErrorGroupDetail, GroupQuery, SortKey, Stats } from '.
 import type { Statements } from './statements.ts';
 import { all, one } from './statements.ts';
 import { searchTerm } from './search.ts';
+import { PRUNE_REASONS, resolveWhy } from './reasons.ts';
 import { LOOP_PRUNE, toSqlite } from '../loop.ts';
 import {
   GROUP_COLUMNS, HOUR_MS, auditColumns, buildStats, type AuditRow, type GroupCountRow, type GroupRow, toGroup, toGroupDetail, type OccurrenceRow,
@@ -70,7 +71,7 @@ export function getGroup(stmts: Statements, id: number, occurrences: number): Er
   const audit = all<AuditRow>(
     stmts.get(`SELECT ${auditColumns} FROM audit WHERE group_id = ? ORDER BY at DESC, id DESC LIMIT 100`), id,
   );
-  return toGroupDetail(row, occ, audit);
+  return toGroupDetail({ ...row, why: resolveWhy(stmts, row.why) }, occ, audit);
 }
 
 export function stats(stmts: Statements, now: number): Stats {
@@ -118,6 +119,7 @@ export function prune(stmts: Statements, before: number): number {
     const groups = Number(stmts.get('DELETE FROM error_groups WHERE last_seen < ?').run(before).changes);
     stmts.get('DELETE FROM occurrence_keys WHERE last_seen < ?').run(before);
     stmts.get('DELETE FROM occurrence_minutes WHERE minute < ?').run(Math.floor(before / 60_000));
+    if (groups > 0) stmts.get(PRUNE_REASONS).run();
     stmts.get('DELETE FROM audit WHERE at < ?').run(before);
     stmts.get("DELETE FROM remediation_requests WHERE state = 'done' AND created_at < ?").run(before);
     for (const sql of LOOP_PRUNE) stmts.get(toSqlite(sql)).run(before);

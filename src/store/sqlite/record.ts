@@ -7,6 +7,7 @@ import { type ExistingGroup, keyId, planBatch, wantsRemediation } from '../plan.
 import type { RecordItem, RecordResult } from '../types.ts';
 import { eventsForChanges } from '../outbox.ts';
 import { bulk } from './bulk.ts';
+import type { Reasons } from './reasons.ts';
 import { insertEvents } from './outbox.ts';
 import type { Statements } from './statements.ts';
 import { all, one } from './statements.ts';
@@ -61,12 +62,12 @@ const PENDING_REQUEST = `SELECT id FROM remediation_requests WHERE group_id = ? 
 const RETARGET_REQUEST = `UPDATE remediation_requests SET rule = ?, action = ?, params = ?, cooldown_ms = ?,
   namespace = ?, pod = ?, container = ?, owner = ? WHERE id = ?`;
 
-const INSERT_REQUEST = `INSERT INTO remediation_requests (group_id, fingerprint, rule, action, params,
-    cooldown_ms, namespace, pod, container, owner, created_at, state, attempts, next_attempt_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)
-  RETURNING id`;
+const INSERT_REQUESTS = (values: string): string => `INSERT INTO remediation_requests (group_id, fingerprint,
+    rule, action, params, cooldown_ms, namespace, pod, container, owner, created_at, state, attempts, next_attempt_at)
+  VALUES ${values}
+  RETURNING id, group_id`;
 
-export function recordBatch(stmts: Statements, maxOccurrences: number, items: RecordItem[]): RecordResult[] {
+export function recordBatch(stmts: Statements, maxOccurrences: number, items: RecordItem[], reasons: Reasons): RecordResult[] {
   if (items.length === 0) return [];
 
   const existing = new Map<string, ExistingGroup>();
@@ -93,13 +94,17 @@ export function recordBatch(stmts: Statements, maxOccurrences: number, items: Re
   // 1. Decide in arrival order and fold per group (pure; shared with the PostgreSQL adapter).
   const { decisions, changes, keys } = planBatch(items, existing, known);
 
-  // 2. Group upserts in fingerprint order, so concurrent writers (PostgreSQL) lock rows alike.
+  // 2. Group upserts in fingerprint order, so concurrent writers (PostgreSQL) lock rows alike. The
+  // group takes the newest item's text; `why` is stored once per distinct reason (migration V6).
+  const groupText = new Map<string, { message: string; labels: string; labelsOf: object }>();
   const groupRows = changes.map((c): SQLInputValue[] => {
     const { signal, classification: cls } = c.latest;
+    const labels = JSON.stringify(signal.labels);
+    groupText.set(c.fingerprint, { message: signal.message, labels, labelsOf: signal.labels });
     return [c.fingerprint, signal.alertFingerprint, signal.source, cls.priority, cls.rule, c.status,
       signal.title, signal.message, signal.namespace, signal.pod, signal.container, c.latest.workload,
-      JSON.stringify(signal.labels), c.countDelta, c.firstSeen, c.lastSeen, c.resolvedAt, c.expiresAt,
-      JSON.stringify(cls.reason), cls.remediation?.action ?? null];
+      labels, c.countDelta, c.firstSeen, c.lastSeen, c.resolvedAt, c.expiresAt,
+      reasons.ref(stmts, JSON.stringify(cls.reason)), cls.remediation?.action ?? null];
   });
   const groups = new Map<string, { id: number; count: number }>();
   for (const g of bulk<{ fingerprint: string; id: number; count: number }>(stmts, UPSERT_GROUPS, groupRows)) {
@@ -117,23 +122,34 @@ export function recordBatch(stmts: Statements, maxOccurrences: number, items: Re
   const occurrenceRows: SQLInputValue[][] = [];
   const grown = new Set<number>();
   const minutes = new Map<number, number>();
-  const requestByGroup = new Map<number, number>();
+  const wanting = new Map<number, Wanting>();
   const results: RecordResult[] = items.map((item, i) => {
     const d = decisions[i];
     const groupId = groups.get(item.fingerprint)!.id;
-    let remediationRequestId: number | null = null;
     if (d.countDelta > 0) {
       const s = item.signal;
-      occurrenceRows.push([groupId, item.receivedAt, s.channel, s.message, d.countDelta, JSON.stringify(s.labels)]);
+      // Text equal to the group's is stored as '' ("as the group", migration V6): the common case.
+      const g = groupText.get(item.fingerprint)!;
+      const labels = s.labels === g.labelsOf ? g.labels : JSON.stringify(s.labels);
+      const same = s.message === g.message && labels === g.labels;
+      occurrenceRows.push([groupId, item.receivedAt, s.channel, same ? '' : s.message, d.countDelta, same ? '' : labels]);
       grown.add(groupId);
       const minute = Math.floor(item.receivedAt / 60_000);
       minutes.set(minute, (minutes.get(minute) ?? 0) + d.countDelta);
       if (wantsRemediation(item, d)) {
-        remediationRequestId = queueRequest(stmts, requestByGroup, groupId, item);
+        const w = wanting.get(groupId);
+        if (w) w.last = item;
+        else wanting.set(groupId, { first: item, last: item, existed: existing.has(item.fingerprint) });
       }
     }
-    return { groupId, outcome: d.outcome, countDelta: d.countDelta, remediationRequestId };
+    return { groupId, outcome: d.outcome, countDelta: d.countDelta, remediationRequestId: null };
   });
+  if (wanting.size > 0) {
+    const requests = queueRequests(stmts, wanting);
+    items.forEach((item, i) => {
+      if (decisions[i].countDelta > 0 && wantsRemediation(item, decisions[i])) results[i].remediationRequestId = requests.get(results[i].groupId)!;
+    });
+  }
   bulk(stmts, INSERT_OCCURRENCES, occurrenceRows);
 
   // Rows never outnumber the count, so only groups that grew past the cap need trimming.
@@ -146,24 +162,37 @@ export function recordBatch(stmts: Statements, maxOccurrences: number, items: Re
   return results;
 }
 
+interface Wanting {
+  /** The first and the newest item of the batch that want an action for the group. */
+  first: RecordItem;
+  last: RecordItem;
+  /** Only a group that existed before this batch can have a pending request already. */
+  existed: boolean;
+}
+
 /**
  * One outstanding request per group: a burst of occurrences (a crash loop) queues one action, and
- * later occurrences retarget it instead of piling up requests the cooldown would only skip.
+ * later occurrences retarget it instead of piling up requests the cooldown would only skip. Per group
+ * of the batch: an already pending request is retargeted to the newest item; otherwise one request is
+ * created, due from the first item, aimed at the newest (what creating it and retargeting it item by
+ * item left behind). New requests go in one multi-row insert. Returns group id → request id.
  */
-function queueRequest(stmts: Statements, requestByGroup: Map<number, number>, groupId: number, item: RecordItem): number {
-  const r = item.classification.remediation!;
-  const s = item.signal;
-  const target = [item.classification.rule ?? '', r.action, JSON.stringify(r.params), r.cooldownMs,
-    s.namespace, s.pod, s.container, s.owner ? JSON.stringify(s.owner) : null] as const;
-  const pending = requestByGroup.get(groupId)
-    ?? one<{ id: number }>(stmts.get(PENDING_REQUEST), groupId)?.id;
-  if (pending !== undefined) {
-    stmts.get(RETARGET_REQUEST).run(...target, pending);
-    requestByGroup.set(groupId, pending);
-    return pending;
+function queueRequests(stmts: Statements, wanting: Map<number, Wanting>): Map<number, number> {
+  const out = new Map<number, number>();
+  const fresh: SQLInputValue[][] = [];
+  for (const [groupId, w] of wanting) {
+    const r = w.last.classification.remediation!;
+    const s = w.last.signal;
+    const target = [w.last.classification.rule ?? '', r.action, JSON.stringify(r.params), r.cooldownMs,
+      s.namespace, s.pod, s.container, s.owner ? JSON.stringify(s.owner) : null] as const;
+    const pending = w.existed ? one<{ id: number }>(stmts.get(PENDING_REQUEST), groupId)?.id : undefined;
+    if (pending !== undefined) {
+      stmts.get(RETARGET_REQUEST).run(...target, pending);
+      out.set(groupId, pending);
+    } else {
+      fresh.push([groupId, w.first.fingerprint, ...target, w.first.receivedAt, 'pending', 0, w.first.receivedAt]);
+    }
   }
-  const created = one<{ id: number }>(stmts.get(INSERT_REQUEST),
-    groupId, item.fingerprint, ...target, item.receivedAt, item.receivedAt)!;
-  requestByGroup.set(groupId, created.id);
-  return created.id;
+  for (const c of bulk<{ id: number; group_id: number }>(stmts, INSERT_REQUESTS, fresh)) out.set(c.group_id, c.id);
+  return out;
 }

@@ -16,6 +16,7 @@ import type { Delivery, DeliveryQuery, DeliveryResult, NotificationEvent, Outbox
 import * as o from './outbox.ts';
 import * as q from './queries.ts';
 import { recordBatch } from './record.ts';
+import { Reasons } from './reasons.ts';
 import * as r from './remediation.ts';
 import { Statements } from './statements.ts';
 import { loopStore, toSqlite, type LoopStore } from '../loop.ts';
@@ -56,6 +57,7 @@ export class SqliteStore implements Store {
   readonly #lock: FileLock | null;
   readonly #maxOccurrences: number;
   readonly #now: () => number;
+  readonly #reasons = new Reasons();
   #closed = false;
 
   constructor(opts: SqliteStoreOptions) {
@@ -113,7 +115,16 @@ export class SqliteStore implements Store {
   }
 
   record(items: RecordItem[]): Promise<RecordResult[]> {
-    return this.#write(() => this.#stmts.transaction(() => recordBatch(this.#stmts, this.#maxOccurrences, items)));
+    return this.#write(() => {
+      try {
+        const results = this.#stmts.transaction(() => recordBatch(this.#stmts, this.#maxOccurrences, items, this.#reasons));
+        this.#reasons.committed();
+        return results;
+      } catch (err) {
+        this.#reasons.rolledBack();
+        throw err;
+      }
+    });
   }
 
   listGroups(query: GroupQuery): Promise<{ groups: ErrorGroup[]; total: number }> {
@@ -137,7 +148,13 @@ export class SqliteStore implements Store {
   }
 
   prune(before: number): Promise<number> {
-    return this.#write(() => q.prune(this.#stmts, before));
+    return this.#write(() => {
+      try {
+        return q.prune(this.#stmts, before);
+      } finally {
+        this.#reasons.forget();
+      }
+    });
   }
 
   ping(): Promise<void> {

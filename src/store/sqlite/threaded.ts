@@ -8,6 +8,7 @@ import type { Store } from '../types.ts';
 import { forwardedLoopStore, type LoopStore } from '../loop.ts';
 import type { SqliteStoreOptions } from './store.ts';
 import type { WireError } from './thread.ts';
+import { toWire } from './wire.ts';
 
 type Method = Exclude<keyof Store, 'kind' | 'subscribe'>;
 type Call<M extends Method> = Store[M] extends (...a: infer A) => infer R ? { args: A; result: R } : never;
@@ -105,7 +106,7 @@ export class ThreadedSqliteStore implements Store {
   }
 
   migrate: Store['migrate'] = () => this.#call('migrate');
-  record: Store['record'] = (items) => this.#call('record', items);
+  record: Store['record'] = (items) => this.#call('record', toWire(items));
   listGroups: Store['listGroups'] = (query) => this.#call('listGroups', query);
   getGroup: Store['getGroup'] = (id, opts) => this.#call('getGroup', id, opts);
   stats: Store['stats'] = (now) => this.#call('stats', now);

@@ -1,0 +1,60 @@
+// Where the server's RSS goes at 100k groups (issue #12, target ≤ 256 MiB): the built server loads
+// `groups` distinct ≈1.5 KB alerts the way `npm run bench` (e) does, then this prints RSS, anonymous vs
+// file-backed memory (/proc/<pid>/smaps_rollup) and the load time.
+//   node bench/rss.ts [groups=100000]
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { testPki } from '../test/support/pki.ts';
+import { ROOT } from '../test/support/proc.ts';
+import { INGEST_TOKEN, startServer } from '../test/support/server-proc.ts';
+
+const GROUPS = Number(process.argv[2] ?? 100_000);
+const sample = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/prometheus-v2-alerts.json'), 'utf8'));
+const description = `${sample[0].annotations.description} `.repeat(4).slice(0, 1100).replace(/"/g, "'");
+
+function memory(pid: number): string {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (text: string, key: string): number => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(text)?.[1] ?? NaN);
+  const mib = (k: number): string => `${(k / 1024).toFixed(0)} MiB`;
+  return `RSS ${mib(kb(status, 'VmRSS'))} (anonymous ${mib(kb(status, 'RssAnon'))}, file ${mib(kb(status, 'RssFile'))}, shmem ${mib(kb(status, 'RssShmem'))}; `
+    + `private dirty ${mib(kb(rollup, 'Private_Dirty'))}), threads ${/Threads:\s+(\d+)/.exec(status)?.[1]}`;
+}
+
+const pki = await testPki();
+// MEMPROBE=bench/memprobe.mjs (absolute path): a preload (NODE_OPTIONS --import) that prints V8 heap figures on SIGUSR2.
+const server = await startServer({ env: { LOG_LEVEL: 'error', ...(process.env.MEMPROBE ? { NODE_OPTIONS: `--import ${process.env.MEMPROBE}` } : {}) } });
+const pid = server.proc.child.pid!;
+console.log(`idle: ${memory(pid)}`);
+const agent = new Agent({ connect: { ca: pki.ca }, connections: 4 });
+const per = 500;
+let next = 0;
+const t0 = performance.now();
+const worker = async (): Promise<void> => {
+  while (next < GROUPS) {
+    const from = next;
+    next += per;
+    const alerts = Array.from({ length: Math.min(per, GROUPS - from) }, (_, i) => ({
+      labels: { alertname: `Mem_${from + i}`, namespace: `ns-${(from + i) % 50}`, pod: `api-${from + i}`, severity: 'warning' },
+      annotations: { summary: `memory probe ${from + i}`, description },
+    }));
+    const res = await request(`${server.url}/api/v2/alerts`, { method: 'POST', dispatcher: agent, body: JSON.stringify(alerts),
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${INGEST_TOKEN}` } });
+    await res.body.text();
+    if (res.statusCode !== 200) throw new Error(`load failed: ${res.statusCode}`);
+    if ((from / per) % 40 === 0) console.log(`  ${from} groups: ${memory(pid)}`);
+  }
+};
+await Promise.all([worker(), worker(), worker(), worker()]);
+await agent.close();
+const seconds = (performance.now() - t0) / 1000;
+console.log(`after ${GROUPS} groups (${seconds.toFixed(1)} s): ${memory(pid)}`);
+await new Promise((r) => setTimeout(r, 5000));
+console.log(`5 s later: ${memory(pid)}`);
+if (process.env.MEMPROBE) {
+  process.kill(pid, 'SIGUSR2');
+  await new Promise((r) => setTimeout(r, 1000));
+  console.log(server.proc.output().split('\n').filter((l) => l.includes('MEMPROBE')).join('\n'));
+}
+await server.stop();
