@@ -35,7 +35,7 @@ export interface IngestOutcome {
 }
 
 /** Pure: build the store item for one signal. */
-function toRecordItem(signal: Signal, rules: CompiledRuleSet, receivedAt: number): RecordItem | null {
+export function toRecordItem(signal: Signal, rules: CompiledRuleSet, receivedAt: number): RecordItem | null {
   const classification = classify(signal, rules);
   // Normal events (Scheduled, Pulled, Started, …) are routine; keep them only when a rule asks for them.
   if (signal.source === 'event' && signal.eventType === 'Normal' && classification.rule === null) return null;

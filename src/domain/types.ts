@@ -85,5 +85,5 @@ export const OWN_EVENT_REASON = 'KubeSentinelRemediation';
 export const OWN_COMPONENT = 'kube-sentinel';
 
 /** What happened to one item on its way into the store: a pure decision of src/dedup/decide.ts. */
-export const RECORD_OUTCOMES = ['new-group', 'new-occurrence', 'count-increase', 'redelivery', 'resolved', 'stale'] as const;
+const RECORD_OUTCOMES = ['new-group', 'new-occurrence', 'count-increase', 'redelivery', 'resolved', 'stale'] as const;
 export type RecordOutcome = (typeof RECORD_OUTCOMES)[number];

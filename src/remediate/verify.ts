@@ -83,7 +83,7 @@ export async function verifyPass(d: VerifyDeps, only: (v: Verification) => boole
 
 async function maybeSuspend(d: VerifyDeps, v: Verification, base: Omit<Parameters<Store['appendAudit']>[0], 'outcome' | 'reason' | 'message'>): Promise<void> {
   const since = (await d.store.lastLiftedAt(v.rule, v.namespace, v.target)) ?? 0;
-  const recent = await d.store.recentOutcomes(v.rule, v.namespace, v.target, since, d.maxIneffective);
+  const recent = await d.store.recentOutcomes(v, since, d.maxIneffective);
   if (!shouldSuspend(recent, d.maxIneffective)) return;
   if (await d.store.activeSuspension(v.rule, v.namespace, v.target)) return;
   const reason = `${d.maxIneffective} ineffective outcome(s) in a row for rule ${v.rule} on ${v.namespace}/${v.target}`;

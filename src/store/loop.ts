@@ -11,7 +11,7 @@ import type {
 } from './types.ts';
 
 /** What an adapter provides: run one statement, get its rows (RETURNING rows for writes). */
-export interface LoopDb {
+interface LoopDb {
   all<T>(sql: string, params: unknown[]): Promise<T[]>;
 }
 
@@ -58,13 +58,13 @@ const pageOf = (q: { page: number; pageSize: number }) => {
 };
 
 // A takeover moves the claim, not the attempt count: the request was already counted when claimed.
-export async function takeOverClaims(db: LoopDb, holder: string, now: number, claimMs: number): Promise<RemediationRequest[]> {
+async function takeOverClaims(db: LoopDb, holder: string, now: number, claimMs: number): Promise<RemediationRequest[]> {
   const rows = await db.all<RequestRow>(`UPDATE remediation_requests SET claimed_by = $1, claimed_until = $2
     WHERE state = 'claimed' AND claimed_by <> $1 RETURNING *`, [holder, now + claimMs]);
   return rows.map(toRequest).sort((a, b) => a.id - b.id);
 }
 
-export async function writeIntent(db: LoopDb, i: NewIntent): Promise<number> {
+async function writeIntent(db: LoopDb, i: NewIntent): Promise<number> {
   const [row] = await db.all<{ id: number }>(`INSERT INTO remediation_intents (request_id, holder, action, namespace,
       target_kind, target_name, target_uid, expect, summary, created_at, state, reason)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', '') RETURNING id`,
@@ -72,24 +72,24 @@ export async function writeIntent(db: LoopDb, i: NewIntent): Promise<number> {
   return Number(row.id);
 }
 
-export async function closeIntent(db: LoopDb, id: number, c: { state: Exclude<IntentState, 'open'>; reason: string; by: string; at: number }): Promise<boolean> {
+async function closeIntent(db: LoopDb, id: number, c: { state: Exclude<IntentState, 'open'>; reason: string; by: string; at: number }): Promise<boolean> {
   const rows = await db.all(`UPDATE remediation_intents SET state = $1, reason = $2, settled_by = $3, settled_at = $4
     WHERE id = $5 AND state = 'open' RETURNING id`, [c.state, c.reason, c.by, c.at, id]);
   return rows.length === 1;
 }
 
-export async function openIntents(db: LoopDb, requestId: number): Promise<Intent[]> {
+async function openIntents(db: LoopDb, requestId: number): Promise<Intent[]> {
   const rows = await db.all<IntentRow>(`SELECT * FROM remediation_intents WHERE request_id = $1 AND state = 'open'
     ORDER BY id`, [requestId]);
   return rows.map(toIntent);
 }
 
-export async function getRequest(db: LoopDb, id: number): Promise<RemediationRequest | null> {
+async function getRequest(db: LoopDb, id: number): Promise<RemediationRequest | null> {
   const [row] = await db.all<RequestRow>('SELECT * FROM remediation_requests WHERE id = $1', [id]);
   return row ? toRequest(row) : null;
 }
 
-export async function listRequests(db: LoopDb, q: RequestQuery): Promise<{ requests: RemediationRequest[]; total: number }> {
+async function listRequests(db: LoopDb, q: RequestQuery): Promise<{ requests: RemediationRequest[]; total: number }> {
   const terms: string[] = [];
   const params: unknown[] = [];
   if (q.state) terms.push(`state = $${params.push(q.state)}`);
@@ -103,7 +103,7 @@ export async function listRequests(db: LoopDb, q: RequestQuery): Promise<{ reque
   return { requests: rows.map(toRequest), total };
 }
 
-export async function queueRequest(db: LoopDb, r: NewRequest): Promise<number> {
+async function queueRequest(db: LoopDb, r: NewRequest): Promise<number> {
   const owner: WorkloadRef | null = r.owner;
   const [row] = await db.all<{ id: number }>(`INSERT INTO remediation_requests (group_id, fingerprint, rule, action,
       params, cooldown_ms, namespace, pod, container, owner, created_at, state, attempts, next_attempt_at, force, requested_by)
@@ -113,7 +113,7 @@ export async function queueRequest(db: LoopDb, r: NewRequest): Promise<number> {
   return Number(row.id);
 }
 
-export async function decideApproval(db: LoopDb, id: number, d: { approve: boolean; by: string; comment: string; now: number }): Promise<RemediationRequest | null> {
+async function decideApproval(db: LoopDb, id: number, d: { approve: boolean; by: string; comment: string; now: number }): Promise<RemediationRequest | null> {
   // An approved request is due at once; it still runs every guard and verify-before-act when claimed.
   const sql = d.approve
     ? `UPDATE remediation_requests SET state = 'pending', approved = 1, decided_by = $2, decision_comment = $3,
@@ -125,13 +125,13 @@ export async function decideApproval(db: LoopDb, id: number, d: { approve: boole
   return row ? toRequest(row) : null;
 }
 
-export async function expireApprovals(db: LoopDb, now: number): Promise<RemediationRequest[]> {
+async function expireApprovals(db: LoopDb, now: number): Promise<RemediationRequest[]> {
   const rows = await db.all<RequestRow>(`UPDATE remediation_requests SET state = 'expired'
     WHERE state = 'awaiting-approval' AND approval_expires_at < $1 RETURNING *`, [now]);
   return rows.map(toRequest);
 }
 
-export async function scheduleVerification(db: LoopDb, v: NewVerification): Promise<number> {
+async function scheduleVerification(db: LoopDb, v: NewVerification): Promise<number> {
   const [row] = await db.all<{ id: number }>(`INSERT INTO remediation_verifications (request_id, group_id, rule, action,
       namespace, target, cooldown_key, expect, group_count, acted_at, deadline, state)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'open') RETURNING id`,
@@ -139,18 +139,18 @@ export async function scheduleVerification(db: LoopDb, v: NewVerification): Prom
   return Number(row.id);
 }
 
-export async function openVerifications(db: LoopDb): Promise<Verification[]> {
+async function openVerifications(db: LoopDb): Promise<Verification[]> {
   const rows = await db.all<VerificationRow>("SELECT * FROM remediation_verifications WHERE state = 'open' ORDER BY deadline, id", []);
   return rows.map(toVerification);
 }
 
-export async function closeVerification(db: LoopDb, id: number, outcome: VerifyOutcome, at: number): Promise<boolean> {
+async function closeVerification(db: LoopDb, id: number, outcome: VerifyOutcome, at: number): Promise<boolean> {
   const rows = await db.all(`UPDATE remediation_verifications SET state = $1, decided_at = $2
     WHERE id = $3 AND state = 'open' RETURNING id`, [outcome, at, id]);
   return rows.length === 1;
 }
 
-export async function recentOutcomes(db: LoopDb, rule: string, namespace: string, target: string, since: number, limit: number): Promise<VerifyOutcome[]> {
+async function recentOutcomes(db: LoopDb, { rule, namespace, target }: { rule: string; namespace: string; target: string }, since: number, limit: number): Promise<VerifyOutcome[]> {
   const rows = await db.all<{ outcome: VerifyOutcome }>(`SELECT outcome FROM audit
     WHERE rule = $1 AND namespace = $2 AND target = $3 AND outcome IN ('effective', 'ineffective') AND at > $4
     ORDER BY at DESC, id DESC LIMIT ${Math.max(1, Math.floor(limit))}`, [rule, namespace, target, since]);
@@ -159,7 +159,7 @@ export async function recentOutcomes(db: LoopDb, rule: string, namespace: string
 
 const ACTIVE = 'SELECT * FROM remediation_suspensions WHERE rule = $1 AND namespace = $2 AND target = $3 AND lifted_at IS NULL';
 
-export async function suspend(db: LoopDb, s: { rule: string; namespace: string; target: string; reason: string; at: number }): Promise<Suspension> {
+async function suspend(db: LoopDb, s: { rule: string; namespace: string; target: string; reason: string; at: number }): Promise<Suspension> {
   // The partial unique index keeps one active suspension per (rule, workload); a second one is a no-op.
   await db.all(`INSERT INTO remediation_suspensions (rule, namespace, target, created_at, reason) VALUES ($1, $2, $3, $4, $5)
     ON CONFLICT (rule, namespace, target) WHERE lifted_at IS NULL DO NOTHING`, [s.rule, s.namespace, s.target, s.at, s.reason]);
@@ -167,24 +167,24 @@ export async function suspend(db: LoopDb, s: { rule: string; namespace: string; 
   return toSuspension(row);
 }
 
-export async function activeSuspension(db: LoopDb, rule: string, namespace: string, target: string): Promise<Suspension | null> {
+async function activeSuspension(db: LoopDb, rule: string, namespace: string, target: string): Promise<Suspension | null> {
   const [row] = await db.all<SuspensionRow>(ACTIVE, [rule, namespace, target]);
   return row ? toSuspension(row) : null;
 }
 
-export async function lastLiftedAt(db: LoopDb, rule: string, namespace: string, target: string): Promise<number | null> {
+async function lastLiftedAt(db: LoopDb, rule: string, namespace: string, target: string): Promise<number | null> {
   const [row] = await db.all<{ at: number | null }>(`SELECT max(lifted_at) AS at FROM remediation_suspensions
     WHERE rule = $1 AND namespace = $2 AND target = $3`, [rule, namespace, target]);
   return row?.at === null || row?.at === undefined ? null : Number(row.at);
 }
 
-export async function listSuspensions(db: LoopDb, opts: { active?: boolean }): Promise<Suspension[]> {
+async function listSuspensions(db: LoopDb, opts: { active?: boolean }): Promise<Suspension[]> {
   const where = opts.active === true ? 'WHERE lifted_at IS NULL' : opts.active === false ? 'WHERE lifted_at IS NOT NULL' : '';
   const rows = await db.all<SuspensionRow>(`SELECT * FROM remediation_suspensions ${where} ORDER BY id DESC LIMIT 500`, []);
   return rows.map(toSuspension);
 }
 
-export async function liftSuspension(db: LoopDb, id: number, by: string, at: number): Promise<Suspension | null> {
+async function liftSuspension(db: LoopDb, id: number, by: string, at: number): Promise<Suspension | null> {
   const [row] = await db.all<SuspensionRow>(`UPDATE remediation_suspensions SET lifted_at = $1, lifted_by = $2
     WHERE id = $3 AND lifted_at IS NULL RETURNING *`, [at, by, id]);
   return row ? toSuspension(row) : null;
@@ -229,7 +229,7 @@ export function loopStore(run: LoopRunner, onQueued: () => Promise<void> = async
     scheduleVerification: (v) => w((db) => scheduleVerification(db, v)),
     openVerifications: () => r((db) => openVerifications(db)),
     closeVerification: (id, outcome, at) => w((db) => closeVerification(db, id, outcome, at)),
-    recentOutcomes: (rule, ns, target, since, limit) => r((db) => recentOutcomes(db, rule, ns, target, since, limit)),
+    recentOutcomes: (of, since, limit) => r((db) => recentOutcomes(db, of, since, limit)),
     suspend: (s) => w((db) => suspend(db, s)),
     activeSuspension: (rule, ns, target) => r((db) => activeSuspension(db, rule, ns, target)),
     lastLiftedAt: (rule, ns, target) => r((db) => lastLiftedAt(db, rule, ns, target)),

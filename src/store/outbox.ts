@@ -8,7 +8,7 @@ import type { GroupStatus, Priority } from '../domain/types.ts';
 import type { ExistingGroup, GroupChange } from './plan.ts';
 import type { ErrorGroup } from './types.ts';
 
-export const NOTIFY_KINDS = ['firing', 'resolved', 'escalated', 'remediation'] as const;
+const NOTIFY_KINDS = ['firing', 'resolved', 'escalated', 'remediation'] as const;
 export type NotifyKind = (typeof NOTIFY_KINDS)[number];
 
 export const DELIVERY_STATES = ['pending', 'sending', 'sent', 'failed'] as const;
@@ -132,7 +132,7 @@ export const pairKey = (route: string, receiver: string): string => `${route}\u0
 const RANK: Record<string, number> = { P1: 1, P2: 2, P3: 3, P4: 4 };
 
 /** What the group was before the batch, as far as notifications care. */
-export interface PriorGroup {
+interface PriorGroup {
   status: GroupStatus;
   priority?: Priority | null;
 }
@@ -142,7 +142,7 @@ export interface PriorGroup {
  * again and a firing group whose priority rose are `firing`; a firing group that resolved is
  * `resolved`. Re-deliveries change nothing here, so they never notify.
  */
-export function eventForChange(prior: PriorGroup | undefined, next: { status: GroupStatus; priority: Priority }): { kind: NotifyKind; detail: Record<string, string> } | null {
+function eventForChange(prior: PriorGroup | undefined, next: { status: GroupStatus; priority: Priority }): { kind: NotifyKind; detail: Record<string, string> } | null {
   if (!prior) return next.status === 'firing' ? { kind: 'firing', detail: { reason: 'new' } } : null;
   if (prior.status === 'resolved' && next.status === 'firing') return { kind: 'firing', detail: { reason: 'refire' } };
   if (prior.status === 'firing' && next.status === 'resolved') return { kind: 'resolved', detail: { reason: 'resolved' } };

@@ -29,7 +29,7 @@ export interface GroupChange {
   expiresAt: number | null;
 }
 
-export interface KeyUpdate {
+interface KeyUpdate {
   fingerprint: string;
   key: string;
   seenCount: number;
@@ -48,10 +48,10 @@ export interface BatchPlan {
 export const keyId = (fingerprint: string, key: string): string => JSON.stringify([fingerprint, key]);
 
 /** Code-unit order, which is byte order for the ASCII digests and the "C" collation in SQL. */
-export const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** A resolution time from the sender, but never in the future of when we heard about it. */
-export function resolvedAtOf(item: RecordItem): number {
+function resolvedAtOf(item: RecordItem): number {
   const endsAt = item.signal.endsAt;
   return endsAt !== null && Number.isFinite(endsAt) && endsAt <= item.receivedAt ? endsAt : item.receivedAt;
 }

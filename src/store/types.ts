@@ -21,7 +21,6 @@ export interface RecordItem {
   expiresAt: number;
 }
 
-export { RECORD_OUTCOMES, type RecordOutcome } from '../domain/types.ts';
 
 export interface RecordResult {
   groupId: number;
@@ -56,7 +55,7 @@ export interface ErrorGroup {
   remediation: { action: ActionName; lastOutcome: string | null } | null;
 }
 
-export interface Occurrence {
+interface Occurrence {
   at: string; // ISO 8601
   channel: string;
   message: string;
@@ -167,7 +166,7 @@ export type Expectation =
   /** The `webhook` action: a POST under a stable delivery id (it cannot be read back). */
   | { kind: 'webhook'; receiver: string; deliveryId: string };
 
-export const INTENT_STATES = ['open', 'done', 'superseded', 'skipped', 'failed'] as const;
+const INTENT_STATES = ['open', 'done', 'superseded', 'skipped', 'failed'] as const;
 export type IntentState = (typeof INTENT_STATES)[number];
 
 export interface NewIntent {
@@ -196,7 +195,7 @@ export interface Intent extends Omit<NewIntent, 'at'> {
 
 // ---- outcome verification and suspensions (DESIGN §6a) ----
 
-export const VERIFY_OUTCOMES = ['effective', 'ineffective'] as const;
+const VERIFY_OUTCOMES = ['effective', 'ineffective'] as const;
 export type VerifyOutcome = (typeof VERIFY_OUTCOMES)[number];
 
 export interface NewVerification {
@@ -352,7 +351,7 @@ export interface Store extends OutboxStore {
   openVerifications(): Promise<Verification[]>;
   closeVerification(id: number, outcome: VerifyOutcome, at: number): Promise<boolean>;
   /** Checked outcomes for (rule, namespace, target), newest first, after `since`. */
-  recentOutcomes(rule: string, namespace: string, target: string, since: number, limit: number): Promise<VerifyOutcome[]>;
+  recentOutcomes(of: { rule: string; namespace: string; target: string }, since: number, limit: number): Promise<VerifyOutcome[]>;
   /** Creates the active suspension for (rule, namespace, target), or returns the existing one. */
   suspend(s: { rule: string; namespace: string; target: string; reason: string; at: number }): Promise<Suspension>;
   activeSuspension(rule: string, namespace: string, target: string): Promise<Suspension | null>;

@@ -165,9 +165,9 @@ export function loopContract(store: () => Store): void {
       await store().appendAudit(outcome('ineffective', T0 + 1));
       await store().appendAudit(outcome('ineffective', T0 + 2));
       await store().appendAudit(outcome('ineffective', T0 + 3, 'Deployment/api'));
-      assert.deepEqual(await store().recentOutcomes('crashloop', 'shop', 'Deployment/web', 0, 10), ['ineffective', 'ineffective', 'effective']);
-      assert.deepEqual(await store().recentOutcomes('crashloop', 'shop', 'Deployment/web', 0, 2), ['ineffective', 'ineffective']);
-      assert.deepEqual(await store().recentOutcomes('crashloop', 'shop', 'Deployment/web', T0 + 1, 10), ['ineffective']);
+      assert.deepEqual(await store().recentOutcomes({ rule: 'crashloop', namespace: 'shop', target: 'Deployment/web' }, 0, 10), ['ineffective', 'ineffective', 'effective']);
+      assert.deepEqual(await store().recentOutcomes({ rule: 'crashloop', namespace: 'shop', target: 'Deployment/web' }, 0, 2), ['ineffective', 'ineffective']);
+      assert.deepEqual(await store().recentOutcomes({ rule: 'crashloop', namespace: 'shop', target: 'Deployment/web' }, T0 + 1, 10), ['ineffective']);
     });
 
     it('one active suspension per (rule, workload); lifting it ends it and records who', async () => {

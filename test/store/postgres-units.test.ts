@@ -92,9 +92,11 @@ describe('PgNotifier reconnect backoff', () => {
         onPayload: () => assert.fail('no payloads'), onReconnect: () => assert.fail('never connected'),
         backoff: { initialMs: 100, maxMs: 1000 },
         random: () => 0.5,
-        sleep: async (wait) => {
-          waits.push(wait);
-          if (waits.length === 6) resolve();
+        clock: {
+          sleep: async (wait) => {
+            waits.push(wait);
+            if (waits.length === 6) resolve();
+          },
         },
       });
       notifier.start();

@@ -134,7 +134,7 @@ CREATE TABLE settings (
 // V4: the pg_trgm index for q= (src/store/postgres/search-schema.ts; skipped cleanly without pg_trgm).
 // V5: the search text in its own table, written only when it changes (src/store/postgres/search-table-schema.ts).
 // V6: its pg_trgm index becomes the operator's choice (src/store/postgres/search-optin-schema.ts).
-export const MIGRATIONS: readonly string[] = [V1, OUTBOX_SCHEMA, LOOP_SCHEMA, SEARCH_SCHEMA, SEARCH_TABLE_SCHEMA, SEARCH_OPTIN_SCHEMA];
+const MIGRATIONS: readonly string[] = [V1, OUTBOX_SCHEMA, LOOP_SCHEMA, SEARCH_SCHEMA, SEARCH_TABLE_SCHEMA, SEARCH_OPTIN_SCHEMA];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 // pg_advisory_xact_lock(int, int) keys; the two-argument form never collides with the bigint keys

@@ -3,6 +3,7 @@
 // and probes the connection periodically because an idle connection on a silently broken network
 // path would otherwise look alive for as long as TCP keepalive takes to notice.
 import { Client } from 'pg';
+import { systemClock, type Clock } from '../../domain/ports.ts';
 import type { StoreLogger } from './session.ts';
 
 export interface PgNotifierOptions {
@@ -16,16 +17,15 @@ export interface PgNotifierOptions {
   /** Probe interval on the idle connection; 0 disables. */
   heartbeatMs?: number;
   backoff?: { initialMs: number; maxMs: number };
-  sleep?: (ms: number) => Promise<void>;
+  clock?: Pick<Clock, 'sleep'>;
   random?: () => number;
   logger?: StoreLogger;
 }
 
-const unrefSleep = (ms: number): Promise<void> => new Promise((resolve) => { setTimeout(resolve, ms).unref(); });
 
 export class PgNotifier {
   readonly #opts: PgNotifierOptions;
-  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #sleep: Clock['sleep'];
   readonly #random: () => number;
   #client: Client | null = null;
   #stopped = false;
@@ -36,7 +36,7 @@ export class PgNotifier {
 
   constructor(opts: PgNotifierOptions) {
     this.#opts = opts;
-    this.#sleep = opts.sleep ?? unrefSleep;
+    this.#sleep = (opts.clock ?? systemClock).sleep;
     this.#random = opts.random ?? Math.random;
   }
 

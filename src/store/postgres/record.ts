@@ -34,7 +34,7 @@ export interface RecordContext {
 }
 
 /** 64-bit advisory lock key of a fingerprint (first 8 bytes of its SHA-256, signed). */
-export function lockKey(fingerprint: string): bigint {
+function lockKey(fingerprint: string): bigint {
   return createHash('sha256').update(fingerprint).digest().readBigInt64BE(0);
 }
 
@@ -162,13 +162,8 @@ function columns<T>(list: readonly T[], pick: (x: T) => unknown[]): unknown[][] 
   return cols;
 }
 
-export async function recordBatch(tx: Tx, ctx: RecordContext, input: RecordItem[]): Promise<RecordResult[]> {
-  if (input.length === 0) return [];
-  const items = input.map(clean);
-  const fingerprints = [...new Set(items.map((i) => i.fingerprint))];
-  // The advisory locks were taken with BEGIN (lockStatement), unless the caller runs without them.
-  if (!ctx.lockedAtBegin) await tx.query(lockStatement(fingerprints));
-
+/** The batch's groups that exist and the occurrence keys already seen, in one statement. */
+async function readExisting(tx: Tx, items: RecordItem[], fingerprints: string[]) {
   const existing = new Map<string, ExistingGroup>();
   const known = new Map<string, KnownOccurrence>();
   const pairs = new Map(items.map((i) => [keyId(i.fingerprint, i.signal.occurrenceKey), i] as const));
@@ -183,6 +178,18 @@ export async function recordBatch(tx: Tx, ctx: RecordContext, input: RecordItem[
       known.set(keyId(r.fingerprint, r.key), { seenCount: r.seen_count, state: r.status });
     }
   }
+
+  return { existing, known };
+}
+
+export async function recordBatch(tx: Tx, ctx: RecordContext, input: RecordItem[]): Promise<RecordResult[]> {
+  if (input.length === 0) return [];
+  const items = input.map(clean);
+  const fingerprints = [...new Set(items.map((i) => i.fingerprint))];
+  // The advisory locks were taken with BEGIN (lockStatement), unless the caller runs without them.
+  if (!ctx.lockedAtBegin) await tx.query(lockStatement(fingerprints));
+
+  const { existing, known } = await readExisting(tx, items, fingerprints);
 
   const plan = planBatch(items, existing, known);
   const wants = plan.decisions.map((d, i) => wantsRemediation(items[i], d));

@@ -6,7 +6,7 @@ import { SEARCH_SEPARATOR } from './search-schema.ts';
 const COLUMNS = ['title', 'message', 'pod', 'workload', 'namespace'] as const;
 
 /** LIKE's own characters escaped (backslash is PostgreSQL's default LIKE escape). */
-export function likeContaining(text: string): string {
+function likeContaining(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 

@@ -2,12 +2,11 @@
 // that keeps epoch-millisecond columns as numbers, and the transaction runner with bounded retries.
 import { Pool, types as pgTypes } from 'pg';
 import type { CustomTypesConfig, PoolClient, QueryResultRow } from 'pg';
+import type { Clock, Logger } from '../../domain/ports.ts';
 import { isRetryable, isUnavailable, toStoreError } from './errors.ts';
 
-export interface StoreLogger {
-  warn(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-}
+/** What the store logs through: the shared Logger port, of which it uses two levels. */
+export type StoreLogger = Pick<Logger, 'info' | 'warn'>;
 
 export interface SessionOptions {
   url: string;
@@ -83,7 +82,7 @@ export async function one<T extends QueryResultRow>(db: Tx, sql: string, params:
 
 export interface RetryPolicy {
   attempts: number;
-  sleep: (ms: number) => Promise<void>;
+  sleep: Clock['sleep'];
   random: () => number;
   onRetry?: (info: { code: string; attempt: number }) => void;
 }

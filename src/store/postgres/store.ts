@@ -18,6 +18,7 @@ import { lockStatement, recordBatch } from './record.ts';
 import * as r from './remediation.ts';
 import { loopStore, type LoopStore } from '../loop.ts';
 import { notify } from './notify-payload.ts';
+import { systemClock, type Clock } from '../../domain/ports.ts';
 import { createPool, type RetryPolicy, run, type StoreLogger, transaction, type TransactionOptions, type Tx } from './session.ts';
 
 export interface PostgresStoreOptions {
@@ -40,7 +41,8 @@ export interface PostgresStoreOptions {
   /** Shows up in pg_stat_activity (default `kube-sentinel`). */
   applicationName?: string;
   now?: () => number;
-  sleep?: (ms: number) => Promise<void>;
+  /** Waits between retries and reconnects (default systemClock). */
+  clock?: Pick<Clock, 'sleep'>;
   random?: () => number;
   /** Attempts for a transaction that hit a serialization failure or deadlock (default 4). */
   maxAttempts?: number;
@@ -50,7 +52,6 @@ export interface PostgresStoreOptions {
   notifier?: { backoff?: { initialMs: number; maxMs: number }; heartbeatMs?: number };
 }
 
-const sleepUnref = (ms: number): Promise<void> => new Promise((resolve) => { setTimeout(resolve, ms).unref(); });
 
 // The closed-loop methods (store/loop.ts) are merged in by the constructor.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
@@ -84,7 +85,7 @@ export class PostgresStore implements Store {
     this.origin = randomBytes(8).toString('hex');
     this.recordConcurrency = Math.max(1, opts.recordConcurrency ?? 2);
     this.#shard = Math.floor(random() * 64);
-    this.#retry = { attempts: opts.maxAttempts ?? 4, sleep: opts.sleep ?? sleepUnref, random, onRetry: opts.onRetry };
+    this.#retry = { attempts: opts.maxAttempts ?? 4, sleep: (opts.clock ?? systemClock).sleep, random, onRetry: opts.onRetry };
     this.#pool = createPool({
       url: opts.url,
       readOnly: this.readOnly,
@@ -252,7 +253,7 @@ export class PostgresStore implements Store {
         applicationName: this.#opts.applicationName ?? 'kube-sentinel',
         connectTimeoutMs: this.#opts.connectTimeoutMs,
         logger: this.#opts.logger,
-        sleep: this.#opts.sleep,
+        clock: this.#opts.clock,
         random: this.#opts.random,
         ...this.#opts.notifier,
         onPayload: (payload) => {

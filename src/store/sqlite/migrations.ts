@@ -133,7 +133,7 @@ CREATE TABLE settings (
 // V6: reasons stored once, occurrences "as the group" (src/store/sqlite/compact-schema.ts).
 export const MIGRATIONS: readonly string[] = [V1, OUTBOX_SCHEMA, LOOP_SCHEMA, KEYS_BY_GROUP_SCHEMA, SEARCH_SCHEMA, COMPACT_SCHEMA];
 
-export const SCHEMA_VERSION = MIGRATIONS.length;
+const SCHEMA_VERSION = MIGRATIONS.length;
 
 function currentVersion(db: DatabaseSync): number {
   const row = db.prepare('PRAGMA user_version').get() as { user_version: number };

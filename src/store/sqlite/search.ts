@@ -8,7 +8,7 @@ const COLUMNS = ['title', 'message', 'pod', 'workload', 'namespace'] as const;
 const MAX_TRIGRAMS = 12;
 
 /** An FTS5 query that every row containing `text` matches: its distinct trigrams, each quoted, AND-ed. */
-export function trigramQuery(text: string): string | null {
+function trigramQuery(text: string): string | null {
   const chars = [...text];
   if (chars.length < 3) return null;
   const grams = new Set<string>();

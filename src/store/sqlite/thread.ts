@@ -12,14 +12,14 @@ export interface WireError {
   details?: Array<{ path: string; message: string }>;
 }
 
-export function toWireError(err: unknown): WireError {
+function toWireError(err: unknown): WireError {
   if (err instanceof AppError) return { kind: 'AppError', code: err.code, message: err.message, details: err.details };
   if (err instanceof LoadError) return { kind: 'LoadError', file: err.file, message: err.message, details: err.details };
   return { kind: 'Error', message: err instanceof Error ? err.message : String(err) };
 }
 
 /** Data for a worker that only checkpoints the WAL of `path` (its own connection). */
-export interface CheckpointerData {
+interface CheckpointerData {
   checkpointer: true;
   path: string;
   intervalMs: number;

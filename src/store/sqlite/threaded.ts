@@ -22,7 +22,7 @@ function fromWire(e: WireError): Error {
 // The worker entry sits next to this file: .ts when run from source, .js from dist/.
 const THREAD_URL = new URL(import.meta.url.endsWith('.ts') ? './thread.ts' : './thread.js', import.meta.url);
 
-export type ThreadedSqliteOptions = Omit<SqliteStoreOptions, 'now' | 'autoCheckpoint'>;
+type ThreadedSqliteOptions = Omit<SqliteStoreOptions, 'now' | 'autoCheckpoint'>;
 
 const CHECKPOINT_EVERY_MS = 250;
 
