@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { testPki } from '../test/support/pki.ts';
 import { ROOT } from '../test/support/proc.ts';
-import { INGEST_TOKEN, startServer } from '../test/support/server-proc.ts';
+import { INGEST_TOKEN, READ_TOKEN, startServer } from '../test/support/server-proc.ts';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { runWrk } from './wrk.ts';
 
 const GROUPS = Number(process.argv[2] ?? 100_000);
 const sample = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/prometheus-v2-alerts.json'), 'utf8'));
@@ -52,6 +55,20 @@ const seconds = (performance.now() - t0) / 1000;
 console.log(`after ${GROUPS} groups (${seconds.toFixed(1)} s): ${memory(pid)}`);
 await new Promise((r) => setTimeout(r, 5000));
 console.log(`5 s later: ${memory(pid)}`);
+// READS=1: then the dashboard reads at this size, one client back to back (wrk -c1), like bench/ha.ts.
+if (process.env.READS) {
+  // Right after the load the server still works off the new groups' notification events on the store
+  // thread; READS_AFTER seconds (default 60) let that finish, as a dashboard reader would normally see.
+  await new Promise((r) => setTimeout(r, 1000 * Number(process.env.READS_AFTER ?? 60)));
+  const dir = mkdtempSync(join(tmpdir(), 'ks-rss-'));
+  const script = join(dir, 'get.lua');
+  writeFileSync(script, `wrk.headers["Authorization"] = "Bearer ${READ_TOKEN}"\n`);
+  for (const [label, query] of [['default listing', ''], ['filtered (namespace + priority)', '?namespace=ns-7&priority=P4'],
+    ['q= selective', '?q=probe%2099'], ['q= shared by all', '?q=memory%20probe']] as const) {
+    const r = await runWrk(`${server.url}/api/errors${query}`, { script, seconds: 10, connections: 1 });
+    console.log(`GET /api/errors ${label}: p50 ${r.p50ms.toFixed(1)} ms, p99 ${r.p99ms.toFixed(1)} ms (${r.rps.toFixed(0)} req/s, ${r.non2xx + r.errors} errors)`);
+  }
+}
 if (process.env.MEMPROBE) {
   process.kill(pid, 'SIGUSR2');
   await new Promise((r) => setTimeout(r, 1000));
