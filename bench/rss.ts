@@ -27,7 +27,23 @@ function memory(pid: number): string {
 
 const pki = await testPki();
 // MEMPROBE=bench/memprobe.mjs (absolute path): a preload (NODE_OPTIONS --import) that prints V8 heap figures on SIGUSR2.
-const server = await startServer({ env: { LOG_LEVEL: 'error', ...(process.env.MEMPROBE ? { NODE_OPTIONS: `--import ${process.env.MEMPROBE}` } : {}) } });
+// WITH_CLUSTER=1: a kubeconfig is configured (pointing at a closed loopback port), so the server loads
+// @kubernetes/client-node as a webhook replica in a cluster does; without it no cluster, as in zero-config.
+const cluster = process.env.WITH_CLUSTER === '1' ? (() => {
+  const file = join(mkdtempSync(join(tmpdir(), 'ks-rss-kube-')), 'kubeconfig');
+  writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'Config', 'current-context': 'c',
+    clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:9', 'insecure-skip-tls-verify': true } }],
+    users: [{ name: 'u', user: { token: 'rss-bench' } }], contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }] }));
+  return { kubernetes: { in_cluster: false, kubeconfig: file } };
+})() : {};
+// WITH_RECEIVER=1: a webhook receiver and a route to it (a closed loopback port), so the notifier plans
+// every new group's event against it (the planning slices load their groups) as a configured one does.
+const receiver = process.env.WITH_RECEIVER === '1'
+  ? { notifications: { receivers: [{ name: 'hook', webhook: { url: 'https://127.0.0.1:9/hook' } }], routes: [{ receivers: ['hook'] }] } }
+  : {};
+if (process.env.WITH_RECEIVER === '1') console.log('with a notification receiver and route configured');
+console.log(process.env.WITH_CLUSTER === '1' ? 'with a cluster configured (client-node loaded)' : 'no cluster configured (client-node not loaded)');
+const server = await startServer({ config: { ...cluster, ...receiver }, env: { LOG_LEVEL: 'error', ...(process.env.MEMPROBE ? { NODE_OPTIONS: `--import ${process.env.MEMPROBE}` } : {}) } });
 const pid = server.proc.child.pid!;
 console.log(`idle: ${memory(pid)}`);
 const agent = new Agent({ connect: { ca: pki.ca }, connections: 4 });

@@ -4,7 +4,7 @@
 // main.ts owns the process; startup.ts settles tokens, TLS files and the store; this owns the wiring.
 import { hostname } from 'node:os';
 import { createApp, type App } from './app.ts';
-import { createKubeGateway } from './cluster/gateway.ts';
+import { connectCluster } from './cluster/connect.ts';
 import { LiveFeed } from './feed.ts';
 import { createLeadership } from './leader/index.ts';
 import { createRemediation, type Remediation } from './remediate/remediation.ts';
@@ -59,7 +59,7 @@ async function leaderLoops(o: { opts: ServeOptions; store: Store; metrics: Metri
   const { config } = opts.loaded;
   const log = opts.logger;
   const podNamespace = opts.podNamespace ?? null;
-  const gateway = createKubeGateway({ inCluster: config.kubernetes.in_cluster, kubeconfigPath: config.kubernetes.kubeconfig ?? opts.kubeconfigEnv });
+  const gateway = await connectCluster({ inCluster: config.kubernetes.in_cluster, kubeconfigPath: config.kubernetes.kubeconfig ?? opts.kubeconfigEnv });
   const leader = createLeadership({
     config: config.leader_election, client: gateway, podName: opts.podName ?? hostname(), podNamespace,
     logger: log.child({ component: 'leader' }),

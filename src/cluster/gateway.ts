@@ -2,7 +2,6 @@
 // It implements the remediation port (src/remediate/kube.ts) and makes exactly the calls listed in
 // src/cluster/rbac.ts; test/cluster/gateway.test.ts drives every method against the fake API server
 // and checks the two agree.
-import { existsSync } from 'node:fs';
 import {
   AppsV1Api, CoordinationV1Api, CoreV1Api, KubeConfig, Observable, PatchStrategy, V1MicroTime, setHeaderOptions,
   ApiException,
@@ -17,6 +16,7 @@ import {
 } from '../remediate/kube.ts';
 import { LoadError } from '../domain/errors.ts';
 import { OWN_COMPONENT } from '../domain/types.ts';
+import { clusterSource, type ClusterChoice } from './connect.ts';
 import { toLease, toNamespace, toPod, toReplicaSet, toWorkload } from './convert.ts';
 
 export type { KubeGateway } from '../remediate/kube.ts';
@@ -202,11 +202,7 @@ function leaseBody(namespace: string, name: string, spec: LeaseSpec, resourceVer
   };
 }
 
-export type KubeAccess =
-  | { kubeConfig: KubeConfig; timeoutMs?: number }
-  | { inCluster: boolean | null; kubeconfigPath?: string; timeoutMs?: number; serviceAccountTokenExists?: () => boolean };
-
-const defaultTokenExists = () => existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token');
+export type KubeAccess = { kubeConfig: KubeConfig; timeoutMs?: number } | ClusterChoice;
 
 /**
  * Builds the gateway, or null when there is no cluster to talk to (no in-cluster service account and
@@ -214,17 +210,17 @@ const defaultTokenExists = () => existsSync('/var/run/secrets/kubernetes.io/serv
  */
 export function createKubeGateway(access: KubeAccess): KubeGateway | null {
   if ('kubeConfig' in access) return new ClientNodeGateway(access);
+  const source = clusterSource(access);
+  if (!source) return null;
   const kc = new KubeConfig();
-  if (access.inCluster === true || (access.inCluster === null && !access.kubeconfigPath && (access.serviceAccountTokenExists ?? defaultTokenExists)())) {
+  if (source.kind === 'in-cluster') {
     kc.loadFromCluster();
-  } else if (access.kubeconfigPath) {
-    try {
-      kc.loadFromFile(access.kubeconfigPath);
-    } catch (e) {
-      throw new LoadError(access.kubeconfigPath, [{ path: 'kubernetes.kubeconfig', message: `cannot load kubeconfig: ${(e as Error).message}` }]);
-    }
   } else {
-    return null;
+    try {
+      kc.loadFromFile(source.path);
+    } catch (e) {
+      throw new LoadError(source.path, [{ path: 'kubernetes.kubeconfig', message: `cannot load kubeconfig: ${(e as Error).message}` }]);
+    }
   }
   return new ClientNodeGateway({ kubeConfig: kc, timeoutMs: access.timeoutMs });
 }

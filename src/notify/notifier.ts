@@ -5,9 +5,10 @@
 // same delivery id and PagerDuty dedup_key, so idempotent receivers see it once.
 import type { NotificationsConfig } from '../config/notifications.ts';
 import { silentLogger, systemClock, type Clock, type Logger } from '../domain/ports.ts';
+import type { NotificationEvent } from '../store/outbox.ts';
 import type { Store } from '../store/types.ts';
 import type { NotificationMessage } from './message.ts';
-import { pickBatch, planBatch, type PlanOptions } from './plan.ts';
+import { pickBatch, planBatch, unrouted, type PlanOptions } from './plan.ts';
 import { DEFAULT_RETRY, decide, type RetryPolicy } from './retry.ts';
 import type { CompiledRoute } from './routing.ts';
 import type { AttemptResult } from './retry.ts';
@@ -44,7 +45,10 @@ export interface NotifierOptions {
 }
 
 
-/** Events read per planning pass: a storm is planned in slices, each one transaction. */
+/**
+ * Events read per planning pass: a storm is planned in slices, each one transaction (and one summary
+ * message per receiver). A slice loads its groups, a few KB each: this also bounds that memory.
+ */
 const EVENTS_PER_PASS = 5000;
 /** Deliveries sent per pass before leadership and new events are looked at again. */
 const SENDS_PER_PASS = 50;
@@ -142,11 +146,9 @@ export class Notifier {
     const events = await store.pendingNotificationEvents(EVENTS_PER_PASS);
     const { batch, waitMs } = pickBatch(events, now, this.#plan.groupWaitMs);
     if (batch.length === 0) return waitMs;
-    const groupIds = [...new Set(batch.map((e) => e.groupId))];
-    const groups = new Map((await store.groupsByIds(groupIds)).map((g) => [g.id, g]));
-    const pairs = routes.flatMap((r) => r.receivers.map((receiver) => ({ route: r.name, receiver })));
-    const state = await store.outboxState({ pairs, since: now - this.#plan.rateLimit.windowMs, groupIds });
-    const { plan, skips } = planBatch({ batch, groups, routes, state, now, options: this.#plan });
+    // No route at all: every event is consumed as no-route without reading its group, so a storm
+    // costs no memory here when nothing is configured to hear about it.
+    const { plan, skips } = routes.length === 0 ? unrouted(batch) : await this.#planRouted(batch, now);
     if (!await store.planNotifications(plan, now)) {
       this.#log.warn({ events: batch.length }, 'another replica planned these notifications first');
       return 0;
@@ -165,6 +167,15 @@ export class Notifier {
     }
     // More events may be waiting behind this slice (or in a later window): look again at once.
     return events.length > batch.length || events.length === EVENTS_PER_PASS ? 0 : Infinity;
+  }
+
+  async #planRouted(batch: NotificationEvent[], now: number): Promise<ReturnType<typeof planBatch>> {
+    const { store, routes } = this.#o;
+    const groupIds = [...new Set(batch.map((e) => e.groupId))];
+    const groups = new Map((await store.groupsByIds(groupIds)).map((g) => [g.id, g]));
+    const pairs = routes.flatMap((r) => r.receivers.map((receiver) => ({ route: r.name, receiver })));
+    const state = await store.outboxState({ pairs, since: now - this.#plan.rateLimit.windowMs, groupIds });
+    return planBatch({ batch, groups, routes, state, now, options: this.#plan });
   }
 
   /** Sends due deliveries while this replica leads; returns how many were attempted. */

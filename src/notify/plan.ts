@@ -76,6 +76,14 @@ type PlanInput = {
   options: PlanOptions;
 };
 
+/** Pure: with no route configured, a batch is consumed with every event skipped as `no-route`. */
+export function unrouted(batch: readonly NotificationEvent[]): { plan: OutboxPlan; skips: Skip[] } {
+  return {
+    plan: { eventIds: batch.map((e) => e.id), deliveries: [], marks: [] },
+    skips: batch.map((e) => ({ eventId: e.id, groupId: e.groupId, receiver: null, reason: 'no-route' })),
+  };
+}
+
 /** Pure: the deliveries and marks for one batch, and every skipped (event, receiver) with its reason. */
 export function planBatch(input: PlanInput): { plan: OutboxPlan; skips: Skip[] } {
   const skips: Skip[] = [];
