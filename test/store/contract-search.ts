@@ -41,6 +41,16 @@ export function searchContract(store: () => Store): void {
       assert.deepEqual(await fps('k_p'), []);
     });
 
+    it('counts every match on every page, including a page past the end', async () => {
+      const more = [item('fp-a', T0, { message: 'quota exceeded in zone a' }), item('fp-b', T0, { message: 'quota exceeded in zone b' }), item('fp-c', T0, { message: 'quota exceeded in zone c' })];
+      await store().record(more);
+      const q = (n: number, pageSize: number) => store().listGroups({ q: 'QUOTA exceeded', page: n, pageSize });
+      assert.deepEqual([(await q(1, 2)).total, (await q(1, 2)).groups.length], [3, 2]);
+      assert.deepEqual([(await q(2, 2)).total, (await q(2, 2)).groups.length], [3, 1]);
+      assert.deepEqual([(await q(9, 2)).total, (await q(9, 2)).groups.length], [3, 0], 'past the end: no rows, the total still told');
+      assert.equal((await store().listGroups({ q: 'no such text anywhere', page: 1, pageSize: 2 })).total, 0);
+    });
+
     it('does not match text that spans two columns', async () => {
       // title "T" then message "m": the indexes may join columns; the answer must not.
       assert.deepEqual(await fps('t m'), []);
