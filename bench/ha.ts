@@ -4,7 +4,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { Agent, request } from 'undici';
+import { loadGroups } from './groups.ts';
 import { testPki } from '../test/support/pki.ts';
 import { ROOT, which } from '../test/support/proc.ts';
 import { INGEST_TOKEN, READ_TOKEN, startServer, type ServerProc } from '../test/support/server-proc.ts';
@@ -43,31 +43,6 @@ async function ingest(servers: ServerProc[], dir: string, batch: number): Promis
     p99: Math.max(...runs.map((r) => r.p99ms)),
     errors: runs.reduce((sum, r) => sum + r.non2xx + r.errors, 0),
   };
-}
-
-/** 500-alert posts spread over the webhook replicas, four in flight per replica. */
-async function loadGroups(servers: ServerProc[], ca: string, n: number): Promise<number> {
-  const agent = new Agent({ connect: { ca }, connections: 4 * servers.length });
-  const per = 500;
-  let next = 0;
-  const started = performance.now();
-  const worker = async (server: ServerProc) => {
-    while (next < n) {
-      const from = next;
-      next += per;
-      const alerts = Array.from({ length: Math.min(per, n - from) }, (_, i) => ({
-        labels: { alertname: `Load_${from + i}`, namespace: `ns-${(from + i) % 50}`, pod: `api-${from + i}`, severity: 'warning' },
-        annotations: { summary: `load probe ${from + i}`, description },
-      }));
-      const res = await request(`${server.url}/api/v2/alerts`, { method: 'POST', dispatcher: agent, body: JSON.stringify(alerts),
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${INGEST_TOKEN}` } });
-      await res.body.text();
-      if (res.statusCode !== 200) throw new Error(`load failed: ${res.statusCode}`);
-    }
-  };
-  await Promise.all(servers.flatMap((s) => [worker(s), worker(s), worker(s), worker(s)]));
-  await agent.close();
-  return (performance.now() - started) / 1000;
 }
 
 /** Seconds until autovacuum has processed error_groups, or null after `timeoutMs`. */
@@ -146,7 +121,7 @@ async function main() {
 
   const db = await dbs.create();
   const writers = await replicas(3, 'webhook', db.url);
-  const loadSeconds = await loadGroups(writers, pki.ca, GROUPS);
+  const loadSeconds = await loadGroups({ urls: writers.map((w) => w.url), ca: pki.ca, count: GROUPS, description, name: { prefix: 'Load', word: 'load' } });
   await Promise.all(writers.map((s) => s.stop()));
   // A dashboard at 100k groups is normally looked at long after autovacuum has processed the load;
   // the visibility map it sets is what lets count(*) run index-only. Wait for it (bounded), and say.

@@ -4,10 +4,10 @@
 //   node bench/rss.ts [groups=100000]
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Agent, request } from 'undici';
+import { loadGroups } from './groups.ts';
 import { testPki } from '../test/support/pki.ts';
 import { ROOT } from '../test/support/proc.ts';
-import { INGEST_TOKEN, READ_TOKEN, startServer } from '../test/support/server-proc.ts';
+import { READ_TOKEN, startServer } from '../test/support/server-proc.ts';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { runWrk } from './wrk.ts';
@@ -46,28 +46,10 @@ console.log(process.env.WITH_CLUSTER === '1' ? 'with a cluster configured (clien
 const server = await startServer({ config: { ...cluster, ...receiver }, env: { LOG_LEVEL: 'error', ...(process.env.MEMPROBE ? { NODE_OPTIONS: `--import ${process.env.MEMPROBE}` } : {}) } });
 const pid = server.proc.child.pid!;
 console.log(`idle: ${memory(pid)}`);
-const agent = new Agent({ connect: { ca: pki.ca }, connections: 4 });
-const per = 500;
-let next = 0;
-const t0 = performance.now();
-const worker = async (): Promise<void> => {
-  while (next < GROUPS) {
-    const from = next;
-    next += per;
-    const alerts = Array.from({ length: Math.min(per, GROUPS - from) }, (_, i) => ({
-      labels: { alertname: `Mem_${from + i}`, namespace: `ns-${(from + i) % 50}`, pod: `api-${from + i}`, severity: 'warning' },
-      annotations: { summary: `memory probe ${from + i}`, description },
-    }));
-    const res = await request(`${server.url}/api/v2/alerts`, { method: 'POST', dispatcher: agent, body: JSON.stringify(alerts),
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${INGEST_TOKEN}` } });
-    await res.body.text();
-    if (res.statusCode !== 200) throw new Error(`load failed: ${res.statusCode}`);
-    if ((from / per) % 40 === 0) console.log(`  ${from} groups: ${memory(pid)}`);
-  }
-};
-await Promise.all([worker(), worker(), worker(), worker()]);
-await agent.close();
-const seconds = (performance.now() - t0) / 1000;
+const seconds = await loadGroups({
+  urls: [server.url], ca: pki.ca, count: GROUPS, description,
+  onPost: (from) => { if ((from / 500) % 40 === 0) console.log(`  ${from} groups: ${memory(pid)}`); },
+});
 console.log(`after ${GROUPS} groups (${seconds.toFixed(1)} s): ${memory(pid)}`);
 await new Promise((r) => setTimeout(r, 5000));
 console.log(`5 s later: ${memory(pid)}`);

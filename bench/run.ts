@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
+import { loadGroups } from './groups.ts';
 import { testPki } from '../test/support/pki.ts';
 import { BUILT_MAIN, ROOT, freePort, start, waitFor, which } from '../test/support/proc.ts';
 import { INGEST_TOKEN, startServer } from '../test/support/server-proc.ts';
@@ -64,28 +65,6 @@ async function fixedRate(url: string, ca: string, body: string, rate: number, se
   return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), failures, n: latencies.length };
 }
 
-async function loadGroups(base: string, ca: string, n: number) {
-  const agent = new Agent({ connect: { ca }, connections: 4 });
-  const per = 500;
-  let next = 0;
-  const worker = async () => {
-    while (next < n) {
-      const from = next;
-      next += per;
-      const alerts = Array.from({ length: Math.min(per, n - from) }, (_, i) => ({
-        labels: { alertname: `Mem_${from + i}`, namespace: `ns-${(from + i) % 50}`, pod: `api-${from + i}`, severity: 'warning' },
-        annotations: { summary: `memory probe ${from + i}`, description },
-      }));
-      const res = await request(`${base}/api/v2/alerts`, { method: 'POST', dispatcher: agent, body: JSON.stringify(alerts),
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${INGEST_TOKEN}` } });
-      await res.body.text();
-      if (res.statusCode !== 200) throw new Error(`load failed: ${res.statusCode}`);
-    }
-  };
-  await Promise.all([worker(), worker(), worker(), worker()]);
-  await agent.close();
-}
-
 async function main() {
   if (!which('wrk')) throw new Error('wrk is required (apt-get install wrk)');
   const pki = await testPki();
@@ -144,7 +123,7 @@ async function main() {
   server = await startServer({ env: { LOG_LEVEL: 'error' } });
   const rssBefore = rssMiB(server.proc.child.pid!);
   const t0 = performance.now();
-  if (ONLY.has('e')) await loadGroups(server.url, pki.ca, 100_000);
+  if (ONLY.has('e')) await loadGroups({ urls: [server.url], ca: pki.ca, count: 100_000, description });
   const loadSeconds = (performance.now() - t0) / 1000;
   const stats = (await server.client.get('/api/stats', 'read-token-0123456789abcdef')).body;
   const rss = rssMiB(server.proc.child.pid!);
