@@ -6,8 +6,8 @@
 import type { NotificationsConfig } from '../config/notifications.ts';
 import { silentLogger, systemClock, type Clock, type Logger } from '../domain/ports.ts';
 import type { NotificationEvent } from '../store/outbox.ts';
-import type { Store } from '../store/types.ts';
-import type { NotificationMessage } from './message.ts';
+import type { ErrorGroup, Store } from '../store/types.ts';
+import { snapshot, type NotificationMessage } from './message.ts';
 import { pickBatch, planBatch, unrouted, type PlanOptions } from './plan.ts';
 import { DEFAULT_RETRY, decide, type RetryPolicy } from './retry.ts';
 import type { CompiledRoute } from './routing.ts';
@@ -52,6 +52,8 @@ export interface NotifierOptions {
 const EVENTS_PER_PASS = 5000;
 /** Deliveries sent per pass before leadership and new events are looked at again. */
 const SENDS_PER_PASS = 50;
+/** Groups read from the store per call while planning (see #planRouted). */
+const GROUPS_PER_READ = 500;
 
 export class Notifier {
   readonly #o: NotifierOptions;
@@ -169,13 +171,34 @@ export class Notifier {
     return events.length > batch.length || events.length === EVENTS_PER_PASS ? 0 : Infinity;
   }
 
+  /**
+   * Routing reads every group of the slice but never its message, the bulk of a group: groups are read
+   * GROUPS_PER_READ at a time and kept without it, and only the groups a message shows in detail (at
+   * most rate_limit.max per receiver) are read again whole. A storm's slice then holds little memory.
+   */
   async #planRouted(batch: NotificationEvent[], now: number): Promise<ReturnType<typeof planBatch>> {
     const { store, routes } = this.#o;
     const groupIds = [...new Set(batch.map((e) => e.groupId))];
-    const groups = new Map((await store.groupsByIds(groupIds)).map((g) => [g.id, g]));
+    const groups = new Map<number, ErrorGroup>();
+    for (let i = 0; i < groupIds.length; i += GROUPS_PER_READ) {
+      for (const g of await store.groupsByIds(groupIds.slice(i, i + GROUPS_PER_READ))) groups.set(g.id, { ...g, message: '' });
+    }
     const pairs = routes.flatMap((r) => r.receivers.map((receiver) => ({ route: r.name, receiver })));
     const state = await store.outboxState({ pairs, since: now - this.#plan.rateLimit.windowMs, groupIds });
-    return planBatch({ batch, groups, routes, state, now, options: this.#plan });
+    const planned = planBatch({ batch, groups, routes, state, now, options: this.#plan });
+    const shown = [...new Set(planned.plan.deliveries.flatMap((d) => (d.message as NotificationMessage).groups.map((g) => g.id)))];
+    const whole = new Map<number, ErrorGroup>();
+    for (let i = 0; i < shown.length; i += GROUPS_PER_READ) {
+      for (const g of await store.groupsByIds(shown.slice(i, i + GROUPS_PER_READ))) whole.set(g.id, g);
+    }
+    for (const d of planned.plan.deliveries) {
+      const m = d.message as NotificationMessage;
+      m.groups = m.groups.map((s) => {
+        const g = whole.get(s.id);
+        return g ? snapshot(g, s.event, this.#o.externalUrl) : s;
+      });
+    }
+    return planned;
   }
 
   /** Sends due deliveries while this replica leads; returns how many were attempted. */

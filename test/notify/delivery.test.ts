@@ -107,6 +107,11 @@ describe('notifications: delivery to Slack, PagerDuty and a signed webhook', fun
     assert.ok(p.payload.summary.length > 0 && p.payload.summary.length <= 1024);
     assert.equal(p.payload.source, 'shop/Deployment/web');
     assert.equal(p.links[0].href, `https://sentinel.example/errors/${g.groupId}`);
+    // Routing reads groups without their message; the detailed ones are read again whole.
+    const detail = hook.received[0].json as { groups: Array<{ id: number; message: string }> };
+    const stored = (await r.store.getGroup(g.groupId, { occurrences: 0 }))!;
+    assert.ok(stored.message.length > 0);
+    assert.deepEqual([detail.groups[0].id, detail.groups[0].message], [g.groupId, stored.message]);
 
     const h = hook.received[0];
     assert.ok(verifyHmac(h.headers, h.body), 'HMAC over "<timestamp>.<body>"');
