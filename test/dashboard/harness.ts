@@ -2,7 +2,8 @@
 // live socket, plus real Chromium (Debian's, driven by playwright-core; no browser downloads).
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import assert from 'node:assert/strict';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import { createDashboardRouter } from '../../src/dashboard/router.ts';
 import { TokenSet } from '../../src/http/auth.ts';
@@ -118,4 +119,21 @@ export function alert(name: string, labels: Record<string, string>, summary: str
 export async function postAlerts(site: Site, alerts: unknown[]): Promise<void> {
   const r = await site.ingest.post('/api/v2/alerts', alerts);
   if (r.status !== 200) throw new Error(`ingest answered ${r.status}: ${r.text}`);
+}
+
+/**
+ * On the overview page: waits for the one request awaiting approval, checks it offers no Approve button
+ * until an admin token is entered, enters `adminToken`, and returns the plan text and the Approve button.
+ */
+export async function enterAdminForApproval(page: Page, adminToken: string): Promise<{ plan: string; approve: Locator }> {
+  const item = page.locator('#approvals li.approval');
+  await item.waitFor();
+  const plan = (await item.locator('.plan').textContent()) ?? '';
+  assert.equal(await item.locator('button.approve').count(), 0, 'no Approve button before an admin token is entered');
+  await item.locator('button.enter-admin').click();
+  await page.fill('#token-input', adminToken);
+  await page.click('#token-form button[type=submit]');
+  const approve = page.locator('#approvals li.approval button.approve');
+  await approve.waitFor();
+  return { plan, approve };
 }

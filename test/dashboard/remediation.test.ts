@@ -15,7 +15,7 @@ import { enqueue } from '../remediate/requests.ts';
 import { namespace, seedDeployment } from '../fakes/kube-api-fixtures.ts';
 import { ADMIN_TOKEN, READ_TOKEN } from '../support/app.ts';
 import { requireComponent, waitFor } from '../support/proc.ts';
-import { alert, chromiumPresent, launch, openPage, postAlerts, screenshot, startSite, type Site } from './harness.ts';
+import { alert, chromiumPresent, enterAdminForApproval, launch, openPage, postAlerts, screenshot, startSite, type Site } from './harness.ts';
 
 /** The worker's store, publishing each audit row to the site's live feed as serve.ts does. */
 function publishing(site: Site): Store {
@@ -79,17 +79,8 @@ describe('dashboard in Chromium: approval, run now, outcome badges', function ()
 
     const { page, problems, foreign } = await openPage(context, site.origin);
     await page.goto(`${site.root}/`);
-    const item = page.locator('#approvals li.approval');
-    await item.waitFor();
-    const plan = await item.locator('.plan').textContent();
-    assert.match(plan ?? '', new RegExp(`^would delete pod shop/${pod} \\(container main: CrashLoopBackOff\\), grace \\d+s, so Deployment/web replaces it$`));
-    assert.equal(await item.locator('button.approve').count(), 0, 'no Approve button before an admin token is entered');
-
-    await item.locator('button.enter-admin').click();
-    await page.fill('#token-input', ADMIN_TOKEN);
-    await page.click('#token-form button[type=submit]');
-    const approve = page.locator('#approvals li.approval button.approve');
-    await approve.waitFor();
+    const { plan, approve } = await enterAdminForApproval(page, ADMIN_TOKEN);
+    assert.match(plan, new RegExp(`^would delete pod shop/${pod} \\(container main: CrashLoopBackOff\\), grace \\d+s, so Deployment/web replaces it$`));
     assert.equal(await approve.isEnabled(), true);
     await page.locator('#approvals li.approval input[name=comment]').fill('checked the logs');
     // The fake has no controller: say the replacement will be ready, so the outcome check after the

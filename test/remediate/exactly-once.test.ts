@@ -60,27 +60,31 @@ describe('remediate: exactly once across a leader crash between intent and done'
     });
   }
 
-  /**
-   * Leader A runs until `point`, freezes there and is stopped (its term ends: a real crash or a lost
-   * Lease); leader B then runs once. Returns a function that thaws A, for the stale-leader check.
-   */
-  async function crashAndTakeOver(point: Point): Promise<{ thaw: () => Promise<void> }> {
+  /** Leader A runs until `point`, freezes there and is stopped; `thaw` lets its frozen call go on. */
+  async function freezeLeaderA(point: Point): Promise<{ thaw: () => Promise<void> }> {
     const a = new StaticLeadership({ identity: 'leader-a_1' });
     a.start();
     let frozen!: () => void;
     const reached = new Promise<void>((r) => { frozen = r; });
     let thaw!: () => void;
     const ice = new Promise<void>((r) => { thaw = r; });
-    const wa = worker(a, { point, hook: async () => { frozen(); await ice; } });
-    const runA = wa.runOnce();
+    const runA = worker(a, { point, hook: async () => { frozen(); await ice; } }).runOnce();
     await reached;
     await a.stop();
+    return { thaw: async () => { thaw(); await runA; } };
+  }
 
+  /**
+   * A freezes at `point` and is stopped (its term ends: a real crash or a lost Lease); leader B then
+   * runs once. Returns a function that thaws A, for the stale-leader check.
+   */
+  async function crashAndTakeOver(point: Point): Promise<{ thaw: () => Promise<void> }> {
+    const { thaw } = await freezeLeaderA(point);
     const b = new StaticLeadership({ identity: 'leader-b_2' });
     b.start();
     assert.equal(await store.claimRequest('anyone', clock.now(), 120_000), null, 'A\'s claim is still valid: only a takeover lets B in');
     assert.equal(await worker(b).runOnce(), 1, 'B took the request over at once, without waiting for the claim timeout');
-    return { thaw: async () => { thaw(); await runA; } };
+    return { thaw };
   }
 
   const acted = async () => (await store.listHistory({ page: 1, pageSize: 100 })).entries.filter((e) => e.outcome === 'acted');
@@ -171,13 +175,7 @@ describe('remediate: exactly once across a leader crash between intent and done'
   it('an intent settled as not landed stays open until the retry\'s own intent is committed', async () => {
     seedDeployment(api, 'shop', 'web', { replicas: 3 });
     const id = await enqueue(store, { owner: { kind: 'Deployment', name: 'web' }, action: 'scale-up', params: { replicas: '+1' }, at: clock.now() });
-    const a = new StaticLeadership({ identity: 'leader-a_1' });
-    a.start();
-    let frozen!: () => void;
-    const reached = new Promise<void>((r) => { frozen = r; });
-    void worker(a, { point: 'afterIntent', hook: async () => { frozen(); await new Promise(() => {}); } }).runOnce();
-    await reached;
-    await a.stop();
+    await freezeLeaderA('afterIntent');
     const [aIntent] = await store.openIntents(id);
 
     // B settles A's intent (not landed), then cannot commit its own intent (the store fails once).
@@ -208,13 +206,7 @@ describe('remediate: exactly once across a leader crash between intent and done'
   it('a predecessor\'s intent whose target was changed by someone else is skipped with the reason', async () => {
     seedDeployment(api, 'shop', 'web', { replicas: 3 });
     await enqueue(store, { owner: { kind: 'Deployment', name: 'web' }, action: 'scale-up', params: { replicas: '+1' }, at: clock.now() });
-    const a = new StaticLeadership({ identity: 'leader-a_1' });
-    a.start();
-    let frozen!: () => void;
-    const reached = new Promise<void>((r) => { frozen = r; });
-    void worker(a, { point: 'afterIntent', hook: async () => { frozen(); await new Promise(() => {}); } }).runOnce();
-    await reached;
-    await a.stop();
+    await freezeLeaderA('afterIntent');
     api.objects.patch('deployments', 'shop', 'web', (d) => ({ ...d, spec: { ...d.spec, replicas: 7 } }));
     const b = new StaticLeadership({ identity: 'leader-b_2' });
     b.start();

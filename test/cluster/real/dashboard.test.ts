@@ -5,7 +5,7 @@
 // replacement reports ready for the whole window — effective.
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import { chromiumPresent, launch, openPage } from '../../dashboard/harness.ts';
+import { chromiumPresent, enterAdminForApproval, launch, openPage } from '../../dashboard/harness.ts';
 import { requireComponent, waitFor } from '../../support/proc.ts';
 import { ADMIN_TOKEN, READ_TOKEN, type ServerProc } from '../../support/server-proc.ts';
 import { clusterEnv, type ClusterEnv } from './env.ts';
@@ -51,15 +51,8 @@ describe('cluster: the Approve button in Chromium, on a real cluster', function 
     context.setDefaultTimeout(15_000);
     const { page, problems, foreign } = await openPage(context, ks.url);
     await page.goto(`${ks.url}/`);
-    const item = page.locator('#approvals li.approval');
-    await item.waitFor();
-    assert.match(await item.locator('.plan').textContent() ?? '', new RegExp(`^would delete pod ${ns}/${pod} .*CrashLoopBackOff.*grace 30s`));
-    assert.equal(await item.locator('button.approve').count(), 0, 'no Approve button before an admin token is entered');
-    await item.locator('button.enter-admin').click();
-    await page.fill('#token-input', ADMIN_TOKEN);
-    await page.click('#token-form button[type=submit]');
-    const approve = page.locator('#approvals li.approval button.approve');
-    await approve.waitFor();
+    const { plan, approve } = await enterAdminForApproval(page, ADMIN_TOKEN);
+    assert.match(plan, new RegExp(`^would delete pod ${ns}/${pod} .*CrashLoopBackOff.*grace 30s`));
     await approve.click();
 
     await waitFor('the pod is being deleted', async () =>
