@@ -9,7 +9,7 @@ import type { Channel } from './domain/types.ts';
 import type { Config } from './config/schema.ts';
 import { AppError } from './domain/errors.ts';
 import type { Logger } from './domain/ports.ts';
-import { LiveFeed } from './feed.ts';
+import { storeFeed, type LiveFeed } from './feed.ts';
 import { TokenSet } from './http/auth.ts';
 import { InflightBudget } from './http/body.ts';
 import { dispatch } from './http/dispatch.ts';
@@ -79,10 +79,7 @@ export function createApp(config: Config, deps: AppDeps): App {
       metrics.storeCommitSeconds.observe(info.durationMs / 1000);
     },
   });
-  const feed = deps.feed ?? new LiveFeed({
-    loadGroup: (id) => deps.store.getGroup(id, { occurrences: 0 }),
-    onError: (err) => log.warn({ err }, 'live feed could not load a group'),
-  });
+  const feed = deps.feed ?? storeFeed(deps.store, log);
   const pipeline = new Pipeline({
     rules: deps.rules,
     committer,

@@ -2,7 +2,8 @@
 // path); the feed loads and publishes them at most every `flushMs`, and only while someone listens.
 // With PostgreSQL, NOTIFY from other replicas feeds the same `groupsChanged` entry point.
 import { systemTimers, type Timers } from './domain/ports.ts';
-import type { AuditEntry, ErrorGroup, Settings } from './store/types.ts';
+import type { Logger } from './domain/ports.ts';
+import type { AuditEntry, ErrorGroup, Settings, Store } from './store/types.ts';
 
 export type FeedMessage =
   | { type: 'group'; group: ErrorGroup }
@@ -68,4 +69,12 @@ export class LiveFeed {
       }
     }
   }
+}
+
+/** The feed over a store: changed groups are loaded without occurrences; a failed load is a warning. */
+export function storeFeed(store: Pick<Store, 'getGroup'>, log: Pick<Logger, 'warn'>): LiveFeed {
+  return new LiveFeed({
+    loadGroup: (id) => store.getGroup(id, { occurrences: 0 }),
+    onError: (err) => log.warn({ err }, 'live feed could not load a group'),
+  });
 }

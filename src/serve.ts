@@ -5,7 +5,7 @@
 import { hostname } from 'node:os';
 import { createApp, type App } from './app.ts';
 import { connectCluster } from './cluster/connect.ts';
-import { LiveFeed } from './feed.ts';
+import { storeFeed, type LiveFeed } from './feed.ts';
 import { createLeadership } from './leader/index.ts';
 import { createRemediation, type Remediation } from './remediate/remediation.ts';
 import { createNotifications, webhookPort } from './notify/index.ts';
@@ -118,10 +118,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
   await rules.start();
 
   // The live feed comes first: remediation publishes every audit entry it stores to it.
-  const feed = new LiveFeed({
-    loadGroup: (id) => store.getGroup(id, { occurrences: 0 }),
-    onError: (err) => log.warn({ err }, 'live feed could not load a group'),
-  });
+  const feed = storeFeed(store, log);
   // The leader-only loops; a dashboard replica runs neither.
   const loops = config.role === 'dashboard' ? null : await leaderLoops({ opts, store, metrics, rules, feed });
   const rem = loops?.remediation ?? null;
