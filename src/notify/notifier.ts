@@ -13,7 +13,6 @@ import { DEFAULT_RETRY, decide, type RetryPolicy } from './retry.ts';
 import type { CompiledRoute } from './routing.ts';
 import type { AttemptResult } from './retry.ts';
 
-
 interface Deliverer {
   deliver(receiver: string, message: NotificationMessage, ctx: { deliveryId: number; now: number }): Promise<AttemptResult>;
 }
@@ -43,7 +42,6 @@ export interface NotifierOptions {
   /** How often reminders (repeat_interval) are looked for. */
   repeatScanMs?: number;
 }
-
 
 /**
  * Events read per planning pass: a storm is planned in slices, each one transaction (and one summary
@@ -179,18 +177,12 @@ export class Notifier {
   async #planRouted(batch: NotificationEvent[], now: number): Promise<ReturnType<typeof planBatch>> {
     const { store, routes } = this.#o;
     const groupIds = [...new Set(batch.map((e) => e.groupId))];
-    const groups = new Map<number, ErrorGroup>();
-    for (let i = 0; i < groupIds.length; i += GROUPS_PER_READ) {
-      for (const g of await store.groupsByIds(groupIds.slice(i, i + GROUPS_PER_READ))) groups.set(g.id, { ...g, message: '' });
-    }
+    const groups = await this.#readGroups(groupIds, (g) => ({ ...g, message: '' }));
     const pairs = routes.flatMap((r) => r.receivers.map((receiver) => ({ route: r.name, receiver })));
     const state = await store.outboxState({ pairs, since: now - this.#plan.rateLimit.windowMs, groupIds });
     const planned = planBatch({ batch, groups, routes, state, now, options: this.#plan });
     const shown = [...new Set(planned.plan.deliveries.flatMap((d) => (d.message as NotificationMessage).groups.map((g) => g.id)))];
-    const whole = new Map<number, ErrorGroup>();
-    for (let i = 0; i < shown.length; i += GROUPS_PER_READ) {
-      for (const g of await store.groupsByIds(shown.slice(i, i + GROUPS_PER_READ))) whole.set(g.id, g);
-    }
+    const whole = await this.#readGroups(shown, (g) => g);
     for (const d of planned.plan.deliveries) {
       const m = d.message as NotificationMessage;
       m.groups = m.groups.map((s) => {
@@ -199,6 +191,15 @@ export class Notifier {
       });
     }
     return planned;
+  }
+
+  /** Groups by id, read GROUPS_PER_READ at a time, each kept as `keep` makes it. */
+  async #readGroups(ids: readonly number[], keep: (g: ErrorGroup) => ErrorGroup): Promise<Map<number, ErrorGroup>> {
+    const out = new Map<number, ErrorGroup>();
+    for (let i = 0; i < ids.length; i += GROUPS_PER_READ) {
+      for (const g of await this.#o.store.groupsByIds(ids.slice(i, i + GROUPS_PER_READ))) out.set(g.id, keep(g));
+    }
+    return out;
   }
 
   /** Sends due deliveries while this replica leads; returns how many were attempted. */
