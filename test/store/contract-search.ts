@@ -51,6 +51,25 @@ export function searchContract(store: () => Store): void {
       assert.equal((await store().listGroups({ q: 'no such text anywhere', page: 1, pageSize: 2 })).total, 0);
     });
 
+    it('pages q= matches in the requested order, with the other filters, like the listing without q=', async () => {
+      const zone = (fp: string, at: number, namespace: string) => item(fp, at, { message: `quota exceeded in ${fp}`, namespace });
+      await store().record([zone('fp-q1', T0, 'a'), zone('fp-q2', T0 + 3 * MINUTE, 'a'), zone('fp-q3', T0 + MINUTE, 'b'), zone('fp-q4', T0 + 2 * MINUTE, 'a')]);
+      await store().record([zone('fp-q1', T0 + 4 * MINUTE, 'a')]);
+      for (const sort of ['lastSeen', 'firstSeen', 'count'] as const) {
+        for (const order of ['asc', 'desc'] as const) {
+          const query = { sort, order, namespace: 'a', pageSize: 2 };
+          const page = async (n: number, q?: string) => {
+            const r = await store().listGroups({ ...query, page: n, ...(q ? { q } : {}) });
+            return { total: r.total, fps: r.groups.map((g) => g.fingerprint) };
+          };
+          // Without q= every group of namespace a is a quota group: the two listings must agree page by page.
+          for (const n of [1, 2, 3]) assert.deepEqual(await page(n, 'QUOTA exc'), await page(n), `${sort} ${order} page ${n}`);
+        }
+      }
+      const first = await store().listGroups({ q: 'quota', sort: 'lastSeen', order: 'desc', page: 1, pageSize: 10 });
+      assert.deepEqual(first.groups.map((g) => g.fingerprint), ['fp-q1', 'fp-q2', 'fp-q4', 'fp-q3']);
+    });
+
     it('does not match text that spans two columns', async () => {
       // title "T" then message "m": the indexes may join columns; the answer must not.
       assert.deepEqual(await fps('t m'), []);
