@@ -6,7 +6,7 @@ import { LoadError } from '../../domain/errors.ts';
 import { OUTBOX_SCHEMA } from './outbox-schema.ts';
 import { LOOP_SCHEMA } from './loop-schema.ts';
 import { KEYS_BY_GROUP_SCHEMA } from './keys-schema.ts';
-import { SEARCH_SCHEMA } from './search-schema.ts';
+import { SEARCH_DEFERRED_SCHEMA, SEARCH_SCHEMA } from './search-schema.ts';
 import { COMPACT_SCHEMA } from './compact-schema.ts';
 
 // Times are epoch milliseconds (INTEGER); JSON columns hold TEXT.
@@ -131,7 +131,10 @@ CREATE TABLE settings (
 // V4: dedup keys by (group_id, key), so new groups append (src/store/sqlite/keys-schema.ts).
 // V5: the FTS5 trigram index for q= (src/store/sqlite/search-schema.ts).
 // V6: reasons stored once, occurrences "as the group" (src/store/sqlite/compact-schema.ts).
-export const MIGRATIONS: readonly string[] = [V1, OUTBOX_SCHEMA, LOOP_SCHEMA, KEYS_BY_GROUP_SCHEMA, SEARCH_SCHEMA, COMPACT_SCHEMA];
+// V7: new groups reach the search index after their commit (src/store/sqlite/search-schema.ts).
+export const MIGRATIONS: readonly string[] = [
+  V1, OUTBOX_SCHEMA, LOOP_SCHEMA, KEYS_BY_GROUP_SCHEMA, SEARCH_SCHEMA, COMPACT_SCHEMA, SEARCH_DEFERRED_SCHEMA,
+];
 
 const SCHEMA_VERSION = MIGRATIONS.length;
 

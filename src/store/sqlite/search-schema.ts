@@ -24,3 +24,39 @@ CREATE TRIGGER error_groups_search_update AFTER UPDATE OF ${cols} ON error_group
 END;
 INSERT INTO error_groups_search (error_groups_search) VALUES ('rebuild');
 `;
+
+// V7: new groups are indexed after their commit, not in it (issue #12: the trigram index was a third
+// of the store thread's time per new alert, most of it at COMMIT). A new group's id goes to
+// search_pending in the ingest transaction; the indexer (search-indexer.ts) moves pending groups into
+// the index in larger chunks, when the writer is idle or the backlog grows. q= reads the pending
+// groups too (search.ts), so an answer never misses a group. A pending group was never indexed: its
+// delete must not send FTS5 a 'delete' (that would corrupt the index), and a change to its text
+// needs no re-index (the indexer reads the text it finds). Keyed by group id, not by a high-water
+// mark: rowids of deleted groups can be reused.
+export const SEARCH_DEFERRED_SCHEMA = `
+CREATE TABLE search_pending (group_id INTEGER PRIMARY KEY);
+DROP TRIGGER error_groups_search_insert;
+DROP TRIGGER error_groups_search_delete;
+DROP TRIGGER error_groups_search_update;
+CREATE TRIGGER error_groups_search_pending AFTER INSERT ON error_groups BEGIN
+  INSERT INTO search_pending (group_id) VALUES (new.id);
+END;
+CREATE TRIGGER error_groups_search_delete AFTER DELETE ON error_groups BEGIN
+  INSERT INTO error_groups_search (error_groups_search, rowid, ${cols}) SELECT 'delete', old.id, ${of('old')}
+    WHERE NOT EXISTS (SELECT 1 FROM search_pending WHERE group_id = old.id);
+  DELETE FROM search_pending WHERE group_id = old.id;
+END;
+CREATE TRIGGER error_groups_search_update AFTER UPDATE OF ${cols} ON error_groups
+  WHEN (${COLUMNS.map((c) => `old.${c} IS NOT new.${c}`).join(' OR ')})
+    AND NOT EXISTS (SELECT 1 FROM search_pending WHERE group_id = old.id) BEGIN
+  INSERT INTO error_groups_search (error_groups_search, rowid, ${cols}) VALUES ('delete', old.id, ${of('old')});
+  INSERT INTO error_groups_search (rowid, ${cols}) VALUES (new.id, ${of('new')});
+END;
+`;
+
+/** Moves up to `limit` pending groups (lowest ids first) into the index; one transaction. */
+export const INDEX_PENDING = [
+  `INSERT INTO error_groups_search (rowid, ${cols}) SELECT id, ${cols} FROM error_groups
+    WHERE id IN (SELECT group_id FROM search_pending WHERE group_id <= ?)`,
+  'DELETE FROM search_pending WHERE group_id <= ?',
+] as const;

@@ -1,5 +1,6 @@
 // q= on SQLite: the FTS5 trigram index (search-schema.ts) narrows the candidates, the exact
 // case-insensitive substring test decides. The index needs three characters; shorter text scans.
+// Groups still waiting for the indexer (search_pending) are always candidates.
 
 /** The searched columns; the same five as the index and the PostgreSQL adapter. */
 const COLUMNS = ['title', 'message', 'pod', 'workload', 'namespace'] as const;
@@ -23,5 +24,7 @@ export function searchTerm(q: string): { sql: string; params: string[] } {
   const params = COLUMNS.map(() => needle);
   const match = trigramQuery(needle);
   if (match === null) return { sql: exact, params };
-  return { sql: `id IN (SELECT rowid FROM error_groups_search WHERE error_groups_search MATCH ?) AND ${exact}`, params: [match, ...params] };
+  // Groups not indexed yet (search-schema.ts V7) are candidates too; the exact test decides for them.
+  const candidates = 'SELECT rowid FROM error_groups_search WHERE error_groups_search MATCH ? UNION ALL SELECT group_id FROM search_pending';
+  return { sql: `id IN (${candidates}) AND ${exact}`, params: [match, ...params] };
 }

@@ -18,7 +18,9 @@ import * as q from './queries.ts';
 import { recordBatch } from './record.ts';
 import { Reasons } from './reasons.ts';
 import * as r from './remediation.ts';
+import { DEFAULT_INDEX_POLICY, SearchIndexer } from './search-indexer.ts';
 import { Statements } from './statements.ts';
+import { systemTimers } from '../../domain/ports.ts';
 import { loopStore, toSqlite, type LoopStore } from '../loop.ts';
 
 export interface SqliteStoreOptions {
@@ -36,6 +38,8 @@ export interface SqliteStoreOptions {
    * commits then stop paying for checkpoints, and SQLite's own only runs as a safety net at 64 MiB.
    */
   autoCheckpoint?: boolean;
+  /** 'manual': new groups stay pending in the search index until flushSearchIndex() (tests). */
+  searchIndexing?: 'auto' | 'manual';
 }
 
 // SQLite failures (busy, I/O, full disk, closed handle) mean "cannot commit now": callers answer 503.
@@ -58,6 +62,8 @@ export class SqliteStore implements Store {
   readonly #maxOccurrences: number;
   readonly #now: () => number;
   readonly #reasons = new Reasons();
+  /** The writer's deferred search indexing; null for a read-only session. */
+  readonly #indexer: SearchIndexer | null;
   #closed = false;
 
   constructor(opts: SqliteStoreOptions) {
@@ -86,6 +92,9 @@ export class SqliteStore implements Store {
       throw new LoadError(opts.path, [{ path: 'store.path', message: `cannot open database: ${(err as Error).message}` }]);
     }
     this.#stmts = new Statements({ db: this.#db });
+    this.#indexer = this.readOnly ? null : new SearchIndexer({
+      stmts: this.#stmts, timers: systemTimers, now: () => performance.now(), policy: DEFAULT_INDEX_POLICY, mode: opts.searchIndexing ?? 'auto',
+    });
     Object.assign(this, loopStore(async (write, fn) => {
       if (write && this.readOnly) throw new AppError('read_only_role');
       // Each statement runs through #run, so storage failures map to store_unavailable as elsewhere.
@@ -111,7 +120,16 @@ export class SqliteStore implements Store {
   }
 
   migrate(): Promise<void> {
-    return this.#run(() => (this.readOnly ? assertMigrated(this.#db, this.path) : migrate(this.#db, this.path)));
+    return this.#run(() => {
+      if (this.readOnly) return assertMigrated(this.#db, this.path);
+      migrate(this.#db, this.path);
+      this.#indexer!.start();
+    });
+  }
+
+  /** Indexes every group still pending for q= now (search-indexer.ts); returns how many. */
+  flushSearchIndex(): Promise<number> {
+    return this.#write(() => this.#indexer!.flush());
   }
 
   record(items: RecordItem[]): Promise<RecordResult[]> {
@@ -119,6 +137,9 @@ export class SqliteStore implements Store {
       try {
         const results = this.#stmts.transaction(() => recordBatch(this.#stmts, this.#maxOccurrences, items, this.#reasons));
         this.#reasons.committed();
+        let created = 0;
+        for (const res of results) if (res.outcome === 'new-group') created++;
+        this.#indexer!.noteWrite(created);
         return results;
       } catch (err) {
         this.#reasons.rolledBack();
@@ -164,6 +185,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#indexer?.stop();
     try {
       this.#db.close();
     } finally {
