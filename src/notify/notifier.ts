@@ -17,6 +17,9 @@ interface Deliverer {
   deliver(receiver: string, message: NotificationMessage, ctx: { deliveryId: number; now: number }): Promise<AttemptResult>;
 }
 
+/** The abort reason of a wake: a constant, so waking allocates nothing. */
+const WOKEN = 'woken';
+
 /** outcome: sent | retried | failed | rate-limited | repeat-interval | never-notified | no-route | group-gone */
 export type OnOutcome = (receiver: string, outcome: string, n?: number) => void;
 
@@ -83,7 +86,9 @@ export class Notifier {
   }
 
   wake(): void {
-    this.#waker.abort();
+    // Called after every committed ingest batch: an already-woken loop costs nothing (abort() would
+    // build its default DOMException, stack trace included, before finding the signal aborted).
+    if (!this.#waker.signal.aborted) this.#waker.abort(WOKEN);
   }
 
   async stop(): Promise<void> {

@@ -60,7 +60,8 @@ export class RemediationWorker {
 
   /** Look for work now (after ingest commits a request, on NOTIFY, on becoming leader). */
   wake(): void {
-    this.waker.abort();
+    // Called after ingest commits requests: an already-woken loop costs nothing (see Notifier.wake).
+    if (!this.waker.signal.aborted) this.waker.abort('woken');
   }
 
   private async run(): Promise<void> {
