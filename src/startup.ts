@@ -35,6 +35,8 @@ async function ensureIngestToken(dir: string): Promise<{ token: string; file: st
 
 export async function openStore(config: Config, logger: Logger): Promise<Store> {
   const readOnly = config.role === 'dashboard';
+  // No receiver: an outbox event could never be delivered, so ingest does not write one.
+  const notifyOnIngest = config.notifications.receivers.length > 0;
   if (config.store.type === 'postgres') {
     // Config loading guarantees a url for postgres. The dashboard may read from a replica, but LISTEN
     // only works on the primary, so change notifications always come from store.url.
@@ -46,9 +48,10 @@ export async function openStore(config: Config, logger: Logger): Promise<Store> 
       maxOccurrences: config.store.max_occurrences,
       logger,
       applicationName: `kube-sentinel ${config.role}`,
+      notifyOnIngest,
     });
   }
-  return ThreadedSqliteStore.open({ path: config.store.path, maxOccurrences: config.store.max_occurrences, readOnly });
+  return ThreadedSqliteStore.open({ path: config.store.path, maxOccurrences: config.store.max_occurrences, readOnly, notifyOnIngest });
 }
 
 type Tokens = LoadedConfig['tokens'];

@@ -20,9 +20,9 @@ describe('PostgresStore', function () {
   });
   after(() => dbs.dispose());
 
-  describeStoreContract('postgres', async ({ maxOccurrences }) => {
+  describeStoreContract('postgres', async (opts) => {
     const db = await dbs.create({ migrated: true });
-    const store = new PostgresStore({ url: db.url, maxOccurrences, poolMax: 4 });
+    const store = new PostgresStore({ url: db.url, ...opts, poolMax: 4 });
     return { store, cleanup: async () => { await store.close(); await db.drop(); } };
   });
 

@@ -14,9 +14,9 @@ function tempDir() {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-describeStoreContract('sqlite (worker thread)', async ({ maxOccurrences }) => {
+describeStoreContract('sqlite (worker thread)', async (opts) => {
   const { dir, cleanup } = tempDir();
-  const store = await ThreadedSqliteStore.open({ path: join(dir, 'ks.db'), maxOccurrences });
+  const store = await ThreadedSqliteStore.open({ path: join(dir, 'ks.db'), ...opts });
   return { store, cleanup: async () => { await store.close(); cleanup(); } };
 });
 

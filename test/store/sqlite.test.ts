@@ -15,9 +15,9 @@ function tempDir(): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-describeStoreContract('sqlite', async ({ maxOccurrences }) => {
+describeStoreContract('sqlite', async (opts) => {
   const { dir, cleanup } = tempDir();
-  const store = new SqliteStore({ path: join(dir, 'db', 'ks.db'), maxOccurrences });
+  const store = new SqliteStore({ path: join(dir, 'db', 'ks.db'), ...opts });
   return { store, cleanup: async () => { await store.close(); cleanup(); } };
 });
 

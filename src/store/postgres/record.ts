@@ -31,6 +31,8 @@ export interface RecordContext {
   shard: number;
   /** The transaction began with lockStatement() of these items' fingerprints. */
   lockedAtBegin?: boolean;
+  /** Write the outbox events of the changes (PostgresStoreOptions.notifyOnIngest). */
+  notify: boolean;
 }
 
 /** 64-bit advisory lock key of a fingerprint (first 8 bytes of its SHA-256, signed). */
@@ -232,7 +234,7 @@ export async function recordBatch(tx: Tx, ctx: RecordContext, input: RecordItem[
     minutes.set(minute, (minutes.get(minute) ?? 0) + plan.decisions[i].countDelta);
   }
   const changeIndex = new Map(plan.changes.map((c, i) => [c.fingerprint, i] as const));
-  const events = eventsForChanges(plan.changes, existing, (fp) => changeIndex.get(fp)!);
+  const events = ctx.notify ? eventsForChanges(plan.changes, existing, (fp) => changeIndex.get(fp)!) : [];
   const pad = (cols: unknown[][], width: number): unknown[][] => Array.from({ length: width }, (_, i) => cols[i] ?? []);
 
   const params = [

@@ -34,6 +34,11 @@ export interface PostgresStoreOptions {
   poolMax?: number;
   /** record() batches in flight at once from this process's group committer (default 2). */
   recordConcurrency?: number;
+  /**
+   * False when no notification receiver is configured: ingest then writes no outbox events, since
+   * nothing would ever deliver them (the notifier consumed them unread; DESIGN §6b). Default true.
+   */
+  notifyOnIngest?: boolean;
   /** statement_timeout for every statement (default 5000 ms). */
   statementTimeoutMs?: number;
   /** How long to wait for a connection before answering "unavailable" (default 3000 ms). */
@@ -123,7 +128,8 @@ export class PostgresStore implements Store {
     if (items.length === 0 && !this.readOnly) return Promise.resolve([]);
     // The batch's advisory locks ride with BEGIN: one round trip fewer (src/store/postgres/record.ts).
     return this.#write(
-      (tx) => recordBatch(tx, { maxOccurrences: this.#opts.maxOccurrences, origin: this.origin, shard: this.#shard, lockedAtBegin: true }, items),
+      (tx) => recordBatch(tx, { maxOccurrences: this.#opts.maxOccurrences, origin: this.origin, shard: this.#shard, lockedAtBegin: true,
+        notify: this.#opts.notifyOnIngest ?? true }, items),
       { begin: lockStatement(items.map((i) => i.fingerprint)) },
     );
   }

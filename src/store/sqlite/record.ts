@@ -67,8 +67,16 @@ const INSERT_REQUESTS = (values: string): string => `INSERT INTO remediation_req
   VALUES ${values}
   RETURNING id, group_id`;
 
-export function recordBatch(stmts: Statements, maxOccurrences: number, items: RecordItem[], reasons: Reasons): RecordResult[] {
+export interface RecordContext {
+  maxOccurrences: number;
+  reasons: Reasons;
+  /** Write the outbox events of the changes (SqliteStoreOptions.notifyOnIngest). */
+  notify: boolean;
+}
+
+export function recordBatch(stmts: Statements, items: RecordItem[], ctx: RecordContext): RecordResult[] {
   if (items.length === 0) return [];
+  const { maxOccurrences, reasons } = ctx;
 
   const existing = new Map<string, ExistingGroup>();
   const fingerprints = [...new Set(items.map((i) => i.fingerprint))];
@@ -112,7 +120,7 @@ export function recordBatch(stmts: Statements, maxOccurrences: number, items: Re
   }
 
   // 2b. Notification outbox events, committed with the change that causes them.
-  insertEvents(stmts, eventsForChanges(changes, existing, (fp) => groups.get(fp)!.id));
+  if (ctx.notify) insertEvents(stmts, eventsForChanges(changes, existing, (fp) => groups.get(fp)!.id));
 
   // 3. Dedup memory.
   bulk(stmts, UPSERT_KEYS, keys.map((k): SQLInputValue[] =>

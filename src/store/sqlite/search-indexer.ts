@@ -17,7 +17,7 @@ export interface IndexPolicy {
   maxBacklog: number;
 }
 
-export const DEFAULT_INDEX_POLICY: IndexPolicy = { idleMs: 20, chunk: 2000, maxBacklog: 20_000 };
+export const DEFAULT_INDEX_POLICY: IndexPolicy = { idleMs: 20, chunk: 2000, maxBacklog: 5000 };
 
 export type IndexDecision =
   | { run: true; reason: 'idle' | 'backlog' }

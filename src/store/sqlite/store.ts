@@ -38,6 +38,11 @@ export interface SqliteStoreOptions {
    * commits then stop paying for checkpoints, and SQLite's own only runs as a safety net at 64 MiB.
    */
   autoCheckpoint?: boolean;
+  /**
+   * False when no notification receiver is configured: ingest then writes no outbox events, since
+   * nothing would ever deliver them (the notifier consumed them unread; DESIGN §6b). Default true.
+   */
+  notifyOnIngest?: boolean;
   /** 'manual': new groups stay pending in the search index until flushSearchIndex() (tests). */
   searchIndexing?: 'auto' | 'manual';
 }
@@ -60,6 +65,7 @@ export class SqliteStore implements Store {
   readonly #stmts: Statements;
   readonly #lock: FileLock | null;
   readonly #maxOccurrences: number;
+  readonly #notifyOnIngest: boolean;
   readonly #now: () => number;
   readonly #reasons = new Reasons();
   /** The writer's deferred search indexing; null for a read-only session. */
@@ -70,6 +76,7 @@ export class SqliteStore implements Store {
     this.path = opts.path;
     this.readOnly = opts.readOnly ?? false;
     this.#maxOccurrences = opts.maxOccurrences;
+    this.#notifyOnIngest = opts.notifyOnIngest ?? true;
     this.#now = opts.now ?? Date.now;
     const memory = opts.path === ':memory:';
     if (!memory && !this.readOnly) mkdirSync(dirname(opts.path), { recursive: true });
@@ -135,7 +142,9 @@ export class SqliteStore implements Store {
   record(items: RecordItem[]): Promise<RecordResult[]> {
     return this.#write(() => {
       try {
-        const results = this.#stmts.transaction(() => recordBatch(this.#stmts, this.#maxOccurrences, items, this.#reasons));
+        const results = this.#stmts.transaction(() => recordBatch(this.#stmts, items, {
+          maxOccurrences: this.#maxOccurrences, reasons: this.#reasons, notify: this.#notifyOnIngest,
+        }));
         this.#reasons.committed();
         let created = 0;
         for (const res of results) if (res.outcome === 'new-group') created++;
