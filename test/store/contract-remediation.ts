@@ -111,6 +111,21 @@ export function remediationContract(store: () => Store): void {
       assert.equal(await store().claimRequest('x', T0 + HOUR, 10_000), null, 'done is final');
     });
 
+    it('claims in creation order across pending and expired claims, past an older request still backing off', async () => {
+      const ids: number[] = [];
+      for (let i = 0; i < 4; i++) ids.push((await store().record([withAction(`k${i}`, T0 + i, { fingerprint: `fp-o${i}` })]))[0].remediationRequestId!);
+      // ids[0] backs off until T0 + HOUR; ids[1] is claimed by a leader whose claim runs out at T0 + 10 s.
+      const a = await store().claimRequest('h', T0 + 10, 10_000);
+      await store().finishRequest(a!.id, 'h', { state: 'pending', nextAttemptAt: T0 + HOUR, error: 'conflict' });
+      const b = await store().claimRequest('old-leader', T0 + 10, 10_000);
+      assert.deepEqual([a?.id, b?.id], [ids[0], ids[1]]);
+      const now = T0 + MINUTE;
+      const order = [];
+      for (let c = await store().claimRequest('new', now, 10_000); c; c = await store().claimRequest('new', now, 10_000)) order.push(c.id);
+      assert.deepEqual(order, [ids[1], ids[2], ids[3]], 'the expired claim first (oldest), the backing-off request skipped');
+      assert.equal((await store().claimRequest('new', T0 + HOUR, 10_000))?.id, ids[0], 'due again after its backoff');
+    });
+
     it('finishing as pending retries after nextAttemptAt; escalated is final and counted', async () => {
       await store().record([withAction('k1', T0)]);
       const a = await store().claimRequest('h', T0, 10_000);

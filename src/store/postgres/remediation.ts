@@ -7,6 +7,7 @@ import type {
 } from '../types.ts';
 import { ms, text } from './sanitize.ts';
 import { eventForAudit } from '../outbox.ts';
+import { claimCandidate } from '../claim-order-schema.ts';
 import { notify } from './notify-payload.ts';
 import { insertEvents } from './outbox.ts';
 import { one, rows, type Tx } from './session.ts';
@@ -16,9 +17,7 @@ import { auditColumns, type AuditRow, type RequestRow, toAuditEntry, toRequest }
 // new leader overlapping for a moment) never wait on each other and never get the same request.
 const CLAIM = `UPDATE remediation_requests
   SET state = 'claimed', claimed_by = $1, claimed_until = $2::bigint + $3::bigint, attempts = attempts + 1
-  WHERE id = (SELECT id FROM remediation_requests
-    WHERE (state = 'pending' AND next_attempt_at <= $2) OR (state = 'claimed' AND claimed_until < $2)
-    ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+  WHERE id = (${claimCandidate('$2', 'postgres')} FOR UPDATE SKIP LOCKED)
   RETURNING *`;
 
 export async function claimRequest(pool: Pool, holder: string, now: number, claimMs: number): Promise<RemediationRequest | null> {

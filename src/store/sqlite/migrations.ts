@@ -7,6 +7,7 @@ import { OUTBOX_SCHEMA } from './outbox-schema.ts';
 import { LOOP_SCHEMA } from './loop-schema.ts';
 import { KEYS_BY_GROUP_SCHEMA } from './keys-schema.ts';
 import { SEARCH_DEFERRED_SCHEMA, SEARCH_SCHEMA } from './search-schema.ts';
+import { CLAIM_ORDER_SCHEMA } from '../claim-order-schema.ts';
 import { COMPACT_SCHEMA } from './compact-schema.ts';
 
 // Times are epoch milliseconds (INTEGER); JSON columns hold TEXT.
@@ -132,8 +133,9 @@ CREATE TABLE settings (
 // V5: the FTS5 trigram index for q= (src/store/sqlite/search-schema.ts).
 // V6: reasons stored once, occurrences "as the group" (src/store/sqlite/compact-schema.ts).
 // V7: new groups reach the search index after their commit (src/store/sqlite/search-schema.ts).
+// V8: the remediation claim walks an index in claim order (src/store/claim-order-schema.ts).
 export const MIGRATIONS: readonly string[] = [
-  V1, OUTBOX_SCHEMA, LOOP_SCHEMA, KEYS_BY_GROUP_SCHEMA, SEARCH_SCHEMA, COMPACT_SCHEMA, SEARCH_DEFERRED_SCHEMA,
+  V1, OUTBOX_SCHEMA, LOOP_SCHEMA, KEYS_BY_GROUP_SCHEMA, SEARCH_SCHEMA, COMPACT_SCHEMA, SEARCH_DEFERRED_SCHEMA, CLAIM_ORDER_SCHEMA,
 ];
 
 const SCHEMA_VERSION = MIGRATIONS.length;

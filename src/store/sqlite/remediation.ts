@@ -3,21 +3,17 @@
 import type {
   AuditEntry, HistoryQuery, NewAuditEntry, RemediationRequest, Settings, Store,
 } from '../types.ts';
+import { claimCandidate } from '../claim-order-schema.ts';
 import { eventForAudit } from '../outbox.ts';
 import { insertEvents } from './outbox.ts';
 import type { Statements } from './statements.ts';
 import { all, one } from './statements.ts';
 import { auditColumns, type AuditRow, type RequestRow, toAuditEntry, toRequest } from '../rows.ts';
 
-// One statement, so the pick and the claim are atomic. Oldest first; the two due conditions each use
-// their own partial index.
+// One statement, so the pick and the claim are atomic. Oldest first, through the claim-order index.
 const CLAIM = `UPDATE remediation_requests
   SET state = 'claimed', claimed_by = ?1, claimed_until = ?2 + ?3, attempts = attempts + 1
-  WHERE id = (SELECT id FROM (
-      SELECT id, created_at FROM remediation_requests WHERE state = 'pending' AND next_attempt_at <= ?2
-      UNION ALL
-      SELECT id, created_at FROM remediation_requests WHERE state = 'claimed' AND claimed_until < ?2
-    ) ORDER BY created_at, id LIMIT 1)
+  WHERE id = (${claimCandidate('?2', 'sqlite')})
   RETURNING *`;
 
 export function claimRequest(stmts: Statements, holder: string, now: number, claimMs: number): RemediationRequest | null {
