@@ -1,6 +1,7 @@
 // CPU profile of the built server under one side-by-side load (issue #12): proportions, not speed, so
 // it can run on a busy machine.
 //   node bench/profile.ts [same|new|new64] [seconds=10] [postgres-url]
+// PROFILE_CONFIG='{"remediation":{"enabled":false}}' merges config keys into the server's (JSON).
 // Starts dist/main.js with --cpu-prof (every thread writes a profile), drives wrk -t2 -c64 with the
 // bench's alerts, stops the server and prints, per thread, the idle share and the top self-time
 // functions, plus one line of totals grouped by area (store/, sqlite/, http/, …).
@@ -53,7 +54,7 @@ function summarize(file: string): void {
 }
 
 const profDir = mkdtempSync(join(tmpdir(), 'ks-prof-'));
-const config = pgUrl ? { store: { type: 'postgres', url: pgUrl } } : undefined;
+const config = process.env.PROFILE_CONFIG ? JSON.parse(process.env.PROFILE_CONFIG) : pgUrl ? { store: { type: 'postgres', url: pgUrl } } : undefined;
 const server = await startServer({ env: { LOG_LEVEL: 'error', NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profDir}` }, ...(config ? { config } : {}) });
 const dir = mkdtempSync(join(tmpdir(), 'ks-prof-wrk-'));
 const script = alertScript(dir, { token: INGEST_TOKEN, batch: load === 'new64' ? 64 : 1, path: '/api/v2/alerts', description, tag: `p${Date.now()}`, same: load === 'same' });
