@@ -1,7 +1,8 @@
 // Store contract, part 1: record() — dedup semantics, group state, batch merging, occurrences.
 import assert from 'node:assert/strict';
 import type { Store } from '../../src/store/types.ts';
-import { HOUR, makeItem, MINUTE, T0 } from './factory.ts';
+import { slim } from '../../src/store/sqlite/wire.ts';
+import { HOUR, makeItem, MINUTE, restartPod, T0 } from './factory.ts';
 
 const alert = (key: string, receivedAt: number, state: 'firing' | 'resolved' = 'firing', endsAt: number | null = null) =>
   makeItem({ receivedAt, signal: { occurrenceKey: key, state, endsAt } });
@@ -61,6 +62,20 @@ export function recordContract(store: () => Store): void {
         why: item.classification.reason,
         remediations: [],
       });
+    });
+
+    it('a slim item (what ThreadedSqliteStore posts to its thread) records exactly what the full item does', async () => {
+      const full = (fp: string) => makeItem({
+        fingerprint: fp, classification: { remediation: restartPod() },
+        signal: { annotations: { summary: 's', description: 'd' }, reason: 'BackOff', eventType: 'Warning', generatorUrl: 'http://p' },
+      });
+      const [a, b] = await store().record([full('fp-full'), slim(full('fp-slim'))]);
+      const shown = async (id: number) => ({ ...(await group(id)), id: 0, fingerprint: '' });
+      assert.deepEqual(await shown(b.groupId), await shown(a.groupId));
+      const claimed = [await store().claimRequest('h', T0 + MINUTE, 1000), await store().claimRequest('h', T0 + MINUTE, 1000)];
+      assert.ok(claimed[0] !== null && claimed[1] !== null, 'both queued a remediation request');
+      const request = (r: (typeof claimed)[0]) => ({ ...r, id: 0, groupId: 0, fingerprint: '' });
+      assert.deepEqual(request(claimed[1]), request(claimed[0]));
     });
 
     it('a re-delivery refreshes lastSeen and expiry but never inflates count', async () => {

@@ -7,7 +7,7 @@ import type { RecordItem } from '../types.ts';
 const NONE: Record<string, string> = {};
 
 /** The same shape, so the thread runs the same record(): unused fields are emptied, not removed. */
-function slim(item: RecordItem): RecordItem {
+export function slim(item: RecordItem): RecordItem {
   const s = item.signal;
   return {
     fingerprint: item.fingerprint,
