@@ -7,6 +7,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { AppError, LoadError } from '../../src/domain/errors.ts';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations.ts';
+import { claimCandidate } from '../../src/store/claim-order-schema.ts';
 import { describeStoreContract } from './contract.ts';
 import { assertRefusesWrites, makeItem, MINUTE, T0 } from './factory.ts';
 
@@ -145,6 +146,23 @@ describe('SqliteStore (file behaviour)', () => {
     assert.deepEqual(after?.occurrences.map((o) => [o.message, o.labels]), [['new text', { v: '2' }], ['old text', { v: '1' }]]);
     assert.deepEqual(after?.why, makeItem().classification.reason);
     await s.close();
+  });
+
+  it('expiry and the remediation claim walk their indexes: no full scan, no sort of the backlog', () => {
+    // Both run on the single writer (expiry every 30 s, a claim per request the leader works): a scan
+    // or a sort there costs every ingest commit behind it in proportion to the table (issue #12).
+    const db = new DatabaseSync(':memory:');
+    try {
+      for (const sql of MIGRATIONS) db.exec(sql);
+      const plan = (sql: string, ...args: number[]) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as Array<{ detail: string }>).map((r) => r.detail).join('; ');
+      const expiry = plan("UPDATE error_groups SET status = 'resolved', resolved_at = expires_at WHERE status = 'firing' AND expires_at < ?", T0);
+      assert.match(expiry, /USING INDEX error_groups_expiry/);
+      const claim = plan(claimCandidate('?1', 'sqlite'), T0);
+      assert.match(claim, /remediation_requests_claim_order/);
+      assert.doesNotMatch(claim, /TEMP B-TREE/);
+    } finally {
+      db.close();
+    }
   });
 
   it('refuses a database written by a newer schema', async () => {
