@@ -3,11 +3,13 @@
 // storm the queue holds thousands of pending requests, and each claim (one per request the leader
 // works) cost O(backlog): 6–12 ms of the store's single writer at a few thousand pending (issue #12),
 // so the remediation worker slowed ingest the longer the storm lasted. Only requests the claim can take
-// are in it; a request leaves it when it is done, escalated or waiting for approval. Same text on both
-// engines.
+// are in it; a request leaves it when it is done, escalated or waiting for approval. The index of
+// pending requests by next attempt served only the old claim: every queued request wrote it for
+// nothing, so it goes. Same text on both engines.
 export const CLAIM_ORDER_SCHEMA = `
 CREATE INDEX remediation_requests_claim_order ON remediation_requests (created_at, id)
   WHERE state IN ('pending', 'claimed');
+DROP INDEX IF EXISTS remediation_requests_pending;
 `;
 
 /**
