@@ -46,6 +46,25 @@ export const GROUP_COLUMNS = `id, fingerprint, alert_fingerprint, source, priori
   namespace, pod, container, workload, labels, count, first_seen, last_seen, resolved_at, expires_at, why,
   remediation_action, remediation_outcome`;
 
+/**
+ * The q= listing, on both stores: the text test (index candidates, then the exact substring test over
+ * up to five columns of each) is the expensive part, so it runs once. The matches' sort keys are
+ * materialized, counted, and the page is cut from them; each row carries `total`. A page past the end
+ * has no rows, and its total needs a count of its own (a second pass, only then).
+ */
+export function searchPageSql(where: string, order: string, pageSize: number, offset: number): string {
+  return `WITH m AS MATERIALIZED (
+      SELECT id, priority, last_seen, first_seen, count FROM error_groups ${where})
+    SELECT (SELECT count(*) FROM m) AS total, ${GROUP_COLUMNS} FROM error_groups
+    WHERE id IN (SELECT id FROM m ORDER BY ${order} LIMIT ${pageSize} OFFSET ${offset})
+    ORDER BY ${order}`;
+}
+
+/** searchPageSql's rows as a page, or null for a page past the end (its total needs a count). */
+export function searchPage(rows: ReadonlyArray<GroupRow & { total: number | string }>): { groups: ErrorGroup[]; total: number } | null {
+  return rows.length > 0 ? { groups: rows.map(toGroup), total: Number(rows[0].total) } : null;
+}
+
 export function toGroup(r: GroupRow): ErrorGroup {
   return {
     id: r.id,

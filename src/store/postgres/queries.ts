@@ -7,7 +7,7 @@ import { one, rows, type Tx } from './session.ts';
 import { searchTerm } from './search.ts';
 import { LOOP_PRUNE } from '../loop.ts';
 import {
-  GROUP_COLUMNS, HOUR_MS, auditColumns, buildStats, type AuditRow, type GroupCountRow, type GroupRow, toGroup, toGroupDetail, type OccurrenceRow,
+  GROUP_COLUMNS, HOUR_MS, searchPage, searchPageSql, auditColumns, buildStats, type AuditRow, type GroupCountRow, type GroupRow, toGroup, toGroupDetail, type OccurrenceRow,
 } from '../rows.ts';
 
 // Ties always end on id so pages never overlap or skip rows. Only these fixed strings reach the SQL.
@@ -47,7 +47,7 @@ export async function listGroups(pool: Pool, q: GroupQuery): Promise<{ groups: E
   const pageSize = positive(q.pageSize, 50);
   const offset = (positive(q.page, 1) - 1) * pageSize;
   const order = orderBy(q.sort, q.order);
-  if (q.q) return searchPage(pool, w, order, pageSize, offset);
+  if (q.q) return searchListing(pool, w, order, pageSize, offset);
   // Two connections at once: the count and the page do not wait for each other.
   const [count, page] = await Promise.all([
     one<{ n: number }>(pool, `SELECT count(*) AS n FROM error_groups ${w.sql}`, w.params),
@@ -57,17 +57,10 @@ export async function listGroups(pool: Pool, q: GroupQuery): Promise<{ groups: E
   return { groups: page.map(toGroup), total: count!.n };
 }
 
-/**
- * q=: the text test runs once (as on SQLite): the matches' sort keys are materialized, counted, and
- * the page is cut from them. Only a page past the end needs a second pass, for its count.
- */
-async function searchPage(pool: Pool, w: { sql: string; params: unknown[] }, order: string, pageSize: number, offset: number) {
-  const page = await rows<GroupRow & { total: number }>(pool, `WITH m AS MATERIALIZED (
-      SELECT id, priority, last_seen, first_seen, count FROM error_groups ${w.sql})
-    SELECT (SELECT count(*) FROM m) AS total, ${GROUP_COLUMNS} FROM error_groups
-    WHERE id IN (SELECT id FROM m ORDER BY ${order} LIMIT ${pageSize} OFFSET ${offset})
-    ORDER BY ${order}`, w.params);
-  if (page.length > 0) return { groups: page.map(toGroup), total: Number(page[0].total) };
+/** q=: one pass over the matches (searchPageSql); a page past the end counts them again. */
+async function searchListing(pool: Pool, w: { sql: string; params: unknown[] }, order: string, pageSize: number, offset: number) {
+  const page = searchPage(await rows<GroupRow & { total: string }>(pool, searchPageSql(w.sql, order, pageSize, offset), w.params));
+  if (page) return page;
   const total = offset === 0 ? 0 : (await one<{ n: number }>(pool, `SELECT count(*) AS n FROM error_groups ${w.sql}`, w.params))!.n;
   return { groups: [], total };
 }

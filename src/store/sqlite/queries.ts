@@ -7,7 +7,7 @@ import { searchTerm } from './search.ts';
 import { PRUNE_REASONS, resolveWhy } from './reasons.ts';
 import { LOOP_PRUNE, toSqlite } from '../loop.ts';
 import {
-  GROUP_COLUMNS, HOUR_MS, auditColumns, buildStats, type AuditRow, type GroupCountRow, type GroupRow, toGroup, toGroupDetail, type OccurrenceRow,
+  GROUP_COLUMNS, HOUR_MS, searchPage, searchPageSql, auditColumns, buildStats, type AuditRow, type GroupCountRow, type GroupRow, toGroup, toGroupDetail, type OccurrenceRow,
 } from '../rows.ts';
 
 // Ties always end on id so pages never overlap or skip rows.
@@ -53,7 +53,7 @@ export function listGroups(stmts: Statements, q: GroupQuery): { groups: ErrorGro
   const pageSize = positive(q.pageSize, 50);
   const offset = (positive(q.page, 1) - 1) * pageSize;
   const order = orderBy(q.sort, q.order);
-  if (q.q) return searchPage(stmts, w, order, pageSize, offset);
+  if (q.q) return searchListing(stmts, w, order, pageSize, offset);
   const total = one<{ n: number }>(stmts.get(`SELECT count(*) AS n FROM error_groups ${w.sql}`), ...w.params)!.n;
   const rows = total === 0 ? [] : all<GroupRow>(
     stmts.get(`SELECT ${GROUP_COLUMNS} FROM error_groups ${w.sql} ORDER BY ${order} LIMIT ${pageSize} OFFSET ${offset}`),
@@ -62,18 +62,10 @@ export function listGroups(stmts: Statements, q: GroupQuery): { groups: ErrorGro
   return { groups: rows.map(toGroup), total };
 }
 
-/**
- * q=: the text test (trigram candidates, then the exact substring test over up to five columns of
- * every candidate) is the expensive part, so it runs once: the matches' sort keys are materialized,
- * counted, and the page is cut from them. Only a page past the end needs a second pass, for its count.
- */
-function searchPage(stmts: Statements, w: { sql: string; params: Array<string | number> }, order: string, pageSize: number, offset: number) {
-  const rows = all<GroupRow & { total: number }>(stmts.get(`WITH m AS MATERIALIZED (
-      SELECT id, priority, last_seen, first_seen, count FROM error_groups ${w.sql})
-    SELECT (SELECT count(*) FROM m) AS total, ${GROUP_COLUMNS} FROM error_groups
-    WHERE id IN (SELECT id FROM m ORDER BY ${order} LIMIT ${pageSize} OFFSET ${offset})
-    ORDER BY ${order}`), ...w.params);
-  if (rows.length > 0) return { groups: rows.map(toGroup), total: rows[0].total };
+/** q=: one pass over the matches (searchPageSql); a page past the end counts them again. */
+function searchListing(stmts: Statements, w: { sql: string; params: Array<string | number> }, order: string, pageSize: number, offset: number) {
+  const page = searchPage(all<GroupRow & { total: number }>(stmts.get(searchPageSql(w.sql, order, pageSize, offset)), ...w.params));
+  if (page) return page;
   const total = offset === 0 ? 0 : one<{ n: number }>(stmts.get(`SELECT count(*) AS n FROM error_groups ${w.sql}`), ...w.params)!.n;
   return { groups: [], total };
 }
