@@ -81,7 +81,11 @@ export class SearchIndexer {
   /** Indexes everything pending now; returns how many groups. */
   flush(): number {
     let total = 0;
-    for (let n = -1; n !== 0; total += n) n = indexPending(this.#o.stmts, this.#o.policy.chunk);
+    let n: number;
+    do {
+      n = indexPending(this.#o.stmts, this.#o.policy.chunk);
+      total += n;
+    } while (n > 0);
     this.#backlog = 0;
     return total;
   }
