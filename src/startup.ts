@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { LoadedConfig } from './config/load.ts';
 import type { Config } from './config/schema.ts';
+import { notifiesAnyone } from './config/notifications.ts';
 import type { Logger } from './domain/ports.ts';
 import type { TlsMaterial } from './http/server.ts';
 import { PostgresStore } from './store/postgres/store.ts';
@@ -36,7 +37,7 @@ async function ensureIngestToken(dir: string): Promise<{ token: string; file: st
 export async function openStore(config: Config, logger: Logger): Promise<Store> {
   const readOnly = config.role === 'dashboard';
   // No receiver: an outbox event could never be delivered, so ingest does not write one.
-  const notifyOnIngest = config.notifications.receivers.length > 0;
+  const notifyOnIngest = notifiesAnyone(config.notifications);
   if (config.store.type === 'postgres') {
     // Config loading guarantees a url for postgres. The dashboard may read from a replica, but LISTEN
     // only works on the primary, so change notifications always come from store.url.

@@ -114,3 +114,11 @@ export const notificationsSchema = z.strictObject({
 export type NotificationsConfig = z.output<typeof notificationsSchema>;
 export type ReceiverConfig = NotificationsConfig['receivers'][number];
 export type RouteConfig = NotificationsConfig['routes'][number];
+
+/**
+ * Whether anything could ever be told: without a receiver no outbox event is written at ingest and
+ * no per-receiver outcome series is kept (src/startup.ts, src/notify/index.ts).
+ */
+export function notifiesAnyone(n: NotificationsConfig): boolean {
+  return n.receivers.length > 0;
+}

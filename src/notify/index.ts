@@ -1,6 +1,6 @@
 // Wires notifications from config (DESIGN §6b): compiled routes, one transport per receiver, and the
 // leader-only notifier loop. The only entry point serve.ts calls.
-import type { NotificationsConfig } from '../config/notifications.ts';
+import { notifiesAnyone, type NotificationsConfig } from '../config/notifications.ts';
 import type { WebhookPort } from '../remediate/actions/webhook.ts';
 import type { Store } from '../store/types.ts';
 import type { Clock, Logger } from '../domain/ports.ts';
@@ -53,7 +53,7 @@ export async function createNotifications(o: NotificationsOptions): Promise<Noti
   const transport = await Transport.create({ receivers: o.config.receivers });
   // The longest send is a PagerDuty batch: every request may take up to twice its timeout.
   const longest = Math.max(10_000, ...o.config.receivers.map((r) => (r.slack ?? r.pagerduty ?? r.alertmanager ?? r.webhook)!.timeout));
-  const configured = o.config.receivers.length > 0;
+  const configured = notifiesAnyone(o.config);
   const notifier = new Notifier({
     store: o.store, routes, config: o.config, externalUrl: o.externalUrl, deliverer: transport, leader: o.leader,
     // Without receivers every event is `no-route`: not worth a metric series.
