@@ -6,6 +6,7 @@ import { notify } from './notify-payload.ts';
 import { one, rows, type Tx } from './session.ts';
 import { searchTerm } from './search.ts';
 import { LOOP_PRUNE } from '../loop.ts';
+import { COMPACT_TOTALS } from './totals-schema.ts';
 import {
   GROUP_COLUMNS, HOUR_MS, searchPage, searchPageSql, auditColumns, buildStats, type AuditRow, type GroupCountRow, type GroupRow, toGroup, toGroupDetail, type OccurrenceRow,
 } from '../rows.ts';
@@ -38,6 +39,17 @@ function where(q: GroupQuery): { sql: string; params: unknown[] } {
   return { sql: terms.length ? `WHERE ${terms.join(' AND ')}` : '', params };
 }
 
+/**
+ * The total of a listing: filters on priority, status and source alone are summed from the kept totals
+ * (a few dozen rows, src/store/postgres/totals-schema.ts); any other filter counts the matching groups.
+ */
+function countOf(q: GroupQuery, w: { sql: string; params: unknown[] }): [string, unknown[]] {
+  const kept = q.namespace === undefined && q.pod === undefined && q.rule === undefined && q.since === undefined && !q.q;
+  return kept
+    ? [`SELECT coalesce(sum(n), 0) AS n FROM error_group_totals ${w.sql}`, w.params]
+    : [`SELECT count(*) AS n FROM error_groups ${w.sql}`, w.params];
+}
+
 function positive(n: number, fallback: number): number {
   return Number.isInteger(n) && n >= 1 ? n : fallback;
 }
@@ -50,7 +62,7 @@ export async function listGroups(pool: Pool, q: GroupQuery): Promise<{ groups: E
   if (q.q) return searchListing(pool, w, order, pageSize, offset);
   // Two connections at once: the count and the page do not wait for each other.
   const [count, page] = await Promise.all([
-    one<{ n: number }>(pool, `SELECT count(*) AS n FROM error_groups ${w.sql}`, w.params),
+    one<{ n: number }>(pool, ...countOf(q, w)),
     rows<GroupRow>(pool, `SELECT ${GROUP_COLUMNS} FROM error_groups ${w.sql} ORDER BY ${order}
       LIMIT ${pageSize} OFFSET ${offset}`, w.params),
   ]);
@@ -79,7 +91,8 @@ export async function getGroup(pool: Pool, id: number, occurrences: number): Pro
 
 export async function stats(pool: Pool, now: number): Promise<Stats> {
   const [groups, minutes, req, acted] = await Promise.all([
-    rows<GroupCountRow>(pool, 'SELECT priority, status, source, count(*) AS n FROM error_groups GROUP BY priority, status, source'),
+    rows<GroupCountRow>(pool, `SELECT priority, status, source, sum(n) AS n FROM error_group_totals
+      GROUP BY priority, status, source HAVING sum(n) <> 0`),
     // Minute buckets: the window is the last 60 whole minutes plus the current one.
     one<{ n: number }>(pool, 'SELECT coalesce(sum(count), 0) AS n FROM occurrence_minutes WHERE minute > $1',
       [Math.floor((now - HOUR_MS) / 60_000)]),
@@ -141,6 +154,7 @@ export async function prune(tx: Tx, before: number): Promise<number> {
   await del('DELETE FROM audit WHERE at < $1', before);
   await del("DELETE FROM remediation_requests WHERE state = 'done' AND created_at < $1", before);
   for (const sql of LOOP_PRUNE) await del(sql, before);
+  await tx.query(COMPACT_TOTALS);
   // Outbox: finished deliveries (their group links cascade), old events, marks of pruned groups.
   await del("DELETE FROM notification_deliveries WHERE state IN ('sent', 'failed') AND created_at < $1", before);
   await del('DELETE FROM notification_events WHERE at < $1', before);

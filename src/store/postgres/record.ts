@@ -27,8 +27,6 @@ export interface RecordContext {
   maxOccurrences: number;
   /** Identifies this store instance in NOTIFY payloads, so it can ignore its own. */
   origin: string;
-  /** This writer's row in the per-minute totals (see occurrence_minutes). */
-  shard: number;
   /** The transaction began with lockStatement() of these items' fingerprints. */
   lockedAtBegin?: boolean;
   /** Write the outbox events of the changes (PostgresStoreOptions.notifyOnIngest). */
@@ -107,23 +105,23 @@ const WRITE = `WITH g AS (
     JOIN g USING (fingerprint) ORDER BY u.n
   ), minutes AS (
     INSERT INTO occurrence_minutes AS m (minute, shard, count)
-    SELECT minute, $38::int, n FROM unnest($36::bigint[], $37::bigint[]) AS u(minute, n) ORDER BY minute
+    SELECT minute, pg_backend_pid(), n FROM unnest($36::bigint[], $37::bigint[]) AS u(minute, n) ORDER BY minute
     ON CONFLICT (minute, shard) DO UPDATE SET count = m.count + excluded.count
   ), retarget AS (
     -- A newer occurrence retargets the queued request (the crashing pod may have been replaced).
     UPDATE remediation_requests r SET rule = u.rule, action = u.action,
       params = u.params, cooldown_ms = u.cooldown_ms, namespace = u.namespace, pod = u.pod,
       container = u.container, owner = u.owner
-    FROM unnest($39::bigint[], $40::text[], $41::text[], $42::text[], $43::bigint[], $44::text[], $45::text[],
-      $46::text[], $47::text[]) AS u(id, rule, action, params, cooldown_ms, namespace, pod, container, owner)
+    FROM unnest($38::bigint[], $39::text[], $40::text[], $41::text[], $42::bigint[], $43::text[], $44::text[],
+      $45::text[], $46::text[]) AS u(id, rule, action, params, cooldown_ms, namespace, pod, container, owner)
     WHERE r.id = u.id
   ), requests AS (
     INSERT INTO remediation_requests (group_id, fingerprint, rule, action, params,
       cooldown_ms, namespace, pod, container, owner, created_at, state, attempts, next_attempt_at)
     SELECT g.id, u.fingerprint, u.rule, u.action, u.params, u.cooldown_ms, u.namespace, u.pod, u.container,
       u.owner, u.created_at, 'pending', 0, u.created_at
-    FROM unnest($48::text[], $49::text[], $50::text[], $51::text[], $52::bigint[], $53::text[], $54::text[],
-      $55::text[], $56::text[], $57::bigint[]) WITH ORDINALITY
+    FROM unnest($47::text[], $48::text[], $49::text[], $50::text[], $51::bigint[], $52::text[], $53::text[],
+      $54::text[], $55::text[], $56::bigint[]) WITH ORDINALITY
       AS u(fingerprint, rule, action, params, cooldown_ms, namespace, pod, container, owner, created_at, n)
     JOIN g USING (fingerprint) ORDER BY u.n
     RETURNING id, group_id
@@ -252,7 +250,7 @@ export async function recordBatch(tx: Tx, ctx: RecordContext, input: RecordItem[
       const { signal: s, receivedAt, fingerprint } = items[i];
       return [fingerprint, receivedAt, text(s.channel), text(s.message), plan.decisions[i].countDelta, JSON.stringify(s.labels)];
     }), 6),
-    [...minutes.keys()], [...minutes.values()], ctx.shard,
+    [...minutes.keys()], [...minutes.values()],
     ...pad(columns(retarget, (row) => row), 9),
     ...pad(columns(fresh, (row) => row), 10),
   ];

@@ -77,7 +77,6 @@ export class PostgresStore implements Store {
   readonly #opts: PostgresStoreOptions;
   readonly #retry: RetryPolicy;
   readonly #now: () => number;
-  readonly #shard: number;
   readonly #listeners = new Set<(change: StoreChange) => void>();
   #notifier: PgNotifier | null = null;
   #closed = false;
@@ -89,7 +88,6 @@ export class PostgresStore implements Store {
     const random = opts.random ?? Math.random;
     this.origin = randomBytes(8).toString('hex');
     this.recordConcurrency = Math.max(1, opts.recordConcurrency ?? 2);
-    this.#shard = Math.floor(random() * 64);
     this.#retry = { attempts: opts.maxAttempts ?? 4, sleep: (opts.clock ?? systemClock).sleep, random, onRetry: opts.onRetry };
     this.#pool = createPool({
       url: opts.url,
@@ -128,7 +126,7 @@ export class PostgresStore implements Store {
     if (items.length === 0 && !this.readOnly) return Promise.resolve([]);
     // The batch's advisory locks ride with BEGIN: one round trip fewer (src/store/postgres/record.ts).
     return this.#write(
-      (tx) => recordBatch(tx, { maxOccurrences: this.#opts.maxOccurrences, origin: this.origin, shard: this.#shard, lockedAtBegin: true,
+      (tx) => recordBatch(tx, { maxOccurrences: this.#opts.maxOccurrences, origin: this.origin, lockedAtBegin: true,
         notify: this.#opts.notifyOnIngest ?? true }, items),
       { begin: lockStatement(items.map((i) => i.fingerprint)) },
     );
