@@ -5,6 +5,7 @@ import { Client } from 'pg';
 import { AppError, LoadError } from '../../src/domain/errors.ts';
 import { PostgresStore, type PostgresStoreOptions } from '../../src/store/postgres/store.ts';
 import { SCHEMA_VERSION } from '../../src/store/postgres/migrations.ts';
+import { textArray } from '../../src/store/postgres/record.ts';
 import type { RecordItem, StoreChange } from '../../src/store/types.ts';
 import { postgresAvailable, TestDatabases, type TestDatabase } from '../ha/pg.ts';
 import { requireComponent, waitFor } from '../support/proc.ts';
@@ -92,6 +93,27 @@ describe('PostgresStore', function () {
       assert.equal((await s.getGroup(ok.groupId))?.count, 1);
       const [again] = await s.record([hostile]);
       assert.equal(again.outcome, 'redelivery', 'the cleaned key still deduplicates');
+    });
+
+    it('fingerprints and keys sent as literals (the read in BEGIN\'s round trip) come back exactly, and deduplicate', async () => {
+      const s = open();
+      await s.migrate();
+      const nasty = ['plain', '', 'NULL', 'a"b', 'back\\slash\\', "it's", "'); DROP TABLE error_groups; --", '{a,b}', 'x,y',
+        'E\'\\x41\'', 'line\nbreak\ttab', 'ünïcødé ✓ 𝄞', '$1', '"', '\\', 'x'.repeat(5000)];
+      const client = new Client({ connectionString: db.url });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ v: string[] }>(`SELECT ${textArray(nasty)} AS v`);
+        assert.deepEqual(rows[0].v, nasty);
+      } finally {
+        await client.end();
+      }
+      const batch = nasty.map((f) => makeItem({ fingerprint: f, signal: { occurrenceKey: `${f}|${f}` } }));
+      const first = await s.record(batch);
+      assert.deepEqual(first.map((r) => r.outcome), nasty.map(() => 'new-group'));
+      const again = await s.record(batch);
+      assert.deepEqual(again.map((r) => r.outcome), nasty.map(() => 'redelivery'), 'every key was read back and matched');
+      assert.deepEqual(again.map((r) => r.groupId), first.map((r) => r.groupId));
     });
 
 

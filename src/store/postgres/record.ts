@@ -9,10 +9,11 @@
 // its old status. Writes are fed by unnest() arrays, which yield rows in array order (fingerprint order
 // for groups, arrival order for occurrences).
 //
-// Round trips (issue #12: at one alert per batch they, not the rows, were the cost): BEGIN with the
-// advisory locks; one read of groups and keys; [the pending requests of existing groups that want an
-// action]; one statement with every write; [trimming occurrences past the cap]; NOTIFY with COMMIT.
-// Four for a typical batch, where there were thirteen.
+// Round trips (issue #12: at one alert per batch they, not the rows, were the cost, and on a small
+// machine each one is CPU on both ends, not only latency): BEGIN with the advisory locks and the read
+// of groups and keys; [the pending requests of existing groups that want an action]; one statement
+// with every write; [trimming occurrences past the cap]; NOTIFY with COMMIT. Three for a typical
+// batch, where there were thirteen.
 import { createHash } from 'node:crypto';
 import type { KnownOccurrence } from '../../dedup/decide.ts';
 import type { GroupStatus } from '../../domain/types.ts';
@@ -20,6 +21,7 @@ import type { RecordItem, RecordResult } from '../types.ts';
 import { type ExistingGroup, keyId, planBatch, wantsRemediation } from '../plan.ts';
 import { eventsForChanges } from '../outbox.ts';
 import { notifyAtCommit } from './notify-payload.ts';
+import { escapeLiteral } from 'pg';
 import { ms, msOrNull, text } from './sanitize.ts';
 import { rows, type Tx } from './session.ts';
 
@@ -27,8 +29,6 @@ export interface RecordContext {
   maxOccurrences: number;
   /** Identifies this store instance in NOTIFY payloads, so it can ignore its own. */
   origin: string;
-  /** The transaction began with lockStatement() of these items' fingerprints. */
-  lockedAtBegin?: boolean;
   /** Write the outbox events of the changes (PostgresStoreOptions.notifyOnIngest). */
   notify: boolean;
 }
@@ -41,20 +41,34 @@ function lockKey(fingerprint: string): bigint {
 // Sent in BEGIN's round trip, but a statement of its own: under READ COMMITTED a statement's snapshot is
 // taken when it starts, so reads in the same statement as a lock wait would not see the commit that
 // was waited for. The keys are our own integers, written as an array literal.
-export function lockStatement(fingerprints: readonly string[]): string {
+function lockStatement(fingerprints: readonly string[]): string {
   const keys = [...new Set(fingerprints.map((f) => lockKey(text(f))))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return `SELECT count(pg_advisory_xact_lock(k)) FROM unnest('{${keys.join(',')}}'::bigint[]) AS k`;
 }
 
-// The batch's groups (locked, fingerprint order) and its known occurrence keys, in one round trip:
-// rows tagged 'g' carry a group, rows tagged 'k' an occurrence key.
-const READ = `WITH g AS (
+/**
+ * A text[] literal: the array's text form (every element double-quoted, `"` and `\` escaped with `\`),
+ * quoted as a string literal by pg. The read rides in BEGIN's simple-protocol round trip, which
+ * carries no parameters.
+ */
+export function textArray(values: readonly string[]): string {
+  const array = `{${values.map((v) => `"${v.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
+  return `${escapeLiteral(array)}::text[]`;
+}
+
+// The batch's groups (locked, fingerprint order) and its known occurrence keys, in one statement after
+// the locks: rows tagged 'g' carry a group, rows tagged 'k' an occurrence key. Planned per batch, with
+// the tables' current sizes (a plan cached while the tables were empty would scan them). Each key is
+// one probe of the primary key (LATERAL … LIMIT 1 keeps it a probe): at tens of thousands of keys the
+// planner otherwise hashed the whole table for a few hundred lookups.
+const readStatement = (fingerprints: readonly string[], keyFingerprints: readonly string[], keys: readonly string[]): string => `WITH g AS (
     SELECT id, fingerprint, status, resolved_at, expires_at, priority FROM error_groups
-    WHERE fingerprint = ANY($1::text[]) ORDER BY fingerprint FOR UPDATE
+    WHERE fingerprint = ANY(${textArray(fingerprints)}) ORDER BY fingerprint FOR UPDATE
   ), k AS (
     SELECT k.fingerprint, k.key, k.seen_count, k.state
-    FROM unnest($2::text[], $3::text[]) AS u(fingerprint, key)
-    JOIN occurrence_keys k ON k.fingerprint = u.fingerprint AND k.key = u.key
+    FROM unnest(${textArray(keyFingerprints)}, ${textArray(keys)}) AS u(fingerprint, key)
+    CROSS JOIN LATERAL (SELECT fingerprint, key, seen_count, state FROM occurrence_keys
+      WHERE fingerprint = u.fingerprint AND key = u.key LIMIT 1) AS k
   )
   SELECT 'g' AS t, id, fingerprint, status, resolved_at, expires_at, priority, NULL AS key, NULL::bigint AS seen_count FROM g
   UNION ALL
@@ -162,34 +176,45 @@ function columns<T>(list: readonly T[], pick: (x: T) => unknown[]): unknown[][] 
   return cols;
 }
 
-/** The batch's groups that exist and the occurrence keys already seen, in one statement. */
-async function readExisting(tx: Tx, items: RecordItem[], fingerprints: string[]) {
+/** A batch ready to record: its items cleaned, and the statements that ride in BEGIN's round trip. */
+export interface PreparedBatch {
+  items: RecordItem[];
+  /** The advisory locks, then the read of the batch's groups and keys (TransactionOptions.begin). */
+  begin: string;
+}
+
+export function prepareBatch(input: readonly RecordItem[]): PreparedBatch {
+  const items = input.map(clean);
+  const fingerprints = [...new Set(items.map((i) => i.fingerprint))];
+  const pairs = new Map(items.map((i) => [keyId(i.fingerprint, i.signal.occurrenceKey), i] as const));
+  const pairCols = columns([...pairs.values()], (i) => [i.fingerprint, i.signal.occurrenceKey]) as string[][];
+  return { items, begin: `${lockStatement(fingerprints)}; ${readStatement(fingerprints, pairCols[0] ?? [], pairCols[1] ?? [])}` };
+}
+
+type ReadRow = { t: 'g' | 'k'; id: number; fingerprint: string; status: GroupStatus; resolved_at: number | null;
+  expires_at: number | null; priority: ExistingGroup['priority']; key: string; seen_count: number };
+
+/** The batch's groups that exist and the occurrence keys already seen: the read's rows from BEGIN's round trip. */
+function readExisting(rows: readonly ReadRow[]) {
   const existing = new Map<string, ExistingGroup>();
   const known = new Map<string, KnownOccurrence>();
-  const pairs = new Map(items.map((i) => [keyId(i.fingerprint, i.signal.occurrenceKey), i] as const));
-  const pairCols = columns([...pairs.values()], (i) => [i.fingerprint, i.signal.occurrenceKey]);
-  type ReadRow = { t: 'g' | 'k'; id: number; fingerprint: string; status: GroupStatus; resolved_at: number | null;
-    expires_at: number | null; priority: ExistingGroup['priority']; key: string; seen_count: number };
-  const read = { name: 'ks_record_read', text: READ, values: [fingerprints, pairCols[0] ?? [], pairCols[1] ?? []] };
-  for (const r of (await tx.query<ReadRow>(read)).rows) {
+  for (const r of rows) {
     if (r.t === 'g') {
       existing.set(r.fingerprint, { id: r.id, fingerprint: r.fingerprint, status: r.status, resolved_at: r.resolved_at, expires_at: r.expires_at, priority: r.priority });
     } else {
       known.set(keyId(r.fingerprint, r.key), { seenCount: r.seen_count, state: r.status });
     }
   }
-
   return { existing, known };
 }
 
-export async function recordBatch(tx: Tx, ctx: RecordContext, input: RecordItem[]): Promise<RecordResult[]> {
-  if (input.length === 0) return [];
-  const items = input.map(clean);
-  const fingerprints = [...new Set(items.map((i) => i.fingerprint))];
-  // The advisory locks were taken with BEGIN (lockStatement), unless the caller runs without them.
-  if (!ctx.lockedAtBegin) await tx.query(lockStatement(fingerprints));
-
-  const { existing, known } = await readExisting(tx, items, fingerprints);
+/** Records a prepared batch in a transaction that began with its `begin` statements (tx.begun). */
+export async function recordBatch(tx: Tx, ctx: RecordContext, batch: PreparedBatch): Promise<RecordResult[]> {
+  const { items } = batch;
+  if (items.length === 0) return [];
+  const read = tx.begun?.at(-1);
+  if (!read) throw new Error('recordBatch: the transaction did not begin with the batch\'s read');
+  const { existing, known } = readExisting(read.rows as ReadRow[]);
 
   const plan = planBatch(items, existing, known);
   const wants = plan.decisions.map((d, i) => wantsRemediation(items[i], d));

@@ -1,7 +1,7 @@
 // Connection handling for the PostgreSQL store: one deliberately limited pool per store, type parsing
 // that keeps epoch-millisecond columns as numbers, and the transaction runner with bounded retries.
 import { Pool, types as pgTypes } from 'pg';
-import type { CustomTypesConfig, PoolClient, QueryResultRow } from 'pg';
+import type { CustomTypesConfig, PoolClient, QueryResult, QueryResultRow } from 'pg';
 import type { Clock, Logger } from '../../domain/ports.ts';
 import { isRetryable, isUnavailable, toStoreError } from './errors.ts';
 
@@ -65,10 +65,12 @@ export interface Tx extends Pick<PoolClient, 'query'> {
    * a NOTIFY rides with the commit instead of costing a round trip of its own.
    */
   atCommit?: string[];
+  /** The results of TransactionOptions.begin's statements, in order (BEGIN's own is not among them). */
+  begun?: QueryResult[];
 }
 
 export interface TransactionOptions {
-  /** A parameterless statement sent in BEGIN's round trip (e.g. the batch's advisory locks). */
+  /** Parameterless statements sent in BEGIN's round trip (e.g. the batch's advisory locks and read). */
   begin?: string;
 }
 
@@ -113,8 +115,9 @@ async function transactionOnce<T>(pool: Pool, fn: (tx: Tx) => Promise<T>, opts: 
   let broken: Error | undefined;
   try {
     // A simple-protocol query may hold several statements; each still takes its own snapshot.
-    await client.query(opts.begin ? `BEGIN; ${opts.begin}` : 'BEGIN');
-    const tx: Tx = { query: client.query.bind(client) as PoolClient['query'], atCommit: [] };
+    // Several statements answer with one result each.
+    const begun = opts.begin ? (await client.query(`BEGIN; ${opts.begin}`) as unknown as QueryResult[]).slice(1) : (await client.query('BEGIN'), []);
+    const tx: Tx = { query: client.query.bind(client) as PoolClient['query'], atCommit: [], begun };
     const result = await fn(tx);
     await client.query([...tx.atCommit!, 'COMMIT'].join('; '));
     return result;

@@ -14,7 +14,7 @@ import { PgNotifier } from './notifier.ts';
 import type { Delivery, DeliveryQuery, DeliveryResult, NotificationEvent, OutboxPlan, OutboxState, OutboxStateQuery } from '../outbox.ts';
 import * as o from './outbox.ts';
 import * as q from './queries.ts';
-import { lockStatement, recordBatch } from './record.ts';
+import { prepareBatch, recordBatch } from './record.ts';
 import * as r from './remediation.ts';
 import { loopStore, type LoopStore } from '../loop.ts';
 import { notify } from './notify-payload.ts';
@@ -124,11 +124,11 @@ export class PostgresStore implements Store {
 
   record(items: RecordItem[]): Promise<RecordResult[]> {
     if (items.length === 0 && !this.readOnly) return Promise.resolve([]);
-    // The batch's advisory locks ride with BEGIN: one round trip fewer (src/store/postgres/record.ts).
+    // The batch's advisory locks and its read ride with BEGIN (src/store/postgres/record.ts).
+    const batch = prepareBatch(items);
     return this.#write(
-      (tx) => recordBatch(tx, { maxOccurrences: this.#opts.maxOccurrences, origin: this.origin, lockedAtBegin: true,
-        notify: this.#opts.notifyOnIngest ?? true }, items),
-      { begin: lockStatement(items.map((i) => i.fingerprint)) },
+      (tx) => recordBatch(tx, { maxOccurrences: this.#opts.maxOccurrences, origin: this.origin, notify: this.#opts.notifyOnIngest ?? true }, batch),
+      { begin: batch.begin },
     );
   }
 
