@@ -117,9 +117,9 @@ export async function gatherGuardInput(o: Pick<WorkerOptions, 'store' | 'kube' |
     target: target?.display ?? base.target,
     namespaceAnnotations: ns?.meta.annotations ?? {},
     workloadAnnotations: annotated?.meta.annotations ?? {},
-    lastActionAt: await store.lastActionAt(key, base.settings.dryRun),
-    actedLastHour: await store.countActedSince(now - HOUR_MS),
-    attempts: await store.countAttemptsSince(key, now - (o.attemptWindowMs ?? HOUR_MS)),
+    ...await store.guardHistory({
+      cooldownKey: key, includeDryRun: base.settings.dryRun, actedSince: now - HOUR_MS, attemptsSince: now - (o.attemptWindowMs ?? HOUR_MS),
+    }),
   };
 }
 

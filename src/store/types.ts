@@ -269,6 +269,25 @@ export interface HistoryQuery {
   pageSize: number;
 }
 
+export interface GuardHistoryQuery {
+  cooldownKey: string;
+  /** Count `dry-run` entries as actions for the cooldown (dry-run mode). */
+  includeDryRun: boolean;
+  /** Start of the hourly budget's sliding window. */
+  actedSince: number;
+  /** Start of the attempt window for the cooldown key. */
+  attemptsSince: number;
+}
+
+export interface GuardHistory {
+  /** Last `acted` (or `dry-run` when includeDryRun) time for the cooldown key, or null. */
+  lastActionAt: number | null;
+  /** `acted` entries since actedSince, every key (the hourly budget). */
+  actedLastHour: number;
+  /** `acted`/`failed` entries for the cooldown key since attemptsSince (max attempts per workload). */
+  attempts: number;
+}
+
 export interface Settings {
   enabled: boolean;
   dryRun: boolean;
@@ -321,12 +340,12 @@ export interface Store extends OutboxStore {
     | { state: 'awaiting-approval'; plan: string; expiresAt: number }): Promise<boolean>;
   appendAudit(entry: NewAuditEntry): Promise<number>;
   listHistory(query: HistoryQuery): Promise<{ entries: AuditEntry[]; total: number }>;
-  /** Last `acted` (or `dry-run` when includeDryRun) time for a cooldown key, or null. */
-  lastActionAt(cooldownKey: string, includeDryRun: boolean): Promise<number | null>;
-  /** How many `acted` entries since `since` (sliding window for the hourly budget). */
-  countActedSince(since: number): Promise<number>;
-  /** How many `acted`/`failed` entries for a cooldown key since `since` (max attempts per workload). */
-  countAttemptsSince(cooldownKey: string, since: number): Promise<number>;
+  /**
+   * What the guards read from the audit trail for one request, in one read (one round trip on
+   * PostgreSQL, one hop to SQLite's thread): the cooldown key's last action, the hourly budget's
+   * count and the key's attempts.
+   */
+  guardHistory(q: GuardHistoryQuery): Promise<GuardHistory>;
   /** Settings persisted in the store; null when never set (callers fall back to config). */
   getSettings(): Promise<Settings | null>;
   putSettings(settings: Settings): Promise<void>;

@@ -173,19 +173,18 @@ export function remediationContract(store: () => Store): void {
     it('answers cooldown, budget and attempt queries from the audit trail', async () => {
       const key = 'crashloop-backoff|restart-pod|shop/Deployment/web';
       const other = 'oom|restart-pod|shop/Deployment/api';
-      assert.equal(await store().lastActionAt(key, true), null);
+      const history = (cooldownKey: string, includeDryRun: boolean, actedSince: number, attemptsSince: number) =>
+        store().guardHistory({ cooldownKey, includeDryRun, actedSince, attemptsSince });
+      assert.deepEqual(await history(key, true, T0, T0), { lastActionAt: null, actedLastHour: 0, attempts: 0 });
       await store().appendAudit(audit({ outcome: 'acted', at: T0 }));
       await store().appendAudit(audit({ outcome: 'dry-run', at: T0 + 10 }));
       await store().appendAudit(audit({ outcome: 'skipped', at: T0 + 20 }));
       await store().appendAudit(audit({ outcome: 'failed', at: T0 + 30 }));
       await store().appendAudit(audit({ outcome: 'acted', at: T0 + 40, cooldownKey: other }));
-      assert.equal(await store().lastActionAt(key, false), T0);
-      assert.equal(await store().lastActionAt(key, true), T0 + 10);
-      assert.equal(await store().countActedSince(T0), 2);
-      assert.equal(await store().countActedSince(T0 + 1), 1);
-      assert.equal(await store().countAttemptsSince(key, T0), 2, 'acted + failed');
-      assert.equal(await store().countAttemptsSince(key, T0 + 1), 1);
-      assert.equal(await store().countAttemptsSince(other, T0), 1);
+      assert.deepEqual(await history(key, false, T0, T0), { lastActionAt: T0, actedLastHour: 2, attempts: 2 }, 'acted + failed');
+      assert.deepEqual(await history(key, true, T0 + 1, T0 + 1), { lastActionAt: T0 + 10, actedLastHour: 1, attempts: 1 });
+      // The budget counts every key; the windows are independent of each other.
+      assert.deepEqual(await history(other, false, T0 + 41, T0), { lastActionAt: T0 + 40, actedLastHour: 0, attempts: 1 });
       assert.equal((await store().stats(T0 + MINUTE)).remediation.actedLastHour, 2);
       assert.equal((await store().stats(T0 + 2 * HOUR)).remediation.actedLastHour, 0);
     });

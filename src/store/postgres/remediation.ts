@@ -3,7 +3,7 @@
 // the same history.
 import { escapeLiteral, type Pool, type QueryResult } from 'pg';
 import type {
-  AuditEntry, HistoryQuery, NewAuditEntry, RemediationRequest, Settings, Store,
+  AuditEntry, GuardHistory, GuardHistoryQuery, HistoryQuery, NewAuditEntry, RemediationRequest, Settings, Store,
 } from '../types.ts';
 import { ms, text } from './sanitize.ts';
 import { eventForAudit } from '../outbox.ts';
@@ -101,21 +101,17 @@ export async function listHistory(pool: Pool, q: HistoryQuery): Promise<{ entrie
   return { entries: page.map(toAuditEntry), total: count!.n };
 }
 
-export async function lastActionAt(pool: Pool, cooldownKey: string, includeDryRun: boolean): Promise<number | null> {
-  const outcomes = includeDryRun ? ['acted', 'dry-run'] : ['acted'];
-  const row = await one<{ at: number | null }>(pool,
-    'SELECT max(at) AS at FROM audit WHERE cooldown_key = $1 AND outcome = ANY($2::text[])', [text(cooldownKey), outcomes]);
-  return row!.at;
-}
+// The guards' three reads in one statement: each round trip costs CPU on both ends (issue #12).
+const GUARD_HISTORY = `SELECT
+    (SELECT max(at) FROM audit WHERE cooldown_key = $1 AND outcome = ANY($2::text[])) AS last_action_at,
+    (SELECT count(*) FROM audit WHERE outcome = 'acted' AND at >= $3) AS acted,
+    (SELECT count(*) FROM audit WHERE cooldown_key = $1 AND outcome IN ('acted', 'failed') AND at >= $4) AS attempts`;
 
-export async function countActedSince(pool: Pool, since: number): Promise<number> {
-  return (await one<{ n: number }>(pool, "SELECT count(*) AS n FROM audit WHERE outcome = 'acted' AND at >= $1", [ms(since)]))!.n;
-}
-
-export async function countAttemptsSince(pool: Pool, cooldownKey: string, since: number): Promise<number> {
-  return (await one<{ n: number }>(pool,
-    "SELECT count(*) AS n FROM audit WHERE cooldown_key = $1 AND outcome IN ('acted', 'failed') AND at >= $2",
-    [text(cooldownKey), ms(since)]))!.n;
+export async function guardHistory(pool: Pool, q: GuardHistoryQuery): Promise<GuardHistory> {
+  const outcomes = q.includeDryRun ? ['acted', 'dry-run'] : ['acted'];
+  const row = (await one<{ last_action_at: number | null; acted: number; attempts: number }>(pool, GUARD_HISTORY,
+    [text(q.cooldownKey), outcomes, ms(q.actedSince), ms(q.attemptsSince)]))!;
+  return { lastActionAt: row.last_action_at, actedLastHour: row.acted, attempts: row.attempts };
 }
 
 export async function getSettings(pool: Pool): Promise<Settings | null> {

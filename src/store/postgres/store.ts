@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 import { AppError } from '../../domain/errors.ts';
 import type {
-  AuditEntry, ErrorGroup, ErrorGroupDetail, GroupQuery, HistoryQuery, NewAuditEntry, RecordItem, RecordResult,
+  AuditEntry, ErrorGroup, ErrorGroupDetail, GroupQuery, GuardHistory, GuardHistoryQuery, HistoryQuery, NewAuditEntry, RecordItem, RecordResult,
   RemediationRequest, Settings, Stats, Store, StoreChange,
 } from '../types.ts';
 import { assertMigrated, migrate } from './migrations.ts';
@@ -186,16 +186,8 @@ export class PostgresStore implements Store {
     return this.#read((pool) => r.listHistory(pool, query));
   }
 
-  lastActionAt(cooldownKey: string, includeDryRun: boolean): Promise<number | null> {
-    return this.#read((pool) => r.lastActionAt(pool, cooldownKey, includeDryRun));
-  }
-
-  countActedSince(since: number): Promise<number> {
-    return this.#read((pool) => r.countActedSince(pool, since));
-  }
-
-  countAttemptsSince(cooldownKey: string, since: number): Promise<number> {
-    return this.#read((pool) => r.countAttemptsSince(pool, cooldownKey, since));
+  guardHistory(query: GuardHistoryQuery): Promise<GuardHistory> {
+    return this.#read((pool) => r.guardHistory(pool, query));
   }
 
   getSettings(): Promise<Settings | null> {

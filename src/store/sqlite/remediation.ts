@@ -1,7 +1,7 @@
 // Remediation queue, audit trail and settings for the SQLite store (DESIGN §6): cooldowns, budgets and
 // attempt limits are queries over the audit table, so they survive restarts and leader changes.
 import type {
-  AuditEntry, HistoryQuery, NewAuditEntry, RemediationRequest, Settings, Store,
+  AuditEntry, GuardHistory, GuardHistoryQuery, HistoryQuery, NewAuditEntry, RemediationRequest, Settings, Store,
 } from '../types.ts';
 import { claimCandidate } from '../claim-order-schema.ts';
 import { eventForAudit } from '../outbox.ts';
@@ -78,21 +78,18 @@ export function listHistory(stmts: Statements, q: HistoryQuery): { entries: Audi
   return { entries: rows.map(toAuditEntry), total };
 }
 
-export function lastActionAt(stmts: Statements, cooldownKey: string, includeDryRun: boolean): number | null {
-  const sql = includeDryRun
+/** The guards' three reads, in one call on the store thread. */
+export function guardHistory(stmts: Statements, q: GuardHistoryQuery): GuardHistory {
+  const last = q.includeDryRun
     ? "SELECT max(at) AS at FROM audit WHERE cooldown_key = ? AND outcome IN ('acted', 'dry-run')"
     : "SELECT max(at) AS at FROM audit WHERE cooldown_key = ? AND outcome = 'acted'";
-  return one<{ at: number | null }>(stmts.get(sql), cooldownKey)!.at;
-}
-
-export function countActedSince(stmts: Statements, since: number): number {
-  return one<{ n: number }>(stmts.get("SELECT count(*) AS n FROM audit WHERE outcome = 'acted' AND at >= ?"), since)!.n;
-}
-
-export function countAttemptsSince(stmts: Statements, cooldownKey: string, since: number): number {
-  return one<{ n: number }>(stmts.get(
-    "SELECT count(*) AS n FROM audit WHERE cooldown_key = ? AND outcome IN ('acted', 'failed') AND at >= ?"),
-  cooldownKey, since)!.n;
+  return {
+    lastActionAt: one<{ at: number | null }>(stmts.get(last), q.cooldownKey)!.at,
+    actedLastHour: one<{ n: number }>(stmts.get("SELECT count(*) AS n FROM audit WHERE outcome = 'acted' AND at >= ?"), q.actedSince)!.n,
+    attempts: one<{ n: number }>(stmts.get(
+      "SELECT count(*) AS n FROM audit WHERE cooldown_key = ? AND outcome IN ('acted', 'failed') AND at >= ?"),
+    q.cooldownKey, q.attemptsSince)!.n,
+  };
 }
 
 export function getSettings(stmts: Statements): Settings | null {

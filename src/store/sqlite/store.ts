@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { AppError, LoadError } from '../../domain/errors.ts';
 import type {
-  AuditEntry, ErrorGroup, ErrorGroupDetail, GroupQuery, HistoryQuery, NewAuditEntry, RecordItem, RecordResult,
+  AuditEntry, ErrorGroup, ErrorGroupDetail, GroupQuery, GuardHistory, GuardHistoryQuery, HistoryQuery, NewAuditEntry, RecordItem, RecordResult,
   RemediationRequest, Settings, Stats, Store,
 } from '../types.ts';
 import type { FileLock } from './lock.ts';
@@ -218,16 +218,8 @@ export class SqliteStore implements Store {
     return this.#run(() => r.listHistory(this.#stmts, query));
   }
 
-  lastActionAt(cooldownKey: string, includeDryRun: boolean): Promise<number | null> {
-    return this.#run(() => r.lastActionAt(this.#stmts, cooldownKey, includeDryRun));
-  }
-
-  countActedSince(since: number): Promise<number> {
-    return this.#run(() => r.countActedSince(this.#stmts, since));
-  }
-
-  countAttemptsSince(cooldownKey: string, since: number): Promise<number> {
-    return this.#run(() => r.countAttemptsSince(this.#stmts, cooldownKey, since));
+  guardHistory(query: GuardHistoryQuery): Promise<GuardHistory> {
+    return this.#run(() => r.guardHistory(this.#stmts, query));
   }
 
   getSettings(): Promise<Settings | null> {

@@ -118,9 +118,7 @@ export class ThreadedSqliteStore implements Store {
   finishRequest: Store['finishRequest'] = (id, holder, result) => this.#call('finishRequest', id, holder, result);
   appendAudit: Store['appendAudit'] = (entry) => this.#call('appendAudit', entry);
   listHistory: Store['listHistory'] = (query) => this.#call('listHistory', query);
-  lastActionAt: Store['lastActionAt'] = (key, dry) => this.#call('lastActionAt', key, dry);
-  countActedSince: Store['countActedSince'] = (since) => this.#call('countActedSince', since);
-  countAttemptsSince: Store['countAttemptsSince'] = (key, since) => this.#call('countAttemptsSince', key, since);
+  guardHistory: Store['guardHistory'] = (query) => this.#call('guardHistory', query);
   getSettings: Store['getSettings'] = () => this.#call('getSettings');
   putSettings: Store['putSettings'] = (settings) => this.#call('putSettings', settings);
   pendingNotificationEvents: Store['pendingNotificationEvents'] = (limit) => this.#call('pendingNotificationEvents', limit);
