@@ -36,6 +36,15 @@ export const systemClock: Clock = {
 };
 
 /**
+ * Ends a Clock.sleep waiting on `waker`'s signal. Called after every committed ingest batch, so an
+ * already-woken sleeper costs nothing: abort() with no reason would build its default DOMException,
+ * stack trace included, before finding the signal already aborted.
+ */
+export function wakeSleeper(waker: AbortController): void {
+  if (!waker.signal.aborted) waker.abort('woken');
+}
+
+/**
  * Cancellable callbacks, for debouncing and polling (the reloaders, the live feed): Clock.sleep
  * suits a loop that waits, this suits work scheduled from events. Handles are opaque.
  */

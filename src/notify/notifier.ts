@@ -4,7 +4,7 @@
 // plans nothing twice; a delivery interrupted mid-send is retried once its claim expires, with the
 // same delivery id and PagerDuty dedup_key, so idempotent receivers see it once.
 import type { NotificationsConfig } from '../config/notifications.ts';
-import { silentLogger, systemClock, type Clock, type Logger } from '../domain/ports.ts';
+import { silentLogger, systemClock, wakeSleeper, type Clock, type Logger } from '../domain/ports.ts';
 import type { NotificationEvent } from '../store/outbox.ts';
 import type { ErrorGroup, Store } from '../store/types.ts';
 import { snapshot, type NotificationMessage } from './message.ts';
@@ -16,9 +16,6 @@ import type { AttemptResult } from './retry.ts';
 interface Deliverer {
   deliver(receiver: string, message: NotificationMessage, ctx: { deliveryId: number; now: number }): Promise<AttemptResult>;
 }
-
-/** The abort reason of a wake: a constant, so waking allocates nothing. */
-const WOKEN = 'woken';
 
 /** outcome: sent | retried | failed | rate-limited | repeat-interval | never-notified | no-route | group-gone */
 export type OnOutcome = (receiver: string, outcome: string, n?: number) => void;
@@ -86,9 +83,7 @@ export class Notifier {
   }
 
   wake(): void {
-    // Called after every committed ingest batch: an already-woken loop costs nothing (abort() would
-    // build its default DOMException, stack trace included, before finding the signal aborted).
-    if (!this.#waker.signal.aborted) this.#waker.abort(WOKEN);
+    wakeSleeper(this.#waker);
   }
 
   async stop(): Promise<void> {

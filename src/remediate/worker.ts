@@ -13,7 +13,7 @@ import { eventObjectFor } from './actions/types.ts';
 import { decide, type Decision as Verdict, type Facts, type Step } from './decide.ts';
 import { ALL_GUARDS, HOUR_MS, PREFLIGHT_GUARDS, evaluate, guardsFor, type GuardInput } from './guards.ts';
 import { compareRetry, describeExpectation, settleIntent } from './intent.ts';
-import { silentLogger, type Logger } from '../domain/ports.ts';
+import { silentLogger, wakeSleeper, type Logger } from '../domain/ports.ts';
 import { NotLeaderError } from '../leader/index.ts';
 import { VERIFIED_ACTIONS } from './outcome.ts';
 import { readLive } from './settle.ts';
@@ -60,8 +60,7 @@ export class RemediationWorker {
 
   /** Look for work now (after ingest commits a request, on NOTIFY, on becoming leader). */
   wake(): void {
-    // Called after ingest commits requests: an already-woken loop costs nothing (see Notifier.wake).
-    if (!this.waker.signal.aborted) this.waker.abort('woken');
+    wakeSleeper(this.waker);
   }
 
   private async run(): Promise<void> {

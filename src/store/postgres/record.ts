@@ -40,9 +40,10 @@ function lockKey(fingerprint: string): bigint {
 
 // Sent in BEGIN's round trip, but a statement of its own: under READ COMMITTED a statement's snapshot is
 // taken when it starts, so reads in the same statement as a lock wait would not see the commit that
-// was waited for. The keys are our own integers, written as an array literal.
+// was waited for. The keys are our own integers, written as an array literal. The fingerprints are
+// already cleaned (prepareBatch).
 function lockStatement(fingerprints: readonly string[]): string {
-  const keys = [...new Set(fingerprints.map((f) => lockKey(text(f))))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const keys = [...new Set(fingerprints.map(lockKey))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return `SELECT count(pg_advisory_xact_lock(k)) FROM unnest('{${keys.join(',')}}'::bigint[]) AS k`;
 }
 

@@ -8,7 +8,7 @@
 // Shards: each writing connection adds to its own rows (shard = its backend pid). Two transactions in
 // flight are never on the same backend, so concurrent batches of one replica, and of every replica,
 // never wait on each other's counter rows until commit, and lock them in one order (the keys sorted)
-// within a statement. Reading sums the shards. compactTotals() (retention, hourly) folds every shard
+// within a statement. Reading sums the shards. COMPACT_TOTALS (retention, hourly) folds every shard
 // nobody holds into shard 0, which no backend has as its pid, so the rows do not grow with
 // reconnections. The first fill runs under a lock that keeps writers out until the triggers exist.
 export const TOTALS_SCHEMA = `
