@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { PostgresStore } from '../../src/store/postgres/store.ts';
+import { requireComponent } from '../support/proc.ts';
 
 /** Maintenance connection (trust auth in CI). */
 export const PG_ADMIN_URL = process.env.KS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -74,4 +75,36 @@ export class TestDatabases {
 
 function dropDatabase(name: string): Promise<void> {
   return admin(async (c) => { await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`); });
+}
+
+/** What migratedDatabasePerTest() gives each test. */
+export interface DatabaseUnderTest {
+  db: TestDatabase;
+  /** A client connected to db, for looking at what the store wrote. */
+  sql: Client;
+}
+
+/**
+ * Mocha hooks for a suite on PostgreSQL: it needs the server (failing in CI, skipping locally), and each
+ * test gets a freshly migrated database with a client on it. `cleanup` runs before the database goes
+ * (close the test's stores there). Read the fields inside tests and hooks: they change per test.
+ */
+export function migratedDatabasePerTest(cleanup: () => Promise<void> = async () => {}): DatabaseUnderTest {
+  const dbs = new TestDatabases();
+  const current = {} as DatabaseUnderTest;
+  before(async function () {
+    requireComponent(this, 'PostgreSQL at 127.0.0.1:5432 (KS_TEST_PG_URL)', await postgresAvailable());
+  });
+  beforeEach(async () => {
+    current.db = await dbs.create({ migrated: true });
+    current.sql = new Client({ connectionString: current.db.url });
+    await current.sql.connect();
+  });
+  afterEach(async () => {
+    await cleanup();
+    await current.sql.end();
+    await current.db.drop();
+  });
+  after(() => dbs.dispose());
+  return current;
 }

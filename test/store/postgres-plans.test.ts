@@ -1,36 +1,20 @@
 // PostgreSQL plans that must not depend on fresh statistics: during a storm the tables fill faster than
 // autovacuum analyzes them, and a plan chosen on "few rows" then costs O(backlog) per statement.
 import assert from 'node:assert/strict';
-import { Client, type QueryResult } from 'pg';
+import type { QueryResult } from 'pg';
 import { PostgresStore } from '../../src/store/postgres/store.ts';
 import { CLAIM_PLANNER, claimUpdate } from '../../src/store/postgres/remediation.ts';
-import { postgresAvailable, TestDatabases, type TestDatabase } from '../ha/pg.ts';
-import { requireComponent } from '../support/proc.ts';
+import { migratedDatabasePerTest } from '../ha/pg.ts';
 import { makeItem, restartPod, T0 } from './factory.ts';
 
-const dbs = new TestDatabases();
-
 describe('PostgresStore plans under stale statistics', function () {
-  let db: TestDatabase;
   let store: PostgresStore;
-  let sql: Client;
-  before(async function () {
-    requireComponent(this, 'PostgreSQL at 127.0.0.1:5432 (KS_TEST_PG_URL)', await postgresAvailable());
-  });
+  const t = migratedDatabasePerTest(() => store.close());
   beforeEach(async () => {
-    db = await dbs.create({ migrated: true });
-    sql = new Client({ connectionString: db.url });
-    await sql.connect();
     // Statistics stay as they were when the table was empty, as in the first minute of a storm.
-    await sql.query('ALTER TABLE remediation_requests SET (autovacuum_enabled = false)');
-    store = new PostgresStore({ url: db.url, maxOccurrences: 10, poolMax: 4 });
+    await t.sql.query('ALTER TABLE remediation_requests SET (autovacuum_enabled = false)');
+    store = new PostgresStore({ url: t.db.url, maxOccurrences: 10, poolMax: 4 });
   });
-  afterEach(async () => {
-    await store.close();
-    await sql.end();
-    await db.drop();
-  });
-  after(() => dbs.dispose());
 
   it('the remediation claim walks the claim-order index, never sorting the queue, and takes the oldest', async function () {
     this.timeout(30_000);
@@ -40,7 +24,7 @@ describe('PostgresStore plans under stale statistics', function () {
       })));
     }
     const plan = async (prefix: string) => {
-      const results = await sql.query(`${prefix}EXPLAIN ${claimUpdate('leader', T0 + 60_000, 30_000)}`) as unknown as QueryResult | QueryResult[];
+      const results = await t.sql.query(`${prefix}EXPLAIN ${claimUpdate('leader', T0 + 60_000, 30_000)}`) as unknown as QueryResult | QueryResult[];
       const explain = Array.isArray(results) ? results.at(-1)! : results;
       return explain.rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
     };

@@ -6,45 +6,27 @@ import { PostgresStore } from '../../src/store/postgres/store.ts';
 import { SCHEMA_VERSION } from '../../src/store/postgres/migrations.ts';
 import { PRIORITIES, type Priority } from '../../src/domain/types.ts';
 import type { RecordItem } from '../../src/store/types.ts';
-import { postgresAvailable, TestDatabases, type TestDatabase } from '../ha/pg.ts';
-import { requireComponent } from '../support/proc.ts';
+import { migratedDatabasePerTest } from '../ha/pg.ts';
 import { makeItem, MINUTE, T0 } from './factory.ts';
 
-const dbs = new TestDatabases();
 type Key = { priority: string; status: string; source: string; n: number };
 const byKey = (rows: Key[]) => Object.fromEntries(rows.map((r) => [`${r.priority}/${r.status}/${r.source}`, Number(r.n)]));
 
 describe('PostgresStore kept totals', function () {
-  let db: TestDatabase;
-  let sql: Client;
   const opened: PostgresStore[] = [];
+  const t = migratedDatabasePerTest(async () => { await Promise.all(opened.splice(0).map((s) => s.close())); });
   const open = (o: { maxOccurrences?: number } = {}) => {
-    const s = new PostgresStore({ url: db.url, maxOccurrences: o.maxOccurrences ?? 10, poolMax: 4 });
+    const s = new PostgresStore({ url: t.db.url, maxOccurrences: o.maxOccurrences ?? 10, poolMax: 4 });
     opened.push(s);
     return s;
   };
   /** What the totals say next to what counting the groups says, by (priority, status, source). */
   const compare = async () => {
-    const kept = byKey((await sql.query<Key>(`SELECT priority, status, source, sum(n) AS n FROM error_group_totals
+    const kept = byKey((await t.sql.query<Key>(`SELECT priority, status, source, sum(n) AS n FROM error_group_totals
       GROUP BY 1, 2, 3 HAVING sum(n) <> 0`)).rows);
-    const counted = byKey((await sql.query<Key>('SELECT priority, status, source, count(*) AS n FROM error_groups GROUP BY 1, 2, 3')).rows);
+    const counted = byKey((await t.sql.query<Key>('SELECT priority, status, source, count(*) AS n FROM error_groups GROUP BY 1, 2, 3')).rows);
     return { kept, counted };
   };
-
-  before(async function () {
-    requireComponent(this, 'PostgreSQL at 127.0.0.1:5432 (KS_TEST_PG_URL)', await postgresAvailable());
-  });
-  beforeEach(async () => {
-    db = await dbs.create({ migrated: true });
-    sql = new Client({ connectionString: db.url });
-    await sql.connect();
-  });
-  afterEach(async () => {
-    await Promise.all(opened.splice(0).map((s) => s.close()));
-    await sql.end();
-    await db.drop();
-  });
-  after(() => dbs.dispose());
 
   it('follow new groups, re-classification, resolution, expiry and retention, from concurrent writers', async function () {
     this.timeout(30_000);
@@ -90,19 +72,19 @@ describe('PostgresStore kept totals', function () {
     // At once: the batches run on several connections, so several shards.
     await Promise.all(Array.from({ length: 8 }, (_, i) => s.record([makeItem({ fingerprint: `fp-${i}`, classification: { priority: i % 2 ? 'P1' : 'P3' } })])));
     // A transaction of another connection holds its shard row, as a batch in flight does.
-    const holder = new Client({ connectionString: db.url });
+    const holder = new Client({ connectionString: t.db.url });
     await holder.connect();
     try {
       await holder.query('BEGIN');
       await holder.query(`INSERT INTO error_groups (fingerprint, source, priority, status, title, message, namespace, pod,
         container, workload, labels, count, first_seen, last_seen, why) VALUES ('held', 'alert', 'P4', 'firing', 't', 'm',
         'ns', 'p', 'c', 'w', '{}', 1, ${T0}, ${T0}, '{}')`);
-      const before = (await sql.query<{ shards: number }>('SELECT count(DISTINCT shard) AS shards FROM error_group_totals')).rows[0];
+      const before = (await t.sql.query<{ shards: number }>('SELECT count(DISTINCT shard) AS shards FROM error_group_totals')).rows[0];
       assert.ok(Number(before.shards) >= 2, 'several connections wrote their own shards');
       await s.prune(T0 - MINUTE); // deletes nothing; compacts, and returns while the holder still holds
       const holderPid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
       await holder.query('COMMIT');
-      const after = (await sql.query<{ shard: number }>('SELECT DISTINCT shard FROM error_group_totals ORDER BY 1')).rows.map((r) => r.shard);
+      const after = (await t.sql.query<{ shard: number }>('SELECT DISTINCT shard FROM error_group_totals ORDER BY 1')).rows.map((r) => r.shard);
       assert.deepEqual(after, [0, holderPid], 'everything but the held row folded into shard 0');
     } finally {
       await holder.end();
@@ -118,7 +100,7 @@ describe('PostgresStore kept totals', function () {
     const a = (m: number) => makeItem({ fingerprint: 'fp-a', receivedAt: T0 + m * 1000, signal: { occurrenceKey: `a-${m}` } });
     await s.record([a(1), a(2)]);
     // Hold a's oldest occurrence: the next batch of a stops in its trim, after all its other writes.
-    const holder = new Client({ connectionString: db.url });
+    const holder = new Client({ connectionString: t.db.url });
     await holder.connect();
     try {
       await holder.query('BEGIN');
@@ -147,7 +129,7 @@ describe('PostgresStore kept totals', function () {
     const s = open();
     for (let i = 0; i < 6; i++) await s.record([makeItem({ fingerprint: `fp-${i}`, classification: { priority: i < 4 ? 'P2' : 'P4' } })]);
     // Back to V7: the totals as they were before this migration existed.
-    await sql.query(`DROP TABLE error_group_totals; DROP FUNCTION error_group_totals_add() CASCADE;
+    await t.sql.query(`DROP TABLE error_group_totals; DROP FUNCTION error_group_totals_add() CASCADE;
       DELETE FROM kube_sentinel_schema WHERE version = 8`);
     await s.record([makeItem({ fingerprint: 'fp-late', classification: { priority: 'P1' } })]);
     assert.equal(SCHEMA_VERSION, 8);
