@@ -1,26 +1,16 @@
 // The read side of the PostgreSQL store (listings, details, statistics) and the housekeeping writes
 // over whole tables (expire, prune). Same shapes and orderings as the SQLite adapter.
 import type { Pool, QueryConfig } from 'pg';
-import type { ErrorGroup, ErrorGroupDetail, GroupQuery, SortKey, Stats } from '../types.ts';
+import type { ErrorGroup, ErrorGroupDetail, GroupQuery, Stats } from '../types.ts';
 import { notify } from './notify-payload.ts';
 import { one, rows, type Tx } from './session.ts';
 import { searchTerm } from './search.ts';
 import { LOOP_PRUNE } from '../loop.ts';
 import { COMPACT_TOTALS } from './totals-schema.ts';
+import { orderBy } from '../listing-sql.ts';
 import {
   GROUP_COLUMNS, HOUR_MS, searchPage, searchPageSql, auditColumns, buildStats, type AuditRow, type GroupCountRow, type GroupRow, toGroup, toGroupDetail, type OccurrenceRow,
 } from '../rows.ts';
-
-// Ties always end on id so pages never overlap or skip rows. Only these fixed strings reach the SQL.
-function orderBy(sort: SortKey | undefined, order: 'asc' | 'desc' | undefined): string {
-  const dir = order === 'asc' ? 'ASC' : order === 'desc' ? 'DESC' : undefined;
-  switch (sort) {
-    case 'lastSeen': return `last_seen ${dir ?? 'DESC'}, id ${dir ?? 'DESC'}`;
-    case 'firstSeen': return `first_seen ${dir ?? 'DESC'}, id ${dir ?? 'DESC'}`;
-    case 'count': return `count ${dir ?? 'DESC'}, last_seen DESC, id DESC`;
-    default: return `priority ${dir ?? 'ASC'}, last_seen DESC, id DESC`;
-  }
-}
 
 function where(q: GroupQuery): { sql: string; params: unknown[] } {
   const terms: string[] = [];

@@ -5,8 +5,10 @@
 // (src/store/postgres/search.ts sends text holding one down the exact per-column path). pg_trgm ships
 // with PostgreSQL but is an extension: when it cannot be created (not installed, no privilege) the
 // migration still applies without the index, q= scans as before, and the notice says why.
+import { SEARCHED_COLUMNS } from '../listing-sql.ts';
+
 export const SEARCH_SEPARATOR = '\u0001';
-export const SEARCH_TEXT = 'lower(title || chr(1) || message || chr(1) || pod || chr(1) || workload || chr(1) || namespace)';
+export const SEARCH_TEXT = `lower(${SEARCHED_COLUMNS.join(' || chr(1) || ')})`;
 
 export const SEARCH_SCHEMA = `
 DO $$

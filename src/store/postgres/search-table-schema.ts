@@ -7,8 +7,9 @@
 // (columns joined by U+0001, lowercased), so LIKE's recheck stays the exact substring test. Without
 // pg_trgm the table is kept without the index and q= scans it (narrower than error_groups).
 import { SEARCH_TEXT } from './search-schema.ts';
+import { SEARCHED_COLUMNS } from '../listing-sql.ts';
 
-const of = (row: 'NEW' | 'OLD'): string => SEARCH_TEXT.replace(/\b(title|message|pod|workload|namespace)\b/g, `${row}.$1`);
+const of = (row: 'NEW' | 'OLD'): string => SEARCH_TEXT.replace(new RegExp(`\\b(${SEARCHED_COLUMNS.join('|')})\\b`, 'g'), `${row}.$1`);
 
 export const SEARCH_TABLE_SCHEMA = `
 DROP INDEX IF EXISTS error_groups_search;
@@ -24,8 +25,8 @@ BEGIN
 END $$;
 CREATE TRIGGER error_group_search_insert AFTER INSERT ON error_groups
   FOR EACH ROW EXECUTE FUNCTION error_group_search_sync();
-CREATE TRIGGER error_group_search_update AFTER UPDATE OF title, message, pod, workload, namespace ON error_groups
-  FOR EACH ROW WHEN (${['title', 'message', 'pod', 'workload', 'namespace'].map((c) => `OLD.${c} IS DISTINCT FROM NEW.${c}`).join(' OR ')})
+CREATE TRIGGER error_group_search_update AFTER UPDATE OF ${SEARCHED_COLUMNS.join(', ')} ON error_groups
+  FOR EACH ROW WHEN (${SEARCHED_COLUMNS.map((c) => `OLD.${c} IS DISTINCT FROM NEW.${c}`).join(' OR ')})
   EXECUTE FUNCTION error_group_search_sync();
 INSERT INTO error_group_search (group_id, text) SELECT id, ${SEARCH_TEXT} FROM error_groups;
 DO $$

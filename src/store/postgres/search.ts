@@ -2,8 +2,7 @@
 // answers, and whose recheck is the exact case-insensitive substring test. Text holding the column
 // separator takes the exact per-column strpos() path (it would otherwise match across columns).
 import { SEARCH_SEPARATOR } from './search-schema.ts';
-
-const COLUMNS = ['title', 'message', 'pod', 'workload', 'namespace'] as const;
+import { SEARCHED_COLUMNS as COLUMNS } from '../listing-sql.ts';
 
 /** LIKE's own characters escaped (backslash is PostgreSQL's default LIKE escape). */
 function likeContaining(text: string): string {

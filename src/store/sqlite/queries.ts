@@ -1,24 +1,15 @@
 // The read side of the SQLite store: the API's listings, details and statistics, plus the
 // housekeeping writes (expire, prune) that work over whole tables.
-import type { ErrorGroup, ErrorGroupDetail, GroupQuery, SortKey, Stats } from '../types.ts';
+import type { ErrorGroup, ErrorGroupDetail, GroupQuery, Stats } from '../types.ts';
 import type { Statements } from './statements.ts';
 import { all, one } from './statements.ts';
 import { searchTerm } from './search.ts';
+import { orderBy } from '../listing-sql.ts';
 import { PRUNE_REASONS, resolveWhy } from './reasons.ts';
 import { LOOP_PRUNE, toSqlite } from '../loop.ts';
 import {
   GROUP_COLUMNS, HOUR_MS, searchPage, searchPageSql, auditColumns, buildStats, type AuditRow, type GroupCountRow, type GroupRow, toGroup, toGroupDetail, type OccurrenceRow,
 } from '../rows.ts';
-
-// Ties always end on id so pages never overlap or skip rows.
-function orderBy(sort: SortKey | undefined, order: 'asc' | 'desc' | undefined): string {
-  switch (sort) {
-    case 'lastSeen': return `last_seen ${order ?? 'desc'}, id ${order ?? 'desc'}`;
-    case 'firstSeen': return `first_seen ${order ?? 'desc'}, id ${order ?? 'desc'}`;
-    case 'count': return `count ${order ?? 'desc'}, last_seen DESC, id DESC`;
-    default: return `priority ${order ?? 'asc'}, last_seen DESC, id DESC`;
-  }
-}
 
 function where(q: GroupQuery): { sql: string; params: Array<string | number> } {
   const terms: string[] = [];

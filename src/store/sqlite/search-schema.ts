@@ -4,7 +4,8 @@
 // it cannot check trigram positions, so it only narrows candidates and the exact instr() test stays
 // (src/store/sqlite/search.ts). Re-sends rewrite the group row with the same text: the update trigger
 // re-indexes only when a searched column really changed.
-const COLUMNS = ['title', 'message', 'pod', 'workload', 'namespace'] as const;
+import { SEARCHED_COLUMNS as COLUMNS } from '../listing-sql.ts';
+
 const cols = COLUMNS.join(', ');
 const of = (row: 'new' | 'old'): string => COLUMNS.map((c) => `${row}.${c}`).join(', ');
 

@@ -2,8 +2,7 @@
 // case-insensitive substring test decides. The index needs three characters; shorter text scans.
 // Groups still waiting for the indexer (search_pending) are always candidates.
 
-/** The searched columns; the same five as the index and the PostgreSQL adapter. */
-const COLUMNS = ['title', 'message', 'pod', 'workload', 'namespace'] as const;
+import { SEARCHED_COLUMNS as COLUMNS } from '../listing-sql.ts';
 
 // Enough trigrams to be selective; the exact test below catches what the AND of them lets through.
 const MAX_TRIGRAMS = 12;
