@@ -1,4 +1,5 @@
 // SQL fragments both store adapters build listings from, so the two engines order and search alike.
+import type { SortKey } from './types.ts';
 
 /** The columns q= searches, in the order both engines' search indexes and exact tests use them. */
 export const SEARCHED_COLUMNS = ['title', 'message', 'pod', 'workload', 'namespace'] as const;
@@ -7,7 +8,7 @@ export const SEARCHED_COLUMNS = ['title', 'message', 'pod', 'workload', 'namespa
  * The ORDER BY of a listing. Ties always end on id, so pages never overlap or skip rows. Only these
  * fixed strings reach the SQL, whatever `sort` and `order` hold.
  */
-export function orderBy(sort: string | undefined, order: string | undefined): string {
+export function orderBy(sort: SortKey | undefined, order: 'asc' | 'desc' | undefined): string {
   const dir = order === 'asc' ? 'ASC' : order === 'desc' ? 'DESC' : undefined;
   switch (sort) {
     case 'lastSeen': return `last_seen ${dir ?? 'DESC'}, id ${dir ?? 'DESC'}`;
