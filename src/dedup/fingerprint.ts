@@ -10,7 +10,7 @@
 //   The labels are what Prometheus itself uses as the alert's identity, so they are the stable part.
 //   Labels already in the key (namespace, pod, container) and per-instance noise are left out, and each
 //   value is normalised like message text, so `instance="10.1.2.3:8080"` of every replica reads `<ip>`.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Signal } from '../domain/types.ts';
 import { normalizeMessage } from './normalize.ts';
 import { resolveWorkload } from './workload.ts';
@@ -58,6 +58,6 @@ export function groupFingerprint(signal: Signal, rule: string | null): GroupKey 
     signal.source === 'alert' ? alertIdentity(signal) : normalizeMessage(signal.message, signal.pod);
   // JSON encoding keeps the fields apart whatever characters the (untrusted) values contain.
   const material = JSON.stringify([signal.source, signal.namespace, workload.id, signal.container, rule ?? '', normalizedMessage]);
-  const fingerprint = createHash('sha256').update(material).digest('hex').slice(0, 32);
+  const fingerprint = hash('sha256', material, 'hex').slice(0, 32);
   return { fingerprint, normalizedMessage, workload: workload.id };
 }
