@@ -49,6 +49,15 @@ interface Slice {
   end: number;
 }
 
+/** A batch the store has answered: its results, or the error that failed it. */
+interface Finished {
+  slices: Slice[];
+  items: number;
+  started: number;
+  results: RecordResult[] | undefined;
+  error: unknown;
+}
+
 export class GroupCommitter {
   readonly #store: Pick<Store, 'record'>;
   readonly #maxBatch: number;
@@ -103,7 +112,16 @@ export class GroupCommitter {
   async #loop(): Promise<void> {
     this.#running++;
     try {
-      while (this.#queue.length > 0) await this.#commit(this.#take());
+      let inFlight = this.#queue.length > 0 ? this.#start(this.#take()) : null;
+      while (inFlight) {
+        const done = await inFlight;
+        // Failed callers leave the queue first, so none of their items rides in the next batch. Then
+        // the next batch goes to the store before the callers of this one are woken: their responses
+        // are written while the store already works, instead of leaving it idle meanwhile.
+        const wake = this.#settle(done);
+        inFlight = this.#queue.length > 0 ? this.#start(this.#take()) : null;
+        for (const w of wake) w();
+      }
     } finally {
       this.#running--;
     }
@@ -128,26 +146,33 @@ export class GroupCommitter {
     return slices;
   }
 
-  async #commit(slices: Slice[]): Promise<void> {
+  /** Hands one batch to the store; never rejects (the outcome is settled by #settle). */
+  async #start(slices: Slice[]): Promise<Finished> {
     const batch = slices.flatMap((s) => s.pending.items.slice(s.start, s.end));
     const started = this.#now();
-    let results: RecordResult[] | undefined;
-    let error: unknown;
     try {
-      results = await this.#store.record(batch);
+      const results = await this.#store.record(batch);
       if (results.length !== batch.length) {
         throw new Error(`store returned ${results.length} results for ${batch.length} items`);
       }
+      return { slices, items: batch.length, started, results, error: undefined };
     } catch (err) {
-      error = err;
-      results = undefined;
+      return { slices, items: batch.length, started, results: undefined, error: err };
     }
+  }
+
+  /**
+   * Books a finished batch: failed callers are rejected and leave the queue now; the resolutions of
+   * the callers it completed are returned, for the loop to run once the next batch is on its way.
+   */
+  #settle(f: Finished): Array<() => void> {
+    const { slices, results, error } = f;
     try {
-      this.#onBatch?.({ items: batch.length, callers: slices.length, ok: results !== undefined, durationMs: this.#now() - started });
+      this.#onBatch?.({ items: f.items, callers: slices.length, ok: results !== undefined, durationMs: this.#now() - f.started });
     } catch {
       // A broken metrics hook must not strand the callers waiting on this batch.
     }
-
+    const wake: Array<() => void> = [];
     let offset = 0;
     for (const s of slices) {
       const p = s.pending;
@@ -157,10 +182,11 @@ export class GroupCommitter {
       } else if (!p.failed) {
         for (let i = 0; i < n; i++) p.results[s.start + i] = results[offset + i];
         p.done += n;
-        if (p.done === p.items.length) p.resolve(p.results);
+        if (p.done === p.items.length) wake.push(() => p.resolve(p.results));
       }
       offset += n;
     }
+    return wake;
   }
 
   /**

@@ -73,6 +73,23 @@ describe('GroupCommitter', () => {
     assert.deepEqual((await Promise.all(later)).map(ids), [[2], [3], [4]]);
   });
 
+  it('hands the next batch to the store before the callers of the finished one resume', async () => {
+    // Those callers write their HTTP responses when they resume; the store should not sit idle meanwhile.
+    const store = new ManualStore();
+    const sched = manualScheduler();
+    const gc = new GroupCommitter({ store, schedule: sched.schedule });
+    const seenOnResume: number[] = [];
+    const first = gc.submit(items(1)).then((r) => { seenOnResume.push(store.calls.length); return r; });
+    sched.run();
+    const second = gc.submit(items(2));
+    store.succeed();
+    assert.deepEqual(ids(await first), [1]);
+    assert.deepEqual(seenOnResume, [2], 'the second batch was already with the store when the first caller resumed');
+    assert.deepEqual(store.calls.map((c) => c.map((i) => i.fingerprint)), [['fp-1'], ['fp-2']]);
+    store.succeed();
+    assert.deepEqual(ids(await second), [2]);
+  });
+
   it('splits loads above maxBatch, keeping arrival order and reassembling a split caller', async () => {
     const store = new ManualStore();
     const sched = manualScheduler();
