@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { loadGroups } from './groups.ts';
 import { testPki } from '../test/support/pki.ts';
 import { ROOT } from '../test/support/proc.ts';
-import { READ_TOKEN, startServer } from '../test/support/server-proc.ts';
+import { INGEST_TOKEN, READ_TOKEN, startServer } from '../test/support/server-proc.ts';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { runWrk } from './wrk.ts';
+import { alertScript, runWrk } from './wrk.ts';
 
 const GROUPS = Number(process.argv[2] ?? 100_000);
 const sample = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/prometheus-v2-alerts.json'), 'utf8'));
@@ -66,6 +66,15 @@ if (process.env.READS) {
     const r = await runWrk(`${server.url}/api/errors${query}`, { script, seconds: 10, connections: 1 });
     console.log(`GET /api/errors ${label}: p50 ${r.p50ms.toFixed(1)} ms, p99 ${r.p99ms.toFixed(1)} ms (${r.rps.toFixed(0)} req/s, ${r.non2xx + r.errors} errors)`);
   }
+  // The same default listing while an alert storm arrives (64 new alerts per request, 16 connections):
+  // what a dashboard shows during the incident it is opened for.
+  const storm = alertScript(dir, { token: INGEST_TOKEN, batch: 64, path: '/api/v2/alerts', description, tag: 'storm' });
+  const [reads, ingest] = await Promise.all([
+    runWrk(`${server.url}/api/errors`, { script, seconds: 10, connections: 1 }),
+    runWrk(`${server.url}/api/v2/alerts`, { script: storm, seconds: 10, connections: 16 }),
+  ]);
+  console.log(`GET /api/errors default listing during 64-alert posts: p50 ${reads.p50ms.toFixed(1)} ms, p99 ${reads.p99ms.toFixed(1)} ms `
+    + `(${reads.rps.toFixed(0)} req/s, ${reads.non2xx + reads.errors} errors; ingest ${(ingest.rps * 64).toFixed(0)} alerts/s)`);
 }
 if (process.env.MEMPROBE) {
   process.kill(pid, 'SIGUSR2');

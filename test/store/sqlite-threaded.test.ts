@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { AppError, LoadError } from '../../src/domain/errors.ts';
 import { ThreadedSqliteStore } from '../../src/store/sqlite/threaded.ts';
 import { describeStoreContract } from './contract.ts';
@@ -71,6 +72,39 @@ describe('ThreadedSqliteStore', () => {
       assert.ok(statSync(path).size >= before + 2_000_000, `database file grew from ${before} to ${statSync(path).size} bytes`);
       assert.equal((await store.listGroups({ page: 1, pageSize: 1 })).total, 2000);
     } finally {
+      await store.close();
+      cleanup();
+    }
+  });
+  it('answers dashboard reads on its reader thread while the writer waits on a commit', async () => {
+    const { dir, cleanup } = tempDir();
+    const path = join(dir, 'ks.db');
+    const store = await ThreadedSqliteStore.open({ path, maxOccurrences: 5 });
+    const other = new DatabaseSync(path, { timeout: 100 });
+    try {
+      await store.migrate();
+      await store.record([makeItem({ fingerprint: 'fp-1', signal: { occurrenceKey: 'k1' } })]);
+      // Another connection holds the write lock: the writer thread blocks inside the next commit.
+      other.exec('BEGIN IMMEDIATE');
+      let recorded = false;
+      const pending = store.record([makeItem({ fingerprint: 'fp-2', signal: { occurrenceKey: 'k2' } })]).then(() => { recorded = true; });
+      await new Promise((r) => setTimeout(r, 200));
+      const t0 = performance.now();
+      const [listing, detail, stats] = await Promise.all([
+        store.listGroups({ page: 1, pageSize: 10 }), store.getGroup(1), store.stats(Date.now()),
+      ]);
+      assert.equal(recorded, false, 'the write is still blocked');
+      assert.ok(performance.now() - t0 < 2000, 'reads did not wait for the writer');
+      assert.deepEqual(listing.groups.map((g) => g.fingerprint), ['fp-1'], 'the reads see what was committed, not the pending batch');
+      assert.equal(detail?.fingerprint, 'fp-1');
+      assert.equal(stats.total, 1);
+      other.exec('COMMIT');
+      await pending;
+      // Read after write: an acknowledged batch is visible to the next read on the reader thread.
+      assert.deepEqual((await store.listGroups({ page: 1, pageSize: 10, sort: 'firstSeen', order: 'asc' })).groups.map((g) => g.fingerprint), ['fp-1', 'fp-2']);
+    } finally {
+      if (other.isTransaction) other.exec('ROLLBACK');
+      other.close();
       await store.close();
       cleanup();
     }

@@ -22,7 +22,14 @@ function fromWire(e: WireError): Error {
 // The worker entry sits next to this file: .ts when run from source, .js from dist/.
 const THREAD_URL = new URL(import.meta.url.endsWith('.ts') ? './thread.ts' : './thread.js', import.meta.url);
 
-type ThreadedSqliteOptions = Omit<SqliteStoreOptions, 'now' | 'autoCheckpoint'>;
+type ThreadedSqliteOptions = Omit<SqliteStoreOptions, 'now' | 'autoCheckpoint'> & {
+  /**
+   * For a writable file: the dashboard's reads (listings, details, statistics, history) on a second
+   * thread with its own read-only connection, so they never queue behind a commit, its fsync or a
+   * search-index chunk on the writer's thread (WAL readers do not block the writer). Default true.
+   */
+  readerThread?: boolean;
+};
 
 const CHECKPOINT_EVERY_MS = 250;
 
@@ -45,22 +52,15 @@ function startThread(workerData: object, youngGenerationMb: number): Promise<Wor
   });
 }
 
-// The closed-loop methods (store/loop.ts) run on the thread; the constructor merges in forwarders.
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
-export interface ThreadedSqliteStore extends LoopStore {}
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
-export class ThreadedSqliteStore implements Store {
-  readonly kind = 'sqlite' as const;
-  readonly #worker: Worker;
-  readonly #checkpointer: Worker | null;
+/** Calls into one store thread: each call posts a message and waits for the answer with its id. */
+class Channel {
+  readonly worker: Worker;
   readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   #nextId = 1;
-  #dead: Error | null = null;
+  dead: Error | null = null;
 
-  private constructor(worker: Worker, checkpointer: Worker | null) {
-    this.#worker = worker;
-    this.#checkpointer = checkpointer;
-    Object.assign(this, forwardedLoopStore((method, args) => (this.#call as (m: string, ...a: unknown[]) => Promise<unknown>)(method, ...args)));
+  constructor(worker: Worker, name: string) {
+    this.worker = worker;
     worker.on('message', (msg: { id: number; result?: unknown; error?: WireError }) => {
       const p = this.#pending.get(msg.id);
       if (!p) return;
@@ -69,17 +69,47 @@ export class ThreadedSqliteStore implements Store {
       else p.resolve(msg.result);
     });
     const die = (why: string) => {
-      this.#dead ??= new AppError('store_unavailable', `sqlite worker ${why}`);
-      for (const p of this.#pending.values()) p.reject(this.#dead);
+      this.dead ??= new AppError('store_unavailable', `sqlite ${name} ${why}`);
+      for (const p of this.#pending.values()) p.reject(this.dead);
       this.#pending.clear();
     };
     worker.on('error', (err: Error) => die(`failed: ${err.message}`));
     worker.on('exit', (code) => die(`exited with code ${code}`));
   }
 
+  call(method: string, args: unknown[]): Promise<unknown> {
+    if (this.dead) return Promise.reject(this.dead);
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, method, args });
+    });
+  }
+}
+
+// The closed-loop methods (store/loop.ts) run on the thread; the constructor merges in forwarders.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface ThreadedSqliteStore extends LoopStore {}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export class ThreadedSqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  readonly #writer: Channel;
+  readonly #checkpointer: Worker | null;
+  /** The dashboard's reads (DASHBOARD_READS) on their own read-only connection; null until migrated, or for a read-only store. */
+  #reader: Channel | null = null;
+  readonly #readerData: object | null;
+
+  private constructor(worker: Worker, checkpointer: Worker | null, readerData: object | null) {
+    this.#writer = new Channel(worker, 'worker');
+    this.#checkpointer = checkpointer;
+    this.#readerData = readerData;
+    Object.assign(this, forwardedLoopStore((method, args) => this.#writer.call(method, args)));
+  }
+
   /**
    * Starts the writer thread and opens the database there (taking the single-writer lock), then — for
-   * a writable file — the checkpointer thread, once the writer has put the file in WAL mode.
+   * a writable file — the checkpointer thread, once the writer has put the file in WAL mode. The
+   * reader thread starts after migrate(), when the schema it checks is in place.
    */
   static async open(opts: ThreadedSqliteOptions): Promise<ThreadedSqliteStore> {
     const writable = !opts.readOnly && opts.path !== ':memory:';
@@ -93,31 +123,45 @@ export class ThreadedSqliteStore implements Store {
         throw err;
       }
     }
-    return new ThreadedSqliteStore(worker, checkpointer);
+    const readerData = writable && opts.readerThread !== false ? { ...opts, readOnly: true } : null;
+    return new ThreadedSqliteStore(worker, checkpointer, readerData);
   }
 
   #call<M extends Method>(method: M, ...args: Call<M>['args']): Call<M>['result'] {
-    if (this.#dead) return Promise.reject(this.#dead) as Call<M>['result'];
-    const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ id, method, args });
-    }) as Call<M>['result'];
+    return this.#writer.call(method, args) as Call<M>['result'];
   }
 
-  migrate: Store['migrate'] = () => this.#call('migrate');
+  /** A dashboard read: on the reader thread while it lives, else on the writer's. */
+  #read<M extends Method>(method: M, ...args: Call<M>['args']): Call<M>['result'] {
+    const reader = this.#reader && !this.#reader.dead ? this.#reader : this.#writer;
+    return reader.call(method, args) as Call<M>['result'];
+  }
+
+  /** Migrates on the writer, then opens the reader's connection (best effort: without it, reads stay on the writer). */
+  migrate: Store['migrate'] = async () => {
+    await this.#call('migrate');
+    if (this.#readerData === null || this.#reader !== null) return;
+    try {
+      const reader = new Channel(await startThread(this.#readerData, 4), 'reader');
+      await reader.call('migrate', []);
+      this.#reader = reader;
+    } catch {
+      // The writer's thread still answers every read.
+    }
+  };
+
   record: Store['record'] = (items) => this.#call('record', toWire(items));
-  listGroups: Store['listGroups'] = (query) => this.#call('listGroups', query);
-  getGroup: Store['getGroup'] = (id, opts) => this.#call('getGroup', id, opts);
-  stats: Store['stats'] = (now) => this.#call('stats', now);
-  ruleHits: Store['ruleHits'] = () => this.#call('ruleHits');
+  listGroups: Store['listGroups'] = (query) => this.#read('listGroups', query);
+  getGroup: Store['getGroup'] = (id, opts) => this.#read('getGroup', id, opts);
+  stats: Store['stats'] = (now) => this.#read('stats', now);
+  ruleHits: Store['ruleHits'] = () => this.#read('ruleHits');
   expire: Store['expire'] = (now) => this.#call('expire', now);
   prune: Store['prune'] = (before) => this.#call('prune', before);
   ping: Store['ping'] = () => this.#call('ping');
   claimRequest: Store['claimRequest'] = (holder, now, claimMs) => this.#call('claimRequest', holder, now, claimMs);
   finishRequest: Store['finishRequest'] = (id, holder, result) => this.#call('finishRequest', id, holder, result);
   appendAudit: Store['appendAudit'] = (entry) => this.#call('appendAudit', entry);
-  listHistory: Store['listHistory'] = (query) => this.#call('listHistory', query);
+  listHistory: Store['listHistory'] = (query) => this.#read('listHistory', query);
   guardHistory: Store['guardHistory'] = (query) => this.#call('guardHistory', query);
   getSettings: Store['getSettings'] = () => this.#call('getSettings');
   putSettings: Store['putSettings'] = (settings) => this.#call('putSettings', settings);
@@ -129,7 +173,7 @@ export class ThreadedSqliteStore implements Store {
   claimDelivery: Store['claimDelivery'] = (holder, now, claimMs) => this.#call('claimDelivery', holder, now, claimMs);
   releaseDeliveryClaims: Store['releaseDeliveryClaims'] = (holder) => this.#call('releaseDeliveryClaims', holder);
   finishDelivery: Store['finishDelivery'] = (id, holder, result) => this.#call('finishDelivery', id, holder, result);
-  listDeliveries: Store['listDeliveries'] = (query) => this.#call('listDeliveries', query);
+  listDeliveries: Store['listDeliveries'] = (query) => this.#read('listDeliveries', query);
 
   async #stopCheckpointer(): Promise<void> {
     const c = this.#checkpointer;
@@ -144,12 +188,17 @@ export class ThreadedSqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    if (this.#dead) return;
+    if (this.#writer.dead) return;
     try {
       await this.#call('close');
     } finally {
-      this.#dead = new AppError('store_unavailable', 'store closed');
-      await this.#worker.terminate();
+      this.#writer.dead = new AppError('store_unavailable', 'store closed');
+      await this.#writer.worker.terminate();
+      if (this.#reader) {
+        await this.#reader.call('close', []).catch(() => {});
+        this.#reader.dead = this.#writer.dead;
+        await this.#reader.worker.terminate();
+      }
       await this.#stopCheckpointer();
     }
   }
