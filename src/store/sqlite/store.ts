@@ -85,7 +85,9 @@ export class SqliteStore implements Store {
     try {
       this.#db = new DatabaseSync(opts.path, { readOnly: this.readOnly, timeout: opts.busyTimeoutMs ?? 5000 });
       if (this.readOnly) {
-        this.#db.exec('PRAGMA query_only = ON');
+        // A listing's count walks a whole index at 100k groups: an 8 MiB cache keeps it in memory
+        // (the default 2 MiB re-read it from the OS on every request: p50 1.9 → 4.6 ms).
+        this.#db.exec('PRAGMA query_only = ON; PRAGMA cache_size = -8192');
       } else {
         // WAL: readers never block the writer. FULL: an acknowledged batch survives power loss; with
         // group commit the extra fsync is paid once per batch, not per request. temp_store: statement

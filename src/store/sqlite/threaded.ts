@@ -97,6 +97,8 @@ export class ThreadedSqliteStore implements Store {
   readonly #checkpointer: Worker | null;
   /** The dashboard's reads (DASHBOARD_READS) on their own read-only connection; null until migrated, or for a read-only store. */
   #reader: Channel | null = null;
+  /** record() calls the writer has not answered yet. */
+  #recording = 0;
   readonly #readerData: object | null;
 
   private constructor(worker: Worker, checkpointer: Worker | null, readerData: object | null) {
@@ -131,11 +133,25 @@ export class ThreadedSqliteStore implements Store {
     return this.#writer.call(method, args) as Call<M>['result'];
   }
 
-  /** A dashboard read: on the reader thread while it lives, else on the writer's. */
+  /**
+   * A dashboard read: on the reader's thread while ingest batches are committing, so it does not wait
+   * for them; otherwise on the writer's, whose page cache is warm (SQLite empties a connection's cache
+   * whenever another connection has committed, so the reader starts cold after every write, and
+   * between batches the writer's own work is short).
+   */
   #read<M extends Method>(method: M, ...args: Call<M>['args']): Call<M>['result'] {
-    const reader = this.#reader && !this.#reader.dead ? this.#reader : this.#writer;
+    const reader = this.#reader && !this.#reader.dead && this.#recording > 0 ? this.#reader : this.#writer;
     return reader.call(method, args) as Call<M>['result'];
   }
+
+  record: Store['record'] = async (items) => {
+    this.#recording++;
+    try {
+      return await this.#call('record', toWire(items));
+    } finally {
+      this.#recording--;
+    }
+  };
 
   /** Migrates on the writer, then opens the reader's connection (best effort: without it, reads stay on the writer). */
   migrate: Store['migrate'] = async () => {
@@ -150,7 +166,6 @@ export class ThreadedSqliteStore implements Store {
     }
   };
 
-  record: Store['record'] = (items) => this.#call('record', toWire(items));
   listGroups: Store['listGroups'] = (query) => this.#read('listGroups', query);
   getGroup: Store['getGroup'] = (id, opts) => this.#read('getGroup', id, opts);
   stats: Store['stats'] = (now) => this.#read('stats', now);
