@@ -125,8 +125,10 @@ describe('SQLite deferred search indexing', () => {
     const p = DEFAULT_INDEX_POLICY;
     assert.deepEqual(indexDecision(0, 1e9, p), { run: false, reason: 'empty' });
     assert.deepEqual(indexDecision(5, p.idleMs - 5, p), { run: false, reason: 'busy', retryMs: 5 });
-    assert.deepEqual(indexDecision(5, p.idleMs, p), { run: true, reason: 'idle' });
-    assert.deepEqual(indexDecision(p.maxBacklog, 0, p), { run: true, reason: 'backlog' });
+    assert.deepEqual(indexDecision(5, p.idleMs, p), { run: true, reason: 'idle', chunk: p.chunk });
+    assert.deepEqual(indexDecision(p.maxBacklog, 0, p), { run: true, reason: 'backlog', chunk: p.loadChunk });
+    assert.deepEqual(indexDecision(p.maxBacklog, p.idleMs, p), { run: true, reason: 'idle', chunk: p.chunk }, 'idle: the large chunk, whatever the backlog');
+    assert.ok(p.loadChunk < p.chunk && p.loadChunk <= p.maxBacklog);
   });
 
   it('upgrading a version-6 database keeps its indexed groups searchable and nothing pending', async () => {

@@ -1,9 +1,11 @@
 // Deferred search indexing (search-schema.ts V7). The ingest transaction only notes a new group in
 // search_pending; this moves pending groups into the FTS5 index in chunks, off the acknowledgement
-// path: when the writer has been idle for a moment, or under load once the backlog reaches its
-// bound (q= reads every pending group with the exact test, so the bound is also what a search
-// scans beyond the index). FTS5 writes one segment per transaction, so a 2000-group chunk costs far
-// less per group than the 30–500 groups of one ingest commit (bench/wal.ts, docs/benchmarks.md).
+// path: when the writer has been idle for a moment, in chunks of 2000, or under load once the backlog
+// reaches its bound (q= reads every pending group with the exact test, so the bound is also what a
+// search scans beyond the index), in chunks of 250. Chunks of 250 to 2000 cost the same CPU per group
+// (and far less than indexing inside each ingest commit: bench/wal.ts, docs/benchmarks.md), but a
+// 2000-group chunk holds the single writer for ~100 ms at 60k groups, and every request waiting on a
+// commit waits that long: under load the chunks stay short (worst ~40 ms, with FTS5's merges).
 import type { Timers } from '../../domain/ports.ts';
 import { INDEX_PENDING } from './search-schema.ts';
 import { one, type Statements } from './statements.ts';
@@ -11,24 +13,26 @@ import { one, type Statements } from './statements.ts';
 export interface IndexPolicy {
   /** Index once no write came for this long (ms). */
   idleMs: number;
-  /** Groups per indexing transaction. */
+  /** Groups per indexing transaction when the writer is idle. */
   chunk: number;
+  /** Groups per indexing transaction under load (the backlog reached maxBacklog). */
+  loadChunk: number;
   /** At this many pending groups the indexer runs under load as well. */
   maxBacklog: number;
 }
 
-export const DEFAULT_INDEX_POLICY: IndexPolicy = { idleMs: 20, chunk: 2000, maxBacklog: 5000 };
+export const DEFAULT_INDEX_POLICY: IndexPolicy = { idleMs: 20, chunk: 2000, loadChunk: 250, maxBacklog: 1000 };
 
 export type IndexDecision =
-  | { run: true; reason: 'idle' | 'backlog' }
+  | { run: true; reason: 'idle' | 'backlog'; chunk: number }
   | { run: false; reason: 'empty' }
   | { run: false; reason: 'busy'; retryMs: number };
 
 /** Pure: index a chunk now, or why not. */
 export function indexDecision(backlog: number, sinceWriteMs: number, p: IndexPolicy): IndexDecision {
   if (backlog <= 0) return { run: false, reason: 'empty' };
-  if (backlog >= p.maxBacklog) return { run: true, reason: 'backlog' };
-  if (sinceWriteMs >= p.idleMs) return { run: true, reason: 'idle' };
+  if (sinceWriteMs >= p.idleMs) return { run: true, reason: 'idle', chunk: p.chunk };
+  if (backlog >= p.maxBacklog) return { run: true, reason: 'backlog', chunk: p.loadChunk };
   return { run: false, reason: 'busy', retryMs: p.idleMs - sinceWriteMs };
 }
 
@@ -112,13 +116,13 @@ export class SearchIndexer {
     }
     let n: number;
     try {
-      n = indexPending(this.#o.stmts, this.#o.policy.chunk);
+      n = indexPending(this.#o.stmts, d.chunk);
     } catch {
       // Busy or failing storage: the groups stay pending (and searchable); try again later.
       this.#arm(10 * this.#o.policy.idleMs);
       return;
     }
-    this.#backlog = n < this.#o.policy.chunk ? 0 : Math.max(1, this.#backlog - n);
+    this.#backlog = n < d.chunk ? 0 : Math.max(1, this.#backlog - n);
     this.#arm(0);
   }
 }
