@@ -115,12 +115,20 @@ export class GroupCommitter {
       let inFlight = this.#queue.length > 0 ? this.#start(this.#take()) : null;
       while (inFlight) {
         const done = await inFlight;
-        // Failed callers leave the queue first, so none of their items rides in the next batch. Then
-        // the next batch goes to the store before the callers of this one are woken: their responses
-        // are written while the store already works, instead of leaving it idle meanwhile.
+        // Failed callers leave the queue first, so none of their items rides in the next batch.
         const wake = this.#settle(done);
-        inFlight = this.#queue.length > 0 ? this.#start(this.#take()) : null;
-        for (const w of wake) w();
+        if (this.#maxInFlight === 1) {
+          // The only batch: the next one goes to the store before this one's callers are woken, so
+          // their responses are written while the store works instead of leaving it idle meanwhile.
+          inFlight = this.#queue.length > 0 ? this.#start(this.#take()) : null;
+          for (const w of wake) w();
+        } else {
+          // Another batch keeps the store busy: waking the callers first lets the next batch grow
+          // (PostgreSQL pays per batch in round trips; measured 1776–1808 vs 1289–1611 alerts/s).
+          for (const w of wake) w();
+          await Promise.resolve();
+          inFlight = this.#queue.length > 0 ? this.#start(this.#take()) : null;
+        }
       }
     } finally {
       this.#running--;

@@ -180,6 +180,29 @@ describe('GroupCommitter', () => {
     await idle;
   });
 
+  it('with two batches in flight, callers resume before the freed loop takes the next batch, which then grows', async () => {
+    // The other batch keeps the store busy; a larger next batch saves PostgreSQL round trips.
+    const store = Object.assign(new ManualStore(), { recordConcurrency: 2 });
+    const sched = manualScheduler();
+    const gc = new GroupCommitter({ store, schedule: sched.schedule });
+    let late: Promise<RecordResult[]> | undefined;
+    const a = gc.submit(items(1)).then((r) => { late = gc.submit(items(9)); return r; });
+    sched.run();
+    await settle();
+    const b = gc.submit(items(2));
+    sched.run();
+    await settle();
+    const queued = gc.submit(items(3));
+    store.succeed();
+    assert.deepEqual(ids(await a), [1]);
+    await settle();
+    assert.deepEqual(store.calls.map((c) => c.map((i) => i.fingerprint)), [['fp-1'], ['fp-2'], ['fp-3', 'fp-9']],
+      'what the resumed caller submitted rides with the queued item');
+    store.succeed();
+    store.succeed();
+    assert.deepEqual([ids(await b), ids(await queued), ids(await late!)], [[2], [3], [9]]);
+  });
+
   it('an empty submit resolves without touching the store', async () => {
     const store = new ManualStore();
     const gc = new GroupCommitter({ store });
