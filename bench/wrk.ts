@@ -62,8 +62,11 @@ export function runWrk(url: string, opts: { script: string; seconds: number; con
         const v = Number(m[1]);
         return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
       };
+      const rps = num(/Requests\/sec:\s+([\d.]+)/);
+      // A run wrk could not summarise must not become a NaN in the table: say what it printed.
+      if (Number.isNaN(rps)) return reject(new Error(`wrk printed no rate: ${out}`));
       resolve({
-        rps: num(/Requests\/sec:\s+([\d.]+)/),
+        rps,
         p50ms: ms(/50%\s+([\d.]+)(us|ms|s)/),
         p99ms: ms(/99%\s+([\d.]+)(us|ms|s)/),
         non2xx: num(/Non-2xx or 3xx responses:\s+(\d+)/) || 0,
