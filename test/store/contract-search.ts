@@ -41,6 +41,22 @@ export function searchContract(store: () => Store): void {
       assert.deepEqual(await fps('k_p'), []);
     });
 
+    it('matches backslashes and wildcard characters as themselves, also in long text', async () => {
+      await store().record([
+        item('fp-path', T0, { message: 'cannot open C:\\temp\\%x_1%.log' }),
+        item('fp-long', T0, { message: `${'x'.repeat(5000)} needle_\\% ${'y'.repeat(5000)}` }),
+      ]);
+      assert.deepEqual(await fps('\\temp\\'), ['fp-path']);
+      assert.deepEqual(await fps('\\%x_1%.'), ['fp-path']);
+      assert.deepEqual(await fps('temp%'), []);
+      assert.deepEqual(await fps('\\'), ['fp-long', 'fp-path']);
+      assert.deepEqual(await fps('NEEDLE_\\%'), ['fp-long']);
+      assert.deepEqual(await fps('needlex'), []);
+      assert.deepEqual(await fps('need\u0000le_'), ['fp-long'], 'a NUL in the text searched for is dropped, on both stores');
+      assert.deepEqual(await fps(`${'x'.repeat(4990)} needle_`), ['fp-long'], 'long text searched for');
+      assert.deepEqual(await fps('x'.repeat(20_000)), [], 'longer than any LIKE pattern SQLite takes');
+    });
+
     it('counts every match on every page, including a page past the end', async () => {
       const more = [item('fp-a', T0, { message: 'quota exceeded in zone a' }), item('fp-b', T0, { message: 'quota exceeded in zone b' }), item('fp-c', T0, { message: 'quota exceeded in zone c' })];
       await store().record(more);
