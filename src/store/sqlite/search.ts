@@ -16,32 +16,16 @@ function trigramQuery(text: string): string | null {
   return [...grams].map((g) => `"${g.replaceAll('"', '""')}"`).join(' AND ');
 }
 
-// SQLite's LIKE refuses patterns above 50,000 bytes (SQLITE_MAX_LIKE_PATTERN_LENGTH): longer text
-// takes the instr() path. (Text after a NUL inside a column is invisible to LIKE, as it already was to
-// the FTS5 index.)
-const MAX_LIKE_CHARS = 10_000;
-
 /**
- * The exact test: a case-insensitive substring of one searched column. LIKE folds ASCII case as
- * lower() does (neither folds other letters) and needs no lowered copy of each column: half the time
- * of instr(lower(…)) on a 1.1 KB message (issue #12). Its own characters are escaped.
- */
-function exactTest(needle: string): { sql: string; params: string[] } {
-  if (needle.length > MAX_LIKE_CHARS) {
-    return { sql: `(${COLUMNS.map((c) => `instr(lower(${c}), ?) > 0`).join(' OR ')})`, params: COLUMNS.map(() => needle) };
-  }
-  const pattern = `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-  return { sql: `(${COLUMNS.map((c) => `${c} LIKE ? ESCAPE '\\'`).join(' OR ')})`, params: COLUMNS.map(() => pattern) };
-}
-
-/**
- * The WHERE term and its parameters for q= (case-insensitive for ASCII, like lower()). NULs are
- * dropped from the text, as on PostgreSQL: inside an FTS5 query string one ended the string early and
- * failed the whole search (503).
+ * The WHERE term and its parameters for q= (lowercased by the caller's contract: instr on lower()).
+ * NULs are dropped from the text, as on PostgreSQL: inside an FTS5 query string one ended the string
+ * early and failed the whole search (503). The exact test is instr(), not LIKE: LIKE stops reading a
+ * column at a NUL, and hostile text is stored as it came.
  */
 export function searchTerm(q: string): { sql: string; params: string[] } {
   const needle = q.toLowerCase().replaceAll('\u0000', '');
-  const { sql: exact, params } = exactTest(needle);
+  const exact = `(${COLUMNS.map((c) => `instr(lower(${c}), ?) > 0`).join(' OR ')})`;
+  const params = COLUMNS.map(() => needle);
   const match = trigramQuery(needle);
   if (match === null) return { sql: exact, params };
   // Groups not indexed yet (search-schema.ts V7) are candidates too; the exact test decides for them.
