@@ -5,6 +5,14 @@ import type { SortKey } from './types.ts';
 export const SEARCHED_COLUMNS = ['title', 'message', 'pod', 'workload', 'namespace'] as const;
 
 /**
+ * The text q= looks for, on both stores: lowercased, NULs dropped (PostgreSQL text cannot hold one, and
+ * inside an FTS5 query string one ended the string early and failed the whole search with 503).
+ */
+export function searchNeedle(q: string): string {
+  return q.toLowerCase().replaceAll('\u0000', '');
+}
+
+/**
  * The ORDER BY of a listing. Ties always end on id, so pages never overlap or skip rows. Only these
  * fixed strings reach the SQL, whatever `sort` and `order` hold.
  */

@@ -2,7 +2,7 @@
 // answers, and whose recheck is the exact case-insensitive substring test. Text holding the column
 // separator takes the exact per-column strpos() path (it would otherwise match across columns).
 import { SEARCH_SEPARATOR } from './search-schema.ts';
-import { SEARCHED_COLUMNS as COLUMNS } from '../listing-sql.ts';
+import { SEARCHED_COLUMNS as COLUMNS, searchNeedle } from '../listing-sql.ts';
 
 /** LIKE's own characters escaped (backslash is PostgreSQL's default LIKE escape). */
 function likeContaining(text: string): string {
@@ -11,7 +11,7 @@ function likeContaining(text: string): string {
 
 /** `param` binds a value and returns its placeholder ($n). */
 export function searchTerm(q: string, param: (v: unknown) => string): string {
-  const needle = q.toLowerCase().replaceAll('\u0000', '');
+  const needle = searchNeedle(q);
   if (needle.includes(SEARCH_SEPARATOR)) {
     const p = param(needle);
     return `(${COLUMNS.map((c) => `strpos(lower(${c}), ${p}) > 0`).join(' OR ')})`;

@@ -2,7 +2,7 @@
 // case-insensitive substring test decides. The index needs three characters; shorter text scans.
 // Groups still waiting for the indexer (search_pending) are always candidates.
 
-import { SEARCHED_COLUMNS as COLUMNS } from '../listing-sql.ts';
+import { SEARCHED_COLUMNS as COLUMNS, searchNeedle } from '../listing-sql.ts';
 
 // Enough trigrams to be selective; the exact test below catches what the AND of them lets through.
 const MAX_TRIGRAMS = 12;
@@ -17,13 +17,11 @@ function trigramQuery(text: string): string | null {
 }
 
 /**
- * The WHERE term and its parameters for q= (lowercased by the caller's contract: instr on lower()).
- * NULs are dropped from the text, as on PostgreSQL: inside an FTS5 query string one ended the string
- * early and failed the whole search (503). The exact test is instr(), not LIKE: LIKE stops reading a
- * column at a NUL, and hostile text is stored as it came.
+ * The WHERE term and its parameters for q= (searchNeedle's text: instr on lower()). The exact test is
+ * instr(), not LIKE: LIKE stops reading a column at a NUL, and hostile text is stored as it came.
  */
 export function searchTerm(q: string): { sql: string; params: string[] } {
-  const needle = q.toLowerCase().replaceAll('\u0000', '');
+  const needle = searchNeedle(q);
   const exact = `(${COLUMNS.map((c) => `instr(lower(${c}), ?) > 0`).join(' OR ')})`;
   const params = COLUMNS.map(() => needle);
   const match = trigramQuery(needle);
