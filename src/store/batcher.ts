@@ -123,8 +123,9 @@ export class GroupCommitter {
           inFlight = this.#queue.length > 0 ? this.#start(this.#take()) : null;
           for (const w of wake) w();
         } else {
-          // Another batch keeps the store busy: waking the callers first lets the next batch grow
-          // (PostgreSQL pays per batch in round trips; measured 1776–1808 vs 1289–1611 alerts/s).
+          // Another batch keeps the store busy: the callers resume first (one microtask turn), so what
+          // they submit joins the next batch (PostgreSQL pays per batch in round trips; measured
+          // 1776–1897 vs 1289–1611 alerts/s single alerts).
           for (const w of wake) w();
           await Promise.resolve();
           inFlight = this.#queue.length > 0 ? this.#start(this.#take()) : null;

@@ -95,7 +95,7 @@ export class ThreadedSqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly #writer: Channel;
   readonly #checkpointer: Worker | null;
-  /** The dashboard's reads (DASHBOARD_READS) on their own read-only connection; null until migrated, or for a read-only store. */
+  /** The dashboard's reads (#read) on their own read-only connection; null until migrated, without one, or for a read-only store. */
   #reader: Channel | null = null;
   /** record() calls the writer has not answered yet. */
   #recording = 0;
@@ -157,12 +157,15 @@ export class ThreadedSqliteStore implements Store {
   migrate: Store['migrate'] = async () => {
     await this.#call('migrate');
     if (this.#readerData === null || this.#reader !== null) return;
+    let worker: Worker | undefined;
     try {
-      const reader = new Channel(await startThread(this.#readerData, 4), 'reader');
+      worker = await startThread(this.#readerData, 4);
+      const reader = new Channel(worker, 'reader');
       await reader.call('migrate', []);
       this.#reader = reader;
     } catch {
-      // The writer's thread still answers every read.
+      // The writer's thread still answers every read; a reader that started but failed is not left running.
+      await worker?.terminate();
     }
   };
 
