@@ -14,6 +14,7 @@ import {
   KubeApiError, type CallOptions, type KubeGateway, type LeaseInfo, type LeaseSpec, type NamespaceInfo, type NewEvent,
   type PodInfo, type ReplicaSetInfo, type ScalableKind, type WorkloadInfo, type WorkloadKind,
 } from '../remediate/kube.ts';
+import { getGlobalDispatcher, type Dispatcher } from 'undici';
 import { LoadError } from '../domain/errors.ts';
 import { OWN_COMPONENT } from '../domain/types.ts';
 import { clusterSource, type ClusterChoice } from './connect.ts';
@@ -48,15 +49,44 @@ function safeJson(s: string): unknown {
   try { return JSON.parse(s); } catch { return null; }
 }
 
-/** Bounds one request by a signal. Observable middleware is what ObjectParam APIs accept. */
-function signalMiddleware(signal: AbortSignal): ObservableMiddleware {
+/**
+ * Bounds one request by a signal and, for a guarded call, runs the guard as the request is written to
+ * its connection. ObjectParam APIs accept Observable middleware; client-node 2 sends through undici's
+ * fetch with the dispatcher set on the request context, so the guard is an undici interceptor.
+ */
+function requestMiddleware(signal: AbortSignal, guard?: () => void): ObservableMiddleware {
   return {
     pre: (ctx: RequestContext) => {
       ctx.setSignal(signal);
+      if (guard) ctx.setDispatcher((ctx.getDispatcher() ?? getGlobalDispatcher()).compose(checkedAtSend(guard)));
       return new Observable(Promise.resolve(ctx));
     },
     post: (res: ResponseContext) => new Observable(Promise.resolve(res)),
   };
+}
+
+/**
+ * undici calls a handler's onRequestStart synchronously just before it writes the request to the
+ * socket (HTTP/1.1) or opens its stream (HTTP/2), after connecting and the TLS handshake. A guard that
+ * throws there aborts the request before any byte of it leaves: a process frozen (SIGSTOP, a long
+ * pause) between the caller's own check and the send re-checks when it resumes.
+ */
+function checkedAtSend(guard: () => void): Dispatcher.DispatcherComposeInterceptor {
+  return (dispatch) => (opts, handler) => dispatch(opts, new Proxy(handler, {
+    get(target, key) {
+      const value: unknown = Reflect.get(target, key, target);
+      if (typeof value !== 'function') return value;
+      if (key !== 'onRequestStart') return value.bind(target);
+      return (controller: Dispatcher.DispatchController, context: unknown) => {
+        value.call(target, controller, context);
+        try {
+          guard();
+        } catch (e) {
+          controller.abort(e as Error);
+        }
+      };
+    },
+  }));
 }
 
 export class ClientNodeGateway implements KubeGateway {
@@ -72,29 +102,41 @@ export class ClientNodeGateway implements KubeGateway {
     this.timeoutMs = opts.timeoutMs ?? 10_000;
   }
 
-  private options(call?: CallOptions): ConfigurationOptions<ObservableMiddleware> {
+  private options(call?: CallOptions, guard?: () => void): ConfigurationOptions<ObservableMiddleware> {
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const signal = call?.signal ? AbortSignal.any([call.signal, timeout]) : timeout;
-    return { middleware: [signalMiddleware(signal)], middlewareMergeStrategy: 'append' };
+    return { middleware: [requestMiddleware(signal, guard)], middlewareMergeStrategy: 'append' };
   }
 
-  /** client-node picks JSON Patch by default; the documented way to send a merge patch is this header option. */
-  private mergePatchOptions(): ConfigurationOptions<ObservableMiddleware> {
-    return setHeaderOptions('Content-Type', PatchStrategy.MergePatch, this.options());
-  }
-
-  private async call<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * One API call; any failure becomes a KubeApiError, except that a call whose `guard` refused to send
+   * it rejects with the guard's own error (nothing reached the API server).
+   */
+  private async call<T>(fn: (o: ConfigurationOptions<ObservableMiddleware>) => Promise<T>, call?: CallOptions, mergePatch = false): Promise<T> {
+    let refusal: { error: unknown } | null = null;
+    const guard = call?.guard;
+    const checked = guard && (() => {
+      try {
+        guard();
+      } catch (e) {
+        refusal = { error: e };
+        throw e;
+      }
+    });
+    const o = this.options(call, checked);
     try {
-      return await fn();
+      // client-node picks JSON Patch by default; the documented way to send a merge patch is this header option.
+      return await fn(mergePatch ? setHeaderOptions('Content-Type', PatchStrategy.MergePatch, o) : o);
     } catch (e) {
+      if (refusal) throw (refusal as { error: unknown }).error;
       throw toKubeApiError(e);
     }
   }
 
   /** A read where "not found" is an answer, not an error. */
-  private async find<T>(fn: () => Promise<T>): Promise<T | null> {
+  private async find<T>(fn: (o: ConfigurationOptions<ObservableMiddleware>) => Promise<T>, call?: CallOptions): Promise<T | null> {
     try {
-      return await this.call(fn);
+      return await this.call(fn, call);
     } catch (e) {
       if (e instanceof KubeApiError && e.apiStatus === 404) return null;
       throw e;
@@ -102,28 +144,28 @@ export class ClientNodeGateway implements KubeGateway {
   }
 
   async getPod(namespace: string, name: string): Promise<PodInfo | null> {
-    const p = await this.find(() => this.core.readNamespacedPod({ name, namespace }, this.options()));
+    const p = await this.find((o) => this.core.readNamespacedPod({ name, namespace }, o));
     return p && toPod(p);
   }
 
   async listPods(namespace: string, selector: Record<string, string>): Promise<PodInfo[]> {
-    const l = await this.call(() => this.core.listNamespacedPod({ namespace, labelSelector: selectorString(selector) }, this.options()));
+    const l = await this.call((o) => this.core.listNamespacedPod({ namespace, labelSelector: selectorString(selector) }, o));
     return l.items.map(toPod);
   }
 
-  async deletePod(namespace: string, name: string, opts: { uid: string; gracePeriodSeconds: number }): Promise<void> {
-    await this.call(() => this.core.deleteNamespacedPod({
+  async deletePod(namespace: string, name: string, opts: { uid: string; resourceVersion: string; gracePeriodSeconds: number }, call?: CallOptions): Promise<void> {
+    await this.call((o) => this.core.deleteNamespacedPod({
       name, namespace,
-      body: { gracePeriodSeconds: opts.gracePeriodSeconds, preconditions: { uid: opts.uid } },
-    }, this.options()));
+      body: { gracePeriodSeconds: opts.gracePeriodSeconds, preconditions: { uid: opts.uid, resourceVersion: opts.resourceVersion } },
+    }, o), call);
   }
 
   async getNamespace(name: string): Promise<NamespaceInfo | null> {
-    const n = await this.find(() => this.core.readNamespace({ name }, this.options()));
+    const n = await this.find((o) => this.core.readNamespace({ name }, o));
     return n && toNamespace(n);
   }
 
-  async createEvent(namespace: string, e: NewEvent): Promise<void> {
+  async createEvent(namespace: string, e: NewEvent, call?: CallOptions): Promise<void> {
     const at = new Date(e.at);
     const body: CoreV1Event = {
       metadata: { generateName: `${e.involvedObject.name}.`, namespace },
@@ -138,49 +180,47 @@ export class ClientNodeGateway implements KubeGateway {
       reportingComponent: COMPONENT,
       reportingInstance: e.reportingInstance,
     };
-    await this.call(() => this.core.createNamespacedEvent({ namespace, body }, this.options()));
+    await this.call((o) => this.core.createNamespacedEvent({ namespace, body }, o), call);
   }
 
   async getReplicaSet(namespace: string, name: string): Promise<ReplicaSetInfo | null> {
-    const rs = await this.find(() => this.apps.readNamespacedReplicaSet({ name, namespace }, this.options()));
+    const rs = await this.find((o) => this.apps.readNamespacedReplicaSet({ name, namespace }, o));
     return rs && toReplicaSet(rs);
   }
 
   async listReplicaSets(namespace: string, selector: Record<string, string>): Promise<ReplicaSetInfo[]> {
-    const l = await this.call(() => this.apps.listNamespacedReplicaSet({ namespace, labelSelector: selectorString(selector) }, this.options()));
+    const l = await this.call((o) => this.apps.listNamespacedReplicaSet({ namespace, labelSelector: selectorString(selector) }, o));
     return l.items.map(toReplicaSet);
   }
 
   async getWorkload(kind: WorkloadKind, namespace: string, name: string): Promise<WorkloadInfo | null> {
-    const o = this.options();
-    const w = await this.find<V1Deployment | V1StatefulSet | V1DaemonSet>(() =>
+    const w = await this.find<V1Deployment | V1StatefulSet | V1DaemonSet>((o) =>
       kind === 'Deployment' ? this.apps.readNamespacedDeployment({ name, namespace }, o)
         : kind === 'StatefulSet' ? this.apps.readNamespacedStatefulSet({ name, namespace }, o)
           : this.apps.readNamespacedDaemonSet({ name, namespace }, o));
     return w && toWorkload(kind, w);
   }
 
-  async patchWorkload(kind: ScalableKind, namespace: string, name: string, patch: Record<string, unknown>): Promise<WorkloadInfo> {
-    const o = this.mergePatchOptions();
-    const w = await this.call(() => kind === 'Deployment'
+  async patchWorkload(kind: ScalableKind, namespace: string, name: string, patch: Record<string, unknown>, call?: CallOptions): Promise<WorkloadInfo> {
+    const w = await this.call((o) => kind === 'Deployment'
       ? this.apps.patchNamespacedDeployment({ name, namespace, body: patch }, o)
-      : this.apps.patchNamespacedStatefulSet({ name, namespace, body: patch }, o));
+      : this.apps.patchNamespacedStatefulSet({ name, namespace, body: patch }, o), call, true);
     return toWorkload(kind, w);
   }
 
   async getLease(namespace: string, name: string, opts?: CallOptions): Promise<LeaseInfo | null> {
-    const l = await this.find(() => this.coord.readNamespacedLease({ name, namespace }, this.options(opts)));
+    const l = await this.find((o) => this.coord.readNamespacedLease({ name, namespace }, o), opts);
     return l && toLease(l);
   }
 
   async createLease(namespace: string, name: string, spec: LeaseSpec, opts?: CallOptions): Promise<LeaseInfo> {
     const body = leaseBody(namespace, name, spec, undefined);
-    return toLease(await this.call(() => this.coord.createNamespacedLease({ namespace, body }, this.options(opts))));
+    return toLease(await this.call((o) => this.coord.createNamespacedLease({ namespace, body }, o), opts));
   }
 
   async updateLease(namespace: string, name: string, spec: LeaseSpec, resourceVersion: string, opts?: CallOptions): Promise<LeaseInfo> {
     const body = leaseBody(namespace, name, spec, resourceVersion);
-    return toLease(await this.call(() => this.coord.replaceNamespacedLease({ name, namespace, body }, this.options(opts))));
+    return toLease(await this.call((o) => this.coord.replaceNamespacedLease({ name, namespace, body }, o), opts));
   }
 }
 

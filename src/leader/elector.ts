@@ -3,7 +3,7 @@
 // renew every retry period, and stop leading — at once, with an abort for in-flight work — when no
 // renewal succeeded within the renew deadline. Pure record logic is in record.ts.
 import { AppError } from '../domain/errors.ts';
-import type { LeaseClient, LeaseSpec } from './lease.ts';
+import type { CallOptions, LeaseClient, LeaseSpec } from './lease.ts';
 import {
   checkTimings, decide, initialSpec, isLeaseValid, candidateWait, observe, releaseSpec, renewSpec,
   type ElectionTimings, type Observation,
@@ -159,14 +159,15 @@ export class LeaderElector implements Leadership {
    * One attempt, as client-go's tryAcquireOrRenew: a leader first renews optimistically with the
    * cached resourceVersion; otherwise (or if that fails) read, create if missing, and take the lease
    * only if it is free, ours, or expired by our local clock. Returns true when we hold it now.
+   * `call` bounds the attempt: its signal cancels it, its guard is re-checked as each write is sent.
    */
-  async tryAcquireOrRenew(signal?: AbortSignal): Promise<boolean> {
+  async tryAcquireOrRenew(call?: CallOptions): Promise<boolean> {
     const { client, namespace, name } = this.o;
     const now = this.o.clock.now();
     const obs = this.observed;
     if (obs && obs.spec.holderIdentity === this.identity && isLeaseValid(obs, now)) {
       try {
-        const l = await client.updateLease(namespace, name, renewSpec(obs, this.identity, this.durationSeconds, now), obs.resourceVersion, { signal });
+        const l = await client.updateLease(namespace, name, renewSpec(obs, this.identity, this.durationSeconds, now), obs.resourceVersion, call);
         this.succeeded(l.spec, l.resourceVersion, now);
         return true;
       } catch (e) {
@@ -174,16 +175,16 @@ export class LeaderElector implements Leadership {
       }
     }
     try {
-      const current = await client.getLease(namespace, name, { signal });
+      const current = await client.getLease(namespace, name, call);
       if (!current) {
-        const l = await client.createLease(namespace, name, initialSpec(this.identity, this.durationSeconds, now), { signal });
+        const l = await client.createLease(namespace, name, initialSpec(this.identity, this.durationSeconds, now), call);
         this.succeeded(l.spec, l.resourceVersion, now);
         return true;
       }
       this.observed = observe(this.observed, current.spec, current.resourceVersion, this.o.clock.now());
       const d = decide(this.observed, this.identity, this.durationSeconds, now);
       if (d.kind === 'held') return false;
-      const l = await client.updateLease(namespace, name, d.spec, current.resourceVersion, { signal });
+      const l = await client.updateLease(namespace, name, d.spec, current.resourceVersion, call);
       this.succeeded(l.spec, l.resourceVersion, now);
       return true;
     } catch (e) {
@@ -197,13 +198,21 @@ export class LeaderElector implements Leadership {
     this.lastRenewAt = at;
   }
 
-  /** An attempt bounded by `ms` of the injected clock; the call is aborted when time runs out. */
+  /**
+   * An attempt bounded by `ms` of the injected clock: the call is aborted when time runs out, and a
+   * Lease write not yet sent by then is not sent at all (a renewal from a process that was frozen past
+   * its renew deadline would otherwise reach the API server when it resumes).
+   */
   private async attemptWithin(ms: number): Promise<boolean> {
     const ctl = new AbortController();
     const timer = new AbortController();
+    const sendBy = this.o.clock.now() + ms;
+    const guard = (): void => {
+      if (this.o.clock.now() >= sendBy) throw new NotLeaderError('the lease attempt outlived its bound before it was sent');
+    };
     const timedOut = this.o.clock.sleep(ms, AbortSignal.any([timer.signal, this.stopping.signal])).then(() => false);
     try {
-      return await Promise.race([this.tryAcquireOrRenew(ctl.signal), timedOut]);
+      return await Promise.race([this.tryAcquireOrRenew({ signal: ctl.signal, guard }), timedOut]);
     } finally {
       timer.abort();
       ctl.abort();

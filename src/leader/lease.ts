@@ -17,6 +17,12 @@ export interface LeaseInfo {
 /** Optional per-call controls; `signal` lets the leader elector bound a call by its renew deadline. */
 export interface CallOptions {
   signal?: AbortSignal;
+  /**
+   * Run synchronously at the last moment before the request is sent (after connecting); if it throws,
+   * nothing is sent and the call rejects with that error. A leader uses it to re-check its lease, so a
+   * process frozen between its own check and the send cannot act on a term that has ended.
+   */
+  guard?: () => void;
 }
 
 export interface LeaseClient {

@@ -3,7 +3,7 @@
 // @kubernetes/client-node, tests implement it with a fake API server. Objects are plain data with
 // epoch-millisecond times, so no client-library model class leaks into the decisions.
 import { AppError } from '../domain/errors.ts';
-import type { LeaseClient } from '../leader/lease.ts';
+import type { CallOptions, LeaseClient } from '../leader/lease.ts';
 
 export interface OwnerRef {
   apiVersion: string;
@@ -111,11 +111,15 @@ export interface KubeReader {
 }
 
 export interface KubeWriter {
-  /** Deletes only the pod with this uid (a StatefulSet may have recreated one under the same name). */
-  deletePod(namespace: string, name: string, opts: { uid: string; gracePeriodSeconds: number }): Promise<void>;
+  /**
+   * Deletes only the pod with this uid (a StatefulSet may have recreated one under the same name) and
+   * only at the resourceVersion that was read: a late second delete of a pod already Terminating (its
+   * deletionTimestamp bumped the version) is a 409, not a second deletion.
+   */
+  deletePod(namespace: string, name: string, opts: { uid: string; resourceVersion: string; gracePeriodSeconds: number }, call?: CallOptions): Promise<void>;
   /** JSON merge patch (RFC 7386); put metadata.resourceVersion in the patch to make it conditional. */
-  patchWorkload(kind: ScalableKind, namespace: string, name: string, patch: Record<string, unknown>): Promise<WorkloadInfo>;
-  createEvent(namespace: string, event: NewEvent): Promise<void>;
+  patchWorkload(kind: ScalableKind, namespace: string, name: string, patch: Record<string, unknown>, call?: CallOptions): Promise<WorkloadInfo>;
+  createEvent(namespace: string, event: NewEvent, call?: CallOptions): Promise<void>;
 }
 
 /** Every call Kube Sentinel makes to the Kubernetes API; src/cluster/rbac.ts lists the same set as RBAC rules. */

@@ -95,12 +95,16 @@ export function readFailure(e: unknown): FailureVerdict {
 export const cooldownKey = (rule: string, action: ActionName, namespace: string, target: string): string =>
   `${rule}|${action}|${namespace}/${target}`;
 
-/** A writer that asks the leader before every mutating call, so a deposed leader stops mid-action. */
+/**
+ * A writer that asks the leader before every mutating call, so a deposed leader stops mid-action, and
+ * again as the request is sent (CallOptions.guard), so a leader frozen in between does not act late.
+ */
 export function guardedWriter(kube: KubeWriter, leader: Leadership): KubeWriter {
+  const call = { guard: () => leader.assertLeading() };
   return {
-    deletePod: (ns, name, opts) => { leader.assertLeading(); return kube.deletePod(ns, name, opts); },
-    patchWorkload: (kind, ns, name, patch) => { leader.assertLeading(); return kube.patchWorkload(kind, ns, name, patch); },
-    createEvent: (ns, e) => { leader.assertLeading(); return kube.createEvent(ns, e); },
+    deletePod: (ns, name, opts) => { leader.assertLeading(); return kube.deletePod(ns, name, opts, call); },
+    patchWorkload: (kind, ns, name, patch) => { leader.assertLeading(); return kube.patchWorkload(kind, ns, name, patch, call); },
+    createEvent: (ns, e) => { leader.assertLeading(); return kube.createEvent(ns, e, call); },
   };
 }
 

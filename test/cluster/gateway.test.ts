@@ -23,8 +23,29 @@ describe('cluster/gateway: faults (client-node against the fake API server)', ()
     api.fail({ verb: 'get', resource: 'pods', hang: true, times: 1 });
     await assert.rejects(quick.getPod('shop', 'x'), (e: unknown) => e instanceof KubeApiError && e.apiStatus === 0 && e.transient);
     api.fail({ verb: 'delete', resource: 'pods', status: 403, times: 1 });
-    await assert.rejects(gw.deletePod('shop', 'x', { uid: 'u', gracePeriodSeconds: 1 }),
+    await assert.rejects(gw.deletePod('shop', 'x', { uid: 'u', resourceVersion: '1', gracePeriodSeconds: 1 }),
       (e: unknown) => e instanceof KubeApiError && e.apiStatus === 403 && !e.transient);
+  });
+
+  it('a guarded write re-checks its guard as it is sent: refused there, nothing reaches the server', async () => {
+    const seeded = api.objects.seed({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-1', namespace: 'shop' } });
+    const pre = { uid: String(seeded.metadata.uid), resourceVersion: String(seeded.metadata.resourceVersion), gracePeriodSeconds: 0 };
+    let leading = true;
+    let checks = 0;
+    const deposed = new Error('deposed');
+    const guard = () => { checks++; if (!leading) throw deposed; };
+    // The caller checked and called while leading; it lost the lease before the request went out.
+    const pending = gw.deletePod('shop', 'web-1', pre, { guard });
+    leading = false;
+    await assert.rejects(pending, (e: unknown) => e === deposed);
+    assert.equal(checks, 1);
+    assert.deepEqual(api.mutations(), [], 'no delete reached the API server');
+    assert.ok(api.objects.find('pods', 'shop', 'web-1'), 'the pod is still there');
+
+    leading = true;
+    await gw.deletePod('shop', 'web-1', pre, { guard });
+    assert.equal(checks, 2);
+    assert.deepEqual(api.mutations().map((r) => r.verb), ['delete']);
   });
 
   it('createKubeGateway returns null when there is no cluster', () => {

@@ -29,9 +29,9 @@ describe('leader/elector (Lease election, client-go algorithm)', () => {
     await api.stop();
   });
 
-  function elector(identity: string, events: string[] = []): LeaderElector {
+  function elector(identity: string, events: string[] = [], client: LeaseClient = gw): LeaderElector {
     const e = new LeaderElector({
-      client: gw, namespace: NS, name: NAME, identity,
+      client, namespace: NS, name: NAME, identity,
       leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000,
       clock, random: () => 0,
       onStartedLeading: () => events.push('started'),
@@ -128,6 +128,36 @@ describe('leader/elector (Lease election, client-go algorithm)', () => {
     await clock.advance(12_000);
     assert.equal(a.isLeader(), false);
     assert.deepEqual(events, ['started', 'stopped: failed to renew within the renew deadline']);
+  });
+
+  it('a renewal held up past the renew deadline before it is sent never reaches the API (a frozen leader resuming)', async () => {
+    const events: string[] = [];
+    let freezeNext = false;
+    // The process "freezes" after deciding to renew and before the request goes out: time jumps past
+    // the renew deadline without any timer firing, as after SIGSTOP/SIGCONT.
+    const freezing: LeaseClient = {
+      getLease: (ns, n, o) => gw.getLease(ns, n, o),
+      createLease: (ns, n, spec, o) => gw.createLease(ns, n, spec, o),
+      updateLease: (ns, n, spec, rv, o) => {
+        if (freezeNext) {
+          freezeNext = false;
+          clock.set(clock.now() + 11_000);
+        }
+        return gw.updateLease(ns, n, spec, rv, o);
+      },
+    };
+    const a = elector('a', events, freezing);
+    a.start();
+    await clock.settle();
+    assert.equal(a.isLeader(), true);
+    freezeNext = true;
+    const decidedAt = clock.now() + 2_000;
+    await clock.advance(2_000);
+    await clock.settle();
+    const renewTimes = api.requests.filter((r) => r.verb === 'update')
+      .map((r) => Date.parse((r.body as { spec: { renewTime: string } }).spec.renewTime));
+    assert.ok(!renewTimes.includes(decidedAt), `the renewal decided at ${new Date(decidedAt).toISOString()} was never sent (sent: ${renewTimes.map((t) => new Date(t).toISOString()).join(', ')})`);
+    assert.deepEqual(events.slice(0, 2), ['started', 'stopped: failed to renew within the renew deadline']);
   });
 
   it('assertLeading is a local-clock check: past the renew deadline it refuses without any API call', async () => {

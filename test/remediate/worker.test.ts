@@ -223,6 +223,29 @@ describe('remediate/worker (real SqliteStore, fake API server)', () => {
     assert.ok(again, 'the request is immediately claimable by the next leader');
   });
 
+  it('a leader deposed after its last check but before the delete is sent: the request never leaves, nothing is decided', async () => {
+    await store.putSettings({ enabled: true, dryRun: false, maxActionsPerHour: 100 });
+    const { pods } = seedDeployment(api, 'shop', 'web', { podHealth: 'crashloop' });
+    await enqueue(store, { pod: pods[0].metadata.name, at: clock.now() });
+    let leading = true;
+    const fading: Leadership = {
+      identity: 'pod-a_x', isLeader: () => leading, signal: new AbortController().signal,
+      assertLeading: () => { if (!leading) throw new NotLeaderError('lease lost'); },
+      status: () => leader.status(), start() {}, stop: async () => {}, onStartedLeading() {},
+    };
+    // The lease ends the moment the delete call is made: every local check has passed, the request is not yet sent.
+    const losing = new Proxy(kube, {
+      get: (t, k) => k === 'deletePod'
+        ? (...a: Parameters<ClientNodeGateway['deletePod']>) => { const p = t.deletePod(...a); leading = false; return p; }
+        : Reflect.get(t, k, t),
+    });
+    await worker({ leader: fading, kube: losing }).runOnce();
+    assert.deepEqual(api.mutations(), [], 'the delete never reached the API server');
+    assert.ok(api.objects.find('pods', 'shop', pods[0].metadata.name), 'the pod is still there');
+    assert.deepEqual(await outcomes(), [], 'losing leadership is not a decision');
+    assert.ok(await store.claimRequest('next-leader', clock.now(), 1000), 'the next leader can take the request');
+  });
+
   it('without a cluster: dry-run records an unverified "would act", a real run skips', async () => {
     await store.putSettings({ enabled: true, dryRun: true, maxActionsPerHour: 100 });
     await enqueue(store, { pod: 'web-1', owner: { kind: 'Deployment', name: 'web' }, at: clock.now() });

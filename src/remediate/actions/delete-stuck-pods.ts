@@ -59,7 +59,7 @@ export const deleteStuckPods: Action = {
       },
       async run(writer) {
         for (const p of stuck) {
-          await writer.deletePod(p.meta.namespace, p.meta.name, { uid: p.meta.uid, gracePeriodSeconds: 0 });
+          await writer.deletePod(p.meta.namespace, p.meta.name, { uid: p.meta.uid, resourceVersion: p.meta.resourceVersion, gracePeriodSeconds: 0 });
         }
         // The API answers 200 to a force delete it cannot complete (finalizers): what counts is
         // whether the pods are gone afterwards.

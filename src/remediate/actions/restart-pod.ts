@@ -26,7 +26,7 @@ export const restartPod: Action = {
       eventType: 'Normal',
       intent: { targetKind: 'Pod', targetName: pod.meta.name, targetUid: pod.meta.uid, expect: { kind: 'pod-deleted', podName: pod.meta.name, podUid: pod.meta.uid, workload: target.display } },
       async run(writer) {
-        await writer.deletePod(pod.meta.namespace, pod.meta.name, { uid: pod.meta.uid, gracePeriodSeconds: grace });
+        await writer.deletePod(pod.meta.namespace, pod.meta.name, { uid: pod.meta.uid, resourceVersion: pod.meta.resourceVersion, gracePeriodSeconds: grace });
         return `restarted pod ${pod.meta.name} (${failure}); grace period ${grace}s`;
       },
     };

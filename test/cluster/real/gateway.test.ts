@@ -47,7 +47,7 @@ describe('cluster: the gateway on the real apiserver, as the webhook ServiceAcco
     await env.scene.daemonSet(ns, 'agent');
     const rs = (await env.cp.admin.get(`/apis/apps/v1/namespaces/${ns}/replicasets`)).items[0];
     await gw.getNamespace(ns);
-    await gw.getPod(ns, pod.metadata.name);
+    const live = await gw.getPod(ns, pod.metadata.name);
     await gw.listPods(ns, { app: 'web' });
     await gw.getReplicaSet(ns, rs.metadata.name);
     await gw.listReplicaSets(ns, { app: 'web' });
@@ -56,7 +56,7 @@ describe('cluster: the gateway on the real apiserver, as the webhook ServiceAcco
     await gw.getWorkload('DaemonSet', ns, 'agent');
     await gw.patchWorkload('Deployment', ns, 'web', { spec: { replicas: 3 } });
     await gw.patchWorkload('StatefulSet', ns, 'db', { spec: { replicas: 2 } });
-    await gw.deletePod(ns, pod.metadata.name, { uid: pod.metadata.uid, gracePeriodSeconds: 45 });
+    await gw.deletePod(ns, pod.metadata.name, { uid: pod.metadata.uid, resourceVersion: live!.meta.resourceVersion, gracePeriodSeconds: 45 });
     await gw.createEvent(ns, {
       involvedObject: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', namespace: ns, uid: rs.metadata.ownerReferences[0].uid },
       reason: 'KubeSentinelRemediation', message: 'm', type: 'Normal', at: Date.now(), reportingInstance: 'me',
@@ -120,14 +120,40 @@ describe('cluster: the gateway on the real apiserver, as the webhook ServiceAcco
     assert.equal((await gw.getLease(KS_NAMESPACE, name))?.spec.holderIdentity, 'b');
   });
 
-  it('deletes a pod with its grace period, only when the uid still matches', async () => {
+  it('deletes a pod with its grace period, only when the uid and the resourceVersion read still match', async () => {
     const pod = await deploymentWithPod('web');
     await env.scene.bind(ns, pod.metadata.name);
-    await assert.rejects(gw.deletePod(ns, pod.metadata.name, { uid: 'someone-else', gracePeriodSeconds: 45 }),
-      (e: unknown) => e instanceof KubeApiError && e.apiStatus === 409);
-    await gw.deletePod(ns, pod.metadata.name, { uid: pod.metadata.uid, gracePeriodSeconds: 45 });
-    const live = await env.cp.admin.get(`/api/v1/namespaces/${ns}/pods/${pod.metadata.name}`);
-    assert.equal(live.metadata.deletionGracePeriodSeconds, 45);
+    const path = `/api/v1/namespaces/${ns}/pods/${pod.metadata.name}`;
+    const read = (await env.cp.admin.get(path)).metadata;
+    const conflict = (e: unknown) => e instanceof KubeApiError && e.apiStatus === 409;
+    await assert.rejects(gw.deletePod(ns, pod.metadata.name, { uid: 'someone-else', resourceVersion: read.resourceVersion, gracePeriodSeconds: 45 }), conflict);
+    await gw.deletePod(ns, pod.metadata.name, { uid: read.uid, resourceVersion: read.resourceVersion, gracePeriodSeconds: 45 });
+    const terminating = (await env.cp.admin.get(path)).metadata;
+    assert.equal(terminating.deletionGracePeriodSeconds, 45);
+    // A late duplicate of the same delete (a frozen leader resuming) finds the version moved on.
+    await assert.rejects(gw.deletePod(ns, pod.metadata.name, { uid: read.uid, resourceVersion: read.resourceVersion, gracePeriodSeconds: 45 }), conflict);
+    assert.equal((await env.cp.admin.get(path)).metadata.resourceVersion, terminating.resourceVersion, 'the duplicate changed nothing');
+  });
+
+  it('a guard that refuses as the request is sent keeps the delete off the wire (TLS, client-node\'s own dispatcher)', async () => {
+    const pod = await deploymentWithPod('web');
+    const name = pod.metadata.name;
+    const path = `/api/v1/namespaces/${ns}/pods/${name}`;
+    const read = (await env.cp.admin.get(path)).metadata;
+    const since = Date.now() - 1;
+    let leading = true;
+    const deposed = new Error('deposed');
+    const pending = gw.deletePod(ns, name, { uid: read.uid, resourceVersion: read.resourceVersion, gracePeriodSeconds: 45 },
+      { guard: () => { if (!leading) throw deposed; } });
+    leading = false; // the caller checked and called while leading; the lease ended before the send
+    await assert.rejects(pending, (e: unknown) => e === deposed);
+    await gw.getPod(ns, name); // a later call, to know the audit log has caught up
+    const mine = await waitFor('the later read in the audit log', async () => {
+      const c = env.cp.calls().filter((r) => r.credentialId === cred.credentialId && r.at >= since && r.objectRef.name === name);
+      return c.some((r) => r.verb === 'get') ? c : null;
+    });
+    assert.deepEqual(mine.filter((r) => r.verb === 'delete').map((r) => r.requestURI), [], 'no delete reached the apiserver');
+    assert.equal((await env.cp.admin.get(path)).metadata.deletionTimestamp, undefined);
   });
 
   it('a call RBAC does not allow is a permanent 403', async () => {

@@ -17,7 +17,16 @@ describe('remediate/actions/restart-pod (against the fake API)', () => {
     assert.match(msg, /restarted pod web-/);
     assert.deepEqual(h.api.objects.deletions.map((d) => [d.name, d.gracePeriodSeconds]), [[pods[0].metadata.name, 45]]);
     const del = h.api.mutations()[0];
-    assert.deepEqual((del.body as { preconditions: unknown }).preconditions, { uid: pods[0].metadata.uid });
+    assert.deepEqual((del.body as { preconditions: unknown }).preconditions, { uid: pods[0].metadata.uid, resourceVersion: pods[0].metadata.resourceVersion });
+  });
+
+  it('deletes only the pod as it was read: a pod that changed since the plan is a 409 and stays', async () => {
+    const { pods } = seedDeployment(h.api, 'shop', 'web', { podHealth: 'crashloop' });
+    const p = expectAct(await h.plan('restart-pod', { pod: pods[0].metadata.name }));
+    h.api.objects.patch('pods', 'shop', pods[0].metadata.name, (cur) => ({ ...cur, metadata: { ...cur.metadata, labels: { ...cur.metadata.labels, touched: 'yes' } } }));
+    await assert.rejects(p.run(h.kube), (e: unknown) => e instanceof KubeApiError && e.apiStatus === 409);
+    assert.deepEqual(h.api.objects.deletions, []);
+    assert.ok(h.api.objects.find('pods', 'shop', pods[0].metadata.name));
   });
 
   for (const health of ['imagepull', 'restarting'] as const) {
