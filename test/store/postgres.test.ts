@@ -1,6 +1,7 @@
 // The PostgreSQL adapter: the shared Store contract on a real server, plus what only a shared,
 // networked database has — concurrent migrations and writers, NOTIFY, read-only sessions, outages.
 import assert from 'node:assert/strict';
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { Client } from 'pg';
 import { AppError, LoadError } from '../../src/domain/errors.ts';
 import { PostgresStore, type PostgresStoreOptions } from '../../src/store/postgres/store.ts';
@@ -129,6 +130,36 @@ describe('PostgresStore', function () {
       await s.close();
       await assert.rejects(s.ping(), isUnavailable);
       await assert.rejects(s.record([makeItem()]), isUnavailable);
+    });
+
+    it('a connection whose answers stop arriving (a silently dropped path) fails as store_unavailable, not forever', async function () {
+      this.timeout(20_000);
+      // A loopback proxy to the database that, once frozen, swallows the server's replies.
+      let frozen = false;
+      const sockets = new Set<Socket>();
+      const proxy = createServer((client) => {
+        const upstream = connect(5432, '127.0.0.1');
+        for (const s of [client, upstream]) { sockets.add(s); s.on('error', () => {}); s.on('close', () => { client.destroy(); upstream.destroy(); }); }
+        client.on('data', (d) => upstream.write(d));
+        upstream.on('data', (d) => { if (!frozen) client.write(d); });
+      });
+      await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+      const url = new URL(db.url);
+      url.host = `127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const s = open({ url: url.toString(), statementTimeoutMs: 500, poolMax: 1 });
+      try {
+        await s.migrate(); // leaves its connection idle in the pool: the next statement is sent on it
+        frozen = true;
+        const started = Date.now();
+        await assert.rejects(s.ping(), isUnavailable);
+        const waited = Date.now() - started;
+        assert.ok(waited >= 5_000 && waited < 8_000, `failed after ${waited} ms (bound: statement_timeout + 5 s, checked every second)`);
+        frozen = false;
+        await s.ping(); // a fresh connection works again
+      } finally {
+        for (const sock of sockets) sock.destroy();
+        await new Promise((r) => proxy.close(r));
+      }
     });
 
     it('announces commits to other instances only, after commit, never for a rolled-back batch', async () => {

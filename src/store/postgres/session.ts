@@ -2,6 +2,7 @@
 // that keeps epoch-millisecond columns as numbers, and the transaction runner with bounded retries.
 import { Pool, types as pgTypes } from 'pg';
 import type { CustomTypesConfig, PoolClient, QueryResult, QueryResultRow } from 'pg';
+import type { Socket } from 'node:net';
 import type { Clock, Logger } from '../../domain/ports.ts';
 import { isRetryable, isUnavailable, toStoreError } from './errors.ts';
 
@@ -48,15 +49,58 @@ export function createPool(opts: SessionOptions): Pool {
     statement_timeout: opts.statementTimeoutMs,
     // A stuck process must not hold row or advisory locks that other replicas wait on.
     idle_in_transaction_session_timeout: Math.max(10_000, 2 * opts.statementTimeoutMs),
-    // Client-side backstop for a silently dropped network path, where the server-side timeout
-    // never gets a chance to answer.
-    query_timeout: opts.statementTimeoutMs + 5_000,
+    // No pg query_timeout: the store runs watchStalls() below as the client-side backstop instead.
     options: opts.readOnly ? '-c default_transaction_read_only=on' : undefined,
     types: TYPES,
   });
   // Without a listener, an idle connection killed by a restart or failover would crash the process.
   pool.on('error', (err) => opts.logger?.warn({ err: err.message }, 'postgres: idle connection lost'));
   return pool;
+}
+
+interface Watched { read: number; written: number; waitingSince: number | null }
+
+const socketOf = (c: PoolClient): Socket | undefined => (c as unknown as { connection?: { stream?: Socket } }).connection?.stream;
+
+/**
+ * The client-side backstop for a silently dropped network path, where the server's statement_timeout
+ * never gets to answer: a checked-out connection that has sent something and heard nothing back for
+ * `boundMs` is closed, so its statement fails as store_unavailable instead of hanging. It reads the
+ * socket's byte counters once a second. pg's own query_timeout does this with a timer per statement
+ * whose closure holds the query and its rows; under a read load V8 then promoted nearly every result to
+ * the old generation (the dashboard's listing at 100k groups: 55–57 mark-compacts in 10 s instead of
+ * 4–5, p99 17.5–18.5 ms instead of 6.9–8.2 ms; docs/benchmarks.md).
+ */
+export function watchStalls(pool: Pool, boundMs: number, logger?: StoreLogger, everyMs = 1000): () => void {
+  const watched = new Map<PoolClient, Watched>();
+  pool.on('acquire', (c) => {
+    const s = socketOf(c);
+    watched.set(c, { read: s?.bytesRead ?? 0, written: s?.bytesWritten ?? 0, waitingSince: null });
+  });
+  pool.on('release', (_err, c) => watched.delete(c));
+  pool.on('remove', (c) => watched.delete(c));
+  const timer = setInterval(() => {
+    const now = Date.now();
+    for (const [c, w] of watched) {
+      const s = socketOf(c);
+      if (!s) continue;
+      if (s.bytesRead !== w.read) {
+        Object.assign(w, { read: s.bytesRead, written: s.bytesWritten, waitingSince: null });
+        continue;
+      }
+      if (s.bytesWritten !== w.written) {
+        w.written = s.bytesWritten;
+        w.waitingSince ??= now;
+      }
+      if (w.waitingSince !== null && now - w.waitingSince >= boundMs) {
+        watched.delete(c);
+        logger?.warn({ waitedMs: now - w.waitingSince }, 'postgres: no answer on a connection in use; closing it');
+        s.destroy(); // pg fails the statement with "Connection terminated unexpectedly" (store_unavailable)
+      }
+    }
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 export interface Tx extends Pick<PoolClient, 'query'> {

@@ -19,7 +19,7 @@ import * as r from './remediation.ts';
 import { loopStore, type LoopStore } from '../loop.ts';
 import { notify } from './notify-payload.ts';
 import { systemClock, type Clock } from '../../domain/ports.ts';
-import { createPool, type RetryPolicy, run, type StoreLogger, transaction, type TransactionOptions, type Tx } from './session.ts';
+import { createPool, type RetryPolicy, run, type StoreLogger, transaction, type TransactionOptions, type Tx, watchStalls } from './session.ts';
 
 export interface PostgresStoreOptions {
   /** Where this store reads and writes (the dashboard may point it at a read replica). */
@@ -74,6 +74,7 @@ export class PostgresStore implements Store {
    */
   readonly recordConcurrency: number;
   readonly #pool: Pool;
+  readonly #stopWatching: () => void;
   readonly #opts: PostgresStoreOptions;
   readonly #retry: RetryPolicy;
   readonly #now: () => number;
@@ -98,6 +99,7 @@ export class PostgresStore implements Store {
       applicationName: opts.applicationName ?? 'kube-sentinel',
       logger: opts.logger,
     });
+    this.#stopWatching = watchStalls(this.#pool, (opts.statementTimeoutMs ?? 5000) + 5_000, opts.logger);
     // Single statements: no transaction needed. An approval or manual request made on this replica
     // wakes the leader wherever it runs (NOTIFY).
     Object.assign(this, loopStore(
@@ -165,6 +167,7 @@ export class PostgresStore implements Store {
     this.#closed = true;
     this.#listeners.clear();
     await this.#notifier?.stop();
+    this.#stopWatching();
     await this.#pool.end();
   }
 
