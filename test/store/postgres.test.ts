@@ -6,6 +6,7 @@ import { Client } from 'pg';
 import { AppError, LoadError } from '../../src/domain/errors.ts';
 import { PostgresStore, type PostgresStoreOptions } from '../../src/store/postgres/store.ts';
 import { SCHEMA_VERSION } from '../../src/store/postgres/migrations.ts';
+import { createPool, transaction, watchStalls, type Tx } from '../../src/store/postgres/session.ts';
 import { textArray } from '../../src/store/postgres/record.ts';
 import type { RecordItem, StoreChange } from '../../src/store/types.ts';
 import { postgresAvailable, TestDatabases, type TestDatabase } from '../ha/pg.ts';
@@ -159,6 +160,25 @@ describe('PostgresStore', function () {
       } finally {
         for (const sock of sockets) sock.destroy();
         await new Promise((r) => proxy.close(r));
+      }
+    });
+
+    it('a transaction with a longer statement timeout (housekeeping) is not cut off by the stall watch', async () => {
+      // Statement timeout 100 ms, and silence cut after 100 + 200 ms, checked every 50 ms.
+      const pool = createPool({ url: db.url, readOnly: false, poolMax: 2, statementTimeoutMs: 100, connectTimeoutMs: 3000, applicationName: 't' });
+      const stalls = watchStalls(pool, 100, { everyMs: 50, slackMs: 200 });
+      const retry = { attempts: 1, sleep: async () => {}, random: () => 0 };
+      const sleepy = async (tx: Tx) => {
+        await tx.query('SELECT pg_sleep(1)');
+        return (await tx.query('SHOW statement_timeout')).rows[0].statement_timeout as string;
+      };
+      try {
+        // A longer timeout the watch was not told of: the connection is given up as stalled.
+        await assert.rejects(transaction(pool, retry, async (tx) => { await tx.query('SET LOCAL statement_timeout = 20000'); return sleepy(tx); }), isUnavailable);
+        assert.equal(await transaction(pool, retry, sleepy, { statementTimeout: { ms: 20_000, stalls } }), '20s');
+      } finally {
+        stalls.stop();
+        await pool.end();
       }
     });
 

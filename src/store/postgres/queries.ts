@@ -1,6 +1,6 @@
 // The read side of the PostgreSQL store (listings, details, statistics) and the housekeeping writes
 // over whole tables (expire, prune). Same shapes and orderings as the SQLite adapter.
-import type { Pool, QueryConfig } from 'pg';
+import type { Pool } from 'pg';
 import type { ErrorGroup, ErrorGroupDetail, GroupQuery, Stats } from '../types.ts';
 import { notify } from './notify-payload.ts';
 import { one, rows, type Tx } from './session.ts';
@@ -128,14 +128,7 @@ export async function expire(tx: Tx, now: number, origin: string): Promise<numbe
  * and finished requests. Rows a batch holds are skipped, so pruning never waits on ingest.
  */
 export async function prune(tx: Tx, before: number): Promise<number> {
-  // The first run after a long pause may delete a lot; it runs hourly in the background, so it gets
-  // more time than an ingest statement (server side, and the client-side backstop to match).
-  await tx.query(`SET LOCAL statement_timeout = ${HOUSEKEEPING_TIMEOUT_MS}`);
-  const del = (text: string, value: number) => {
-    // pg honours a per-query query_timeout; its type declarations do not list it.
-    const config: QueryConfig & { query_timeout: number } = { text, values: [value], query_timeout: HOUSEKEEPING_TIMEOUT_MS + 5000 };
-    return tx.query(config as QueryConfig);
-  };
+  const del = (text: string, value: number) => tx.query(text, [value]);
   const groups = await del(`DELETE FROM error_groups WHERE id IN
     (SELECT id FROM error_groups WHERE last_seen < $1 FOR UPDATE SKIP LOCKED)`, before);
   await del(`DELETE FROM occurrence_keys WHERE (fingerprint, key) IN
@@ -152,4 +145,8 @@ export async function prune(tx: Tx, before: number): Promise<number> {
   return groups.rowCount ?? 0;
 }
 
-const HOUSEKEEPING_TIMEOUT_MS = 120_000;
+/**
+ * prune()'s statement timeout: the first run after a long pause may delete a lot; it runs hourly in
+ * the background, so it gets more time than an ingest statement (the store runs its transaction so).
+ */
+export const HOUSEKEEPING_TIMEOUT_MS = 120_000;

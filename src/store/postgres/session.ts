@@ -58,24 +58,34 @@ export function createPool(opts: SessionOptions): Pool {
   return pool;
 }
 
-interface Watched { read: number; written: number; waitingSince: number | null }
+interface Watched { read: number; written: number; waitingSince: number | null; boundMs: number }
+
+
+/** watchStalls()'s handle: stop it, or give one checked-out connection a longer statement timeout. */
+export interface StallWatch {
+  stop(): void;
+  /** Until `client` is released, it may stay silent for `statementTimeoutMs` plus the slack. */
+  allow(client: PoolClient, statementTimeoutMs: number): void;
+}
 
 const socketOf = (c: PoolClient): Socket | undefined => (c as unknown as { connection?: { stream?: Socket } }).connection?.stream;
 
 /**
  * The client-side backstop for a silently dropped network path, where the server's statement_timeout
  * never gets to answer: a checked-out connection that has sent something and heard nothing back for
- * `boundMs` is closed, so its statement fails as store_unavailable instead of hanging. It reads the
+ * the statement timeout plus 5 s is closed, so its statement fails as store_unavailable instead of
+ * hanging. It reads the
  * socket's byte counters once a second. pg's own query_timeout does this with a timer per statement
  * whose closure holds the query and its rows; under a read load V8 then promoted nearly every result to
  * the old generation (the dashboard's listing at 100k groups: 55–57 mark-compacts in 10 s instead of
  * 4–5, p99 17.5–18.5 ms instead of 6.9–8.2 ms; docs/benchmarks.md).
  */
-export function watchStalls(pool: Pool, boundMs: number, logger?: StoreLogger, everyMs = 1000): () => void {
+export function watchStalls(pool: Pool, statementTimeoutMs: number, o: { logger?: StoreLogger; everyMs?: number; slackMs?: number } = {}): StallWatch {
+  const { logger, everyMs = 1000, slackMs = 5000 } = o;
   const watched = new Map<PoolClient, Watched>();
   pool.on('acquire', (c) => {
     const s = socketOf(c);
-    watched.set(c, { read: s?.bytesRead ?? 0, written: s?.bytesWritten ?? 0, waitingSince: null });
+    watched.set(c, { read: s?.bytesRead ?? 0, written: s?.bytesWritten ?? 0, waitingSince: null, boundMs: statementTimeoutMs + slackMs });
   });
   pool.on('release', (_err, c) => watched.delete(c));
   pool.on('remove', (c) => watched.delete(c));
@@ -84,15 +94,14 @@ export function watchStalls(pool: Pool, boundMs: number, logger?: StoreLogger, e
     for (const [c, w] of watched) {
       const s = socketOf(c);
       if (!s) continue;
-      if (s.bytesRead !== w.read) {
-        Object.assign(w, { read: s.bytesRead, written: s.bytesWritten, waitingSince: null });
-        continue;
-      }
-      if (s.bytesWritten !== w.written) {
-        w.written = s.bytesWritten;
-        w.waitingSince ??= now;
-      }
-      if (w.waitingSince !== null && now - w.waitingSince >= boundMs) {
+      const wrote = s.bytesWritten !== w.written;
+      // Bytes written in the same interval as an answer may be the next statement: wait on it from
+      // now. (A checkout that sent nothing since its last answer is done or about to be released.)
+      if (s.bytesRead !== w.read) w.waitingSince = wrote ? now : null;
+      else if (wrote) w.waitingSince ??= now;
+      w.read = s.bytesRead;
+      w.written = s.bytesWritten;
+      if (w.waitingSince !== null && now - w.waitingSince >= w.boundMs) {
         watched.delete(c);
         logger?.warn({ waitedMs: now - w.waitingSince }, 'postgres: no answer on a connection in use; closing it');
         s.destroy(); // pg fails the statement with "Connection terminated unexpectedly" (store_unavailable)
@@ -100,7 +109,13 @@ export function watchStalls(pool: Pool, boundMs: number, logger?: StoreLogger, e
     }
   }, everyMs);
   timer.unref();
-  return () => clearInterval(timer);
+  return {
+    stop: () => clearInterval(timer),
+    allow: (client, ms) => {
+      const w = watched.get(client);
+      if (w) w.boundMs = ms + slackMs;
+    },
+  };
 }
 
 export interface Tx extends Pick<PoolClient, 'query'> {
@@ -116,6 +131,11 @@ export interface Tx extends Pick<PoolClient, 'query'> {
 export interface TransactionOptions {
   /** Parameterless statements sent in BEGIN's round trip (e.g. the batch's advisory locks and read). */
   begin?: string;
+  /**
+   * A statement timeout for this transaction other than the pool's (housekeeping that may delete a
+   * lot): set with SET LOCAL in BEGIN's round trip, and told to the pool's stall watch.
+   */
+  statementTimeout?: { ms: number; stalls: StallWatch };
 }
 
 export async function rows<T extends QueryResultRow>(db: Tx, sql: string, params: unknown[] = []): Promise<T[]> {
@@ -160,7 +180,11 @@ async function transactionOnce<T>(pool: Pool, fn: (tx: Tx) => Promise<T>, opts: 
   try {
     // A simple-protocol query may hold several statements; each still takes its own snapshot.
     // Several statements answer with one result each.
-    const begun = opts.begin ? (await client.query(`BEGIN; ${opts.begin}`) as unknown as QueryResult[]).slice(1) : (await client.query('BEGIN'), []);
+    const long = opts.statementTimeout;
+    if (long) long.stalls.allow(client, long.ms);
+    const first = long ? `BEGIN; SET LOCAL statement_timeout = ${Math.trunc(long.ms)}` : 'BEGIN';
+    const begun = opts.begin ? (await client.query(`${first}; ${opts.begin}`) as unknown as QueryResult[]).slice(long ? 2 : 1)
+      : (await client.query(first), []);
     const tx: Tx = { query: client.query.bind(client) as PoolClient['query'], atCommit: [], begun };
     const result = await fn(tx);
     await client.query([...tx.atCommit!, 'COMMIT'].join('; '));

@@ -19,7 +19,7 @@ import * as r from './remediation.ts';
 import { loopStore, type LoopStore } from '../loop.ts';
 import { notify } from './notify-payload.ts';
 import { systemClock, type Clock } from '../../domain/ports.ts';
-import { createPool, type RetryPolicy, run, type StoreLogger, transaction, type TransactionOptions, type Tx, watchStalls } from './session.ts';
+import { createPool, type RetryPolicy, run, type StoreLogger, transaction, type StallWatch, type TransactionOptions, type Tx, watchStalls } from './session.ts';
 
 export interface PostgresStoreOptions {
   /** Where this store reads and writes (the dashboard may point it at a read replica). */
@@ -74,7 +74,7 @@ export class PostgresStore implements Store {
    */
   readonly recordConcurrency: number;
   readonly #pool: Pool;
-  readonly #stopWatching: () => void;
+  readonly #stalls: StallWatch;
   readonly #opts: PostgresStoreOptions;
   readonly #retry: RetryPolicy;
   readonly #now: () => number;
@@ -99,7 +99,7 @@ export class PostgresStore implements Store {
       applicationName: opts.applicationName ?? 'kube-sentinel',
       logger: opts.logger,
     });
-    this.#stopWatching = watchStalls(this.#pool, (opts.statementTimeoutMs ?? 5000) + 5_000, opts.logger);
+    this.#stalls = watchStalls(this.#pool, opts.statementTimeoutMs ?? 5000, { logger: opts.logger });
     // Single statements: no transaction needed. An approval or manual request made on this replica
     // wakes the leader wherever it runs (NOTIFY).
     Object.assign(this, loopStore(
@@ -155,7 +155,7 @@ export class PostgresStore implements Store {
   }
 
   prune(before: number): Promise<number> {
-    return this.#write((tx) => q.prune(tx, before));
+    return this.#write((tx) => q.prune(tx, before), { statementTimeout: { ms: q.HOUSEKEEPING_TIMEOUT_MS, stalls: this.#stalls } });
   }
 
   ping(): Promise<void> {
@@ -167,7 +167,7 @@ export class PostgresStore implements Store {
     this.#closed = true;
     this.#listeners.clear();
     await this.#notifier?.stop();
-    this.#stopWatching();
+    this.#stalls.stop();
     await this.#pool.end();
   }
 
