@@ -10,11 +10,11 @@ import type {
   ConfigurationOptions, CoreV1Event, ObservableMiddleware, RequestContext, ResponseContext, V1DaemonSet, V1Deployment,
   V1Lease, V1StatefulSet,
 } from '@kubernetes/client-node';
+import { getGlobalDispatcher, type Dispatcher } from 'undici';
 import {
   KubeApiError, type CallOptions, type KubeGateway, type LeaseInfo, type LeaseSpec, type NamespaceInfo, type NewEvent,
   type PodInfo, type ReplicaSetInfo, type ScalableKind, type WorkloadInfo, type WorkloadKind,
 } from '../remediate/kube.ts';
-import { getGlobalDispatcher, type Dispatcher } from 'undici';
 import { LoadError } from '../domain/errors.ts';
 import { OWN_COMPONENT } from '../domain/types.ts';
 import { clusterSource, type ClusterChoice } from './connect.ts';
@@ -113,13 +113,13 @@ export class ClientNodeGateway implements KubeGateway {
    * it rejects with the guard's own error (nothing reached the API server).
    */
   private async call<T>(fn: (o: ConfigurationOptions<ObservableMiddleware>) => Promise<T>, call?: CallOptions, mergePatch = false): Promise<T> {
-    let refusal: { error: unknown } | null = null;
+    const refusal = { refused: false, error: undefined as unknown };
     const guard = call?.guard;
     const checked = guard && (() => {
       try {
         guard();
       } catch (e) {
-        refusal = { error: e };
+        Object.assign(refusal, { refused: true, error: e });
         throw e;
       }
     });
@@ -128,7 +128,7 @@ export class ClientNodeGateway implements KubeGateway {
       // client-node picks JSON Patch by default; the documented way to send a merge patch is this header option.
       return await fn(mergePatch ? setHeaderOptions('Content-Type', PatchStrategy.MergePatch, o) : o);
     } catch (e) {
-      if (refusal) throw (refusal as { error: unknown }).error;
+      if (refusal.refused) throw refusal.error;
       throw toKubeApiError(e);
     }
   }
