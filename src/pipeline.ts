@@ -68,12 +68,24 @@ export class Pipeline {
     return { items, ignored: signals.length - items.length };
   }
 
-  /** Resolves only after the store committed every item (the HTTP 2xx contract). */
-  async ingest(channel: string, signals: Signal[]): Promise<IngestOutcome> {
-    const { items, ignored } = this.prepare(signals);
-    if (ignored > 0) this.#opts.observer?.ignored(channel, ignored);
-    if (items.length === 0) return { results: [], ignored };
-    const results = await this.#opts.committer.submit(items);
+  /**
+   * Resolves only after the store committed every item (the HTTP 2xx contract). Not async itself:
+   * the signals and items are reachable only until they are submitted, not while the commit is awaited
+   * (V8 keeps an async function's locals alive across an await, used or not).
+   */
+  ingest(channel: string, signals: Signal[]): Promise<IngestOutcome> {
+    try {
+      const { items, ignored } = this.prepare(signals);
+      if (ignored > 0) this.#opts.observer?.ignored(channel, ignored);
+      if (items.length === 0) return Promise.resolve({ results: [], ignored });
+      return this.#committed(channel, this.#opts.committer.submit(items), ignored);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  async #committed(channel: string, submitted: Promise<RecordResult[]>, ignored: number): Promise<IngestOutcome> {
+    const results = await submitted;
     this.#opts.observer?.committed(channel, results);
     const changed: number[] = [];
     let queued = false;

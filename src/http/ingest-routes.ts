@@ -8,7 +8,7 @@ import type { Channel, Signal } from '../domain/types.ts';
 import type { AdmissionAdapter } from '../ingest/adapter.ts';
 import { admissionResponse, type AdmissionParse } from '../ingest/admission.ts';
 import { INGEST_ADAPTERS } from '../ingest/formats.ts';
-import type { Pipeline } from '../pipeline.ts';
+import type { IngestOutcome, Pipeline } from '../pipeline.ts';
 import { requireToken, type TokenSet } from './auth.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import { readJsonBudgeted, type InflightBudget } from './body.ts';
@@ -39,12 +39,42 @@ function guard(opts: IngestRouteOptions): void {
   if (opts.isDraining()) throw new AppError('draining');
 }
 
-async function commit(opts: IngestRouteOptions, channel: Channel, signals: Signal[]) {
+/** The pipeline's commit; a store failure answers 503 store_unavailable. Not async: see submit(). */
+function commit(opts: IngestRouteOptions, channel: Channel, signals: Signal[]): Promise<IngestOutcome> {
+  let submitted: Promise<IngestOutcome>;
   try {
-    return await opts.pipeline.ingest(channel, signals);
+    submitted = opts.pipeline.ingest(channel, signals);
   } catch (err) {
+    submitted = Promise.reject(err);
+  }
+  return submitted.catch((err: unknown) => {
     opts.onStoreError?.(err);
     throw new AppError('store_unavailable');
+  });
+}
+
+/** A parsed body handed to the pipeline: what the answer needs once the commit is done. */
+interface Submitted {
+  outcome: Promise<IngestOutcome>;
+  valid: number;
+  issues: ErrorDetail[];
+  release: () => void;
+}
+
+/**
+ * Reads, parses and submits one body. The body and its signals stay in this frame, which ends once
+ * they are submitted: the handler awaits the commit holding only the counts and the issues.
+ */
+async function submit(opts: IngestRouteOptions, channel: Channel, parse: (body: unknown, now: number) => Parsed, req: IncomingMessage): Promise<Submitted> {
+  const read = await readJsonBudgeted(req, opts.bodyLimit, opts.budget);
+  try {
+    const { signals, issues } = parse(read.body, opts.now());
+    // Like Alertmanager's own API: keep the valid items, then report the invalid ones with 400.
+    const outcome = signals.length ? commit(opts, channel, signals) : Promise.resolve({ results: [], ignored: 0 });
+    return { outcome, valid: signals.length, issues, release: read.release };
+  } catch (err) {
+    read.release();
+    throw err;
   }
 }
 
@@ -52,21 +82,17 @@ function tokenRoute(opts: IngestRouteOptions, channel: Channel, parse: (body: un
   return async (req, res) => {
     guard(opts);
     requireToken(req, opts.ingestTokens);
-    const read = await readJsonBudgeted(req, opts.bodyLimit, opts.budget);
-    let parsed: Parsed;
-    let outcome: Awaited<ReturnType<typeof commit>>;
+    const { outcome: committed, valid, issues, release } = await submit(opts, channel, parse, req);
+    let outcome: IngestOutcome;
     try {
-      parsed = parse(read.body, opts.now());
-      // Like Alertmanager's own API: keep the valid items, then report the invalid ones with 400.
-      outcome = parsed.signals.length ? await commit(opts, channel, parsed.signals) : { results: [], ignored: 0 };
+      outcome = await committed;
     } finally {
-      read.release();
+      release();
     }
-    const { signals, issues } = parsed;
     if (issues.length) {
       opts.onInvalid?.(channel, issues.length);
       throw new AppError('invalid_payload',
-        `${issues.length} item(s) rejected; ${signals.length} valid item(s) were accepted.`, issues.slice(0, 100));
+        `${issues.length} item(s) rejected; ${valid} valid item(s) were accepted.`, issues.slice(0, 100));
     }
     sendJson(res, 200, `{"status":"success","accepted":${outcome.results.length},"ignored":${outcome.ignored}}`);
   };

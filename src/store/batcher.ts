@@ -1,7 +1,7 @@
 // Group commit (DESIGN §3), independent of the storage engine. Requests that arrive while the store
 // is busy wait for the next batch, so batches grow exactly when load does: one transaction (one fsync,
 // one round trip) then acknowledges many HTTP requests instead of one.
-import type { RecordItem, RecordResult, Store } from './types.ts';
+import type { PackedItems, RecordItem, RecordResult, Store } from './types.ts';
 
 export interface BatchInfo {
   items: number;
@@ -11,7 +11,7 @@ export interface BatchInfo {
 }
 
 export interface GroupCommitterOptions {
-  store: Pick<Store, 'record'> & Partial<Pick<Store, 'recordConcurrency'>>;
+  store: Pick<Store, 'record'> & Partial<Pick<Store, 'recordConcurrency' | 'pack' | 'recordPacked'>>;
   /** Items per store.record call; a larger submission is split across batches. */
   maxBatch?: number;
   /**
@@ -32,9 +32,15 @@ export interface GroupCommitterOptions {
 
 /** One submit() call, possibly spread over several batches. */
 interface Pending {
-  items: RecordItem[];
-  /** Index of the first item not yet handed to a batch. */
+  /** The caller's items, split across batches anywhere; null when the store packed them (chunks). */
+  items: RecordItem[] | null;
+  /** Store.pack()'s chunks, each handed to a batch whole; taken ones are cleared. */
+  chunks: Array<PackedItems | null> | null;
+  count: number;
+  /** Items handed to batches so far (index of the first item not yet handed to one). */
   next: number;
+  /** With chunks: index of the first chunk not yet handed to a batch. */
+  nextChunk: number;
   results: RecordResult[];
   /** Items whose results have come back. */
   done: number;
@@ -47,6 +53,8 @@ interface Slice {
   pending: Pending;
   start: number;
   end: number;
+  /** The slice's chunks, for a store that packs. */
+  chunks: PackedItems[] | null;
 }
 
 /** A batch the store has answered: its results, or the error that failed it. */
@@ -59,7 +67,8 @@ interface Finished {
 }
 
 export class GroupCommitter {
-  readonly #store: Pick<Store, 'record'>;
+  readonly #store: GroupCommitterOptions['store'];
+  readonly #packs: boolean;
   readonly #maxBatch: number;
   readonly #maxInFlight: number;
   readonly #schedule: (flush: () => void) => void;
@@ -72,6 +81,7 @@ export class GroupCommitter {
 
   constructor(opts: GroupCommitterOptions) {
     this.#store = opts.store;
+    this.#packs = opts.store.pack !== undefined && opts.store.recordPacked !== undefined;
     this.#maxBatch = Math.max(1, opts.maxBatch ?? 500);
     this.#maxInFlight = Math.max(1, Math.floor(opts.maxInFlight ?? opts.store.recordConcurrency ?? 1));
     this.#schedule = opts.schedule ?? ((flush) => { setImmediate(flush); });
@@ -83,7 +93,12 @@ export class GroupCommitter {
   submit(items: RecordItem[]): Promise<RecordResult[]> {
     if (items.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
-      this.#queue.push({ items, next: 0, results: new Array(items.length), done: 0, failed: false, resolve, reject });
+      // Packed now, so nothing of the caller's items stays reachable from here while they wait.
+      const chunks = this.#packs ? this.#store.pack!(items) : null;
+      this.#queue.push({
+        items: chunks ? null : items, chunks, count: items.length, next: 0, nextChunk: 0,
+        results: new Array(items.length), done: 0, failed: false, resolve, reject,
+      });
       this.#kick();
     });
   }
@@ -140,34 +155,58 @@ export class GroupCommitter {
     for (const w of waiters) w();
   }
 
-  /** Takes up to maxBatch items from the head of the queue, in arrival order. */
+  /**
+   * Takes up to maxBatch items from the head of the queue, in arrival order. Packed chunks go whole:
+   * a batch stops before a chunk that does not fit, unless the batch would otherwise be empty.
+   */
   #take(): Slice[] {
     const slices: Slice[] = [];
     let room = this.#maxBatch;
     while (room > 0 && this.#queue.length > 0) {
       const p = this.#queue[0];
-      const end = Math.min(p.items.length, p.next + room);
-      slices.push({ pending: p, start: p.next, end });
-      room -= end - p.next;
-      p.next = end;
-      if (p.next === p.items.length) this.#queue.shift();
+      if (p.chunks) {
+        const chunk = p.chunks[p.nextChunk]!;
+        if (chunk.count > room && slices.length > 0) break;
+        const last = slices.at(-1);
+        if (last?.pending === p) {
+          last.end += chunk.count;
+          last.chunks!.push(chunk);
+        } else {
+          slices.push({ pending: p, start: p.next, end: p.next + chunk.count, chunks: [chunk] });
+        }
+        p.chunks[p.nextChunk++] = null;
+        p.next += chunk.count;
+        room -= chunk.count;
+      } else {
+        const end = Math.min(p.count, p.next + room);
+        slices.push({ pending: p, start: p.next, end, chunks: null });
+        room -= end - p.next;
+        p.next = end;
+      }
+      if (p.next === p.count) this.#queue.shift();
     }
     return slices;
   }
 
   /** Hands one batch to the store; never rejects (the outcome is settled by #settle). */
   async #start(slices: Slice[]): Promise<Finished> {
-    const batch = slices.flatMap((s) => s.pending.items.slice(s.start, s.end));
+    const items = slices.reduce((n, s) => n + s.end - s.start, 0);
     const started = this.#now();
     try {
-      const results = await this.#store.record(batch);
-      if (results.length !== batch.length) {
-        throw new Error(`store returned ${results.length} results for ${batch.length} items`);
+      const results = await this.#record(slices);
+      if (results.length !== items) {
+        throw new Error(`store returned ${results.length} results for ${items} items`);
       }
-      return { slices, items: batch.length, started, results, error: undefined };
+      return { slices, items, started, results, error: undefined };
     } catch (err) {
-      return { slices, items: batch.length, started, results: undefined, error: err };
+      return { slices, items, started, results: undefined, error: err };
     }
+  }
+
+  /** Not async: the batch's items are reachable only until the store has taken them. */
+  #record(slices: Slice[]): Promise<RecordResult[]> {
+    if (this.#packs) return this.#store.recordPacked!(slices.flatMap((s) => s.chunks!));
+    return this.#store.record(slices.flatMap((s) => s.pending.items!.slice(s.start, s.end)));
   }
 
   /**
@@ -191,7 +230,7 @@ export class GroupCommitter {
       } else if (!p.failed) {
         for (let i = 0; i < n; i++) p.results[s.start + i] = results[offset + i];
         p.done += n;
-        if (p.done === p.items.length) wake.push(() => p.resolve(p.results));
+        if (p.done === p.count) wake.push(() => p.resolve(p.results));
       }
       offset += n;
     }

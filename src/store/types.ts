@@ -308,6 +308,9 @@ export interface StoreChange {
   settings?: Settings;
 }
 
+/** Items packed by Store.pack(): opaque to everyone but the store; `count` items, recorded whole. */
+export interface PackedItems { readonly count: number }
+
 /** Notification outbox methods (DESIGN §6b) live in ./outbox.ts. */
 export interface Store extends OutboxStore {
   readonly kind: 'sqlite' | 'postgres';
@@ -317,6 +320,13 @@ export interface Store extends OutboxStore {
   record(items: RecordItem[]): Promise<RecordResult[]>;
   /** How many record() calls may run at once (the group committer's batches in flight); absent: 1. */
   readonly recordConcurrency?: number;
+  /**
+   * Optional, for a store whose record() copies items to another thread: pack() turns a submission
+   * into whole chunks on arrival, recordPacked() records a batch of them as record() would. Items then
+   * wait for their batch off the JS heap, not copied and promoted by every scavenge (issue #12).
+   */
+  pack?(items: RecordItem[]): PackedItems[];
+  recordPacked?(chunks: PackedItems[]): Promise<RecordResult[]>;
   listGroups(query: GroupQuery): Promise<{ groups: ErrorGroup[]; total: number }>;
   getGroup(id: number, opts?: { occurrences?: number }): Promise<ErrorGroupDetail | null>;
   stats(now: number): Promise<Stats>;

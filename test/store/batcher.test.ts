@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { GroupCommitter } from '../../src/store/batcher.ts';
 import type { BatchInfo } from '../../src/store/batcher.ts';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
-import type { RecordItem, RecordResult } from '../../src/store/types.ts';
+import type { PackedItems, RecordItem, RecordResult } from '../../src/store/types.ts';
 import { makeItem, T0 } from './factory.ts';
 
 const items = (...ns: number[]): RecordItem[] => ns.map((n) => makeItem({ fingerprint: `fp-${n}`, signal: { occurrenceKey: `k${n}` } }));
@@ -29,6 +29,29 @@ class ManualStore {
   fail(err: unknown): void {
     this.#pending.shift()!.reject(err);
   }
+}
+
+/** A store that packs (like the threaded SQLite store): chunks of `chunk` items, recorded whole. */
+class PackingStore extends ManualStore {
+  packs = 0;
+  readonly #chunk: number;
+  constructor(chunk: number) {
+    super();
+    this.#chunk = chunk;
+  }
+
+  pack = (submission: RecordItem[]): Array<PackedItems & { items: RecordItem[] }> => {
+    this.packs++;
+    const out = [];
+    for (let i = 0; i < submission.length; i += this.#chunk) {
+      const part = submission.slice(i, i + this.#chunk);
+      out.push({ count: part.length, items: part });
+    }
+    return out;
+  };
+
+  recordPacked = (chunks: PackedItems[]): Promise<RecordResult[]> =>
+    this.record((chunks as Array<PackedItems & { items: RecordItem[] }>).flatMap((c) => c.items));
 }
 
 /** Deterministic scheduler: flushes run only when the test says so. */
@@ -208,6 +231,46 @@ describe('GroupCommitter', () => {
     const gc = new GroupCommitter({ store });
     assert.deepEqual(await gc.submit([]), []);
     assert.equal(store.calls.length, 0);
+  });
+
+  it('with a packing store: packs each submission when it arrives and hands batches whole chunks in order', async () => {
+    const store = new PackingStore(3);
+    const sched = manualScheduler();
+    const batches: BatchInfo[] = [];
+    const gc = new GroupCommitter({ store, schedule: sched.schedule, maxBatch: 5, onBatch: (b) => batches.push(b) });
+    const a = gc.submit(items(1, 2, 3, 4)); // chunks [1 2 3] [4]
+    const b = gc.submit(items(5, 6)); //       chunk  [5 6]
+    const c = gc.submit(items(7)); //          chunk  [7]
+    assert.equal(store.packs, 3, 'packed on submit, before any batch was taken');
+    sched.run();
+    for (let i = 0; i < 3 && store.calls.length > i; i++) {
+      store.succeed();
+      await settle();
+    }
+    // [1 2 3] + [4] fill 4 of 5; [5 6] does not fit whole, so it opens the next batch.
+    assert.deepEqual(store.calls.map((batch) => batch.map((i) => i.fingerprint)), [
+      ['fp-1', 'fp-2', 'fp-3', 'fp-4'], ['fp-5', 'fp-6', 'fp-7'],
+    ]);
+    assert.deepEqual([ids(await a), ids(await b), ids(await c)], [[1, 2, 3, 4], [5, 6], [7]]);
+    assert.deepEqual(batches.map((x) => [x.items, x.callers]), [[4, 1], [3, 2]]);
+  });
+
+  it('with a packing store: a chunk larger than maxBatch goes alone, and a failed batch drops the remaining chunks of its callers', async () => {
+    const store = new PackingStore(4);
+    const sched = manualScheduler();
+    const gc = new GroupCommitter({ store, schedule: sched.schedule, maxBatch: 3 });
+    const a = gc.submit(items(1, 2, 3, 4, 5)); // chunks [1 2 3 4] [5]
+    const b = gc.submit(items(6));
+    sched.run();
+    assert.deepEqual(store.calls.map((batch) => batch.length), [4], 'an oversized chunk is never split');
+    const boom = new Error('disk full');
+    store.fail(boom);
+    await assert.rejects(a, boom);
+    await settle();
+    // a's second chunk left the queue with it; b goes on.
+    assert.deepEqual(store.calls.map((batch) => batch.map((i) => i.fingerprint)), [['fp-1', 'fp-2', 'fp-3', 'fp-4'], ['fp-6']]);
+    store.succeed();
+    assert.deepEqual(ids(await b), [6]);
   });
 
   it('with SQLite: 200 concurrent submits become a handful of transactions with correct results', async () => {

@@ -21,7 +21,40 @@ describeStoreContract('sqlite (worker thread)', async (opts) => {
   return { store, cleanup: async () => { await store.close(); cleanup(); } };
 });
 
+// The ingest path records through pack() and recordPacked() (the group committer): the same contract.
+describeStoreContract('sqlite (worker thread, packed items)', async (opts) => {
+  const { dir, cleanup } = tempDir();
+  const store = await ThreadedSqliteStore.open({ path: join(dir, 'ks.db'), ...opts });
+  store.record = (items) => store.recordPacked(store.pack(items));
+  return { store, cleanup: async () => { await store.close(); cleanup(); } };
+});
+
 describe('ThreadedSqliteStore', () => {
+  it('moves packed items to its thread without copying them and records them as record() does', async () => {
+    const { dir, cleanup } = tempDir();
+    const store = await ThreadedSqliteStore.open({ path: join(dir, 'ks.db'), maxOccurrences: 5 });
+    try {
+      await store.migrate();
+      const items = Array.from({ length: 150 }, (_, n) => makeItem({ fingerprint: `fp-${n % 100}`, signal: { occurrenceKey: `k${n}` } }));
+      const chunks = store.pack(items);
+      assert.deepEqual(chunks.map((c) => c.count), [64, 64, 22]);
+      const buffers = chunks.map((c) => (c as unknown as { bytes: Uint8Array }).bytes);
+      assert.ok(buffers.every((b) => b.byteLength > 0));
+      // A small submission is not serialized (one call per item would cost more than it saves).
+      const small = store.pack([makeItem({ fingerprint: 'fp-small', signal: { occurrenceKey: 'small' } })]);
+      assert.deepEqual(small.map((c) => 'bytes' in c), [false]);
+      const results = await store.recordPacked([...chunks, ...small]);
+      assert.ok(buffers.every((b) => b.byteLength === 0), 'the buffers were transferred (detached here), not copied');
+      assert.deepEqual(results.map((r) => r.outcome), [...Array(100).fill('new-group'), ...Array(50).fill('new-occurrence'), 'new-group']);
+      assert.equal(new Set(results.map((r) => r.groupId)).size, 101);
+      assert.equal((await store.listGroups({ page: 1, pageSize: 1 })).total, 101);
+    } finally {
+      await store.close();
+      cleanup();
+    }
+  });
+
+
   it('reports the lock of a second writer as the same LoadError', async () => {
     const { dir, cleanup } = tempDir();
     const first = await ThreadedSqliteStore.open({ path: join(dir, 'ks.db'), maxOccurrences: 5 });

@@ -3,6 +3,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { parentPort, workerData } from 'node:worker_threads';
 import { AppError, LoadError } from '../../domain/errors.ts';
 import { SqliteStore, type SqliteStoreOptions } from './store.ts';
+import { type PackedChunk, unpack } from './wire.ts';
 
 export interface WireError {
   kind: 'AppError' | 'LoadError' | 'Error';
@@ -63,8 +64,12 @@ function main(): void {
     return;
   }
   port.postMessage({ ready: true });
+  // Calls the thread answers itself; everything else is the store's method of that name.
+  const own: Record<string, (...a: unknown[]) => Promise<unknown>> = {
+    recordPacked: (chunks) => store.record(unpack(chunks as PackedChunk[])),
+  };
   port.on('message', (msg: { id: number; method: string; args: unknown[] }) => {
-    const fn = (store as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[msg.method];
+    const fn = own[msg.method] ?? (store as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[msg.method];
     Promise.resolve()
       .then(() => fn.apply(store, msg.args))
       .then((result) => port.postMessage({ id: msg.id, result }), (err) => port.postMessage({ id: msg.id, error: toWireError(err) }));

@@ -8,7 +8,7 @@ import type { Store } from '../types.ts';
 import { forwardedLoopStore, type LoopStore } from '../loop.ts';
 import type { SqliteStoreOptions } from './store.ts';
 import type { WireError } from './thread.ts';
-import { toWire } from './wire.ts';
+import { pack, type PackedChunk, toWire, transferables } from './wire.ts';
 
 type Method = Exclude<keyof Store, 'kind' | 'subscribe'>;
 type Call<M extends Method> = Store[M] extends (...a: infer A) => infer R ? { args: A; result: R } : never;
@@ -77,12 +77,12 @@ class Channel {
     worker.on('exit', (code) => die(`exited with code ${code}`));
   }
 
-  call(method: string, args: unknown[]): Promise<unknown> {
+  call(method: string, args: unknown[], transfer: ArrayBuffer[] = []): Promise<unknown> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, method, args });
+      this.worker.postMessage({ id, method, args }, transfer);
     });
   }
 }
@@ -144,14 +144,25 @@ export class ThreadedSqliteStore implements Store {
     return reader.call(method, args) as Call<M>['result'];
   }
 
-  record: Store['record'] = async (items) => {
+  record: Store['record'] = (items) => this.#recorded(() => this.#call('record', toWire(items)));
+
+  /** On arrival (wire.ts): a submission of 16 items or more is serialized and waits for its batch outside the JS heap. */
+  pack: NonNullable<Store['pack']> = (items) => pack(items);
+
+  /** The chunks' buffers move to the store thread (transferred, not copied). */
+  recordPacked: NonNullable<Store['recordPacked']> = (chunks) => {
+    const packed = chunks as PackedChunk[];
+    return this.#recorded(() => this.#writer.call('recordPacked', [packed], transferables(packed)) as ReturnType<Store['record']>);
+  };
+
+  async #recorded<T>(call: () => Promise<T>): Promise<T> {
     this.#recording++;
     try {
-      return await this.#call('record', toWire(items));
+      return await call();
     } finally {
       this.#recording--;
     }
-  };
+  }
 
   /** Migrates on the writer, then opens the reader's connection (best effort: without it, reads stay on the writer). */
   migrate: Store['migrate'] = async () => {
