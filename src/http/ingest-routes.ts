@@ -41,13 +41,8 @@ function guard(opts: IngestRouteOptions): void {
 
 /** The pipeline's commit; a store failure answers 503 store_unavailable. Not async: see submit(). */
 function commit(opts: IngestRouteOptions, channel: Channel, signals: Signal[]): Promise<IngestOutcome> {
-  let submitted: Promise<IngestOutcome>;
-  try {
-    submitted = opts.pipeline.ingest(channel, signals);
-  } catch (err) {
-    submitted = Promise.reject(err);
-  }
-  return submitted.catch((err: unknown) => {
+  // Pipeline.ingest() reports every failure as a rejection, never by throwing.
+  return opts.pipeline.ingest(channel, signals).catch((err: unknown) => {
     opts.onStoreError?.(err);
     throw new AppError('store_unavailable');
   });

@@ -34,8 +34,8 @@ export interface GroupCommitterOptions {
 interface Pending {
   /** The caller's items, split across batches anywhere; null when the store packed them (chunks). */
   items: RecordItem[] | null;
-  /** Store.pack()'s chunks, each handed to a batch whole; taken ones are cleared. */
-  chunks: Array<PackedItems | null> | null;
+  /** Store.pack()'s chunks, each handed to a batch whole. */
+  chunks: PackedItems[] | null;
   count: number;
   /** Items handed to batches so far (index of the first item not yet handed to one). */
   next: number;
@@ -165,7 +165,7 @@ export class GroupCommitter {
     while (room > 0 && this.#queue.length > 0) {
       const p = this.#queue[0];
       if (p.chunks) {
-        const chunk = p.chunks[p.nextChunk]!;
+        const chunk = p.chunks[p.nextChunk];
         if (chunk.count > room && slices.length > 0) break;
         const last = slices.at(-1);
         if (last?.pending === p) {
@@ -174,7 +174,7 @@ export class GroupCommitter {
         } else {
           slices.push({ pending: p, start: p.next, end: p.next + chunk.count, chunks: [chunk] });
         }
-        p.chunks[p.nextChunk++] = null;
+        p.nextChunk++;
         p.next += chunk.count;
         room -= chunk.count;
       } else {
