@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { DEFAULT_INDEX_POLICY, indexDecision } from '../../src/store/sqlite/search-indexer.ts';
-import { MIGRATIONS } from '../../src/store/sqlite/migrations.ts';
+import { migrateTo } from '../../src/store/sqlite/migrations.ts';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
 import type { RecordItem, RecordResult } from '../../src/store/types.ts';
 import { searchContract } from './contract-search.ts';
@@ -136,8 +136,7 @@ describe('SQLite deferred search indexing', () => {
     const path = join(dir, 'ks.db');
     try {
       const db = new DatabaseSync(path);
-      for (const sql of MIGRATIONS.slice(0, 6)) db.exec(sql);
-      db.exec('PRAGMA user_version = 6');
+      migrateTo(db, 6);
       db.prepare(`INSERT INTO error_groups (id, fingerprint, source, priority, rule, status, title, message, namespace,
         pod, container, workload, labels, count, first_seen, last_seen, why) VALUES (3, 'fp-v6', 'alert', 'P2', NULL,
         'firing', 't', 'written before the upgrade', 'shop', 'web', 'api', 'Deployment/web', '{}', 1, ?, ?, '{}')`).run(T0, T0);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { AppError, LoadError } from '../../src/domain/errors.ts';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
-import { MIGRATIONS } from '../../src/store/sqlite/migrations.ts';
+import { MIGRATIONS, migrateTo } from '../../src/store/sqlite/migrations.ts';
 import { claimCandidate } from '../../src/store/claim-order-schema.ts';
 import { describeStoreContract } from './contract.ts';
 import { assertRefusesWrites, makeItem, MINUTE, T0 } from './factory.ts';
@@ -127,8 +127,7 @@ describe('SqliteStore (file behaviour)', () => {
 
   it('upgrades a version-5 database: inline reasons and full occurrence rows still read the same', async () => {
     const db = new DatabaseSync(path);
-    for (const sql of MIGRATIONS.slice(0, 5)) db.exec(sql);
-    db.exec('PRAGMA user_version = 5');
+    migrateTo(db, 5);
     const why = { matched: 'crashloop-backoff', tried: [{ rule: 'oom-killed', failed: 'pattern' }] };
     db.prepare(`INSERT INTO error_groups (id, fingerprint, source, priority, rule, status, title, message, namespace,
       pod, container, workload, labels, count, first_seen, last_seen, why) VALUES (7, 'fp-old', 'alert', 'P1',
@@ -153,7 +152,7 @@ describe('SqliteStore (file behaviour)', () => {
     // or a sort there costs every ingest commit behind it in proportion to the table (issue #12).
     const db = new DatabaseSync(':memory:');
     try {
-      for (const sql of MIGRATIONS) db.exec(sql);
+      migrateTo(db, MIGRATIONS.length);
       const plan = (sql: string, ...args: number[]) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as Array<{ detail: string }>).map((r) => r.detail).join('; ');
       const expiry = plan("UPDATE error_groups SET status = 'resolved', resolved_at = expires_at WHERE status = 'firing' AND expires_at < ?", T0);
       assert.match(expiry, /USING INDEX error_groups_expiry/);

@@ -9,6 +9,10 @@ import { KEYS_BY_GROUP_SCHEMA } from './keys-schema.ts';
 import { SEARCH_DEFERRED_SCHEMA, SEARCH_SCHEMA } from './search-schema.ts';
 import { CLAIM_ORDER_SCHEMA } from '../claim-order-schema.ts';
 import { COMPACT_SCHEMA } from './compact-schema.ts';
+import { DROP_FINGERPRINT_INDEX } from './fingerprint-schema.ts';
+
+/** A schema step: SQL text, or a function for a rebuild that must read the schema it rebuilds. */
+type Migration = string | ((db: DatabaseSync) => void);
 
 // Times are epoch milliseconds (INTEGER); JSON columns hold TEXT.
 const V1 = `
@@ -146,9 +150,10 @@ DROP INDEX IF EXISTS occurrence_keys_last_seen;
 // V7: new groups reach the search index after their commit (src/store/sqlite/search-schema.ts).
 // V8: the remediation claim walks an index in claim order (src/store/claim-order-schema.ts).
 // V9: the housekeeping indexes (above).
-export const MIGRATIONS: readonly string[] = [
+// V10: no fingerprint index; the writer keeps its own directory (src/store/sqlite/fingerprint-schema.ts).
+export const MIGRATIONS: readonly Migration[] = [
   V1, OUTBOX_SCHEMA, LOOP_SCHEMA, KEYS_BY_GROUP_SCHEMA, SEARCH_SCHEMA, COMPACT_SCHEMA, SEARCH_DEFERRED_SCHEMA, CLAIM_ORDER_SCHEMA,
-  HOUSEKEEPING_INDEX_SCHEMA,
+  HOUSEKEEPING_INDEX_SCHEMA, DROP_FINGERPRINT_INDEX,
 ];
 
 const SCHEMA_VERSION = MIGRATIONS.length;
@@ -160,22 +165,50 @@ function currentVersion(db: DatabaseSync): number {
 
 /** Brings the schema to SCHEMA_VERSION; refuses a database written by a newer release. */
 export function migrate(db: DatabaseSync, file: string): void {
-  db.exec('BEGIN IMMEDIATE');
-  try {
-    const from = currentVersion(db);
+  upgrade(db, SCHEMA_VERSION, (from) => {
     if (from > SCHEMA_VERSION) {
       throw new LoadError(file, [{
         path: 'store.path',
         message: `schema version ${from} is newer than this release understands (${SCHEMA_VERSION}); upgrade kube-sentinel`,
       }]);
     }
-    for (let v = from; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]);
-    // PRAGMA takes no bound parameters; the value is our own integer.
-    if (from !== SCHEMA_VERSION) db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+  });
+}
+
+/** Tests: a database at an older schema version, as an earlier release left it. */
+export function migrateTo(db: DatabaseSync, version: number): void {
+  upgrade(db, version, () => {});
+}
+
+/**
+ * Applies the pending migrations up to `to` in one IMMEDIATE transaction. Foreign keys are off while
+ * it runs (SQLite's documented table rebuild: dropping a parent table with them on would delete its
+ * children) and checked before the commit; the setting cannot change inside a transaction.
+ */
+function upgrade(db: DatabaseSync, to: number, check: (from: number) => void): void {
+  const fk = (db.prepare('PRAGMA foreign_keys').get() as { foreign_keys: number }).foreign_keys;
+  db.exec('PRAGMA foreign_keys = OFF');
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const from = currentVersion(db);
+    check(from);
+    for (let v = from; v < to; v++) {
+      const m = MIGRATIONS[v];
+      if (typeof m === 'string') db.exec(m);
+      else m(db);
+    }
+    if (from < to) {
+      const broken = db.prepare('PRAGMA foreign_key_check').all();
+      if (broken.length > 0) throw new Error(`schema upgrade left ${broken.length} broken foreign key reference(s)`);
+      // PRAGMA takes no bound parameters; the value is our own integer.
+      db.exec(`PRAGMA user_version = ${to}`);
+    }
     db.exec('COMMIT');
   } catch (err) {
     db.exec('ROLLBACK');
     throw err;
+  } finally {
+    db.exec(`PRAGMA foreign_keys = ${fk ? 'ON' : 'OFF'}`);
   }
 }
 

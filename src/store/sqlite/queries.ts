@@ -113,10 +113,15 @@ export function expire(stmts: Statements, now: number): number {
   });
 }
 
-/** Retention: old groups (their occurrences, keys and requests cascade), old dedup keys, audit and done requests. */
-export function prune(stmts: Statements, before: number): number {
+/**
+ * Retention: old groups (their occurrences, keys and requests cascade), old dedup keys, audit and done
+ * requests. Returns the fingerprints of the deleted groups (the writer's directory forgets them).
+ */
+export function prune(stmts: Statements, before: number): string[] {
   return stmts.transaction(() => {
-    const groups = Number(stmts.get('DELETE FROM error_groups WHERE last_seen < ?').run(before).changes);
+    const deleted = all<{ fingerprint: string }>(stmts.get('DELETE FROM error_groups WHERE last_seen < ? RETURNING fingerprint'), before)
+      .map((r) => r.fingerprint);
+    const groups = deleted.length;
     stmts.get('DELETE FROM occurrence_keys WHERE last_seen < ?').run(before);
     stmts.get('DELETE FROM occurrence_minutes WHERE minute < ?').run(Math.floor(before / 60_000));
     if (groups > 0) stmts.get(PRUNE_REASONS).run();
@@ -127,6 +132,6 @@ export function prune(stmts: Statements, before: number): number {
     stmts.get("DELETE FROM notification_deliveries WHERE state IN ('sent', 'failed') AND created_at < ?").run(before);
     stmts.get('DELETE FROM notification_events WHERE at < ?').run(before);
     stmts.get('DELETE FROM notification_marks WHERE group_id NOT IN (SELECT id FROM error_groups)').run();
-    return groups;
+    return deleted;
   });
 }

@@ -7,13 +7,15 @@ import { type ExistingGroup, keyId, planBatch, wantsRemediation } from '../plan.
 import type { RecordItem, RecordResult } from '../types.ts';
 import { eventsForChanges } from '../outbox.ts';
 import { bulk } from './bulk.ts';
+import type { GroupDirectory } from './group-directory.ts';
 import type { Reasons } from './reasons.ts';
 import { insertEvents } from './outbox.ts';
 import type { Statements } from './statements.ts';
 import { all, one } from './statements.ts';
 
+// By id: the writer's directory names the ids (migration V10 dropped the fingerprint index).
 const SELECT_GROUPS = `SELECT id, fingerprint, status, resolved_at, expires_at, priority FROM error_groups
-  WHERE fingerprint IN (SELECT value FROM json_each(?))`;
+  WHERE id IN (SELECT value FROM json_each(?))`;
 
 // One statement for all keys of the batch: json_each drives primary-key lookups. Keys are stored by
 // group id (migration V4: new groups append instead of landing on random pages of a hash-keyed index),
@@ -22,11 +24,12 @@ const SELECT_KEYS = `SELECT k.group_id, k.key, k.seen_count, k.state
   FROM json_each(?) j JOIN occurrence_keys k
     ON k.group_id = j.value ->> 0 AND k.key = j.value ->> 1`;
 
-const UPSERT_GROUPS = (values: string): string => `INSERT INTO error_groups (fingerprint, alert_fingerprint,
+// A new group comes with a NULL id (SQLite assigns the next rowid); an existing one with its own.
+const UPSERT_GROUPS = (values: string): string => `INSERT INTO error_groups (id, fingerprint, alert_fingerprint,
     source, priority, rule, status, title, message, namespace, pod, container, workload, labels, count,
     first_seen, last_seen, resolved_at, expires_at, why, remediation_action)
   VALUES ${values}
-  ON CONFLICT (fingerprint) DO UPDATE SET
+  ON CONFLICT (id) DO UPDATE SET
     alert_fingerprint = coalesce(excluded.alert_fingerprint, alert_fingerprint),
     source = excluded.source, priority = excluded.priority, rule = excluded.rule, status = excluded.status,
     title = excluded.title, message = excluded.message, namespace = excluded.namespace, pod = excluded.pod,
@@ -70,18 +73,25 @@ const INSERT_REQUESTS = (values: string): string => `INSERT INTO remediation_req
 export interface RecordContext {
   maxOccurrences: number;
   reasons: Reasons;
+  /** The writer's fingerprint → group id directory. */
+  directory: GroupDirectory;
   /** Write the outbox events of the changes (SqliteStoreOptions.notifyOnIngest). */
   notify: boolean;
 }
 
 export function recordBatch(stmts: Statements, items: RecordItem[], ctx: RecordContext): RecordResult[] {
   if (items.length === 0) return [];
-  const { maxOccurrences, reasons } = ctx;
+  const { maxOccurrences, reasons, directory } = ctx;
 
   const existing = new Map<string, ExistingGroup>();
-  const fingerprints = [...new Set(items.map((i) => i.fingerprint))];
-  for (const g of all<ExistingGroup>(stmts.get(SELECT_GROUPS), JSON.stringify(fingerprints))) {
-    existing.set(g.fingerprint, g);
+  const fingerprints = new Set(items.map((i) => i.fingerprint));
+  const ids = directory.idsOf(stmts, fingerprints);
+  // A directory entry is a hint (group-directory.ts): rows are keyed by their own fingerprint, so an
+  // entry pointing at a row another group now holds cannot make this batch join that group.
+  if (ids.length > 0) {
+    for (const g of all<ExistingGroup>(stmts.get(SELECT_GROUPS), JSON.stringify(ids))) {
+      if (fingerprints.has(g.fingerprint)) existing.set(g.fingerprint, g);
+    }
   }
   const known = new Map<string, KnownOccurrence>();
   const byId = new Map<number, string>();
@@ -109,7 +119,7 @@ export function recordBatch(stmts: Statements, items: RecordItem[], ctx: RecordC
     const { signal, classification: cls } = c.latest;
     const labels = JSON.stringify(signal.labels);
     groupText.set(c.fingerprint, { message: signal.message, labels, labelsOf: signal.labels });
-    return [c.fingerprint, signal.alertFingerprint, signal.source, cls.priority, cls.rule, c.status,
+    return [existing.get(c.fingerprint)?.id ?? null, c.fingerprint, signal.alertFingerprint, signal.source, cls.priority, cls.rule, c.status,
       signal.title, signal.message, signal.namespace, signal.pod, signal.container, c.latest.workload,
       labels, c.countDelta, c.firstSeen, c.lastSeen, c.resolvedAt, c.expiresAt,
       reasons.ref(stmts, JSON.stringify(cls.reason)), cls.remediation?.action ?? null];
@@ -117,6 +127,7 @@ export function recordBatch(stmts: Statements, items: RecordItem[], ctx: RecordC
   const groups = new Map<string, { id: number; count: number }>();
   for (const g of bulk<{ fingerprint: string; id: number; count: number }>(stmts, UPSERT_GROUPS, groupRows)) {
     groups.set(g.fingerprint, g);
+    if (!existing.has(g.fingerprint)) directory.learn(g.fingerprint, g.id);
   }
 
   // 2b. Notification outbox events, committed with the change that causes them.

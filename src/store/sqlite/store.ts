@@ -16,6 +16,7 @@ import type { Delivery, DeliveryQuery, DeliveryResult, NotificationEvent, Outbox
 import * as o from './outbox.ts';
 import * as q from './queries.ts';
 import { recordBatch } from './record.ts';
+import { GroupDirectory } from './group-directory.ts';
 import { Reasons } from './reasons.ts';
 import * as r from './remediation.ts';
 import { DEFAULT_INDEX_POLICY, SearchIndexer } from './search-indexer.ts';
@@ -68,6 +69,7 @@ export class SqliteStore implements Store {
   readonly #notifyOnIngest: boolean;
   readonly #now: () => number;
   readonly #reasons = new Reasons();
+  readonly #directory = new GroupDirectory();
   /** The writer's deferred search indexing; null for a read-only session. */
   readonly #indexer: SearchIndexer | null;
   #closed = false;
@@ -132,6 +134,7 @@ export class SqliteStore implements Store {
     return this.#run(() => {
       if (this.readOnly) return assertMigrated(this.#db, this.path);
       migrate(this.#db, this.path);
+      this.#directory.load(this.#stmts);
       this.#indexer!.start();
     });
   }
@@ -145,15 +148,17 @@ export class SqliteStore implements Store {
     return this.#write(() => {
       try {
         const results = this.#stmts.transaction(() => recordBatch(this.#stmts, items, {
-          maxOccurrences: this.#maxOccurrences, reasons: this.#reasons, notify: this.#notifyOnIngest,
+          maxOccurrences: this.#maxOccurrences, reasons: this.#reasons, directory: this.#directory, notify: this.#notifyOnIngest,
         }));
         this.#reasons.committed();
+        this.#directory.committed();
         let created = 0;
         for (const res of results) if (res.outcome === 'new-group') created++;
         this.#indexer!.noteWrite(created);
         return results;
       } catch (err) {
         this.#reasons.rolledBack();
+        this.#directory.rolledBack();
         throw err;
       }
     });
@@ -182,7 +187,9 @@ export class SqliteStore implements Store {
   prune(before: number): Promise<number> {
     return this.#write(() => {
       try {
-        return q.prune(this.#stmts, before);
+        const deleted = q.prune(this.#stmts, before);
+        this.#directory.forget(deleted);
+        return deleted.length;
       } finally {
         this.#reasons.forget();
       }
