@@ -90,9 +90,10 @@ describe('SqliteStore without a fingerprint index (migration V10)', () => {
   it('a batch that failed leaves no group behind for the next one to join', async () => {
     const s = await open();
     const side = new DatabaseSync(path);
-    side.exec(`CREATE TRIGGER refuse AFTER INSERT ON error_groups WHEN new.title = 'refused'
+    // Fails after the group rows were written (the dedup keys come next), so the batch had learnt ids.
+    side.exec(`CREATE TRIGGER refuse AFTER INSERT ON occurrence_keys WHEN new.key = 'refused'
       BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`);
-    await assert.rejects(s.record([makeItem({ fingerprint: 'fp-x' }), makeItem({ fingerprint: 'fp-y', signal: { title: 'refused' } })]));
+    await assert.rejects(s.record([makeItem({ fingerprint: 'fp-x' }), makeItem({ fingerprint: 'fp-y', signal: { occurrenceKey: 'refused' } })]));
     side.exec('DROP TRIGGER refuse');
     side.close();
     const [x] = await s.record([makeItem({ fingerprint: 'fp-x', receivedAt: T0 + MINUTE })]);

@@ -73,10 +73,10 @@ const socketOf = (c: PoolClient): Socket | undefined => (c as unknown as { conne
  * The client-side backstop for a silently dropped network path, where the server's statement_timeout
  * never gets to answer: a checked-out connection that has sent something and heard nothing back for
  * the statement timeout plus 5 s is closed, so its statement fails as store_unavailable instead of
- * hanging. It reads the socket's byte counters once a second. pg's own query_timeout does this with a timer per statement
- * whose closure holds the query and its rows; under a read load V8 then promoted nearly every result to
- * the old generation (the dashboard's listing at 100k groups: 55–57 mark-compacts in 10 s instead of
- * 4–5, p99 17.5–18.5 ms instead of 6.9–8.2 ms; docs/benchmarks.md).
+ * hanging. It reads the socket's byte counters once a second. pg's own query_timeout does this with a
+ * timer per statement whose closure holds the query and its rows; under a read load V8 then promoted
+ * nearly every result to the old generation (the dashboard's listing at 100k groups: 55–57
+ * mark-compacts in 10 s instead of 4–5, p99 17.5–18.5 ms instead of 6.9–8.2 ms; docs/benchmarks.md).
  */
 export function watchStalls(pool: Pool, statementTimeoutMs: number, o: { logger?: StoreLogger; everyMs?: number; slackMs?: number } = {}): StallWatch {
   const { logger, everyMs = 1000, slackMs = 5000 } = o;

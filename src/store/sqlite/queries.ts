@@ -121,10 +121,9 @@ export function prune(stmts: Statements, before: number): string[] {
   return stmts.transaction(() => {
     const deleted = all<{ fingerprint: string }>(stmts.get('DELETE FROM error_groups WHERE last_seen < ? RETURNING fingerprint'), before)
       .map((r) => r.fingerprint);
-    const groups = deleted.length;
     stmts.get('DELETE FROM occurrence_keys WHERE last_seen < ?').run(before);
     stmts.get('DELETE FROM occurrence_minutes WHERE minute < ?').run(Math.floor(before / 60_000));
-    if (groups > 0) stmts.get(PRUNE_REASONS).run();
+    if (deleted.length > 0) stmts.get(PRUNE_REASONS).run();
     stmts.get('DELETE FROM audit WHERE at < ?').run(before);
     stmts.get("DELETE FROM remediation_requests WHERE state = 'done' AND created_at < ?").run(before);
     for (const sql of LOOP_PRUNE) stmts.get(toSqlite(sql)).run(before);

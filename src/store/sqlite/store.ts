@@ -158,7 +158,7 @@ export class SqliteStore implements Store {
         return results;
       } catch (err) {
         this.#reasons.rolledBack();
-        this.#directory.rolledBack();
+        this.#directory.rolledBack(this.#stmts);
         throw err;
       }
     });
