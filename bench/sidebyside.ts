@@ -30,11 +30,36 @@ export function rssMiB(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+/** CPU seconds a process has used so far (utime + stime from /proc, in clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/**
+ * After a run, the seconds until the server went quiet (under 5% of a core over 250 ms), up to 60 s:
+ * work it deferred past the run (Kube Sentinel's search indexing, checkpoints) is paid here, and must
+ * neither count as free nor land on the next target's run.
+ */
+async function settle(pid: number): Promise<number> {
+  const t0 = performance.now();
+  for (;;) {
+    const start = performance.now();
+    const c0 = cpuSeconds(pid);
+    await new Promise((r) => setTimeout(r, 250));
+    const busy = (cpuSeconds(pid) - c0) / ((performance.now() - start) / 1000);
+    if (busy < 0.05 || start - t0 > 60_000) return (start - t0) / 1000;
+  }
+}
+
 export interface SideBySide {
   rounds: number;
   amVersion: string;
-  /** Per load: alerts/s per round for each target, and Kube Sentinel ÷ Alertmanager per round. */
-  results: Array<{ load: Load; bare: number[]; ks: number[]; am: number[]; ratio: number[] }>;
+  /**
+   * Per load: alerts/s per round for each target, Kube Sentinel ÷ Alertmanager per round, and the
+   * same ratio with each server's rate taken over its run plus the time it then took to go quiet.
+   */
+  results: Array<{ load: Load; bare: number[]; ks: number[]; am: number[]; ratio: number[]; settled: number[]; settleS: { ks: number[]; am: number[] } }>;
   rss: { ks: number; am: number };
   errors: { ks: number; am: number; bare: number };
 }
@@ -52,7 +77,7 @@ export async function sideBySide(opts: { pki: { certFile: string; keyFile: strin
   await waitFor('bare server', async () => bare.output().includes('ready'));
   const ks = await startServer({ env: { LOG_LEVEL: 'error' } });
   const am = await startAlertmanager(DEBIAN_ALERTMANAGER, opts.pki);
-  const results: SideBySide['results'] = LOADS.map((load) => ({ load, bare: [], ks: [], am: [], ratio: [] }));
+  const results: SideBySide['results'] = LOADS.map((load) => ({ load, bare: [], ks: [], am: [], ratio: [], settled: [], settleS: { ks: [], am: [] } }));
   const errors = { ks: 0, am: 0, bare: 0 };
   try {
     for (let round = 0; round < opts.rounds; round++) {
@@ -63,7 +88,15 @@ export async function sideBySide(opts: { pki: { certFile: string; keyFile: strin
         // Alternate who goes first, so neither always inherits the other's leftovers (GC, page cache).
         const order = round % 2 === 0 ? (['ks', 'am'] as const) : (['am', 'ks'] as const);
         const got: Record<'ks' | 'am', WrkResult | undefined> = { ks: undefined, am: undefined };
-        for (const who of order) got[who] = await run(who === 'ks' ? ks.url : am.url);
+        const quiet = { ks: 0, am: 0 };
+        for (const who of order) {
+          got[who] = await run(who === 'ks' ? ks.url : am.url);
+          quiet[who] = await settle((who === 'ks' ? ks.proc : am.proc).child.pid!);
+        }
+        const over = (who: 'ks' | 'am') => got[who]!.rps * opts.seconds / (opts.seconds + quiet[who]);
+        r.settled.push(over('ks') / over('am'));
+        r.settleS.ks.push(quiet.ks);
+        r.settleS.am.push(quiet.am);
         const b = await run(`https://127.0.0.1:${barePort}`);
         r.ks.push(got.ks!.rps * batch);
         r.am.push(got.am!.rps * batch);
@@ -72,7 +105,7 @@ export async function sideBySide(opts: { pki: { certFile: string; keyFile: strin
         errors.ks += got.ks!.non2xx + got.ks!.errors;
         errors.am += got.am!.non2xx + got.am!.errors;
         errors.bare += b.non2xx + b.errors;
-        console.log(`round ${round + 1} ${r.load.name}: Kube Sentinel ${(got.ks!.rps * batch).toFixed(0)}, Alertmanager ${(got.am!.rps * batch).toFixed(0)}, bare ${(b.rps * batch).toFixed(0)} alerts/s`);
+        console.log(`round ${round + 1} ${r.load.name}: Kube Sentinel ${(got.ks!.rps * batch).toFixed(0)} (quiet ${quiet.ks.toFixed(1)} s after), Alertmanager ${(got.am!.rps * batch).toFixed(0)} (quiet ${quiet.am.toFixed(1)} s after), bare ${(b.rps * batch).toFixed(0)} alerts/s`);
       }
     }
     return {
@@ -91,13 +124,14 @@ export function sideBySideTable(s: SideBySide): string {
   const rows = s.results.map((r) => {
     const k = r.load.batch;
     const show = (xs: number[]) => (k === 1 ? `${range(xs)} req/s` : `${range(xs)} alerts/s`);
-    const verdict = Math.min(...r.ratio) >= 1 ? 'met' : 'MISSED';
-    return `| ${r.load.name} | ${show(r.bare)} | ${show(r.am)} | ${show(r.ks)} | ${range(r.ratio, 2)}× | ${verdict} |`;
+    const verdict = Math.min(...r.ratio, ...r.settled) >= 1 ? 'met' : 'MISSED';
+    const quiet = `${range(r.settleS.ks, 1)} s / ${range(r.settleS.am, 1)} s`;
+    return `| ${r.load.name} | ${show(r.bare)} | ${show(r.am)} | ${show(r.ks)} | ${range(r.ratio, 2)}× | ${range(r.settled, 2)}× (${quiet}) | ${verdict} |`;
   });
   return [
-    `| load (${s.rounds} interleaved rounds, range) | bare node:https floor | Alertmanager ${s.amVersion} (memory only) | Kube Sentinel (SQLite, durable) | Kube Sentinel ÷ Alertmanager | target ≥ 1.0× |`,
-    '| --- | --- | --- | --- | --- | --- |',
+    `| load (${s.rounds} interleaved rounds, range) | bare node:https floor | Alertmanager ${s.amVersion} (memory only) | Kube Sentinel (SQLite, durable) | Kube Sentinel ÷ Alertmanager | the same, counting the time each took to go quiet after its run (Kube Sentinel / Alertmanager) | target ≥ 1.0× |`,
+    '| --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
-    `| RSS after the run | — | ${s.rss.am.toFixed(0)} MiB | ${s.rss.ks.toFixed(0)} MiB | | |`,
+    `| RSS after the run | — | ${s.rss.am.toFixed(0)} MiB | ${s.rss.ks.toFixed(0)} MiB | | | |`,
   ].join('\n');
 }

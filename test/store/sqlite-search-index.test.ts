@@ -1,7 +1,7 @@
-// SQLite's deferred search indexing (search-schema.ts V7, search-indexer.ts): q= must answer the same
-// whether a group is still pending or already in the FTS5 index, and no sequence of inserts, text
-// changes, prunes and reused ids may leave the index out of step with the table (FTS5's own
-// integrity-check compares the two).
+// SQLite's deferred search indexing (search-file.ts, search-indexer.ts): q= must answer the same
+// whether the index is not built yet, a group's change is still queued, or it is in the FTS5 index,
+// and no sequence of inserts, text changes, prunes and reused ids may leave the index out of step with
+// the table (inStep() compares the index's rows with the groups).
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,7 @@ import { migrateTo } from '../../src/store/sqlite/migrations.ts';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
 import type { RecordItem, RecordResult } from '../../src/store/types.ts';
 import { searchContract } from './contract-search.ts';
+import { indexed, inStep } from './search-check.ts';
 import { HOUR, makeItem, MINUTE, T0 } from './factory.ts';
 
 /** Every write is indexed at once, so the contract runs against the FTS5 path alone. */
@@ -23,13 +24,15 @@ class IndexedAtOnce extends SqliteStore {
   }
 }
 
-function withStore(make: (path: string) => SqliteStore): { store: () => SqliteStore; path: () => string } {
+/** `built`: the index is built once after migrate (empty), so every later change waits in the queue. */
+function withStore(make: (path: string) => SqliteStore, built = true): { store: () => SqliteStore; path: () => string } {
   let dir = '';
   let store: SqliteStore | undefined;
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ks-search-'));
     store = make(join(dir, 'ks.db'));
     await store.migrate();
+    if (built) await store.flushSearchIndex();
   });
   afterEach(async () => {
     await store?.close();
@@ -42,7 +45,12 @@ const item = (fp: string, at: number, message: string) =>
   makeItem({ fingerprint: fp, receivedAt: at, signal: { message, occurrenceKey: `k-${fp}-${at}` } });
 
 describe('SQLite deferred search indexing', () => {
-  describe('every group pending (nothing indexed yet)', () => {
+  describe('the index not built yet (q= scans)', () => {
+    const s = withStore((path) => new SqliteStore({ path, maxOccurrences: 10, searchIndexing: 'manual' }), false);
+    searchContract(s.store);
+  });
+
+  describe('every change queued (the index built, empty)', () => {
     const s = withStore((path) => new SqliteStore({ path, maxOccurrences: 10, searchIndexing: 'manual' }));
     searchContract(s.store);
   });
@@ -52,18 +60,21 @@ describe('SQLite deferred search indexing', () => {
     searchContract(s.store);
   });
 
-  describe('pending and indexed together', () => {
+  describe('queued and indexed together', () => {
     const s = withStore((path) => new SqliteStore({ path, maxOccurrences: 10, searchIndexing: 'manual' }));
-    const db = (): DatabaseSync => new DatabaseSync(s.path(), { readOnly: true });
+    /** Queue rows past what the index covers, and rows in all (the queue keeps the row at `through`). */
     const pending = (): number => {
-      const c = db();
-      try { return (c.prepare('SELECT count(*) AS n FROM search_pending').get() as { n: number }).n; } finally { c.close(); }
+      const c = new DatabaseSync(s.path(), { readOnly: true });
+      try {
+        c.prepare('ATTACH DATABASE ? AS search').run(`${s.path()}.search`);
+        return (c.prepare('SELECT count(*) AS n FROM search_queue WHERE seq > (SELECT through FROM search.indexed)').get() as { n: number }).n;
+      } finally { c.close(); }
     };
-    const intact = (): void => {
-      // FTS5 checks its index against the content table; a 'delete' of text never indexed fails it.
-      const c = new DatabaseSync(s.path());
-      try { c.exec("INSERT INTO error_groups_search (error_groups_search) VALUES ('integrity-check')"); } finally { c.close(); }
+    const queueRows = (): number => {
+      const c = new DatabaseSync(s.path(), { readOnly: true });
+      try { return (c.prepare('SELECT count(*) AS n FROM search_queue').get() as { n: number }).n; } finally { c.close(); }
     };
+    const intact = (): void => inStep(s.path());
     const found = async (q: string): Promise<string[]> =>
       (await s.store().listGroups({ q, page: 1, pageSize: 50 })).groups.map((g) => g.fingerprint).sort();
 
@@ -73,8 +84,10 @@ describe('SQLite deferred search indexing', () => {
       assert.deepEqual(await found('mount timed'), ['fp-a']);
       assert.equal(await s.store().flushSearchIndex(), 2);
       assert.equal(pending(), 0);
+      assert.equal(queueRows(), 1, 'trimmed to the row at `through`');
       await s.store().record([item('fp-c', T0 + MINUTE, 'volume mount refused')]);
       assert.deepEqual(await found('volume mount'), ['fp-a', 'fp-c'], 'one from the index, one pending');
+      await s.store().flushSearchIndex();
       intact();
     });
 
@@ -84,6 +97,7 @@ describe('SQLite deferred search indexing', () => {
       await s.store().flushSearchIndex();
       assert.deepEqual(await found('first words'), []);
       assert.deepEqual(await found('second words'), ['fp-a']);
+      assert.deepEqual([indexed(s.path(), 'first words'), indexed(s.path(), 'second words').length], [[], 1], 'the index holds the text it found');
       await s.store().record([item('fp-a', T0 + 2 * MINUTE, 'third words here')]);
       assert.deepEqual([await found('second words'), await found('third words')], [[], ['fp-a']], 'indexed: re-indexed on change');
       intact();
@@ -94,9 +108,10 @@ describe('SQLite deferred search indexing', () => {
       await s.store().flushSearchIndex();
       await s.store().record([item('fp-pend', T0, 'old pending text')]);
       await s.store().prune(T0 + HOUR);
-      assert.equal(pending(), 0, 'a pruned pending group leaves the backlog');
-      intact();
       assert.deepEqual(await found('old'), []);
+      await s.store().flushSearchIndex();
+      intact();
+      assert.deepEqual(indexed(s.path(), 'old indexed text'), [], 'the pruned group left the index');
       // The table's largest id is free again: SQLite may hand it to the next group.
       await s.store().record([item('fp-new', T0 + 2 * HOUR, 'new text after prune')]);
       await s.store().flushSearchIndex();
@@ -110,14 +125,11 @@ describe('SQLite deferred search indexing', () => {
 
     it('indexes on its own once the writer is idle', async () => {
       await s.store().record([item('fp-a', T0, 'idle indexing works')]);
-      const c = new DatabaseSync(s.path(), { readOnly: true });
-      try {
-        const count = (): number => (c.prepare('SELECT count(*) AS n FROM search_pending').get() as { n: number }).n;
-        const deadline = Date.now() + 5000;
-        while (count() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-        assert.equal(count(), 0);
-      } finally { c.close(); }
+      const deadline = Date.now() + 5000;
+      while (indexed(s.path(), 'idle indexing').length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(indexed(s.path(), 'idle indexing').length, 1);
       assert.equal((await s.store().listGroups({ q: 'indexing works', page: 1, pageSize: 5 })).total, 1);
+      inStep(s.path());
     });
   });
 
@@ -131,7 +143,7 @@ describe('SQLite deferred search indexing', () => {
     assert.ok(p.loadChunk < p.chunk && p.loadChunk <= p.maxBacklog);
   });
 
-  it('upgrading a version-6 database keeps its indexed groups searchable and nothing pending', async () => {
+  it('upgrading a version-6 database: its groups are searchable before and after the search file is built', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ks-search-'));
     const path = join(dir, 'ks.db');
     try {
@@ -143,13 +155,18 @@ describe('SQLite deferred search indexing', () => {
       db.close();
       const store = new SqliteStore({ path, maxOccurrences: 10, searchIndexing: 'manual' });
       await store.migrate();
+      assert.equal((await store.listGroups({ q: 'before the upgrade', page: 1, pageSize: 5 })).total, 1, 'scanned: not built yet');
+      assert.equal(await store.flushSearchIndex(), 1, 'the build reads every group');
+      assert.deepEqual(indexed(path, 'before the upgrade'), [3]);
       assert.equal((await store.listGroups({ q: 'before the upgrade', page: 1, pageSize: 5 })).total, 1);
-      assert.equal(await store.flushSearchIndex(), 0, 'the V5 trigger indexed it already');
       await store.prune(T0 + HOUR);
+      await store.flushSearchIndex();
       await store.close();
-      const check = new DatabaseSync(path);
-      check.exec("INSERT INTO error_groups_search (error_groups_search) VALUES ('integrity-check')");
+      inStep(path);
+      const check = new DatabaseSync(path, { readOnly: true });
+      const left = check.prepare("SELECT name FROM sqlite_schema WHERE name LIKE 'error_groups_search%' AND type = 'table'").all();
       check.close();
+      assert.deepEqual(left, [], 'the database keeps no index of its own');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -4,6 +4,7 @@ import type { ErrorGroup, ErrorGroupDetail, GroupQuery, Stats } from '../types.t
 import type { Statements } from './statements.ts';
 import { all, one } from './statements.ts';
 import { searchTerm } from './search.ts';
+import { readSearch } from './search-file.ts';
 import { orderBy } from '../listing-sql.ts';
 import { PRUNE_REASONS, resolveWhy } from './reasons.ts';
 import { LOOP_PRUNE, toSqlite } from '../loop.ts';
@@ -11,7 +12,7 @@ import {
   GROUP_COLUMNS, HOUR_MS, searchPage, searchPageSql, auditColumns, buildStats, type AuditRow, type GroupCountRow, type GroupRow, toGroup, toGroupDetail, type OccurrenceRow,
 } from '../rows.ts';
 
-function where(q: GroupQuery): { sql: string; params: Array<string | number> } {
+function where(q: GroupQuery, index: { through: number } | null): { sql: string; params: Array<string | number> } {
   const terms: string[] = [];
   const params: Array<string | number> = [];
   // A JSON array parameter keeps one SQL text (one cached statement) for any number of priorities.
@@ -28,7 +29,7 @@ function where(q: GroupQuery): { sql: string; params: Array<string | number> } {
   if (q.since !== undefined) { terms.push('last_seen >= ?'); params.push(q.since); }
   if (q.q) {
     // instr() rather than LIKE: user text needs no wildcard escaping; the trigram index narrows first.
-    const s = searchTerm(q.q);
+    const s = searchTerm(q.q, index);
     terms.push(s.sql);
     params.push(...s.params);
   }
@@ -39,12 +40,13 @@ function positive(n: number, fallback: number): number {
   return Number.isInteger(n) && n >= 1 ? n : fallback;
 }
 
-export function listGroups(stmts: Statements, q: GroupQuery): { groups: ErrorGroup[]; total: number } {
-  const w = where(q);
+/** `search`: whether this connection has the search file attached (search-file.ts). */
+export function listGroups(stmts: Statements, q: GroupQuery, search: boolean): { groups: ErrorGroup[]; total: number } {
   const pageSize = positive(q.pageSize, 50);
   const offset = (positive(q.page, 1) - 1) * pageSize;
   const order = orderBy(q.sort, q.order);
-  if (q.q) return searchListing(stmts, w, order, pageSize, offset);
+  if (q.q) return readSearch(stmts, search, (index) => searchListing(stmts, where(q, index), order, pageSize, offset));
+  const w = where(q, null);
   const total = one<{ n: number }>(stmts.get(`SELECT count(*) AS n FROM error_groups ${w.sql}`), ...w.params)!.n;
   const rows = total === 0 ? [] : all<GroupRow>(
     stmts.get(`SELECT ${GROUP_COLUMNS} FROM error_groups ${w.sql} ORDER BY ${order} LIMIT ${pageSize} OFFSET ${offset}`),

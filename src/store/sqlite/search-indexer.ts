@@ -1,14 +1,14 @@
-// Deferred search indexing (search-schema.ts V7). The ingest transaction only notes a new group in
-// search_pending; this moves pending groups into the FTS5 index in chunks, off the acknowledgement
+// Search indexing on the writer's own connection and thread (search-file.ts), for a store without an
+// indexer thread: an in-memory database, the tests, bench/wal.ts. (ThreadedSqliteStore indexes a
+// database file on a thread of its own: IndexerLoop below, run by thread.ts.) The ingest transaction
+// only queues a change; this moves queued changes into the index in chunks, off the acknowledgement
 // path: when the writer has been idle for a moment, in chunks of 2000, or under load once the backlog
-// reaches its bound (q= reads every pending group with the exact test, so the bound is also what a
-// search scans beyond the index), in chunks of 250. Chunks of 250 to 2000 cost the same CPU per group
-// (and far less than indexing inside each ingest commit: bench/wal.ts, docs/benchmarks.md), but a
-// 2000-group chunk holds the single writer for ~100 ms at 60k groups, and every request waiting on a
-// commit waits that long: under load the chunks stay short (worst ~40 ms, with FTS5's merges).
+// reaches its bound (q= reads every queued group with the exact test, so the bound is also what a
+// search scans beyond the index), in chunks of 250: a 2000-group chunk holds the single writer for
+// ~100 ms at 60k groups, and every request waiting on a commit would wait that long.
 import type { Timers } from '../../domain/ports.ts';
-import { INDEX_PENDING } from './search-schema.ts';
-import { one, type Statements } from './statements.ts';
+import { indexChunk } from './search-file.ts';
+import type { Statements } from './statements.ts';
 
 export interface IndexPolicy {
   /** Index once no write came for this long (ms). */
@@ -36,15 +36,9 @@ export function indexDecision(backlog: number, sinceWriteMs: number, p: IndexPol
   return { run: false, reason: 'busy', retryMs: p.idleMs - sinceWriteMs };
 }
 
-/** Moves up to `limit` pending groups (lowest ids first) into the index, in one transaction. */
+/** Indexes up to `limit` queued changes (or rebuilds) and trims the queue, in one transaction. */
 function indexPending(stmts: Statements, limit: number): number {
-  return stmts.transaction(() => {
-    const chunk = one<{ last: number | null; n: number }>(stmts.get(
-      'SELECT max(group_id) AS last, count(*) AS n FROM (SELECT group_id FROM search_pending ORDER BY group_id LIMIT ?)'), limit)!;
-    if (chunk.last === null) return 0;
-    for (const sql of INDEX_PENDING) stmts.get(sql).run(chunk.last);
-    return chunk.n;
-  });
+  return indexChunk(stmts, limit, true).n;
 }
 
 export interface SearchIndexerOptions {
@@ -69,9 +63,9 @@ export class SearchIndexer {
     this.#o = o;
   }
 
-  /** After migration: what an earlier run left pending is indexed as well. */
+  /** After migration and openSearchFile(): a rebuild, or what an earlier run left queued, runs first. */
   start(): void {
-    this.#backlog = one<{ n: number }>(this.#o.stmts.get('SELECT count(*) AS n FROM search_pending'))!.n;
+    this.#backlog = 1;
     this.#arm(this.#o.policy.idleMs);
   }
 
@@ -124,5 +118,53 @@ export class SearchIndexer {
     }
     this.#backlog = n < d.chunk ? 0 : Math.max(1, this.#backlog - n);
     this.#arm(0);
+  }
+}
+
+/**
+ * The indexer thread's schedule (thread.ts): a chunk whenever changes are queued, at once while the
+ * chunks come back full, else after `intervalMs`. It has the search file's write lock to itself, so
+ * its chunks never hold up the ingest writer; `onIndexed` reports how far the file now covers (the
+ * writer trims the queue below that).
+ */
+export class IndexerLoop {
+  readonly #stmts: Statements;
+  readonly #timers: Timers;
+  readonly #o: { chunk: number; intervalMs: number; onIndexed: (through: number) => void };
+  #timer: unknown = null;
+  #through = -1;
+
+  constructor(stmts: Statements, timers: Timers, o: { chunk: number; intervalMs: number; onIndexed: (through: number) => void }) {
+    this.#stmts = stmts;
+    this.#timers = timers;
+    this.#o = o;
+  }
+
+  start(): void {
+    this.#schedule(0);
+  }
+
+  stop(): void {
+    if (this.#timer !== null) this.#timers.clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  #schedule(ms: number): void {
+    this.#timer = this.#timers.setTimeout(() => this.#tick(), ms);
+  }
+
+  #tick(): void {
+    let full = false;
+    try {
+      const r = indexChunk(this.#stmts, this.#o.chunk, false);
+      full = r.n >= this.#o.chunk;
+      if (r.through !== this.#through) {
+        this.#through = r.through;
+        this.#o.onIndexed(r.through);
+      }
+    } catch {
+      // Busy or failing storage: the changes stay queued (and searchable); the next tick tries again.
+    }
+    this.#schedule(full ? 0 : this.#o.intervalMs);
   }
 }

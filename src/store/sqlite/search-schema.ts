@@ -55,9 +55,26 @@ CREATE TRIGGER error_groups_search_update AFTER UPDATE OF ${cols} ON error_group
 END;
 `;
 
-/** Moves up to `limit` pending groups (lowest ids first) into the index; one transaction. */
-export const INDEX_PENDING = [
-  `INSERT INTO error_groups_search (rowid, ${cols}) SELECT id, ${cols} FROM error_groups
-    WHERE id IN (SELECT group_id FROM search_pending WHERE group_id <= ?)`,
-  'DELETE FROM search_pending WHERE group_id <= ?',
-] as const;
+// V11: the index moves to a file of its own with its own writer (search-file.ts). The database keeps
+// only the queue of changes the index has yet to see and the origin that ties the file to this
+// database; the first indexer run after the upgrade builds the file from the groups.
+export const SEARCH_QUEUE_SCHEMA = `
+DROP TRIGGER error_groups_search_pending;
+DROP TRIGGER error_groups_search_delete;
+DROP TRIGGER error_groups_search_update;
+DROP TABLE search_pending;
+DROP TABLE error_groups_search;
+CREATE TABLE search_origin (k INTEGER PRIMARY KEY CHECK (k = 1), origin TEXT NOT NULL);
+INSERT INTO search_origin (k, origin) VALUES (1, lower(hex(randomblob(16))));
+CREATE TABLE search_queue (seq INTEGER PRIMARY KEY, group_id INTEGER NOT NULL);
+CREATE TRIGGER error_groups_search_insert AFTER INSERT ON error_groups BEGIN
+  INSERT INTO search_queue (group_id) VALUES (new.id);
+END;
+CREATE TRIGGER error_groups_search_update AFTER UPDATE OF ${cols} ON error_groups
+  WHEN ${COLUMNS.map((c) => `old.${c} IS NOT new.${c}`).join(' OR ')} BEGIN
+  INSERT INTO search_queue (group_id) VALUES (new.id);
+END;
+CREATE TRIGGER error_groups_search_delete AFTER DELETE ON error_groups BEGIN
+  INSERT INTO search_queue (group_id) VALUES (old.id);
+END;
+`;

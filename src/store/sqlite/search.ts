@@ -1,6 +1,7 @@
-// q= on SQLite: the FTS5 trigram index (search-schema.ts) narrows the candidates, the exact
-// case-insensitive substring test decides. The index needs three characters; shorter text scans.
-// Groups still waiting for the indexer (search_pending) are always candidates.
+// q= on SQLite: the FTS5 trigram index (search-file.ts) narrows the candidates, the exact
+// case-insensitive substring test decides. The index needs three characters; shorter text scans, as
+// does every search while the index is not attached or not complete. Groups queued after what the
+// index covers are always candidates.
 
 import { SEARCHED_COLUMNS as COLUMNS, searchNeedle } from '../listing-sql.ts';
 
@@ -20,13 +21,13 @@ function trigramQuery(text: string): string | null {
  * The WHERE term and its parameters for q= (searchNeedle's text: instr on lower()). The exact test is
  * instr(), not LIKE: LIKE stops reading a column at a NUL, and hostile text is stored as it came.
  */
-export function searchTerm(q: string): { sql: string; params: string[] } {
+export function searchTerm(q: string, index: { through: number } | null): { sql: string; params: Array<string | number> } {
   const needle = searchNeedle(q);
   const exact = `(${COLUMNS.map((c) => `instr(lower(${c}), ?) > 0`).join(' OR ')})`;
   const params = COLUMNS.map(() => needle);
   const match = trigramQuery(needle);
-  if (match === null) return { sql: exact, params };
-  // Groups not indexed yet (search-schema.ts V7) are candidates too; the exact test decides for them.
-  const candidates = 'SELECT rowid FROM error_groups_search WHERE error_groups_search MATCH ? UNION ALL SELECT group_id FROM search_pending';
-  return { sql: `id IN (${candidates}) AND ${exact}`, params: [match, ...params] };
+  if (match === null || index === null) return { sql: exact, params };
+  // Groups changed after what the index covers are candidates too; the exact test decides for them.
+  const candidates = 'SELECT rowid FROM search.fts WHERE fts MATCH ? UNION ALL SELECT group_id FROM search_queue WHERE seq > ?';
+  return { sql: `id IN (${candidates}) AND ${exact}`, params: [match, index.through, ...params] };
 }

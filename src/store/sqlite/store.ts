@@ -20,6 +20,7 @@ import { GroupDirectory } from './group-directory.ts';
 import { Reasons } from './reasons.ts';
 import * as r from './remediation.ts';
 import { DEFAULT_INDEX_POLICY, SearchIndexer } from './search-indexer.ts';
+import { attachSearch, openSearchFile, trimQueue } from './search-file.ts';
 import { Statements } from './statements.ts';
 import { systemTimers } from '../../domain/ports.ts';
 import { loopStore, toSqlite, type LoopStore } from '../loop.ts';
@@ -44,8 +45,13 @@ export interface SqliteStoreOptions {
    * nothing would ever deliver them (the notifier consumed them unread; DESIGN §6b). Default true.
    */
   notifyOnIngest?: boolean;
-  /** 'manual': new groups stay pending in the search index until flushSearchIndex() (tests). */
-  searchIndexing?: 'auto' | 'manual';
+  /**
+   * Who keeps the q= index (search-file.ts) up to date. 'auto': this store, on its own connection when
+   * idle; 'manual': nothing until flushSearchIndex() (tests); 'thread': an indexer thread (thread.ts)
+   * with its own connection, so this store neither attaches the search file nor writes it, and only
+   * trims the queue (trimSearchQueue). A read-only store reads the file if it is there.
+   */
+  searchIndexing?: 'auto' | 'manual' | 'thread';
 }
 
 // SQLite failures (busy, I/O, full disk, closed handle) mean "cannot commit now": callers answer 503.
@@ -70,8 +76,10 @@ export class SqliteStore implements Store {
   readonly #now: () => number;
   readonly #reasons = new Reasons();
   readonly #directory = new GroupDirectory();
-  /** The writer's deferred search indexing; null for a read-only session. */
+  /** The writer's deferred search indexing; null for a read-only session or with an indexer thread. */
   readonly #indexer: SearchIndexer | null;
+  /** Whether the search file is attached to this connection (schema `search`). */
+  #search = false;
   #closed = false;
 
   constructor(opts: SqliteStoreOptions) {
@@ -103,9 +111,11 @@ export class SqliteStore implements Store {
       throw new LoadError(opts.path, [{ path: 'store.path', message: `cannot open database: ${(err as Error).message}` }]);
     }
     this.#stmts = new Statements({ db: this.#db });
-    this.#indexer = this.readOnly ? null : new SearchIndexer({
-      stmts: this.#stmts, timers: systemTimers, now: () => performance.now(), policy: DEFAULT_INDEX_POLICY, mode: opts.searchIndexing ?? 'auto',
+    const indexing = opts.searchIndexing ?? 'auto';
+    this.#indexer = this.readOnly || indexing === 'thread' ? null : new SearchIndexer({
+      stmts: this.#stmts, timers: systemTimers, now: () => performance.now(), policy: DEFAULT_INDEX_POLICY, mode: indexing,
     });
+    if (this.#indexer) this.#search = attachSearch(this.#db, this.path, true);
     Object.assign(this, loopStore(async (write, fn) => {
       if (write && this.readOnly) throw new AppError('read_only_role');
       // Each statement runs through #run, so storage failures map to store_unavailable as elsewhere.
@@ -132,16 +142,27 @@ export class SqliteStore implements Store {
 
   migrate(): Promise<void> {
     return this.#run(() => {
-      if (this.readOnly) return assertMigrated(this.#db, this.path);
+      if (this.readOnly) {
+        assertMigrated(this.#db, this.path);
+        this.#search = attachSearch(this.#db, this.path, false);
+        return;
+      }
       migrate(this.#db, this.path);
       this.#directory.load(this.#stmts);
-      this.#indexer!.start();
+      if (!this.#indexer) return;
+      openSearchFile(this.#stmts);
+      this.#indexer.start();
     });
   }
 
-  /** Indexes every group still pending for q= now (search-indexer.ts); returns how many. */
+  /** Indexes every change still queued for q= now (search-indexer.ts); returns how many. */
   flushSearchIndex(): Promise<number> {
     return this.#write(() => this.#indexer!.flush());
+  }
+
+  /** With an indexer thread: its search file now covers the queue up to `through` (search-file.ts). */
+  trimSearchQueue(through: number): Promise<void> {
+    return this.#write(() => trimQueue(this.#stmts, through));
   }
 
   record(items: RecordItem[]): Promise<RecordResult[]> {
@@ -154,7 +175,7 @@ export class SqliteStore implements Store {
         this.#directory.committed();
         let created = 0;
         for (const res of results) if (res.outcome === 'new-group') created++;
-        this.#indexer!.noteWrite(created);
+        this.#indexer?.noteWrite(created);
         return results;
       } catch (err) {
         this.#reasons.rolledBack();
@@ -165,7 +186,11 @@ export class SqliteStore implements Store {
   }
 
   listGroups(query: GroupQuery): Promise<{ groups: ErrorGroup[]; total: number }> {
-    return this.#run(() => q.listGroups(this.#stmts, query));
+    return this.#run(() => {
+      // A reader that started before the indexer had made the file looks again when asked to search.
+      if (query.q && !this.#search && this.readOnly) this.#search = attachSearch(this.#db, this.path, false);
+      return q.listGroups(this.#stmts, query, this.#search);
+    });
   }
 
   getGroup(id: number, opts: { occurrences?: number } = {}): Promise<ErrorGroupDetail | null> {

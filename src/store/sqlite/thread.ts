@@ -4,6 +4,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { AppError, LoadError } from '../../domain/errors.ts';
 import { SqliteStore, type SqliteStoreOptions } from './store.ts';
 import { type PackedChunk, unpack } from './wire.ts';
+import { systemTimers } from '../../domain/ports.ts';
+import { attachSearch, openSearchFile, searchFilePath } from './search-file.ts';
+import { IndexerLoop } from './search-indexer.ts';
+import { Statements } from './statements.ts';
 
 export interface WireError {
   kind: 'AppError' | 'LoadError' | 'Error';
@@ -49,11 +53,52 @@ function checkpointer(data: CheckpointerData): void {
   port.postMessage({ ready: true });
 }
 
+/** Data for the worker that keeps the search file up to date (search-file.ts, IndexerLoop). */
+interface IndexerData {
+  indexer: true;
+  path: string;
+  chunk: number;
+  intervalMs: number;
+}
+
+/**
+ * Its own connection to the database (only ever read) with the search file attached (only this
+ * thread writes it). Reports `{ indexed: through }` after each chunk; the writer trims the queue.
+ */
+function indexer(data: IndexerData): void {
+  const port = parentPort!;
+  let db: DatabaseSync;
+  let loop: IndexerLoop;
+  try {
+    db = new DatabaseSync(data.path, { timeout: 5000 });
+    db.exec('PRAGMA cache_size = -8192');
+    if (!attachSearch(db, data.path, true)) throw new Error(`cannot open the search file ${searchFilePath(data.path)}`);
+    const stmts = new Statements({ db });
+    openSearchFile(stmts);
+    loop = new IndexerLoop(stmts, systemTimers, { chunk: data.chunk, intervalMs: data.intervalMs, onIndexed: (through) => port.postMessage({ indexed: through }) });
+  } catch (err) {
+    port.postMessage({ ready: false, error: toWireError(err) });
+    return;
+  }
+  port.on('message', (msg: { close?: boolean }) => {
+    if (!msg.close) return;
+    loop.stop();
+    db.close();
+    port.postMessage({ closed: true });
+  });
+  port.postMessage({ ready: true });
+  loop.start();
+}
+
 function main(): void {
   const port = parentPort;
   if (!port) return;
   if ((workerData as Partial<CheckpointerData>).checkpointer) {
     checkpointer(workerData as CheckpointerData);
+    return;
+  }
+  if ((workerData as Partial<IndexerData>).indexer) {
+    indexer(workerData as IndexerData);
     return;
   }
   let store: SqliteStore;
@@ -67,6 +112,7 @@ function main(): void {
   // Calls the thread answers itself; everything else is the store's method of that name.
   const own: Record<string, (...a: unknown[]) => Promise<unknown>> = {
     recordPacked: (chunks) => store.record(unpack(chunks as PackedChunk[])),
+    trimSearchQueue: (through) => store.trimSearchQueue(through as number),
   };
   port.on('message', (msg: { id: number; method: string; args: unknown[] }) => {
     const fn = own[msg.method] ?? (store as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[msg.method];

@@ -32,6 +32,10 @@ type ThreadedSqliteOptions = Omit<SqliteStoreOptions, 'now' | 'autoCheckpoint'> 
 };
 
 const CHECKPOINT_EVERY_MS = 250;
+/** The indexer thread's chunk and pause (search-indexer.ts IndexerLoop), and how often the writer trims the queue. */
+const INDEX_CHUNK = 2000;
+const INDEX_EVERY_MS = 50;
+const TRIM_EVERY_MS = 1000;
 
 /**
  * One worker, resolved once it reports ready. Workers only run SQL on short-lived batches: a small
@@ -95,16 +99,23 @@ export class ThreadedSqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly #writer: Channel;
   readonly #checkpointer: Worker | null;
+  /** Keeps the search file up to date; started by migrate() for a writable file. */
+  #indexer: Worker | null = null;
+  #trim: { through: number; timer: NodeJS.Timeout | null } = { through: 0, timer: null };
   /** The dashboard's reads (#read) on their own read-only connection; null until migrated, without one, or for a read-only store. */
   #reader: Channel | null = null;
   /** record() calls the writer has not answered yet. */
   #recording = 0;
   readonly #readerData: object | null;
 
-  private constructor(worker: Worker, checkpointer: Worker | null, readerData: object | null) {
+  /** The database file the indexer thread indexes; null for a read-only or in-memory store (indexed on the writer, if at all). */
+  readonly #indexerPath: string | null;
+
+  private constructor(worker: Worker, checkpointer: Worker | null, readerData: object | null, indexerPath: string | null) {
     this.#writer = new Channel(worker, 'worker');
     this.#checkpointer = checkpointer;
     this.#readerData = readerData;
+    this.#indexerPath = indexerPath;
     Object.assign(this, forwardedLoopStore((method, args) => this.#writer.call(method, args)));
   }
 
@@ -115,7 +126,7 @@ export class ThreadedSqliteStore implements Store {
    */
   static async open(opts: ThreadedSqliteOptions): Promise<ThreadedSqliteStore> {
     const writable = !opts.readOnly && opts.path !== ':memory:';
-    const worker = await startThread({ ...opts, autoCheckpoint: !writable }, 8);
+    const worker = await startThread({ ...opts, autoCheckpoint: !writable, ...(writable ? { searchIndexing: 'thread' } : {}) }, 8);
     let checkpointer: Worker | null = null;
     if (writable) {
       try {
@@ -126,7 +137,7 @@ export class ThreadedSqliteStore implements Store {
       }
     }
     const readerData = writable && opts.readerThread !== false ? { ...opts, readOnly: true } : null;
-    return new ThreadedSqliteStore(worker, checkpointer, readerData);
+    return new ThreadedSqliteStore(worker, checkpointer, readerData, writable ? opts.path : null);
   }
 
   #call<M extends Method>(method: M, ...args: Call<M>['args']): Call<M>['result'] {
@@ -164,9 +175,13 @@ export class ThreadedSqliteStore implements Store {
     }
   }
 
-  /** Migrates on the writer, then opens the reader's connection (best effort: without it, reads stay on the writer). */
+  /**
+   * Migrates on the writer, starts the indexer thread (which opens the search file), then opens the
+   * reader's connection (best effort: without it, reads stay on the writer).
+   */
   migrate: Store['migrate'] = async () => {
     await this.#call('migrate');
+    if (this.#indexerPath !== null && this.#indexer === null) await this.#startIndexer(this.#indexerPath);
     if (this.#readerData === null || this.#reader !== null) return;
     let worker: Worker | undefined;
     try {
@@ -180,7 +195,9 @@ export class ThreadedSqliteStore implements Store {
     }
   };
 
-  listGroups: Store['listGroups'] = (query) => this.#read('listGroups', query);
+  /** q= on the reader: it has the search file attached, the writer's connection does not. */
+  listGroups: Store['listGroups'] = (query) =>
+    (query.q && this.#reader && !this.#reader.dead ? this.#reader.call('listGroups', [query]) : this.#read('listGroups', query)) as ReturnType<Store['listGroups']>;
   getGroup: Store['getGroup'] = (id, opts) => this.#read('getGroup', id, opts);
   stats: Store['stats'] = (now) => this.#read('stats', now);
   ruleHits: Store['ruleHits'] = () => this.#read('ruleHits');
@@ -204,13 +221,47 @@ export class ThreadedSqliteStore implements Store {
   finishDelivery: Store['finishDelivery'] = (id, holder, result) => this.#call('finishDelivery', id, holder, result);
   listDeliveries: Store['listDeliveries'] = (query) => this.#read('listDeliveries', query);
 
-  async #stopCheckpointer(): Promise<void> {
-    const c = this.#checkpointer;
+  /**
+   * Starts the indexer thread; should it ever die, another takes over a second later (until close), so
+   * the queue keeps being indexed and trimmed. Failing to start at all fails migrate().
+   */
+  async #startIndexer(path: string): Promise<void> {
+    const worker = await startThread({ indexer: true, path, chunk: INDEX_CHUNK, intervalMs: INDEX_EVERY_MS }, 4);
+    worker.on('message', (msg: { indexed?: number }) => { if (msg.indexed !== undefined) this.#indexed(msg.indexed); });
+    worker.on('error', () => {});
+    worker.once('exit', () => {
+      if (this.#writer.dead || this.#indexer !== worker) return;
+      setTimeout(() => {
+        if (!this.#writer.dead) this.#startIndexer(path).catch(() => {});
+      }, 1000).unref();
+    });
+    this.#indexer = worker;
+  }
+
+  /** The indexer's file covers the queue up to `through`: the writer trims it, at most once a TRIM_EVERY_MS. */
+  #indexed(through: number): void {
+    this.#trim.through = through;
+    if (this.#trim.timer !== null) return;
+    this.#trim.timer = setTimeout(() => {
+      this.#trim.timer = null;
+      this.#writer.call('trimSearchQueue', [this.#trim.through]).catch(() => {
+        // Busy or closed: the next report trims further; queued rows below `through` are only skipped by q=.
+      });
+    }, TRIM_EVERY_MS).unref();
+  }
+
+  async #stopThread(c: Worker | null): Promise<void> {
     if (!c) return;
     // Let it close its connection cleanly (a final checkpoint is the writer's close, not ours).
     await new Promise<void>((resolve) => {
-      const done = setTimeout(resolve, 1000);
-      c.once('message', () => { clearTimeout(done); resolve(); });
+      const closed = (msg: { closed?: boolean }) => {
+        if (!msg.closed) return;
+        clearTimeout(done);
+        c.off('message', closed);
+        resolve();
+      };
+      const done = setTimeout(() => { c.off('message', closed); resolve(); }, 1000);
+      c.on('message', closed);
       c.postMessage({ close: true });
     });
     await c.terminate();
@@ -228,7 +279,9 @@ export class ThreadedSqliteStore implements Store {
         this.#reader.dead = this.#writer.dead;
         await this.#reader.worker.terminate();
       }
-      await this.#stopCheckpointer();
+      if (this.#trim.timer !== null) clearTimeout(this.#trim.timer);
+      await this.#stopThread(this.#indexer);
+      await this.#stopThread(this.#checkpointer);
     }
   }
 }

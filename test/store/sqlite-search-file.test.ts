@@ -1,0 +1,152 @@
+// The search file beside the database (search-file.ts, V11): kept only while it indexes this
+// database up to a point the database has reached, rebuilt otherwise; kept up to date by the indexer
+// thread of ThreadedSqliteStore without waiting for the database's writer.
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { checkSearchFile } from '../../src/store/sqlite/search-file.ts';
+import { SqliteStore } from '../../src/store/sqlite/store.ts';
+import { ThreadedSqliteStore } from '../../src/store/sqlite/threaded.ts';
+import { makeItem, MINUTE, T0 } from './factory.ts';
+import { indexed, inStep } from './search-check.ts';
+
+const item = (fp: string, message: string, at = T0) =>
+  makeItem({ fingerprint: fp, receivedAt: at, signal: { message, occurrenceKey: `k-${fp}-${at}` } });
+
+async function until(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const queueRows = (path: string): number => {
+  const c = new DatabaseSync(path, { readOnly: true });
+  try { return (c.prepare('SELECT count(*) AS n FROM search_queue').get() as { n: number }).n; } finally { c.close(); }
+};
+
+describe('SQLite search file', () => {
+  let dir: string;
+  let path: string;
+  const stores: Array<{ close(): Promise<void> }> = [];
+  /** An in-thread writer that indexes only when flushed. */
+  const writer = async (p = path): Promise<SqliteStore> => {
+    const s = new SqliteStore({ path: p, maxOccurrences: 10, searchIndexing: 'manual' });
+    stores.push(s);
+    await s.migrate();
+    return s;
+  };
+  const found = async (s: { listGroups: SqliteStore['listGroups'] }, q: string): Promise<string[]> =>
+    (await s.listGroups({ q, page: 1, pageSize: 50 })).groups.map((g) => g.fingerprint).sort();
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ks-search-file-'));
+    path = join(dir, 'ks.db');
+  });
+  afterEach(async () => {
+    for (const s of stores.splice(0)) await s.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('checkSearchFile keeps only a file of this database that is not ahead of it', () => {
+    const db = { origin: 'a', lastSeq: 10 };
+    assert.deepEqual(checkSearchFile(undefined, db), { keep: false, reason: 'new-file' });
+    assert.deepEqual(checkSearchFile({ origin: 'b', through: 3 }, db), { keep: false, reason: 'other-database' });
+    assert.deepEqual(checkSearchFile({ origin: 'a', through: 11 }, db), { keep: false, reason: 'ahead-of-database' });
+    assert.deepEqual(checkSearchFile({ origin: 'a', through: 10 }, db), { keep: true });
+    assert.deepEqual(checkSearchFile({ origin: 'a', through: 0 }, db), { keep: true });
+  });
+
+  it('a deleted search file is rebuilt from the groups', async () => {
+    let s = await writer();
+    await s.record([item('fp-a', 'kept in the database')]);
+    await s.flushSearchIndex();
+    await s.close();
+    for (const suffix of ['.search', '.search-wal', '.search-shm']) rmSync(`${path}${suffix}`, { force: true });
+    s = await writer();
+    assert.deepEqual(await found(s, 'in the database'), ['fp-a'], 'found by the scan before the rebuild');
+    assert.equal(await s.flushSearchIndex(), 1);
+    assert.deepEqual(indexed(path, 'kept in the database').length, 1);
+    inStep(path);
+  });
+
+  it("another database's search file is emptied, not trusted", async () => {
+    const other = join(dir, 'other.db');
+    const o = await writer(other);
+    await o.record([item('fp-1', 'only in the other database'), item('fp-2', 'also the other one')]);
+    await o.flushSearchIndex();
+    await o.close();
+    let s = await writer();
+    await s.record([item('fp-mine', 'mine alone')]);
+    await s.close();
+    copyFileSync(`${other}.search`, `${path}.search`);
+    s = await writer();
+    await s.flushSearchIndex();
+    inStep(path);
+    assert.deepEqual(indexed(path, 'other database'), []);
+    assert.deepEqual(await found(s, 'mine alone'), ['fp-mine']);
+  });
+
+  it('an older copy of the database restored beside a newer search file: the file is rebuilt and new groups are found', async () => {
+    let s = await writer();
+    await s.record([item('fp-a', 'before the backup')]);
+    await s.flushSearchIndex();
+    await s.close();
+    copyFileSync(path, join(dir, 'backup.db'));
+    s = await writer();
+    await s.record(Array.from({ length: 5 }, (_, i) => item(`fp-later-${i}`, `after the backup ${i}`, T0 + MINUTE)));
+    await s.flushSearchIndex();
+    await s.close();
+    copyFileSync(join(dir, 'backup.db'), path);
+    rmSync(`${path}-wal`, { force: true });
+    rmSync(`${path}-shm`, { force: true });
+    s = await writer();
+    await s.record([item('fp-new', 'written after the restore', T0 + 2 * MINUTE)]);
+    await s.flushSearchIndex();
+    // Kept, the file's `through` would be past every seq the restored queue hands out: never indexed.
+    assert.equal(indexed(path, 'written after the restore').length, 1);
+    assert.deepEqual(await found(s, 'after the'), ['fp-new']);
+    inStep(path);
+  });
+
+  describe('the indexer thread (ThreadedSqliteStore)', () => {
+    const open = async (readOnly = false): Promise<ThreadedSqliteStore> => {
+      const s = await ThreadedSqliteStore.open({ path, maxOccurrences: 10, readOnly });
+      stores.push(s);
+      await s.migrate();
+      return s;
+    };
+
+    it('indexes what the writer records, the writer trims the queue, and a dashboard store searches the file', async () => {
+      const s = await open();
+      assert.ok(existsSync(`${path}.search`));
+      await s.record(Array.from({ length: 300 }, (_, i) => item(`fp-${i}`, `thread indexed message ${i}`)));
+      await until('the index', () => indexed(path, 'thread indexed').length === 300);
+      await until('the trim', () => queueRows(path) <= 1);
+      assert.equal((await s.listGroups({ q: 'indexed message 12', page: 1, pageSize: 50 })).total, 11);
+      const dashboard = await open(true);
+      assert.equal((await dashboard.listGroups({ q: 'indexed message 29', page: 1, pageSize: 50 })).total, 11);
+      await s.record([item('fp-0', 'a changed text now', T0 + MINUTE)]);
+      await until('the change', () => indexed(path, 'changed text').length === 1);
+      assert.deepEqual(indexed(path, 'thread indexed message 0'), []);
+      await s.close();
+      inStep(path);
+    });
+
+    it('indexes while another connection holds the database write lock', async () => {
+      const s = await open();
+      await s.record([item('fp-a', 'indexed while locked')]);
+      const side = new DatabaseSync(path, { timeout: 100 });
+      side.exec('BEGIN IMMEDIATE');
+      try {
+        await until('the index', () => indexed(path, 'while locked').length === 1, 5000);
+      } finally {
+        side.exec('ROLLBACK');
+        side.close();
+      }
+    });
+  });
+});
