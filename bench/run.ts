@@ -82,9 +82,8 @@ async function main() {
       + '(Kube Sentinel and Alertmanager alternate who goes first). Kube Sentinel: the built `dist/main.js`, SQLite `synchronous=FULL`, '
       + 'a 200 only after the commit. Alertmanager: Debian\'s `prometheus-alertmanager`, memory only, a blackhole route, TLS through '
       + '`--web.config.file` with the same certificate, gossip off. One server of each kind for the whole run (RSS read at the end). '
-      + 'After each run the bench waits until that server has gone quiet (under 5% of a core over 250 ms) before the next target starts: '
-      + 'work a server defers past its run (Kube Sentinel indexes for search in the background) does not land on the next one\'s, and the '
-      + 'second ratio counts it, each rate taken over its run plus that wait. '
+      + 'After each Kube Sentinel run the bench waits until its search index has caught up with the groups written, before the next '
+      + 'target starts: that indexing is deferred past the run, so the second ratio counts it (the rate over the run plus that wait). '
       + `New alerts carry a per-round tag, so every round's alerts are new to both. wrk non-2xx or socket errors: Kube Sentinel ${s.errors.ks}, `
       + `Alertmanager ${s.errors.am}, bare ${s.errors.bare}.\n\n${table}\n`);
   }

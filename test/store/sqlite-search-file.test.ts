@@ -6,7 +6,8 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { checkSearchFile } from '../../src/store/sqlite/search-file.ts';
+import { checkSearchFile, mergeStep } from '../../src/store/sqlite/search-file.ts';
+import { Statements } from '../../src/store/sqlite/statements.ts';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
 import { ThreadedSqliteStore } from '../../src/store/sqlite/threaded.ts';
 import { makeItem, MINUTE, T0 } from './factory.ts';
@@ -110,6 +111,28 @@ describe('SQLite search file', () => {
     assert.equal(indexed(path, 'written after the restore').length, 1);
     assert.deepEqual(await found(s, 'after the'), ['fp-new']);
     inStep(path);
+  });
+
+  it('merge steps fold the segments many small chunks left, then report no work; every group is still found', async () => {
+    const s = await writer();
+    for (let i = 0; i < 12; i++) {
+      await s.record([item(`fp-${i}`, `segment number ${i} here`)]);
+      await s.flushSearchIndex();
+    }
+    const side = new DatabaseSync(path);
+    try {
+      side.prepare('ATTACH DATABASE ? AS search').run(`${path}.search`);
+      const stmts = new Statements({ db: side });
+      const segments = () => (side.prepare("SELECT count(*) AS n FROM search.fts_data WHERE id > 10").get() as { n: number }).n;
+      const before = segments();
+      let steps = 0;
+      while (mergeStep(stmts, 500) && steps < 100) steps++;
+      assert.ok(steps >= 1, 'there was something to merge');
+      assert.ok(segments() < before, `${segments()} pages of segments after, ${before} before`);
+      assert.equal(mergeStep(stmts, 500), false);
+    } finally { side.close(); }
+    inStep(path);
+    assert.equal((await s.listGroups({ q: 'segment number', page: 1, pageSize: 50 })).total, 12);
   });
 
   describe('the indexer thread (ThreadedSqliteStore)', () => {

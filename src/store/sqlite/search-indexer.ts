@@ -7,7 +7,7 @@
 // search scans beyond the index), in chunks of 250: a 2000-group chunk holds the single writer for
 // ~100 ms at 60k groups, and every request waiting on a commit would wait that long.
 import type { Timers } from '../../domain/ports.ts';
-import { indexChunk } from './search-file.ts';
+import { indexChunk, mergeStep } from './search-file.ts';
 import type { Statements } from './statements.ts';
 
 export interface IndexPolicy {
@@ -123,16 +123,22 @@ export class SearchIndexer {
 
 /**
  * The indexer thread's schedule (thread.ts): a chunk whenever changes are queued, at once while the
- * chunks come back full, else after `intervalMs`. It has the search file's write lock to itself, so
- * its chunks never hold up the ingest writer; `onIndexed` reports how far the file now covers (the
- * writer trims the queue below that).
+ * chunks come back full, else after `intervalMs`; with nothing queued, a step of merging the index's
+ * segments until they are merged (searches read every segment). It has the search file's write lock
+ * to itself, so none of this holds up the ingest writer; `onIndexed` reports how far the file now
+ * covers (the writer trims the queue below that).
  */
+/** Pages per merge step: about 75 ms of the indexer thread at 100k groups. */
+const MERGE_PAGES = 500;
+
 export class IndexerLoop {
   readonly #stmts: Statements;
   readonly #timers: Timers;
   readonly #o: { chunk: number; intervalMs: number; onIndexed: (through: number) => void };
   #timer: unknown = null;
   #through = -1;
+  /** Segments may be left to merge: something was indexed since the last merge found no work. */
+  #unmerged = true;
 
   constructor(stmts: Statements, timers: Timers, o: { chunk: number; intervalMs: number; onIndexed: (through: number) => void }) {
     this.#stmts = stmts;
@@ -158,6 +164,8 @@ export class IndexerLoop {
     try {
       const r = indexChunk(this.#stmts, this.#o.chunk, false);
       full = r.n >= this.#o.chunk;
+      if (r.n > 0) this.#unmerged = true;
+      else if (this.#unmerged) this.#unmerged = mergeStep(this.#stmts, MERGE_PAGES);
       if (r.through !== this.#through) {
         this.#through = r.through;
         this.#o.onIndexed(r.through);

@@ -48,8 +48,8 @@ export interface SqliteStoreOptions {
   /**
    * Who keeps the q= index (search-file.ts) up to date. 'auto': this store, on its own connection when
    * idle; 'manual': nothing until flushSearchIndex() (tests); 'thread': an indexer thread (thread.ts)
-   * with its own connection, so this store neither attaches the search file nor writes it, and only
-   * trims the queue (trimSearchQueue). A read-only store reads the file if it is there.
+   * with its own connection, so this store only reads the search file (attached read-only) and trims
+   * the queue (trimSearchQueue). A read-only store reads the file if it is there.
    */
   searchIndexing?: 'auto' | 'manual' | 'thread';
 }
@@ -187,8 +187,8 @@ export class SqliteStore implements Store {
 
   listGroups(query: GroupQuery): Promise<{ groups: ErrorGroup[]; total: number }> {
     return this.#run(() => {
-      // A reader that started before the indexer had made the file looks again when asked to search.
-      if (query.q && !this.#search && this.readOnly) this.#search = attachSearch(this.#db, this.path, false);
+      // Read-only (a reader, or the writer with an indexer thread): attached once the indexer has made the file.
+      if (query.q && !this.#search && !this.#indexer) this.#search = attachSearch(this.#db, this.path, false);
       return q.listGroups(this.#stmts, query, this.#search);
     });
   }

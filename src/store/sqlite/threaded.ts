@@ -25,8 +25,8 @@ const THREAD_URL = new URL(import.meta.url.endsWith('.ts') ? './thread.ts' : './
 type ThreadedSqliteOptions = Omit<SqliteStoreOptions, 'now' | 'autoCheckpoint'> & {
   /**
    * For a writable file: the dashboard's reads (listings, details, statistics, history) on a second
-   * thread with its own read-only connection, so they never queue behind a commit, its fsync or a
-   * search-index chunk on the writer's thread (WAL readers do not block the writer). Default true.
+   * thread with its own read-only connection, so they never queue behind a commit or its fsync on
+   * the writer's thread (WAL readers do not block the writer). Default true.
    */
   readerThread?: boolean;
 };
@@ -195,9 +195,7 @@ export class ThreadedSqliteStore implements Store {
     }
   };
 
-  /** q= on the reader: it has the search file attached, the writer's connection does not. */
-  listGroups: Store['listGroups'] = (query) =>
-    (query.q && this.#reader && !this.#reader.dead ? this.#reader.call('listGroups', [query]) : this.#read('listGroups', query)) as ReturnType<Store['listGroups']>;
+  listGroups: Store['listGroups'] = (query) => this.#read('listGroups', query);
   getGroup: Store['getGroup'] = (id, opts) => this.#read('getGroup', id, opts);
   stats: Store['stats'] = (now) => this.#read('stats', now);
   ruleHits: Store['ruleHits'] = () => this.#read('ruleHits');
