@@ -93,7 +93,7 @@ function lastSeq(stmts: Statements): number {
  * empties it for a rebuild. Returns what was decided.
  */
 export function openSearchFile(stmts: Statements): SearchFileCheck {
-  return deferred(stmts, () => {
+  return stmts.deferred(() => {
     const origin = one<{ origin: string }>(stmts.get('SELECT origin FROM search_origin'))!.origin;
     const file = one<{ origin: string; through: number }>(stmts.get('SELECT origin, through FROM search.indexed'));
     const check = checkSearchFile(file, { origin, lastSeq: lastSeq(stmts) });
@@ -112,7 +112,7 @@ export function openSearchFile(stmts: Statements): SearchFileCheck {
  * is the database's writer; the indexer thread never writes the database).
  */
 export function indexChunk(stmts: Statements, limit: number, trim: boolean): { n: number; through: number } {
-  return deferred(stmts, () => {
+  return stmts.deferred(() => {
     const state = one<{ through: number; complete: number }>(stmts.get('SELECT through, complete FROM search.indexed'))!;
     let n: number;
     let through: number;
@@ -161,27 +161,9 @@ export function trimQueue(stmts: Statements, through: number): void {
  */
 export function readSearch<T>(stmts: Statements, attached: boolean, fn: (index: { through: number } | null) => T): T {
   if (!attached) return fn(null);
-  return deferred(stmts, () => {
+  return stmts.deferred(() => {
     stmts.get('SELECT 1 FROM search_queue LIMIT 1').get();
     const state = one<{ through: number; complete: number }>(stmts.get('SELECT through, complete FROM search.indexed'));
     return fn(state?.complete ? { through: state.through } : null);
   });
-}
-
-/**
- * A DEFERRED transaction: each file is locked only when used, and only a file written is write-locked
- * (BEGIN IMMEDIATE would write-lock every attached file, and so stall the indexer behind the ingest
- * writer). Inside a transaction already, fn joins it.
- */
-function deferred<T>(stmts: Statements, fn: () => T): T {
-  if (stmts.db.isTransaction) return fn();
-  stmts.db.exec('BEGIN');
-  try {
-    const result = fn();
-    stmts.db.exec('COMMIT');
-    return result;
-  } catch (err) {
-    if (stmts.db.isTransaction) stmts.db.exec('ROLLBACK');
-    throw err;
-  }
 }

@@ -36,7 +36,20 @@ export class Statements {
    * never has to be upgraded mid-way (which is where SQLITE_BUSY deadlocks come from).
    */
   transaction<T>(fn: () => T): T {
-    this.db.exec('BEGIN IMMEDIATE');
+    return this.#within('BEGIN IMMEDIATE', fn);
+  }
+
+  /**
+   * Runs fn in a DEFERRED transaction, or inside the one already open. Each attached file is locked
+   * only when used, and only a file written is write-locked (BEGIN IMMEDIATE write-locks every
+   * writable attached file: search-file.ts).
+   */
+  deferred<T>(fn: () => T): T {
+    return this.db.isTransaction ? fn() : this.#within('BEGIN', fn);
+  }
+
+  #within<T>(begin: string, fn: () => T): T {
+    this.db.exec(begin);
     try {
       const result = fn();
       this.db.exec('COMMIT');
