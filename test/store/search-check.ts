@@ -22,3 +22,9 @@ export function indexed(path: string, text: string): number[] {
     return (c.prepare('SELECT rowid AS id FROM search.fts WHERE fts MATCH ? ORDER BY rowid').all(grams) as Array<{ id: number }>).map((r) => r.id);
   } finally { c.close(); }
 }
+
+/** Rows in the database's search queue, trimmed or not (it keeps the row at `through`). */
+export function queueRows(path: string): number {
+  const c = new DatabaseSync(path, { readOnly: true });
+  try { return (c.prepare('SELECT count(*) AS n FROM search_queue').get() as { n: number }).n; } finally { c.close(); }
+}

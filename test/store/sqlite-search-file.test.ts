@@ -11,23 +11,11 @@ import { Statements } from '../../src/store/sqlite/statements.ts';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
 import { ThreadedSqliteStore } from '../../src/store/sqlite/threaded.ts';
 import { makeItem, MINUTE, T0 } from './factory.ts';
-import { indexed, inStep } from './search-check.ts';
+import { waitFor } from '../support/proc.ts';
+import { indexed, inStep, queueRows } from './search-check.ts';
 
 const item = (fp: string, message: string, at = T0) =>
   makeItem({ fingerprint: fp, receivedAt: at, signal: { message, occurrenceKey: `k-${fp}-${at}` } });
-
-async function until(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-const queueRows = (path: string): number => {
-  const c = new DatabaseSync(path, { readOnly: true });
-  try { return (c.prepare('SELECT count(*) AS n FROM search_queue').get() as { n: number }).n; } finally { c.close(); }
-};
 
 describe('SQLite search file', () => {
   let dir: string;
@@ -147,13 +135,13 @@ describe('SQLite search file', () => {
       const s = await open();
       assert.ok(existsSync(`${path}.search`));
       await s.record(Array.from({ length: 300 }, (_, i) => item(`fp-${i}`, `thread indexed message ${i}`)));
-      await until('the index', () => indexed(path, 'thread indexed').length === 300);
-      await until('the trim', () => queueRows(path) <= 1);
+      await waitFor('the index', async () => indexed(path, 'thread indexed').length === 300, 10_000, 20);
+      await waitFor('the trim', async () => queueRows(path) <= 1, 10_000, 20);
       assert.equal((await s.listGroups({ q: 'indexed message 12', page: 1, pageSize: 50 })).total, 11);
       const dashboard = await open(true);
       assert.equal((await dashboard.listGroups({ q: 'indexed message 29', page: 1, pageSize: 50 })).total, 11);
       await s.record([item('fp-0', 'a changed text now', T0 + MINUTE)]);
-      await until('the change', () => indexed(path, 'changed text').length === 1);
+      await waitFor('the change', async () => indexed(path, 'changed text').length === 1, 10_000, 20);
       assert.deepEqual(indexed(path, 'thread indexed message 0'), []);
       await s.close();
       inStep(path);
@@ -165,7 +153,7 @@ describe('SQLite search file', () => {
       const side = new DatabaseSync(path, { timeout: 100 });
       side.exec('BEGIN IMMEDIATE');
       try {
-        await until('the index', () => indexed(path, 'while locked').length === 1, 5000);
+        await waitFor('the index', async () => indexed(path, 'while locked').length === 1, 5000, 20);
       } finally {
         side.exec('ROLLBACK');
         side.close();

@@ -12,7 +12,8 @@ import { migrateTo } from '../../src/store/sqlite/migrations.ts';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
 import type { RecordItem, RecordResult } from '../../src/store/types.ts';
 import { searchContract } from './contract-search.ts';
-import { indexed, inStep } from './search-check.ts';
+import { waitFor } from '../support/proc.ts';
+import { indexed, inStep, queueRows } from './search-check.ts';
 import { HOUR, makeItem, MINUTE, T0 } from './factory.ts';
 
 /** Every write is indexed at once, so the contract runs against the FTS5 path alone. */
@@ -70,10 +71,6 @@ describe('SQLite deferred search indexing', () => {
         return (c.prepare('SELECT count(*) AS n FROM search_queue WHERE seq > (SELECT through FROM search.indexed)').get() as { n: number }).n;
       } finally { c.close(); }
     };
-    const queueRows = (): number => {
-      const c = new DatabaseSync(s.path(), { readOnly: true });
-      try { return (c.prepare('SELECT count(*) AS n FROM search_queue').get() as { n: number }).n; } finally { c.close(); }
-    };
     const intact = (): void => inStep(s.path());
     const found = async (q: string): Promise<string[]> =>
       (await s.store().listGroups({ q, page: 1, pageSize: 50 })).groups.map((g) => g.fingerprint).sort();
@@ -84,7 +81,7 @@ describe('SQLite deferred search indexing', () => {
       assert.deepEqual(await found('mount timed'), ['fp-a']);
       assert.equal(await s.store().flushSearchIndex(), 2);
       assert.equal(pending(), 0);
-      assert.equal(queueRows(), 1, 'trimmed to the row at `through`');
+      assert.equal(queueRows(s.path()), 1, 'trimmed to the row at `through`');
       await s.store().record([item('fp-c', T0 + MINUTE, 'volume mount refused')]);
       assert.deepEqual(await found('volume mount'), ['fp-a', 'fp-c'], 'one from the index, one pending');
       await s.store().flushSearchIndex();
@@ -125,8 +122,7 @@ describe('SQLite deferred search indexing', () => {
 
     it('indexes on its own once the writer is idle', async () => {
       await s.store().record([item('fp-a', T0, 'idle indexing works')]);
-      const deadline = Date.now() + 5000;
-      while (indexed(s.path(), 'idle indexing').length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      await waitFor('the idle indexer', async () => indexed(s.path(), 'idle indexing').length > 0, 5000, 10);
       assert.equal(indexed(s.path(), 'idle indexing').length, 1);
       assert.equal((await s.store().listGroups({ q: 'indexing works', page: 1, pageSize: 5 })).total, 1);
       inStep(s.path());

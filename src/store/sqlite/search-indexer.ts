@@ -121,6 +121,9 @@ export class SearchIndexer {
   }
 }
 
+/** Pages per merge step: about 75 ms of the indexer thread at 100k groups. */
+const MERGE_PAGES = 500;
+
 /**
  * The indexer thread's schedule (thread.ts): a chunk whenever changes are queued, at once while the
  * chunks come back full, else after `intervalMs`; with nothing queued, a step of merging the index's
@@ -128,9 +131,6 @@ export class SearchIndexer {
  * to itself, so none of this holds up the ingest writer; `onIndexed` reports how far the file now
  * covers (the writer trims the queue below that).
  */
-/** Pages per merge step: about 75 ms of the indexer thread at 100k groups. */
-const MERGE_PAGES = 500;
-
 export class IndexerLoop {
   readonly #stmts: Statements;
   readonly #timers: Timers;
