@@ -6,7 +6,7 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { checkSearchFile, mergeStep } from '../../src/store/sqlite/search-file.ts';
+import { attachSearch, checkSearchFile, indexChunk, type Merging, mergeStep, openSearchFile } from '../../src/store/sqlite/search-file.ts';
 import { Statements } from '../../src/store/sqlite/statements.ts';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
 import { ThreadedSqliteStore } from '../../src/store/sqlite/threaded.ts';
@@ -121,6 +121,44 @@ describe('SQLite search file', () => {
     } finally { side.close(); }
     inStep(path);
     assert.equal((await s.listGroups({ q: 'segment number', page: 1, pageSize: 50 })).total, 12);
+  });
+
+  it("'when-idle' leaves the segments of each chunk to the merge steps; 'as-written' lets FTS5 merge them as it writes", async () => {
+    /** Index 12 chunks on a connection that opened the file with `merging`; segments after each. */
+    const segmentsPerChunk = async (merging: Merging): Promise<number[]> => {
+      const p = join(dir, `${merging}.db`);
+      const s = await writer(p);
+      const side = new DatabaseSync(p);
+      try {
+        attachSearch(side, p, true);
+        const stmts = new Statements({ db: side });
+        openSearchFile(stmts, merging);
+        // Small pages, so each chunk writes many: FTS5 merges as it writes in proportion to the pages.
+        side.exec("INSERT INTO search.fts (fts, rank) VALUES ('pgsz', 64)");
+        indexChunk(stmts, 100, false);
+        // A page's id carries its segment's id above bit 37 (FTS5's layout of its data table).
+        const segments = side.prepare('SELECT count(DISTINCT id >> 37) AS n FROM search.fts_data WHERE id > 10');
+        const counts: number[] = [];
+        for (let i = 0; i < 12; i++) {
+          await s.record(Array.from({ length: 40 }, (_, j) => item(`fp-${i}-${j}`, `chunk ${i} group ${j} ${String(i * 1000 + j).repeat(30)}`)));
+          indexChunk(stmts, 100, false);
+          counts.push((segments.get() as { n: number }).n);
+        }
+        return counts;
+      } finally { side.close(); }
+    };
+    assert.deepEqual(await segmentsPerChunk('when-idle'), Array.from({ length: 12 }, (_, i) => i + 1));
+    const written = await segmentsPerChunk('as-written');
+    assert.ok(written.at(-1)! < 12, `FTS5 merged as it wrote: ${written.join(' ')}`);
+    // The setting follows whoever opens the file now: the indexer thread, on a file an in-thread
+    // writer kept before.
+    const p = join(dir, 'as-written.db');
+    const side = new DatabaseSync(p);
+    try {
+      attachSearch(side, p, true);
+      openSearchFile(new Statements({ db: side }), 'when-idle');
+      assert.deepEqual({ ...side.prepare("SELECT v FROM search.fts_config WHERE k = 'automerge'").get() }, { v: 0 });
+    } finally { side.close(); }
   });
 
   describe('the indexer thread (ThreadedSqliteStore)', () => {

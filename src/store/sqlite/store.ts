@@ -150,7 +150,8 @@ export class SqliteStore implements Store {
       migrate(this.#db, this.path);
       this.#directory.load(this.#stmts);
       if (!this.#indexer) return;
-      openSearchFile(this.#stmts);
+      // Merging on this connection would hold the single writer: FTS5 merges as it writes.
+      openSearchFile(this.#stmts, 'as-written');
       this.#indexer.start();
     });
   }

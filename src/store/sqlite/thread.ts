@@ -74,7 +74,7 @@ function indexer(data: IndexerData): void {
     db.exec('PRAGMA cache_size = -8192');
     if (!attachSearch(db, data.path, true)) throw new Error(`cannot open the search file ${searchFilePath(data.path)}`);
     const stmts = new Statements({ db });
-    openSearchFile(stmts);
+    openSearchFile(stmts, 'when-idle');
     loop = new IndexerLoop(stmts, systemTimers, { chunk: data.chunk, intervalMs: data.intervalMs, onIndexed: (through) => port.postMessage({ indexed: through }) });
   } catch (err) {
     port.postMessage({ ready: false, error: toWireError(err) });
