@@ -161,10 +161,9 @@ export function compileMatchers(rule: string, match: RuleMatchSpec, at: Array<st
     if (typeof re === 'string') issues.push({ path: [...at, 'pattern'], message: re });
     else {
       const pre = derivePrefilter(match.pattern);
-      const lower = (t: MatchText) => () => (t.lower ??= t.text.toLowerCase());
       out.push({
         failure: failure(rule, 'pattern'),
-        test: pre ? (_s, t) => mayMatch(pre, t.text, lower(t)) && re.test(t.text) : (_s, t) => re.test(t.text),
+        test: pre ? (_s, t) => mayMatch(pre, t.text) && re.test(t.text) : (_s, t) => re.test(t.text),
       });
     }
   }

@@ -13,6 +13,7 @@
 import { hash } from 'node:crypto';
 import type { Signal } from '../domain/types.ts';
 import { normalizeMessage } from './normalize.ts';
+import { sortedKeys } from './sorted-keys.ts';
 import { resolveWorkload } from './workload.ts';
 
 export interface GroupKey {
@@ -44,7 +45,7 @@ const ALERT_LABELS_NOT_IN_IDENTITY = new Set([
 /** `alertname{label="value",…}` over the identity labels in sorted order, values normalised. */
 export function alertIdentity(signal: Pick<Signal, 'labels' | 'title' | 'pod'>): string {
   const parts: string[] = [];
-  for (const name of Object.keys(signal.labels).sort()) {
+  for (const name of sortedKeys(signal.labels)) {
     if (ALERT_LABELS_NOT_IN_IDENTITY.has(name)) continue;
     parts.push(`${name}=${JSON.stringify(normalizeMessage(signal.labels[name], signal.pod))}`);
   }
