@@ -47,7 +47,7 @@ function skipClass(p: string, i: number): number {
 /**
  * A case-insensitive literal is ASCII (literalsOf) and is looked for with a JS regex flagged `i`
  * (without `u`): for ASCII letters that folds exactly as RE2 does, apart from ſ and K (mayMatch). It
- * used to be looked for in a lower-cased copy of the text, about 1.1 KB of garbage per alert (#12).
+ * used to be looked for in a lower-cased copy of the text, about 1 KB of garbage per alert (#12).
  */
 type Literal =
   | { readonly text: string; readonly ci: false }
