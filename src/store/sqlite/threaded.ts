@@ -4,10 +4,12 @@
 // Same Store contract (the shared suite runs against this class too).
 import { Worker } from 'node:worker_threads';
 import { AppError, LoadError, type ErrorCode } from '../../domain/errors.ts';
+import { systemTimers } from '../../domain/ports.ts';
 import type { Store } from '../types.ts';
 import { forwardedLoopStore, type LoopStore } from '../loop.ts';
 import type { SqliteStoreOptions } from './store.ts';
 import type { WireError } from './thread.ts';
+import { supervise } from './supervise.ts';
 import { pack, type PackedChunk, toWire, transferables } from './wire.ts';
 
 type Method = Exclude<keyof Store, 'kind' | 'subscribe'>;
@@ -36,6 +38,8 @@ const CHECKPOINT_EVERY_MS = 250;
 const INDEX_CHUNK = 2000;
 const INDEX_EVERY_MS = 50;
 const TRIM_EVERY_MS = 1000;
+/** Pause before a dead indexer thread is replaced (and between failed starts). */
+const INDEXER_RESTART_MS = 1000;
 
 /**
  * One worker, resolved once it reports ready. Workers only run SQL on short-lived batches: a small
@@ -224,16 +228,12 @@ export class ThreadedSqliteStore implements Store {
    * the queue keeps being indexed and trimmed. Failing to start at all fails migrate().
    */
   async #startIndexer(path: string): Promise<void> {
-    const worker = await startThread({ indexer: true, path, chunk: INDEX_CHUNK, intervalMs: INDEX_EVERY_MS }, 4);
-    worker.on('message', (msg: { indexed?: number }) => { if (msg.indexed !== undefined) this.#indexed(msg.indexed); });
-    worker.on('error', () => {});
-    worker.once('exit', () => {
-      if (this.#writer.dead || this.#indexer !== worker) return;
-      setTimeout(() => {
-        if (!this.#writer.dead) this.#startIndexer(path).catch(() => {});
-      }, 1000).unref();
-    });
-    this.#indexer = worker;
+    await supervise(async () => {
+      const worker = await startThread({ indexer: true, path, chunk: INDEX_CHUNK, intervalMs: INDEX_EVERY_MS }, 4);
+      worker.on('message', (msg: { indexed?: number }) => { if (msg.indexed !== undefined) this.#indexed(msg.indexed); });
+      worker.on('error', () => {});
+      return worker;
+    }, { wanted: () => !this.#writer.dead, delayMs: INDEXER_RESTART_MS, timers: systemTimers, onStarted: (w) => { this.#indexer = w; } });
   }
 
   /** The indexer's file covers the queue up to `through`: the writer trims it, at most once a TRIM_EVERY_MS. */
