@@ -7,7 +7,7 @@ import { AppError, LoadError } from '../../src/domain/errors.ts';
 import { PostgresStore, type PostgresStoreOptions } from '../../src/store/postgres/store.ts';
 import { SCHEMA_VERSION } from '../../src/store/postgres/migrations.ts';
 import { createPool, transaction, watchStalls, type Tx } from '../../src/store/postgres/session.ts';
-import { textArray } from '../../src/store/postgres/record.ts';
+import { arrayText, textArray } from '../../src/store/postgres/record.ts';
 import type { RecordItem, StoreChange } from '../../src/store/types.ts';
 import { postgresAvailable, TestDatabases, type TestDatabase } from '../ha/pg.ts';
 import { requireComponent, waitFor } from '../support/proc.ts';
@@ -97,7 +97,7 @@ describe('PostgresStore', function () {
       assert.equal(again.outcome, 'redelivery', 'the cleaned key still deduplicates');
     });
 
-    it('fingerprints and keys sent as literals (the read in BEGIN\'s round trip) come back exactly, and deduplicate', async () => {
+    it('values sent in an array\'s text form (the read\'s literals, the write\'s parameters) come back exactly, and deduplicate', async () => {
       const s = open();
       await s.migrate();
       const nasty = ['plain', '', 'NULL', 'a"b', 'back\\slash\\', "it's", "'); DROP TABLE error_groups; --", '{a,b}', 'x,y',
@@ -107,6 +107,14 @@ describe('PostgresStore', function () {
       try {
         const { rows } = await client.query<{ v: string[] }>(`SELECT ${textArray(nasty)} AS v`);
         assert.deepEqual(rows[0].v, nasty);
+        // The write's parameters go in the same text form, as parameters, with NULLs and numbers too.
+        const texts = [...nasty, null];
+        const numbers = [0, -1, 1_700_000_000_000, Number.MAX_SAFE_INTEGER, null];
+        const typed = await client.query<{ t: Array<string | null>; n: Array<string | null> }>('SELECT $1::text[] AS t, $2::bigint[] AS n',
+          [arrayText(texts), arrayText(numbers)]);
+        assert.deepEqual(typed.rows[0].t, texts);
+        assert.deepEqual(typed.rows[0].n, numbers.map((x) => (x === null ? null : String(x))));
+        assert.deepEqual((await client.query<{ e: string[] }>('SELECT $1::text[] AS e', [arrayText([])])).rows[0].e, []);
       } finally {
         await client.end();
       }

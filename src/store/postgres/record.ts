@@ -47,14 +47,36 @@ function lockStatement(fingerprints: readonly string[]): string {
   return `SELECT count(pg_advisory_xact_lock(k)) FROM unnest('{${keys.join(',')}}'::bigint[]) AS k`;
 }
 
+const NEEDS_ESCAPE = /[\\"]/;
+
 /**
- * A text[] literal: the array's text form (every element double-quoted, `"` and `\` escaped with `\`),
- * quoted as a string literal by pg. The read rides in BEGIN's simple-protocol round trip, which
- * carries no parameters.
+ * An array's text form, which PostgreSQL reads for any array type: strings double-quoted with `"` and
+ * `\` escaped by `\` (only where there is one), numbers as they are, null as NULL. The write's
+ * parameters go in this form instead of as JS arrays: pg converts those element by element, checking
+ * each one's type and escaping every string in two passes, on the event loop that serves HTTP
+ * (issue #12).
+ */
+export function arrayText(values: readonly unknown[]): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (i > 0) out += ',';
+    if (v === null || v === undefined) out += 'NULL';
+    else if (typeof v === 'number') out += String(v);
+    else {
+      const t = String(v);
+      out += NEEDS_ESCAPE.test(t) ? `"${t.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"` : `"${t}"`;
+    }
+  }
+  return `${out}}`;
+}
+
+/**
+ * A text[] literal: the array's text form, quoted as a string literal by pg. The read rides in
+ * BEGIN's simple-protocol round trip, which carries no parameters.
  */
 export function textArray(values: readonly string[]): string {
-  const array = `{${values.map((v) => `"${v.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
-  return `${escapeLiteral(array)}::text[]`;
+  return `${escapeLiteral(arrayText(values))}::text[]`;
 }
 
 // The batch's groups (locked, fingerprint order) and its known occurrence keys, in one statement after
@@ -259,7 +281,8 @@ export async function recordBatch(tx: Tx, ctx: RecordContext, batch: PreparedBat
   }
   const changeIndex = new Map(plan.changes.map((c, i) => [c.fingerprint, i] as const));
   const events = ctx.notify ? eventsForChanges(plan.changes, existing, (fp) => changeIndex.get(fp)!) : [];
-  const pad = (cols: unknown[][], width: number): unknown[][] => Array.from({ length: width }, (_, i) => cols[i] ?? []);
+  // Every parameter goes as its array's text form (arrayText), not as a JS array for pg to convert.
+  const pad = (cols: unknown[][], width: number): string[] => Array.from({ length: width }, (_, i) => arrayText(cols[i] ?? []));
 
   const params = [
     ...pad(columns(plan.changes, (c) => {
@@ -276,7 +299,7 @@ export async function recordBatch(tx: Tx, ctx: RecordContext, batch: PreparedBat
       const { signal: s, receivedAt, fingerprint } = items[i];
       return [fingerprint, receivedAt, text(s.channel), text(s.message), plan.decisions[i].countDelta, JSON.stringify(s.labels)];
     }), 6),
-    [...minutes.keys()], [...minutes.values()],
+    arrayText([...minutes.keys()]), arrayText([...minutes.values()]),
     ...pad(columns(retarget, (row) => row), 9),
     ...pad(columns(fresh, (row) => row), 10),
   ];
