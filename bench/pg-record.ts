@@ -1,6 +1,8 @@
 // Where a PostgreSQL record() batch spends its time (issue #12): statements (round trips) per batch
-// and wall time per statement, for batches of 1, 64 and 500 new alerts and of re-sent ones, on a
-// database that already holds `groups` groups. Items are built like the server builds them.
+// and wall time per statement, for batches of 1, 20, 64 and 500 new alerts and of re-sent ones, on a
+// database that already holds `groups` groups; per alert, the CPU of the store's PostgreSQL backends
+// and of this process (the store's work on a server's event loop) and the WAL written. Items are
+// built like the server builds them, before the clock starts.
 //   node bench/pg-record.ts [groups=20000]
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -52,30 +54,51 @@ pg.Client.prototype.query = function (this: pg.Client, ...a: unknown[]) {
 const dbs = new TestDatabases();
 const db = await dbs.create({ migrated: true });
 const store = new PostgresStore({ url: db.url, maxOccurrences: 50 });
+const admin = new pg.Client({ connectionString: db.url });
+await admin.connect();
+/** CPU time in ms of this database's backends other than the admin connection's (Linux /proc). */
+async function backendCpuMs(): Promise<number> {
+  const pids = (await admin.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)).rows;
+  let ms = 0;
+  for (const { pid } of pids) {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    ms += (Number(f[11]) + Number(f[12])) * 10; // utime + stime, in 10 ms ticks
+  }
+  return ms;
+}
+const walLsn = async (): Promise<string> => (await admin.query('SELECT pg_current_wal_lsn() AS l')).rows[0].l;
 let n = 0;
 let now = Date.parse('2026-12-06T00:00:00Z');
 const fresh = (k: number): string[] => Array.from({ length: k }, () => `Bench_pg_${n++}`);
 try {
   while (n < GROUPS) await store.record(items(fresh(500), now += 10));
-  for (const [label, size, resend] of [['1 new', 1, false], ['64 new', 64, false], ['500 new', 500, false], ['1 re-sent', 1, true], ['64 re-sent', 64, true]] as const) {
-    const rounds = size === 500 ? 5 : 20;
+  for (const [label, size, resend] of [['1 new', 1, false], ['20 new', 20, false], ['64 new', 64, false], ['500 new', 500, false], ['1 re-sent', 1, true], ['64 re-sent', 64, true]] as const) {
+    // Enough alerts per size for the backends' 10 ms CPU ticks to add up.
+    const rounds = Math.max(5, Math.min(400, Math.ceil(4000 / size)));
     const batches = Array.from({ length: rounds }, () => items(fresh(size), now += 10));
     if (resend) for (const b of batches) await store.record(b);
     const run = resend ? batches.map((b) => items(b.map((i) => i.signal.title), now += 10)) : batches;
     timings.clear();
+    const [cpu0, lsn0, own0] = [await backendCpuMs(), await walLsn(), process.cpuUsage()];
     measuring = true;
     const t0 = performance.now();
     for (const b of run) await store.record(b);
     const ms = (performance.now() - t0) / rounds;
     measuring = false;
+    const own = process.cpuUsage(own0);
+    const [cpu1, lsn1] = [await backendCpuMs(), await walLsn()];
+    const wal = Number((await admin.query('SELECT pg_wal_lsn_diff($1, $2) AS d', [lsn1, lsn0])).rows[0].d);
+    const alerts = rounds * size;
     await new Promise((r) => setTimeout(r, 10));
     const statements = [...timings.values()].reduce((s, e) => s + e.n, 0) / rounds;
-    console.log(`${label}: ${ms.toFixed(2)} ms per batch, ${statements.toFixed(1)} statements per batch`);
+    console.log(`${label}: ${ms.toFixed(2)} ms per batch, ${statements.toFixed(1)} statements per batch; per alert: backends `
+      + `${((cpu1 - cpu0) * 1000 / alerts).toFixed(0)} µs CPU, this process ${((own.user + own.system) / alerts).toFixed(0)} µs CPU, WAL ${(wal / alerts / 1024).toFixed(2)} KiB`);
     for (const [k, e] of [...timings].sort((a, b) => b[1].ms - a[1].ms)) {
       console.log(`  ${(e.ms / rounds).toFixed(2).padStart(7)} ms  ${(e.n / rounds).toFixed(1).padStart(4)}×  ${k}`);
     }
   }
 } finally {
+  await admin.end();
   await store.close();
   await db.drop();
   await dbs.dispose();

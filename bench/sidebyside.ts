@@ -57,6 +57,26 @@ async function indexCaughtUp(dbPath: string): Promise<number> {
   }
 }
 
+/**
+ * Seconds until the process has stayed under 5% of a core for a whole second (Linux /proc), up to
+ * `limitS`. After a load with new alerts Kube Sentinel keeps working: the leader decides every queued
+ * remediation request (dry-run; the bench's alerts are crash-looping pods, so after the first one
+ * they are skipped for cooldown). That is not ingest, but it must not run into the next target's
+ * measurement either, which it did before (issue #12: it slowed the Alertmanager runs after it).
+ */
+export async function untilIdle(pid: number, limitS = 120): Promise<number> {
+  const cpuMs = (): number => {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10; // utime + stime in 10 ms ticks
+  };
+  const t0 = performance.now();
+  for (;;) {
+    const before = cpuMs();
+    await new Promise((r) => setTimeout(r, 1000));
+    if (cpuMs() - before <= 50 || performance.now() - t0 > limitS * 1000) return (performance.now() - t0) / 1000 - 1;
+  }
+}
+
 export interface SideBySide {
   rounds: number;
   amVersion: string;
@@ -64,12 +84,12 @@ export interface SideBySide {
    * Per load: alerts/s per round for each target, Kube Sentinel ÷ Alertmanager per round, and the
    * same ratio with Kube Sentinel's rate taken over its run plus its search index's catch-up (s).
    */
-  results: Array<{ load: Load; bare: number[]; ks: number[]; am: number[]; ratio: number[]; settled: number[]; catchUp: number[] }>;
+  results: Array<{ load: Load; bare: number[]; ks: number[]; am: number[]; ratio: number[]; settled: number[]; catchUp: number[]; idle: number[] }>;
   rss: { ks: number; am: number };
   errors: { ks: number; am: number; bare: number };
 }
 
-const range = (xs: number[], digits = 0): string => {
+export const range = (xs: number[], digits = 0): string => {
   const lo = Math.min(...xs);
   const hi = Math.max(...xs);
   return lo.toFixed(digits) === hi.toFixed(digits) ? lo.toFixed(digits) : `${lo.toFixed(digits)}–${hi.toFixed(digits)}`;
@@ -82,7 +102,7 @@ export async function sideBySide(opts: { pki: { certFile: string; keyFile: strin
   await waitFor('bare server', async () => bare.output().includes('ready'));
   const ks = await startServer({ env: { LOG_LEVEL: 'error' } });
   const am = await startAlertmanager(DEBIAN_ALERTMANAGER, opts.pki);
-  const results: SideBySide['results'] = LOADS.map((load) => ({ load, bare: [], ks: [], am: [], ratio: [], settled: [], catchUp: [] }));
+  const results: SideBySide['results'] = LOADS.map((load) => ({ load, bare: [], ks: [], am: [], ratio: [], settled: [], catchUp: [], idle: [] }));
   const errors = { ks: 0, am: 0, bare: 0 };
   try {
     for (let round = 0; round < opts.rounds; round++) {
@@ -92,15 +112,18 @@ export async function sideBySide(opts: { pki: { certFile: string; keyFile: strin
         const run = async (url: string): Promise<WrkResult> => runWrk(`${url}/api/v2/alerts`, { script, seconds: opts.seconds, ...WRK });
         const got: Record<'ks' | 'am', WrkResult | undefined> = { ks: undefined, am: undefined };
         let catchUp = 0;
+        let idle = 0;
         const runKs = async () => {
           got.ks = await run(ks.url);
           catchUp = await indexCaughtUp(join(ks.dir, 'ks.db'));
+          idle = await untilIdle(ks.proc.child.pid!);
         };
         const runAm = async () => { got.am = await run(am.url); };
         // Alternate who goes first, so neither always inherits the other's leftovers (GC, page cache).
         for (const step of round % 2 === 0 ? [runKs, runAm] : [runAm, runKs]) await step();
         r.settled.push((got.ks!.rps * opts.seconds / (opts.seconds + catchUp)) / got.am!.rps);
         r.catchUp.push(catchUp);
+        r.idle.push(idle);
         const b = await run(`https://127.0.0.1:${barePort}`);
         r.ks.push(got.ks!.rps * batch);
         r.am.push(got.am!.rps * batch);
@@ -109,7 +132,7 @@ export async function sideBySide(opts: { pki: { certFile: string; keyFile: strin
         errors.ks += got.ks!.non2xx + got.ks!.errors;
         errors.am += got.am!.non2xx + got.am!.errors;
         errors.bare += b.non2xx + b.errors;
-        console.log(`round ${round + 1} ${r.load.name}: Kube Sentinel ${(got.ks!.rps * batch).toFixed(0)} (search index caught up ${catchUp.toFixed(1)} s after), Alertmanager ${(got.am!.rps * batch).toFixed(0)}, bare ${(b.rps * batch).toFixed(0)} alerts/s`);
+        console.log(`round ${round + 1} ${r.load.name}: Kube Sentinel ${(got.ks!.rps * batch).toFixed(0)} (search index caught up ${catchUp.toFixed(1)} s after, idle ${idle.toFixed(0)} s after), Alertmanager ${(got.am!.rps * batch).toFixed(0)}, bare ${(b.rps * batch).toFixed(0)} alerts/s`);
       }
     }
     return {
@@ -129,12 +152,12 @@ export function sideBySideTable(s: SideBySide): string {
     const k = r.load.batch;
     const show = (xs: number[]) => (k === 1 ? `${range(xs)} req/s` : `${range(xs)} alerts/s`);
     const verdict = Math.min(...r.ratio, ...r.settled) >= 1 ? 'met' : 'MISSED';
-    return `| ${r.load.name} | ${show(r.bare)} | ${show(r.am)} | ${show(r.ks)} | ${range(r.ratio, 2)}× | ${range(r.settled, 2)}× (${range(r.catchUp, 1)} s) | ${verdict} |`;
+    return `| ${r.load.name} | ${show(r.bare)} | ${show(r.am)} | ${show(r.ks)} | ${range(r.ratio, 2)}× | ${range(r.settled, 2)}× (${range(r.catchUp, 1)} s) | ${range(r.idle)} s | ${verdict} |`;
   });
   return [
-    `| load (${s.rounds} interleaved rounds, range) | bare node:https floor | Alertmanager ${s.amVersion} (memory only) | Kube Sentinel (SQLite, durable) | Kube Sentinel ÷ Alertmanager | the same, Kube Sentinel's run counted until its search index caught up (that wait) | target ≥ 1.0× |`,
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    `| load (${s.rounds} interleaved rounds, range) | bare node:https floor | Alertmanager ${s.amVersion} (memory only) | Kube Sentinel (SQLite, durable) | Kube Sentinel ÷ Alertmanager | the same, Kube Sentinel's run counted until its search index caught up (that wait) | Kube Sentinel idle again after (remediation decisions; not counted) | target ≥ 1.0× |`,
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
-    `| RSS after the run | — | ${s.rss.am.toFixed(0)} MiB | ${s.rss.ks.toFixed(0)} MiB | | | |`,
+    `| RSS after the run | — | ${s.rss.am.toFixed(0)} MiB | ${s.rss.ks.toFixed(0)} MiB | | | | |`,
   ].join('\n');
 }
