@@ -53,7 +53,11 @@ export interface WorkerOptions {
 
 /** Store an audit entry, then hand it, as the API shows it, to onAudit. */
 export async function recordAudit(o: Pick<WorkerOptions, 'store' | 'onAudit'>, entry: NewAuditEntry): Promise<void> {
-  const id = await o.store.appendAudit(entry);
+  publishAudit(o, entry, await o.store.appendAudit(entry));
+}
+
+/** Hands a stored audit entry (its id `id`), as the API shows it, to onAudit. */
+export function publishAudit(o: Pick<WorkerOptions, 'onAudit'>, entry: NewAuditEntry, id: number): void {
   if (!o.onAudit) return;
   const { cooldownKey: _key, ...shown } = entry;
   o.onAudit({ ...shown, id, at: new Date(entry.at).toISOString() });

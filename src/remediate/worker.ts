@@ -6,7 +6,7 @@
 // On each new term the worker takes over earlier holders' claims at once (DESIGN §6a): the intent log
 // is what makes that safe.
 import { DEFAULT_VERIFY_MS } from '../classify/schema.ts';
-import type { RemediationRequest, Settings, Store, Verification } from '../store/types.ts';
+import type { NewAuditEntry, RemediationRequest, Settings, Store, Verification } from '../store/types.ts';
 import { ACTION_REGISTRY } from './actions/index.ts';
 import type { Plan } from './actions/types.ts';
 import { eventObjectFor } from './actions/types.ts';
@@ -20,7 +20,7 @@ import { readLive } from './settle.ts';
 import { resolveTarget, signalDisplay, type ResolvedTarget } from './target.ts';
 import { verifyPass } from './verify.ts';
 import {
-  backoffMs, cooldownKey, gatherGuardInput, guardedWriter, readFailure, recordAudit, recordEvent,
+  backoffMs, cooldownKey, gatherGuardInput, guardedWriter, publishAudit, readFailure, recordEvent,
   type Decision, type Known, type Landing, type RuleLookup, type WorkerOptions,
 } from './worker-support.ts';
 
@@ -347,10 +347,14 @@ export class RemediationWorker {
     if (on && !settings.dryRun) await recordEvent(this.o, this.log, on, 'Warning', message);
   }
 
-  /** Audit one decision and close the request as done. */
+  /**
+   * Audit one decision and close the request as done, in one store transaction: when another leader
+   * has taken the claim over meanwhile, neither is written (its decision stands).
+   */
   private async finish(d: Decision, outcome: 'acted' | 'dry-run' | 'skipped', reason: string, message: string): Promise<void> {
-    await this.audit(d, outcome, reason, message);
-    await this.close(d, { state: 'done' });
+    if (!(await this.audit(d, outcome, reason, message, { finish: true }))) {
+      this.log.warn({ requestId: d.req.id, outcome, reason }, 'request was no longer claimed by this replica; its decision was not recorded');
+    }
   }
 
   private async close(d: Decision, result: Parameters<Store['finishRequest']>[2]): Promise<void> {
@@ -359,17 +363,22 @@ export class RemediationWorker {
     if (!ok) this.log.warn({ requestId: d.req.id, state: result.state }, 'request was no longer claimed by this replica');
   }
 
-  private async audit(d: Decision, outcome: Outcome | 'expired', reason: string, message: string): Promise<void> {
+  /** Records a decision; with `finish`, also closes the request as done (false: no longer ours, nothing written). */
+  private async audit(d: Decision, outcome: Outcome | 'expired', reason: string, message: string, o: { finish?: boolean } = {}): Promise<boolean> {
     const { req } = d;
     // A replica that lost the Lease mid-request records nothing: its successor took the claim over
     // and decides (a frozen leader resuming must not add a stale `skipped` or a second `acted`).
     this.o.leader.assertLeading();
-    await recordAudit(this.o, {
+    const entry: NewAuditEntry = {
       requestId: req.id, groupId: req.groupId, at: this.o.clock.now(), rule: req.rule, action: req.action, namespace: req.namespace,
       target: d.target, outcome, reason, message, actor: this.o.leader.identity, cooldownKey: d.key,
-    });
+    };
+    const id = o.finish ? await this.o.store.finishDecided(req.id, this.o.leader.identity, entry) : await this.o.store.appendAudit(entry);
+    if (id === null) return false;
+    publishAudit(this.o, entry, id);
     this.o.metrics?.onDecision(req.action, outcome, reason);
     const level = outcome === 'failed' || outcome === 'escalated' ? 'warn' : 'info';
     this.log[level]({ requestId: req.id, rule: req.rule, action: req.action, target: `${req.namespace}/${d.target}`, outcome, reason }, message);
+    return true;
   }
 }

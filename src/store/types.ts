@@ -349,11 +349,12 @@ export interface Store extends OutboxStore {
     | { state: 'pending'; nextAttemptAt: number; error: string }
     | { state: 'awaiting-approval'; plan: string; expiresAt: number }): Promise<boolean>;
   appendAudit(entry: NewAuditEntry): Promise<number>;
+  /** finishRequest(done) + appendAudit in one commit, only while `holder` holds the claim: the audit id, or null (nothing written). */
+  finishDecided(id: number, holder: string, audit: NewAuditEntry): Promise<number | null>;
   listHistory(query: HistoryQuery): Promise<{ entries: AuditEntry[]; total: number }>;
   /**
-   * What the guards read from the audit trail for one request, in one read (one round trip on
-   * PostgreSQL, one hop to SQLite's thread): the cooldown key's last action, the hourly budget's
-   * count and the key's attempts.
+   * What the guards read from the audit trail for one request, in one read (one round trip on PostgreSQL,
+   * one hop to SQLite's thread): the cooldown key's last action, the hourly budget's count and the key's attempts.
    */
   guardHistory(q: GuardHistoryQuery): Promise<GuardHistory>;
   /** Settings persisted in the store; null when never set (callers fall back to config). */

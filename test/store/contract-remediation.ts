@@ -111,6 +111,21 @@ export function remediationContract(store: () => Store): void {
       assert.equal(await store().claimRequest('x', T0 + HOUR, 10_000), null, 'done is final');
     });
 
+    it('a decision is finished and audited in one commit, and only by the claim\'s current holder', async () => {
+      const [r] = await store().record([withAction('k1', T0)]);
+      await store().claimRequest('old-leader', T0, 10_000);
+      const b = await store().claimRequest('new-leader', T0 + 10_001, 10_000);
+      const decided = (actor: string) => audit({ outcome: 'skipped', reason: 'cooldown', at: T0 + 10_002, groupId: r.groupId, requestId: b!.id, actor });
+      assert.equal(await store().finishDecided(b!.id, 'old-leader', decided('old-leader')), null, 'the claim was taken over');
+      assert.equal((await store().listHistory({ page: 1, pageSize: 10 })).total, 0, 'and nothing was written');
+      const id = await store().finishDecided(b!.id, 'new-leader', decided('new-leader'));
+      assert.equal(typeof id, 'number');
+      assert.equal(await store().finishDecided(b!.id, 'new-leader', decided('new-leader')), null, 'done is final');
+      const history = await store().listHistory({ page: 1, pageSize: 10 });
+      assert.deepEqual(history.entries.map((e) => [e.id, e.actor, e.requestId]), [[id, 'new-leader', b!.id]]);
+      assert.equal(await store().claimRequest('x', T0 + HOUR, 10_000), null, 'the request is done');
+    });
+
     it('claims in creation order across pending and expired claims, past an older request still backing off', async () => {
       const ids: number[] = [];
       for (let i = 0; i < 4; i++) ids.push((await store().record([withAction(`k${i}`, T0 + i, { fingerprint: `fp-o${i}` })]))[0].remediationRequestId!);

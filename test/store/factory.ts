@@ -77,6 +77,8 @@ export async function assertRefusesWrites(reader: Store, extra: NamedWrite[] = [
     ['finishRequest', () => reader.finishRequest(1, 'h', { state: 'done' })],
     ['appendAudit', () => reader.appendAudit({ requestId: null, groupId: null, at: T0, rule: 'r', action: 'none',
       namespace: '', target: '', outcome: 'skipped', reason: 'x', message: '', actor: 'a', cooldownKey: 'k' })],
+    ['finishDecided', () => reader.finishDecided(1, 'h', { requestId: 1, groupId: null, at: T0, rule: 'r', action: 'none',
+      namespace: '', target: '', outcome: 'skipped', reason: 'x', message: '', actor: 'a', cooldownKey: 'k' })],
     ['putSettings', () => reader.putSettings({ enabled: true, dryRun: true, maxActionsPerHour: 1 })],
   ];
   for (const [name, write] of writes) {

@@ -39,7 +39,7 @@ export async function claimRequest(pool: Pool, holder: string, now: number, clai
 
 type FinishResult = Parameters<Store['finishRequest']>[2];
 
-export async function finishRequest(pool: Pool, id: number, holder: string, result: FinishResult): Promise<boolean> {
+export async function finishRequest(pool: Pool | Tx, id: number, holder: string, result: FinishResult): Promise<boolean> {
   // Guarded by the holder: a leader whose claim expired and was taken over must not overwrite it.
   const res = result.state === 'pending'
     ? await pool.query(`UPDATE remediation_requests SET state = 'pending', next_attempt_at = $1, last_error = $2,

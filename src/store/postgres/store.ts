@@ -185,6 +185,11 @@ export class PostgresStore implements Store {
     return this.#write((tx) => r.appendAudit(tx, entry, this.origin));
   }
 
+  finishDecided(id: number, holder: string, audit: NewAuditEntry): Promise<number | null> {
+    // One transaction: the request is finished and audited together, or neither.
+    return this.#write(async (tx) => ((await r.finishRequest(tx, id, holder, { state: 'done' })) ? r.appendAudit(tx, audit, this.origin) : null));
+  }
+
   listHistory(query: HistoryQuery): Promise<{ entries: AuditEntry[]; total: number }> {
     return this.#read((pool) => r.listHistory(pool, query));
   }

@@ -41,21 +41,29 @@ export function finishRequest(stmts: Statements, id: number, holder: string, res
 
 
 export function appendAudit(stmts: Statements, e: NewAuditEntry): number {
-  return stmts.transaction(() => {
-    const { id } = one<{ id: number }>(stmts.get(`INSERT INTO audit (request_id, group_id, at, rule, action,
-        namespace, target, outcome, reason, message, actor, cooldown_key)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-    e.requestId, e.groupId, e.at, e.rule, e.action, e.namespace, e.target, e.outcome, e.reason, e.message,
-    e.actor, e.cooldownKey)!;
-    // Denormalised onto the group so listings show the last outcome without a join.
-    if (e.groupId !== null) {
-      stmts.get('UPDATE error_groups SET remediation_outcome = ? WHERE id = ?').run(e.outcome, e.groupId);
-    }
-    // Outcomes and escalations notify: the outbox event commits with the audit row.
-    const event = eventForAudit(e);
-    if (event) insertEvents(stmts, [{ groupId: e.groupId!, kind: event.kind, at: e.at, detail: event.detail }]);
-    return id;
-  });
+  return stmts.transaction(() => insertAudit(stmts, e));
+}
+
+/** The audit row, its group's last outcome and its outbox event; inside the caller's transaction. */
+function insertAudit(stmts: Statements, e: NewAuditEntry): number {
+  const { id } = one<{ id: number }>(stmts.get(`INSERT INTO audit (request_id, group_id, at, rule, action,
+      namespace, target, outcome, reason, message, actor, cooldown_key)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+  e.requestId, e.groupId, e.at, e.rule, e.action, e.namespace, e.target, e.outcome, e.reason, e.message,
+  e.actor, e.cooldownKey)!;
+  // Denormalised onto the group so listings show the last outcome without a join.
+  if (e.groupId !== null) {
+    stmts.get('UPDATE error_groups SET remediation_outcome = ? WHERE id = ?').run(e.outcome, e.groupId);
+  }
+  // Outcomes and escalations notify: the outbox event commits with the audit row.
+  const event = eventForAudit(e);
+  if (event) insertEvents(stmts, [{ groupId: e.groupId!, kind: event.kind, at: e.at, detail: event.detail }]);
+  return id;
+}
+
+/** Store.finishDecided: the request is finished and audited together, or neither. */
+export function finishDecided(stmts: Statements, id: number, holder: string, audit: NewAuditEntry): number | null {
+  return stmts.transaction(() => (finishRequest(stmts, id, holder, { state: 'done' }) ? insertAudit(stmts, audit) : null));
 }
 
 export function listHistory(stmts: Statements, q: HistoryQuery): { entries: AuditEntry[]; total: number } {

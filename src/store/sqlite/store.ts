@@ -249,6 +249,10 @@ export class SqliteStore implements Store {
     return this.#write(() => r.appendAudit(this.#stmts, entry));
   }
 
+  finishDecided(id: number, holder: string, audit: NewAuditEntry): Promise<number | null> {
+    return this.#write(() => r.finishDecided(this.#stmts, id, holder, audit));
+  }
+
   listHistory(query: HistoryQuery): Promise<{ entries: AuditEntry[]; total: number }> {
     return this.#run(() => r.listHistory(this.#stmts, query));
   }

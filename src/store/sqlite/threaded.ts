@@ -209,6 +209,7 @@ export class ThreadedSqliteStore implements Store {
   claimRequest: Store['claimRequest'] = (holder, now, claimMs) => this.#call('claimRequest', holder, now, claimMs);
   finishRequest: Store['finishRequest'] = (id, holder, result) => this.#call('finishRequest', id, holder, result);
   appendAudit: Store['appendAudit'] = (entry) => this.#call('appendAudit', entry);
+  finishDecided: Store['finishDecided'] = (id, holder, audit) => this.#call('finishDecided', id, holder, audit);
   listHistory: Store['listHistory'] = (query) => this.#read('listHistory', query);
   guardHistory: Store['guardHistory'] = (query) => this.#call('guardHistory', query);
   getSettings: Store['getSettings'] = () => this.#call('getSettings');
