@@ -15,6 +15,7 @@ import { PostgresStore } from '../src/store/postgres/store.ts';
 import type { RecordItem } from '../src/store/types.ts';
 import { TestDatabases } from '../test/ha/pg.ts';
 import { ROOT } from '../test/support/proc.ts';
+import { cpuMs } from './sidebyside.ts';
 
 const GROUPS = Number(process.argv[2] ?? 20_000);
 const sample = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/prometheus-v2-alerts.json'), 'utf8'));
@@ -59,12 +60,7 @@ await admin.connect();
 /** CPU time in ms of this database's backends other than the admin connection's (Linux /proc). */
 async function backendCpuMs(): Promise<number> {
   const pids = (await admin.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)).rows;
-  let ms = 0;
-  for (const { pid } of pids) {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    ms += (Number(f[11]) + Number(f[12])) * 10; // utime + stime, in 10 ms ticks
-  }
-  return ms;
+  return pids.reduce((ms, { pid }) => ms + cpuMs(pid), 0);
 }
 const walLsn = async (): Promise<string> => (await admin.query('SELECT pg_current_wal_lsn() AS l')).rows[0].l;
 let n = 0;

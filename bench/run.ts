@@ -8,7 +8,7 @@ import { loadGroups } from './groups.ts';
 import { testPki } from '../test/support/pki.ts';
 import { BUILT_MAIN, ROOT, freePort, start, waitFor, which } from '../test/support/proc.ts';
 import { INGEST_TOKEN, startServer } from '../test/support/server-proc.ts';
-import { sideBySide, sideBySideTable, WRK } from './sidebyside.ts';
+import { rssMiB, sideBySide, sideBySideTable, WRK } from './sidebyside.ts';
 import { pgSideBySide, pgSideBySideTable, postgresDescription } from './pg-sidebyside.ts';
 import { postgresAvailable, TestDatabases } from '../test/ha/pg.ts';
 import { alertScript, runWrk } from './wrk.ts';
@@ -28,10 +28,6 @@ const sample = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/prometheus-v2-a
 // Pad the description so one alert is ≈1.5 KB, like the captured Prometheus payload plus real-world labels.
 const description = `${sample[0].annotations.description} `.repeat(4).slice(0, 1100).replace(/"/g, "'");
 
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
 
 /** Upper bound of the histogram bucket holding quantile q, from /metrics text (server-side view). */
 function histogramQuantile(metricsText: string, route: string, q: number): number {

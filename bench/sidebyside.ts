@@ -31,6 +31,12 @@ export function rssMiB(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+/** CPU time (user + system) the process has used, in ms (Linux /proc; 10 ms ticks). */
+export function cpuMs(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
 /**
  * After a Kube Sentinel run, the seconds until its search index had caught up with the groups written
  * (search-file.ts: nothing queued past what the file covers), up to 60 s. That indexing is deferred
@@ -58,22 +64,19 @@ async function indexCaughtUp(dbPath: string): Promise<number> {
 }
 
 /**
- * Seconds until the process has stayed under 5% of a core for a whole second (Linux /proc), or
- * Infinity when it was still busy after `limitS`. After a load with new alerts Kube Sentinel keeps working: the leader decides every queued
- * remediation request (dry-run; the bench's alerts are crash-looping pods, so after the first one
- * they are skipped for cooldown). That is not ingest, but it must not run into the next target's
- * measurement either, which it did before (issue #12: it slowed the Alertmanager runs after it).
+ * Seconds until the process has stayed under 5% of a core for a whole second, or Infinity when it
+ * was still busy after `limitS`. After a load with new alerts Kube Sentinel keeps working: the leader
+ * decides every queued remediation request (dry-run; the bench's alerts are crash-looping pods, so
+ * after the first one they are skipped for cooldown). That is not ingest, but it must not run into the
+ * next target's measurement either, which it did before (issue #12: it slowed the Alertmanager runs
+ * after it).
  */
 export async function untilIdle(pid: number, limitS = 120): Promise<number> {
-  const cpuMs = (): number => {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(f[11]) + Number(f[12])) * 10; // utime + stime in 10 ms ticks
-  };
   const t0 = performance.now();
   for (;;) {
-    const before = cpuMs();
+    const before = cpuMs(pid);
     await new Promise((r) => setTimeout(r, 1000));
-    if (cpuMs() - before <= 50) return (performance.now() - t0) / 1000 - 1;
+    if (cpuMs(pid) - before <= 50) return (performance.now() - t0) / 1000 - 1;
     if (performance.now() - t0 > limitS * 1000) return Infinity;
   }
 }

@@ -348,10 +348,11 @@ export class RemediationWorker {
   }
 
   /**
-   * Audit one decision and close the request as done, in one store transaction: when another leader
-   * has taken the claim over meanwhile, neither is written (its decision stands).
+   * Audit a decision that ends the request without acting and close it as done, in one store
+   * transaction: when another leader has taken the claim over meanwhile, neither is written (its
+   * decision stands). `acted` goes through landed(): audit, outcome check, then close.
    */
-  private async finish(d: Decision, outcome: 'acted' | 'dry-run' | 'skipped', reason: string, message: string): Promise<void> {
+  private async finish(d: Decision, outcome: 'dry-run' | 'skipped', reason: string, message: string): Promise<void> {
     if (!(await this.audit(d, outcome, reason, message, { finish: true }))) {
       this.log.warn({ requestId: d.req.id, outcome, reason }, 'request was no longer claimed by this replica; its decision was not recorded');
     }
