@@ -22,6 +22,8 @@ export interface VerifyDeps {
   stopped: () => boolean;
   logger: Logger;
   metrics?: RemediationMetrics;
+  /** Called before a verdict is written (the worker records the decisions it holds first, keeping the audit in order). */
+  beforeWrite?: () => Promise<void>;
   /** Records a Kubernetes Event (best effort): the Warning on the workload when a suspension escalates. */
   event(on: NewEvent['involvedObject'], type: NewEvent['type'], message: string): Promise<void>;
 }
@@ -67,6 +69,7 @@ export async function verifyPass(d: VerifyDeps, only: (v: Verification) => boole
     if (!d.leader.isLeader() || d.stopped()) break;
     const verdict = judgeOutcome(v, await facts(d, v));
     if (verdict.outcome === 'wait') continue;
+    await d.beforeWrite?.();
     if (!(await d.store.closeVerification(v.id, verdict.outcome, d.clock.now()))) continue;
     decided++;
     const base = {

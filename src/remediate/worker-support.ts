@@ -57,12 +57,28 @@ export async function recordAudit(o: Pick<WorkerOptions, 'store' | 'onAudit'>, e
 }
 
 /** Hands a stored audit entry (its id `id`), as the API shows it, to onAudit. */
-export function publishAudit(o: Pick<WorkerOptions, 'onAudit'>, entry: NewAuditEntry, id: number): void {
+function publishAudit(o: Pick<WorkerOptions, 'onAudit'>, entry: NewAuditEntry, id: number): void {
   if (!o.onAudit) return;
   const { cooldownKey: _key, ...shown } = entry;
   o.onAudit({ ...shown, id, at: new Date(entry.at).toISOString() });
 }
 
+/** A stored decision (audit id `id`) goes out: on the live feed, in the metrics, and in the log (unless `log` is null). */
+export function reportDecision(o: Pick<WorkerOptions, 'onAudit' | 'metrics'>, log: Logger | null, entry: NewAuditEntry, id: number): void {
+  publishAudit(o, entry, id);
+  o.metrics?.onDecision(entry.action, entry.outcome, entry.reason);
+  if (!log) return;
+  const level = entry.outcome === 'failed' || entry.outcome === 'escalated' ? 'warn' : 'info';
+  log[level]({ requestId: entry.requestId, rule: entry.rule, action: entry.action, target: `${entry.namespace}/${entry.target}`, outcome: entry.outcome, reason: entry.reason }, entry.message);
+}
+
+/** Claimed requests go back to the queue undecided, due at once. Best effort: a claim also runs out. */
+export async function handBack(o: Pick<WorkerOptions, 'store' | 'leader' | 'clock'>, log: Logger, requests: readonly RemediationRequest[], why: string): Promise<void> {
+  for (const req of requests) {
+    await o.store.finishRequest(req.id, o.leader.identity, { state: 'pending', nextAttemptAt: o.clock.now(), error: why })
+      .catch((e: unknown) => log.warn({ err: e, requestId: req.id }, 'could not hand a claimed request back'));
+  }
+}
 
 /** Exponential backoff with ±20% jitter: base, 2×base, 4×base… capped. */
 export function backoffMs(attempt: number, baseMs: number, maxMs: number, random: () => number): number {

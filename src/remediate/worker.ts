@@ -1,10 +1,9 @@
-// The remediation worker: while this replica leads, claim due requests from the store (claims are
-// exclusive, so no request runs twice), settle any open intent on them against the live object, then
-// let the pure decision (decide.ts) drive which facts to gather, and apply its verdict: act (intent
-// first, in its own commit), wait for approval, skip, escalate. Every decision is audited. Transient
-// API failures go back to `pending` with exponential backoff; after max_attempts a human is asked.
-// On each new term the worker takes over earlier holders' claims at once (DESIGN §6a): the intent log
-// is what makes that safe.
+// The remediation worker: while this replica leads, claim due requests from the store (a batch per
+// commit; claims are exclusive, so no request runs twice), settle any open intent on them against the
+// live object, then let the pure decision (decide.ts) drive which facts to gather, and apply its
+// verdict: act (intent first, in its own commit), wait for approval, skip, escalate. Every decision is
+// audited. Transient API failures go back to `pending` with exponential backoff; after max_attempts a
+// human is asked. Each new term takes over earlier holders' claims at once: the intent log makes that safe.
 import { DEFAULT_VERIFY_MS } from '../classify/schema.ts';
 import type { NewAuditEntry, RemediationRequest, Settings, Store, Verification } from '../store/types.ts';
 import { ACTION_REGISTRY } from './actions/index.ts';
@@ -19,16 +18,19 @@ import { VERIFIED_ACTIONS } from './outcome.ts';
 import { readLive } from './settle.ts';
 import { resolveTarget, signalDisplay, type ResolvedTarget } from './target.ts';
 import { verifyPass } from './verify.ts';
+import { HeldDecisions } from './decided.ts';
 import {
-  backoffMs, cooldownKey, gatherGuardInput, guardedWriter, publishAudit, readFailure, recordEvent,
+  backoffMs, cooldownKey, gatherGuardInput, guardedWriter, handBack, readFailure, recordEvent, reportDecision,
   type Decision, type Known, type Landing, type RuleLookup, type WorkerOptions,
 } from './worker-support.ts';
 
-
 export type { RuleLookup, WorkerOptions };
-export { backoffMs, cooldownKey,  };
+export { backoffMs, cooldownKey };
 
 type Outcome = 'acted' | 'dry-run' | 'skipped' | 'failed' | 'escalated' | 'awaiting-approval';
+
+/** Requests claimed in one commit while working through the queue. */
+const CLAIM_BATCH = 32;
 
 export class RemediationWorker {
   private readonly o: WorkerOptions;
@@ -41,10 +43,15 @@ export class RemediationWorker {
   private term: AbortSignal | null = null;
   /** Outcome checks read the cluster: at most one pass per verifyEveryMs, however often ingest wakes us. */
   private lastVerifyAt = -Infinity;
+  /** Skips and dry-runs waiting for their one commit. */
+  private readonly held: HeldDecisions;
+  private readonly claimMs: number;
 
   constructor(opts: WorkerOptions) {
     this.o = opts;
     this.log = opts.logger ?? silentLogger;
+    this.held = new HeldDecisions(opts, this.log);
+    this.claimMs = opts.claimMs ?? 120_000;
   }
 
   start(): void {
@@ -79,10 +86,6 @@ export class RemediationWorker {
     return this.draining;
   }
 
-  private get claimMs(): number {
-    return this.o.claimMs ?? 120_000;
-  }
-
   private async drain(): Promise<number> {
     let n = 0;
     const { store, leader } = this.o;
@@ -99,31 +102,43 @@ export class RemediationWorker {
       await this.audit(this.decisionFor(r), 'expired', 'approval-ttl', `no decision within the approval window; the request expired (plan: ${r.plan ?? ''})`);
     }
     await this.verify();
-    while (!this.stopping.signal.aborted && leader.isLeader()) {
-      const req = queue.shift() ?? await store.claimRequest(leader.identity, this.o.clock.now(), this.claimMs);
-      if (!req) break;
-      n++;
-      if (!(await this.process(req))) break;
+    try {
+      while (!this.stopping.signal.aborted && leader.isLeader()) {
+        if (queue.length === 0) {
+          await this.held.nextBatch();
+          queue.push(...await store.claimRequests(leader.identity, this.o.clock.now(), this.claimMs, CLAIM_BATCH));
+        }
+        const req = queue.shift();
+        if (!req) break;
+        if (req.claimedUntil !== null && this.o.clock.now() > req.claimedUntil) { // slow actions ahead of it: claim afresh
+          await handBack(this.o, this.log, [req, ...queue.splice(0)], 'its claim ran out before its turn');
+          continue;
+        }
+        n++;
+        if (!(await this.process(req))) break;
+      }
+      await this.held.record().catch((e: unknown) => { if (!(e instanceof NotLeaderError)) throw e; });
+    } finally {
+      // Claimed but not decided, or decided but not recorded (the term or the worker ended first).
+      await handBack(this.o, this.log, [...this.held.release(), ...queue.splice(0)], 'the leader stopped before deciding it');
     }
     return n;
   }
 
   /** All open outcome checks (at most once per verifyEveryMs), or, with `only`, those at once. */
-  private verify(only?: (v: Verification) => boolean): Promise<number> {
+  private async verify(only?: (v: Verification) => boolean): Promise<number> {
     if (!only) {
-      if (this.o.clock.now() - this.lastVerifyAt < (this.o.verifyEveryMs ?? 2_000)) return Promise.resolve(0);
+      if (this.o.clock.now() - this.lastVerifyAt < (this.o.verifyEveryMs ?? 2_000)) return 0;
       this.lastVerifyAt = this.o.clock.now();
     }
     return verifyPass({
       store: this.o.store, kube: this.o.kube, leader: this.o.leader, clock: this.o.clock, logger: this.log, metrics: this.o.metrics,
       maxIneffective: this.o.maxIneffective ?? 2, event: (on, type, message) => recordEvent(this.o, this.log, on, type, message),
-      stopped: () => this.stopping.signal.aborted, onAudit: this.o.onAudit,
+      stopped: () => this.stopping.signal.aborted, onAudit: this.o.onAudit, beforeWrite: () => this.held.record(),
     }, only);
   }
 
-  private async settings(): Promise<Settings> {
-    return (await this.o.store.getSettings()) ?? this.o.defaults;
-  }
+  private settings = async (): Promise<Settings> => (await this.o.store.getSettings()) ?? this.o.defaults;
 
   private decisionFor(req: RemediationRequest): Decision {
     const target = signalDisplay(req);
@@ -242,7 +257,10 @@ export class RemediationWorker {
   private async apply(d: Decision, decision: Exclude<Verdict, { kind: 'need' }>, k: Known): Promise<void> {
     const { req } = d;
     switch (decision.kind) {
-      case 'skip': return this.finish(d, 'skipped', decision.reason, decision.detail);
+      case 'skip':
+        await this.finish(d, 'skipped', decision.reason, decision.detail);
+        if (decision.reason === 'cooldown') await this.held.skipAlike(d, this.entry(d, 'skipped', decision.reason, decision.detail));
+        return;
       case 'suspended':
         await this.audit(d, 'skipped', 'suspended', `auto-remediation of ${d.target} under rule ${req.rule} is suspended: ${decision.detail}`);
         return this.close(d, { state: 'suspended', error: decision.detail });
@@ -348,14 +366,12 @@ export class RemediationWorker {
   }
 
   /**
-   * Audit a decision that ends the request without acting and close it as done, in one store
-   * transaction: when another leader has taken the claim over meanwhile, neither is written (its
-   * decision stands). `acted` goes through landed(): audit, outcome check, then close.
+   * A decision that ends the request without acting: its audit entry and the request's end are held
+   * and committed together with the decisions around it (decided.ts); a dry-run is committed at once,
+   * since the cooldown counts it. `acted` goes through landed(): audit, outcome check, then close.
    */
-  private async finish(d: Decision, outcome: 'dry-run' | 'skipped', reason: string, message: string): Promise<void> {
-    if (!(await this.audit(d, outcome, reason, message, { finish: true }))) {
-      this.log.warn({ requestId: d.req.id, outcome, reason }, 'request was no longer claimed by this replica; its decision was not recorded');
-    }
+  private finish(d: Decision, outcome: 'dry-run' | 'skipped', reason: string, message: string): Promise<void> {
+    return this.held.hold(d, this.entry(d, outcome, reason, message), outcome === 'dry-run');
   }
 
   private async close(d: Decision, result: Parameters<Store['finishRequest']>[2]): Promise<void> {
@@ -364,22 +380,21 @@ export class RemediationWorker {
     if (!ok) this.log.warn({ requestId: d.req.id, state: result.state }, 'request was no longer claimed by this replica');
   }
 
-  /** Records a decision; with `finish`, also closes the request as done (false: no longer ours, nothing written). */
-  private async audit(d: Decision, outcome: Outcome | 'expired', reason: string, message: string, o: { finish?: boolean } = {}): Promise<boolean> {
+  /** Records a decision, after the decisions held before it. */
+  private async audit(d: Decision, outcome: Outcome | 'expired', reason: string, message: string): Promise<void> {
+    const entry = this.entry(d, outcome, reason, message);
+    await this.held.record();
+    reportDecision(this.o, this.log, entry, await this.o.store.appendAudit(entry));
+  }
+
+  private entry(d: Decision, outcome: Outcome | 'expired', reason: string, message: string): NewAuditEntry {
     const { req } = d;
     // A replica that lost the Lease mid-request records nothing: its successor took the claim over
     // and decides (a frozen leader resuming must not add a stale `skipped` or a second `acted`).
     this.o.leader.assertLeading();
-    const entry: NewAuditEntry = {
+    return {
       requestId: req.id, groupId: req.groupId, at: this.o.clock.now(), rule: req.rule, action: req.action, namespace: req.namespace,
       target: d.target, outcome, reason, message, actor: this.o.leader.identity, cooldownKey: d.key,
     };
-    const id = o.finish ? await this.o.store.finishDecided(req.id, this.o.leader.identity, entry) : await this.o.store.appendAudit(entry);
-    if (id === null) return false;
-    publishAudit(this.o, entry, id);
-    this.o.metrics?.onDecision(req.action, outcome, reason);
-    const level = outcome === 'failed' || outcome === 'escalated' ? 'warn' : 'info';
-    this.log[level]({ requestId: req.id, rule: req.rule, action: req.action, target: `${req.namespace}/${d.target}`, outcome, reason }, message);
-    return true;
   }
 }

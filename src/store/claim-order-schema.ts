@@ -13,14 +13,44 @@ DROP INDEX IF EXISTS remediation_requests_pending;
 `;
 
 /**
- * The oldest request that is due (pending and past its next attempt) or whose claim expired. `now` is
+ * The `limit` oldest requests that are due (pending and past its next attempt) or whose claim expired. `now` is
  * the engine's placeholder for the current time; the partial index is walked in order and the first
- * match ends the walk. SQLite's planner, which keeps no statistics here, preferred the (state, id)
+ * matches end the walk. SQLite's planner, which keeps no statistics here, preferred the (state, id)
  * index and a sort of every candidate, so it is told which index to walk.
  */
-export function claimCandidate(now: string, engine: 'sqlite' | 'postgres'): string {
+export function claimCandidates(now: string, limit: string, engine: 'sqlite' | 'postgres'): string {
   const from = engine === 'sqlite' ? 'remediation_requests INDEXED BY remediation_requests_claim_order' : 'remediation_requests';
   return `SELECT id FROM ${from} WHERE state IN ('pending', 'claimed')
       AND ((state = 'pending' AND next_attempt_at <= ${now}) OR (state = 'claimed' AND claimed_until < ${now}))
-    ORDER BY created_at, id LIMIT 1`;
+    ORDER BY created_at, id LIMIT ${limit}`;
+}
+
+/** Rows per call: at least one, at most `max` (by default 256, one commit's worth for a leader working through a storm). */
+export function claimLimit(limit: number, max = 256): number {
+  return Number.isInteger(limit) ? Math.min(Math.max(limit, 1), max) : 1;
+}
+
+/** The claim order (creation time, then id), for results that come back unordered. */
+export function byClaimOrder(a: { createdAt: number; id: number }, b: { createdAt: number; id: number }): number {
+  return a.createdAt - b.createdAt || a.id - b.id;
+}
+
+/** How far down the queue (oldest due first) a cooldown skip looks for requests alike its own. */
+const ALIKE_SCAN = 4096;
+
+/**
+ * Requests a cooldown skip of request `like` also decides (Store.skipAlike): due, pending and never
+ * tried (so no intent of theirs is open), queued by ingest (not forced, not approved), and alike it in
+ * everything the guards read: rule, action, namespace, pod, container, owner and cooldown. Only the
+ * ALIKE_SCAN oldest due requests are looked at, so the work per call is bounded whatever the backlog.
+ */
+export function alikeCandidates(p: { now: string; like: string; limit: string }, engine: 'sqlite' | 'postgres'): string {
+  const from = engine === 'sqlite' ? 'remediation_requests INDEXED BY remediation_requests_claim_order' : 'remediation_requests';
+  return `SELECT c.id FROM (SELECT * FROM ${from} WHERE state IN ('pending', 'claimed') AND state = 'pending'
+        AND next_attempt_at <= ${p.now} ORDER BY created_at, id LIMIT ${ALIKE_SCAN}) c
+      JOIN remediation_requests l ON l.id = ${p.like}
+    WHERE c.id <> l.id AND c.attempts = 0 AND c.force = 0 AND c.approved = 0 AND c.requested_by IS NULL
+      AND c.rule = l.rule AND c.action = l.action AND c.namespace = l.namespace AND c.pod = l.pod
+      AND c.container = l.container AND c.owner IS NOT DISTINCT FROM l.owner AND c.cooldown_ms = l.cooldown_ms
+    ORDER BY c.created_at, c.id LIMIT ${p.limit}`;
 }

@@ -4,7 +4,10 @@ import type {
   RecordOutcome,
   ActionName, Classification, ClassificationReason, GroupStatus, Priority, Signal, SourceKind, WorkloadRef,
 } from '../domain/types.ts';
+import type { Intent, IntentState, NewIntent, NewVerification, Suspension, Verification, VerifyOutcome } from './loop-types.ts';
 import type { OutboxStore } from './outbox.ts';
+
+export type * from './loop-types.ts';
 
 /** One classified, fingerprinted signal on its way into the store. */
 export interface RecordItem {
@@ -139,6 +142,27 @@ export interface RemediationRequest {
   requestedBy: string | null;
 }
 
+/** A decision that ends a request without acting (Store.finishDecided). */
+export interface DecidedRequest {
+  id: number;
+  audit: NewAuditEntry;
+}
+
+/** Store.skipAlike: the request whose cooldown skip is shared, when, its audit entry, and how many at most. */
+export interface AlikeSkip {
+  like: number;
+  now: number;
+  audit: NewAuditEntry;
+  limit: number;
+}
+
+/** A request decided by Store.skipAlike, and its audit entry's id. */
+export interface AlikeSkipped {
+  requestId: number;
+  groupId: number;
+  auditId: number;
+}
+
 /** A request queued by hand (POST /api/errors/:id/remediate). */
 export interface NewRequest extends Pick<RemediationRequest,
   'groupId' | 'fingerprint' | 'rule' | 'action' | 'params' | 'cooldownMs' | 'namespace' | 'pod' | 'container' | 'owner'> {
@@ -152,82 +176,6 @@ export interface RequestQuery {
   groupId?: number;
   page: number;
   pageSize: number;
-}
-
-// ---- intent log (DESIGN §6a): what a leader was about to change, written before the change ----
-
-/** What the live object must show before (not landed) and after (landed) the mutating call. */
-export type Expectation =
-  | { kind: 'replicas'; before: number; after: number }
-  | { kind: 'template'; beforeHash: string; afterHash: string }
-  /** `workload`: the display of what owns the pod (Deployment/web), named in the audit after the pod is gone. */
-  | { kind: 'pod-deleted'; podName: string; podUid: string; workload?: string }
-  | { kind: 'pods-deleted'; pods: Array<{ name: string; uid: string }> }
-  /** The `webhook` action: a POST under a stable delivery id (it cannot be read back). */
-  | { kind: 'webhook'; receiver: string; deliveryId: string };
-
-const INTENT_STATES = ['open', 'done', 'superseded', 'skipped', 'failed'] as const;
-export type IntentState = (typeof INTENT_STATES)[number];
-
-export interface NewIntent {
-  requestId: number;
-  holder: string;
-  action: ActionName;
-  namespace: string;
-  /** The object the change is made on (workload, or pod for restart-pod), e.g. Deployment/web. */
-  targetKind: string;
-  targetName: string;
-  targetUid: string;
-  expect: Expectation;
-  /** The change in words, e.g. "replicas 3→4". */
-  summary: string;
-  at: number;
-}
-
-export interface Intent extends Omit<NewIntent, 'at'> {
-  id: number;
-  createdAt: number;
-  state: IntentState;
-  reason: string;
-  settledBy: string | null;
-  settledAt: number | null;
-}
-
-// ---- outcome verification and suspensions (DESIGN §6a) ----
-
-const VERIFY_OUTCOMES = ['effective', 'ineffective'] as const;
-export type VerifyOutcome = (typeof VERIFY_OUTCOMES)[number];
-
-export interface NewVerification {
-  requestId: number;
-  groupId: number;
-  rule: string;
-  action: ActionName;
-  namespace: string;
-  /** Display target (as in the audit), e.g. Deployment/web. */
-  target: string;
-  cooldownKey: string;
-  expect: Expectation;
-  /** Group count when the action was taken: a rise means the problem came back. */
-  groupCount: number;
-  actedAt: number;
-  deadline: number;
-}
-
-export interface Verification extends NewVerification {
-  id: number;
-  state: 'open' | VerifyOutcome;
-}
-
-export interface Suspension {
-  id: number;
-  rule: string;
-  namespace: string;
-  target: string;
-  createdAt: string; // ISO 8601
-  reason: string;
-  liftedAt: string | null;
-  liftedBy: string | null;
 }
 
 export const AUDIT_OUTCOMES = [
@@ -343,14 +291,25 @@ export interface Store extends OutboxStore {
   // remediation
   /** Atomically claim the oldest due request (pending, or claimed with an expired claim). */
   claimRequest(holder: string, now: number, claimMs: number): Promise<RemediationRequest | null>;
+  /** The same for up to `limit` due requests in one commit, oldest first (a leader working through a storm). */
+  claimRequests(holder: string, now: number, claimMs: number, limit: number): Promise<RemediationRequest[]>;
   /** Finish a claimed request; only the current claim holder may; returns false otherwise. */
   finishRequest(id: number, holder: string, result:
     | { state: 'done' | 'escalated' | 'suspended'; error?: string }
     | { state: 'pending'; nextAttemptAt: number; error: string }
     | { state: 'awaiting-approval'; plan: string; expiresAt: number }): Promise<boolean>;
   appendAudit(entry: NewAuditEntry): Promise<number>;
-  /** finishRequest(done) + appendAudit in one commit, only while `holder` holds the claim: the audit id, or null (nothing written). */
-  finishDecided(id: number, holder: string, audit: NewAuditEntry): Promise<number | null>;
+  /**
+   * For each decision, finishRequest(done) + appendAudit, all in one commit, each only while `holder`
+   * holds that request's claim: per decision, in order, the audit id or null (nothing written for it).
+   */
+  finishDecided(holder: string, decisions: readonly DecidedRequest[]): Promise<Array<number | null>>;
+  /**
+   * A cooldown skip of request `like` holds as well for the due requests alike it (claim-order-schema.ts,
+   * alikeCandidates): at most `limit` of them are finished as done and audited with `audit` (each with
+   * its own request and group id) in one commit. Returns what was written, oldest request first.
+   */
+  skipAlike(holder: string, q: AlikeSkip): Promise<AlikeSkipped[]>;
   listHistory(query: HistoryQuery): Promise<{ entries: AuditEntry[]; total: number }>;
   /**
    * What the guards read from the audit trail for one request, in one read (one round trip on PostgreSQL,

@@ -188,21 +188,22 @@ describe('remediate/worker (real SqliteStore, fake API server)', () => {
   });
 
   it('two competing workers execute every request exactly once', async () => {
-    // Separate workloads, so per-workload attempt limits and cooldowns do not interfere.
-    const pods = Array.from({ length: 12 }, (_, i) => seedDeployment(api, 'shop', `app${i}`, { podHealth: 'crashloop', podCount: 1 }).pods[0]);
+    // Separate workloads, so per-workload attempt limits and cooldowns do not interfere. More requests
+    // than one claim takes (32), so the second worker gets the rest while the first works.
+    const pods = Array.from({ length: 40 }, (_, i) => seedDeployment(api, 'shop', `app${i}`, { podHealth: 'crashloop', podCount: 1 }).pods[0]);
     for (const p of pods) await enqueue(store, { pod: p.metadata.name, at: clock.now() });
     const other = new StaticLeadership({ identity: 'pod-b_y' });
     other.start();
     const [a, b] = await Promise.all([worker().runOnce(), worker({ leader: other }).runOnce()]);
-    assert.equal(a + b, 12);
+    assert.equal(a + b, 40);
     assert.ok(a > 0 && b > 0, `both workers took part (${a}/${b})`);
     const names = api.objects.deletions.map((d) => d.name);
-    assert.equal(names.length, 12);
-    assert.equal(new Set(names).size, 12);
-    assert.equal(api.mutations().filter((r) => r.verb === 'delete').length, 12, 'no pod was deleted twice');
+    assert.equal(names.length, 40);
+    assert.equal(new Set(names).size, 40);
+    assert.equal(api.mutations().filter((r) => r.verb === 'delete').length, 40, 'no pod was deleted twice');
     const h = await history();
-    assert.deepEqual(h.map((e) => e.outcome), Array(12).fill('acted'), 'no request was decided twice');
-    assert.equal(new Set(h.map((e) => e.requestId)).size, 12);
+    assert.deepEqual(h.map((e) => e.outcome), Array(40).fill('acted'), 'no request was decided twice');
+    assert.equal(new Set(h.map((e) => e.requestId)).size, 40);
   });
 
   it('does nothing while not leading, and hands a request back when leadership is lost mid-action', async () => {

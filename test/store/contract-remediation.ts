@@ -111,19 +111,71 @@ export function remediationContract(store: () => Store): void {
       assert.equal(await store().claimRequest('x', T0 + HOUR, 10_000), null, 'done is final');
     });
 
-    it('a decision is finished and audited in one commit, and only by the claim\'s current holder', async () => {
-      const [r] = await store().record([withAction('k1', T0)]);
-      await store().claimRequest('old-leader', T0, 10_000);
-      const b = await store().claimRequest('new-leader', T0 + 10_001, 10_000);
-      const decided = (actor: string) => audit({ outcome: 'skipped', reason: 'cooldown', at: T0 + 10_002, groupId: r.groupId, requestId: b!.id, actor });
-      assert.equal(await store().finishDecided(b!.id, 'old-leader', decided('old-leader')), null, 'the claim was taken over');
-      assert.equal((await store().listHistory({ page: 1, pageSize: 10 })).total, 0, 'and nothing was written');
-      const id = await store().finishDecided(b!.id, 'new-leader', decided('new-leader'));
+    it('decisions are finished and audited in one commit, each only by its claim\'s current holder', async () => {
+      const [r1] = await store().record([withAction('k1', T0, { fingerprint: 'fp-d1' })]);
+      const [r2] = await store().record([withAction('k2', T0 + 1, { fingerprint: 'fp-d2' })]);
+      assert.equal((await store().claimRequests('old-leader', T0 + 1, 10_000, 10)).length, 2);
+      const b = await store().claimRequest('new-leader', T0 + 10_002, 10_000);
+      assert.equal(b?.id, r1.remediationRequestId, 'the new leader took the oldest claim over');
+      const decided = (actor: string, r: typeof r1) => ({
+        id: r.remediationRequestId!,
+        audit: audit({ outcome: 'skipped', reason: 'cooldown', at: T0 + 10_003, groupId: r.groupId, requestId: r.remediationRequestId, actor }),
+      });
+      const [lost, kept] = await store().finishDecided('old-leader', [decided('old-leader', r1), decided('old-leader', r2)]);
+      assert.equal(lost, null, 'the claim taken over: nothing written for it');
+      assert.equal(typeof kept, 'number', 'the claim still held: finished and audited');
+      const [id] = await store().finishDecided('new-leader', [decided('new-leader', r1)]);
       assert.equal(typeof id, 'number');
-      assert.equal(await store().finishDecided(b!.id, 'new-leader', decided('new-leader')), null, 'done is final');
+      assert.deepEqual(await store().finishDecided('new-leader', [decided('new-leader', r1)]), [null], 'done is final');
       const history = await store().listHistory({ page: 1, pageSize: 10 });
-      assert.deepEqual(history.entries.map((e) => [e.id, e.actor, e.requestId]), [[id, 'new-leader', b!.id]]);
-      assert.equal(await store().claimRequest('x', T0 + HOUR, 10_000), null, 'the request is done');
+      assert.deepEqual(history.entries.map((e) => [e.id, e.actor, e.requestId]).sort((x, y) => Number(x[0]) - Number(y[0])),
+        [[kept, 'old-leader', r2.remediationRequestId], [id, 'new-leader', r1.remediationRequestId]]);
+      assert.equal(await store().claimRequest('x', T0 + HOUR, 10_000), null, 'both requests are done');
+    });
+
+    it('a cooldown skip decides the due requests alike it in one commit: same pod and rule, queued by ingest, never tried', async () => {
+      const at = (i: number) => T0 + i;
+      const [like] = await store().record([withAction('a0', at(0), { fingerprint: 'fp-l0' })]);
+      const [tried] = await store().record([withAction('a1', at(1), { fingerprint: 'fp-l1' })]);
+      const [alike] = await store().record([withAction('a2', at(2), { fingerprint: 'fp-l2' })]);
+      const [otherPod] = await store().record([withAction('a3', at(3), { fingerprint: 'fp-l3', pod: 'web-2' })]);
+      assert.equal((await store().claimRequest('h', at(10), 60_000))?.id, like.remediationRequestId);
+      assert.equal((await store().claimRequest('x', at(10), 60_000))?.id, tried.remediationRequestId);
+      await store().finishRequest(tried.remediationRequestId!, 'x', { state: 'pending', nextAttemptAt: at(10), error: 'conflict' });
+      const model = (await store().getRequest(alike.remediationRequestId!))!;
+      const forced = await store().queueRequest({ ...model, at: at(11), force: true, requestedBy: 'admin' });
+      const [later1] = await store().record([withAction('a4', at(12), { fingerprint: 'fp-l4' })]);
+      const [later2] = await store().record([withAction('a5', at(13), { fingerprint: 'fp-l5' })]);
+      const skip = (limit: number) => store().skipAlike('h', {
+        like: like.remediationRequestId!, now: at(20), limit,
+        audit: audit({ outcome: 'skipped', reason: 'cooldown', at: at(20), actor: 'h', message: 'cooldown until later' }),
+      });
+      const first = await skip(2);
+      assert.deepEqual(first.map((x) => [x.requestId, x.groupId]), [[alike.remediationRequestId, alike.groupId], [later1.remediationRequestId, later1.groupId]],
+        'the oldest alike first, at most the limit');
+      assert.deepEqual((await skip(2)).map((x) => x.requestId), [later2.remediationRequestId]);
+      assert.deepEqual(await skip(2), [], 'each decided once');
+      const history = await store().listHistory({ page: 1, pageSize: 10 });
+      assert.deepEqual(history.entries.map((e) => [e.requestId, e.groupId, e.outcome, e.reason]).sort((a, b) => Number(a[0]) - Number(b[0])),
+        [alike, later1, later2].map((r) => [r.remediationRequestId, r.groupId, 'skipped', 'cooldown']));
+      const state = async (id: number) => { const r = (await store().getRequest(id))!; return [r.state, r.attempts]; };
+      assert.deepEqual(await state(alike.remediationRequestId!), ['done', 1]);
+      assert.deepEqual(await state(like.remediationRequestId!), ['claimed', 1], 'the request it is alike is its own decision');
+      assert.deepEqual(await state(tried.remediationRequestId!), ['pending', 1], 'tried before: it may have an open intent');
+      assert.deepEqual(await state(otherPod.remediationRequestId!), ['pending', 0], 'another pod');
+      assert.deepEqual(await state(forced), ['pending', 0], 'queued by a human');
+    });
+
+    it('claims a batch in one call: the oldest due requests, each to one claimer only', async () => {
+      const ids: number[] = [];
+      for (let i = 0; i < 5; i++) ids.push((await store().record([withAction(`k${i}`, T0 + i, { fingerprint: `fp-b${i}` })]))[0].remediationRequestId!);
+      const a = await store().claimRequests('a', T0 + 10, 10_000, 3);
+      assert.deepEqual(a.map((r) => [r.id, r.state, r.claimedBy, r.attempts]), ids.slice(0, 3).map((id) => [id, 'claimed', 'a', 1]));
+      const b = await store().claimRequests('b', T0 + 10, 10_000, 3);
+      assert.deepEqual(b.map((r) => r.id), ids.slice(3), 'the rest, none of a\'s');
+      assert.deepEqual(await store().claimRequests('c', T0 + 10, 10_000, 3), [], 'nothing left to claim');
+      const again = await store().claimRequests('c', T0 + 10_011, 10_000, 256);
+      assert.deepEqual(again.map((r) => [r.id, r.attempts]), ids.map((id) => [id, 2]), 'expired claims, oldest first');
     });
 
     it('claims in creation order across pending and expired claims, past an older request still backing off', async () => {

@@ -74,11 +74,14 @@ export async function assertRefusesWrites(reader: Store, extra: NamedWrite[] = [
     ['expire', () => reader.expire(T0)],
     ['prune', () => reader.prune(T0)],
     ['claimRequest', () => reader.claimRequest('h', T0, 1)],
+    ['claimRequests', () => reader.claimRequests('h', T0, 1, 8)],
     ['finishRequest', () => reader.finishRequest(1, 'h', { state: 'done' })],
     ['appendAudit', () => reader.appendAudit({ requestId: null, groupId: null, at: T0, rule: 'r', action: 'none',
       namespace: '', target: '', outcome: 'skipped', reason: 'x', message: '', actor: 'a', cooldownKey: 'k' })],
-    ['finishDecided', () => reader.finishDecided(1, 'h', { requestId: 1, groupId: null, at: T0, rule: 'r', action: 'none',
-      namespace: '', target: '', outcome: 'skipped', reason: 'x', message: '', actor: 'a', cooldownKey: 'k' })],
+    ['finishDecided', () => reader.finishDecided('h', [{ id: 1, audit: { requestId: 1, groupId: null, at: T0, rule: 'r', action: 'none',
+      namespace: '', target: '', outcome: 'skipped', reason: 'x', message: '', actor: 'a', cooldownKey: 'k' } }])],
+    ['skipAlike', () => reader.skipAlike('h', { like: 1, now: T0, limit: 8, audit: { requestId: 1, groupId: null, at: T0, rule: 'r', action: 'none',
+      namespace: '', target: '', outcome: 'skipped', reason: 'x', message: '', actor: 'a', cooldownKey: 'k' } })],
     ['putSettings', () => reader.putSettings({ enabled: true, dryRun: true, maxActionsPerHour: 1 })],
   ];
   for (const [name, write] of writes) {

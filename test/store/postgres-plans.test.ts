@@ -16,7 +16,7 @@ describe('PostgresStore plans under stale statistics', function () {
     store = new PostgresStore({ url: t.db.url, maxOccurrences: 10, poolMax: 4 });
   });
 
-  it('the remediation claim walks the claim-order index, never sorting the queue, and takes the oldest', async function () {
+  it('the remediation claim walks the claim-order index, never sorting the queue, and takes the oldest (one or a batch)', async function () {
     this.timeout(30_000);
     for (let b = 0; b < 6; b++) {
       await store.record(Array.from({ length: 500 }, (_, i) => makeItem({
@@ -24,7 +24,7 @@ describe('PostgresStore plans under stale statistics', function () {
       })));
     }
     const plan = async (prefix: string) => {
-      const results = await t.sql.query(`${prefix}EXPLAIN ${claimUpdate('leader', T0 + 60_000, 30_000)}`) as unknown as QueryResult | QueryResult[];
+      const results = await t.sql.query(`${prefix}EXPLAIN ${claimUpdate('leader', T0 + 60_000, 30_000, 64)}`) as unknown as QueryResult | QueryResult[];
       const explain = Array.isArray(results) ? results.at(-1)! : results;
       return explain.rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
     };
@@ -37,5 +37,7 @@ describe('PostgresStore plans under stale statistics', function () {
     assert.equal(first?.fingerprint, 'fp-0-0');
     assert.equal(first?.state, 'claimed');
     assert.equal(first?.claimedUntil, T0 + 90_000);
+    const next = await store.claimRequests('leader', T0 + 60_000, 30_000, 64);
+    assert.deepEqual(next.map((r) => r.fingerprint), Array.from({ length: 64 }, (_, i) => `fp-0-${i + 1}`), 'the next 64, oldest first');
   });
 });

@@ -7,7 +7,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { AppError, LoadError } from '../../src/domain/errors.ts';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
 import { MIGRATIONS, migrateTo } from '../../src/store/sqlite/migrations.ts';
-import { claimCandidate } from '../../src/store/claim-order-schema.ts';
+import { claimCandidates } from '../../src/store/claim-order-schema.ts';
 import { describeStoreContract } from './contract.ts';
 import { assertRefusesWrites, makeItem, MINUTE, T0 } from './factory.ts';
 
@@ -156,7 +156,7 @@ describe('SqliteStore (file behaviour)', () => {
       const plan = (sql: string, ...args: number[]) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as Array<{ detail: string }>).map((r) => r.detail).join('; ');
       const expiry = plan("UPDATE error_groups SET status = 'resolved', resolved_at = expires_at WHERE status = 'firing' AND expires_at < ?", T0);
       assert.match(expiry, /USING INDEX error_groups_expiry/);
-      const claim = plan(claimCandidate('?1', 'sqlite'), T0);
+      const claim = plan(claimCandidates('?1', '64', 'sqlite'), T0);
       assert.match(claim, /remediation_requests_claim_order/);
       assert.doesNotMatch(claim, /TEMP B-TREE/);
     } finally {

@@ -3,11 +3,11 @@
 // the same history.
 import { escapeLiteral, type Pool, type QueryResult } from 'pg';
 import type {
-  AuditEntry, GuardHistory, GuardHistoryQuery, HistoryQuery, NewAuditEntry, RemediationRequest, Settings, Store,
+  AlikeSkip, AlikeSkipped, AuditEntry, GuardHistory, GuardHistoryQuery, HistoryQuery, NewAuditEntry, RemediationRequest, Settings, Store,
 } from '../types.ts';
 import { ms, text } from './sanitize.ts';
 import { eventForAudit } from '../outbox.ts';
-import { claimCandidate } from '../claim-order-schema.ts';
+import { alikeCandidates, byClaimOrder, claimCandidates, claimLimit } from '../claim-order-schema.ts';
 import { notify } from './notify-payload.ts';
 import { insertEvents } from './outbox.ts';
 import { one, rows, type Tx } from './session.ts';
@@ -24,17 +24,33 @@ import { auditColumns, type AuditRow, type RequestRow, toAuditEntry, toRequest }
 // literals: a simple-protocol query carries no parameters.
 export const CLAIM_PLANNER = 'SET LOCAL enable_sort = off';
 
-export function claimUpdate(holder: string, now: number, claimMs: number): string {
+export function claimUpdate(holder: string, now: number, claimMs: number, limit: number): string {
   return `UPDATE remediation_requests
     SET state = 'claimed', claimed_by = ${escapeLiteral(holder)}, claimed_until = ${now}::bigint + ${claimMs}::bigint, attempts = attempts + 1
-    WHERE id = (${claimCandidate(`${now}::bigint`, 'postgres')} FOR UPDATE SKIP LOCKED)
+    WHERE id IN (${claimCandidates(`${now}::bigint`, String(claimLimit(limit)), 'postgres')} FOR UPDATE SKIP LOCKED)
     RETURNING *`;
 }
 
-export async function claimRequest(pool: Pool, holder: string, now: number, claimMs: number): Promise<RemediationRequest | null> {
-  const results = await pool.query(`${CLAIM_PLANNER}; ${claimUpdate(text(holder), ms(now), ms(claimMs))}`) as unknown as QueryResult<RequestRow>[];
-  const row = results[1].rows[0];
-  return row ? toRequest(row) : null;
+/** Up to `limit` due requests, oldest first (RETURNING gives no order). */
+export async function claimRequests(pool: Pool, holder: string, now: number, claimMs: number, limit: number): Promise<RemediationRequest[]> {
+  const results = await pool.query(`${CLAIM_PLANNER}; ${claimUpdate(text(holder), ms(now), ms(claimMs), limit)}`) as unknown as QueryResult<RequestRow>[];
+  return results[1].rows.map(toRequest).sort(byClaimOrder);
+}
+
+// The state and attempts are checked again on the row itself: a request claimed meanwhile by a
+// concurrent claimer (its lock waited for) no longer matches when PostgreSQL re-reads it.
+const SKIP_ALIKE = `UPDATE remediation_requests SET state = 'done', claimed_by = $1, claimed_until = NULL, attempts = attempts + 1
+  WHERE id IN (${alikeCandidates({ now: '$2::bigint', like: '$3::bigint', limit: '$4' }, 'postgres')}) AND state = 'pending' AND attempts = 0
+  RETURNING id, group_id`;
+
+/** Store.skipAlike, inside the caller's transaction: the alike requests finished, then each audited. */
+export async function skipAlike(tx: Tx, holder: string, { like, now, audit, limit }: AlikeSkip, origin: string): Promise<AlikeSkipped[]> {
+  await tx.query(CLAIM_PLANNER);
+  const done = (await rows<{ id: string; group_id: string }>(tx, SKIP_ALIKE, [text(holder), ms(now), like, claimLimit(limit, 1024)]))
+    .map((r) => ({ id: Number(r.id), groupId: Number(r.group_id) })).sort((a, b) => a.id - b.id);
+  const out: AlikeSkipped[] = [];
+  for (const d of done) out.push({ requestId: d.id, groupId: d.groupId, auditId: await appendAudit(tx, { ...audit, requestId: d.id, groupId: d.groupId }, origin) });
+  return out;
 }
 
 type FinishResult = Parameters<Store['finishRequest']>[2];

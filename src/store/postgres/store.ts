@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 import { AppError } from '../../domain/errors.ts';
 import type {
-  AuditEntry, ErrorGroup, ErrorGroupDetail, GroupQuery, GuardHistory, GuardHistoryQuery, HistoryQuery, NewAuditEntry, RecordItem, RecordResult,
+  AlikeSkip, AlikeSkipped, AuditEntry, DecidedRequest, ErrorGroup, ErrorGroupDetail, GroupQuery, GuardHistory, GuardHistoryQuery, HistoryQuery, NewAuditEntry, RecordItem, RecordResult,
   RemediationRequest, Settings, Stats, Store, StoreChange,
 } from '../types.ts';
 import { assertMigrated, migrate } from './migrations.ts';
@@ -171,9 +171,13 @@ export class PostgresStore implements Store {
     await this.#pool.end();
   }
 
-  claimRequest(holder: string, now: number, claimMs: number): Promise<RemediationRequest | null> {
+  async claimRequest(holder: string, now: number, claimMs: number): Promise<RemediationRequest | null> {
+    return (await this.claimRequests(holder, now, claimMs, 1))[0] ?? null;
+  }
+
+  claimRequests(holder: string, now: number, claimMs: number, limit: number): Promise<RemediationRequest[]> {
     if (this.readOnly) return Promise.reject(new AppError('read_only_role'));
-    return this.#read((pool) => r.claimRequest(pool, holder, now, claimMs));
+    return this.#read((pool) => r.claimRequests(pool, holder, now, claimMs, limit));
   }
 
   finishRequest(id: number, holder: string, result: Parameters<Store['finishRequest']>[2]): Promise<boolean> {
@@ -185,9 +189,17 @@ export class PostgresStore implements Store {
     return this.#write((tx) => r.appendAudit(tx, entry, this.origin));
   }
 
-  finishDecided(id: number, holder: string, audit: NewAuditEntry): Promise<number | null> {
-    // One transaction: the request is finished and audited together, or neither.
-    return this.#write(async (tx) => ((await r.finishRequest(tx, id, holder, { state: 'done' })) ? r.appendAudit(tx, audit, this.origin) : null));
+  finishDecided(holder: string, decisions: readonly DecidedRequest[]): Promise<Array<number | null>> {
+    // One transaction: each request is finished and audited together, or neither.
+    return this.#write(async (tx) => {
+      const ids: Array<number | null> = [];
+      for (const d of decisions) ids.push((await r.finishRequest(tx, d.id, holder, { state: 'done' })) ? await r.appendAudit(tx, d.audit, this.origin) : null);
+      return ids;
+    });
+  }
+
+  skipAlike(holder: string, q: AlikeSkip): Promise<AlikeSkipped[]> {
+    return this.#write((tx) => r.skipAlike(tx, holder, q, this.origin));
   }
 
   listHistory(query: HistoryQuery): Promise<{ entries: AuditEntry[]; total: number }> {

@@ -1,9 +1,9 @@
 // Remediation queue, audit trail and settings for the SQLite store (DESIGN §6): cooldowns, budgets and
 // attempt limits are queries over the audit table, so they survive restarts and leader changes.
 import type {
-  AuditEntry, GuardHistory, GuardHistoryQuery, HistoryQuery, NewAuditEntry, RemediationRequest, Settings, Store,
+  AlikeSkip, AlikeSkipped, AuditEntry, DecidedRequest, GuardHistory, GuardHistoryQuery, HistoryQuery, NewAuditEntry, RemediationRequest, Settings, Store,
 } from '../types.ts';
-import { claimCandidate } from '../claim-order-schema.ts';
+import { alikeCandidates, byClaimOrder, claimCandidates, claimLimit } from '../claim-order-schema.ts';
 import { eventForAudit } from '../outbox.ts';
 import { insertEvents } from './outbox.ts';
 import type { Statements } from './statements.ts';
@@ -11,14 +11,14 @@ import { all, one } from './statements.ts';
 import { auditColumns, type AuditRow, type RequestRow, toAuditEntry, toRequest } from '../rows.ts';
 
 // One statement, so the pick and the claim are atomic. Oldest first, through the claim-order index.
+// RETURNING gives no order: the caller sorts.
 const CLAIM = `UPDATE remediation_requests
   SET state = 'claimed', claimed_by = ?1, claimed_until = ?2 + ?3, attempts = attempts + 1
-  WHERE id = (${claimCandidate('?2', 'sqlite')})
+  WHERE id IN (${claimCandidates('?2', '?4', 'sqlite')})
   RETURNING *`;
 
-export function claimRequest(stmts: Statements, holder: string, now: number, claimMs: number): RemediationRequest | null {
-  const row = one<RequestRow>(stmts.get(CLAIM), holder, now, claimMs);
-  return row ? toRequest(row) : null;
+export function claimRequests(stmts: Statements, holder: string, now: number, claimMs: number, limit: number): RemediationRequest[] {
+  return all<RequestRow>(stmts.get(CLAIM), holder, now, claimMs, claimLimit(limit)).map(toRequest).sort(byClaimOrder);
 }
 
 type FinishResult = Parameters<Store['finishRequest']>[2];
@@ -61,9 +61,21 @@ function insertAudit(stmts: Statements, e: NewAuditEntry): number {
   return id;
 }
 
-/** Store.finishDecided: the request is finished and audited together, or neither. */
-export function finishDecided(stmts: Statements, id: number, holder: string, audit: NewAuditEntry): number | null {
-  return stmts.transaction(() => (finishRequest(stmts, id, holder, { state: 'done' }) ? insertAudit(stmts, audit) : null));
+/** Store.finishDecided: each request is finished and audited together, or neither; all in one commit. */
+export function finishDecided(stmts: Statements, holder: string, decisions: readonly DecidedRequest[]): Array<number | null> {
+  return stmts.transaction(() => decisions.map((d) => (finishRequest(stmts, d.id, holder, { state: 'done' }) ? insertAudit(stmts, d.audit) : null)));
+}
+
+// The state and attempts are checked again on the row itself, as PostgreSQL's shares the text.
+const SKIP_ALIKE = `UPDATE remediation_requests SET state = 'done', claimed_by = ?1, claimed_until = NULL, attempts = attempts + 1
+  WHERE id IN (${alikeCandidates({ now: '?2', like: '?3', limit: '?4' }, 'sqlite')}) AND state = 'pending' AND attempts = 0
+  RETURNING id, group_id`;
+
+/** Store.skipAlike: the alike requests finished and audited in one transaction. */
+export function skipAlike(stmts: Statements, holder: string, { like, now, audit, limit }: AlikeSkip): AlikeSkipped[] {
+  return stmts.transaction(() => all<{ id: number; group_id: number }>(stmts.get(SKIP_ALIKE), holder, now, like, claimLimit(limit, 1024))
+    .sort((a, b) => a.id - b.id)
+    .map((r) => ({ requestId: r.id, groupId: r.group_id, auditId: insertAudit(stmts, { ...audit, requestId: r.id, groupId: r.group_id }) })));
 }
 
 export function listHistory(stmts: Statements, q: HistoryQuery): { entries: AuditEntry[]; total: number } {

@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { AppError, LoadError } from '../../domain/errors.ts';
 import type {
-  AuditEntry, ErrorGroup, ErrorGroupDetail, GroupQuery, GuardHistory, GuardHistoryQuery, HistoryQuery, NewAuditEntry, RecordItem, RecordResult,
+  AlikeSkip, AlikeSkipped, AuditEntry, DecidedRequest, ErrorGroup, ErrorGroupDetail, GroupQuery, GuardHistory, GuardHistoryQuery, HistoryQuery, NewAuditEntry, RecordItem, RecordResult,
   RemediationRequest, Settings, Stats, Store,
 } from '../types.ts';
 import type { FileLock } from './lock.ts';
@@ -237,8 +237,12 @@ export class SqliteStore implements Store {
     }
   }
 
-  claimRequest(holder: string, now: number, claimMs: number): Promise<RemediationRequest | null> {
-    return this.#write(() => r.claimRequest(this.#stmts, holder, now, claimMs));
+  async claimRequest(holder: string, now: number, claimMs: number): Promise<RemediationRequest | null> {
+    return (await this.claimRequests(holder, now, claimMs, 1))[0] ?? null;
+  }
+
+  claimRequests(holder: string, now: number, claimMs: number, limit: number): Promise<RemediationRequest[]> {
+    return this.#write(() => r.claimRequests(this.#stmts, holder, now, claimMs, limit));
   }
 
   finishRequest(id: number, holder: string, result: Parameters<Store['finishRequest']>[2]): Promise<boolean> {
@@ -249,8 +253,12 @@ export class SqliteStore implements Store {
     return this.#write(() => r.appendAudit(this.#stmts, entry));
   }
 
-  finishDecided(id: number, holder: string, audit: NewAuditEntry): Promise<number | null> {
-    return this.#write(() => r.finishDecided(this.#stmts, id, holder, audit));
+  finishDecided(holder: string, decisions: readonly DecidedRequest[]): Promise<Array<number | null>> {
+    return this.#write(() => r.finishDecided(this.#stmts, holder, decisions));
+  }
+
+  skipAlike(holder: string, q: AlikeSkip): Promise<AlikeSkipped[]> {
+    return this.#write(() => r.skipAlike(this.#stmts, holder, q));
   }
 
   listHistory(query: HistoryQuery): Promise<{ entries: AuditEntry[]; total: number }> {

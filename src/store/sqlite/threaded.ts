@@ -207,9 +207,11 @@ export class ThreadedSqliteStore implements Store {
   prune: Store['prune'] = (before) => this.#call('prune', before);
   ping: Store['ping'] = () => this.#call('ping');
   claimRequest: Store['claimRequest'] = (holder, now, claimMs) => this.#call('claimRequest', holder, now, claimMs);
+  claimRequests: Store['claimRequests'] = (holder, now, claimMs, limit) => this.#call('claimRequests', holder, now, claimMs, limit);
   finishRequest: Store['finishRequest'] = (id, holder, result) => this.#call('finishRequest', id, holder, result);
   appendAudit: Store['appendAudit'] = (entry) => this.#call('appendAudit', entry);
-  finishDecided: Store['finishDecided'] = (id, holder, audit) => this.#call('finishDecided', id, holder, audit);
+  finishDecided: Store['finishDecided'] = (holder, decisions) => this.#call('finishDecided', holder, decisions);
+  skipAlike: Store['skipAlike'] = (holder, q) => this.#call('skipAlike', holder, q);
   listHistory: Store['listHistory'] = (query) => this.#read('listHistory', query);
   guardHistory: Store['guardHistory'] = (query) => this.#call('guardHistory', query);
   getSettings: Store['getSettings'] = () => this.#call('getSettings');

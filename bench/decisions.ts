@@ -1,0 +1,65 @@
+// The leader's cost per queued remediation request in a storm (issue #12): `requests` new groups for
+// one crash-looping pod are recorded the way ingest records them (the store on its own threads, as the
+// server opens it, a file with synchronous=FULL), then one worker pass decides them (dry-run, no
+// cluster: the first is a dry-run, every other one is skipped for cooldown). Prints the pass's wall
+// time and this process's CPU (every thread) per request, and how many requests the worker decided
+// one by one (the rest were decided by the shared cooldown skip, Store.skipAlike).
+//   node bench/decisions.ts [requests=5000] [pods=1]
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StaticLeadership } from '../src/leader/elector.ts';
+import { RemediationWorker } from '../src/remediate/worker.ts';
+import { ThreadedSqliteStore } from '../src/store/sqlite/threaded.ts';
+import type { RecordItem } from '../src/store/types.ts';
+import { systemClock } from '../src/domain/ports.ts';
+
+const REQUESTS = Number(process.argv[2] ?? 5000);
+const PODS = Number(process.argv[3] ?? 1);
+
+function item(k: number, at: number): RecordItem {
+  const pod = `web-7d9f8b6c5-${k % PODS}`;
+  return {
+    fingerprint: `fp-${k}`,
+    signal: {
+      source: 'alert', channel: 'alertmanager', title: `Bench_${k}`, message: 'Back-off restarting failed container',
+      labels: { namespace: 'bench', pod, alertname: `Bench_${k}` }, annotations: {}, namespace: 'bench', pod, container: 'app',
+      owner: { kind: 'Deployment', name: 'web' }, reason: '', eventType: '', state: 'firing', startsAt: at, endsAt: null,
+      occurrenceKey: `occ-${k}`, occurrenceCount: 1, alertFingerprint: null, generatorUrl: '',
+    },
+    classification: {
+      priority: 'P1', rule: 'crashloop', remediation: { action: 'restart-pod', params: {}, cooldownMs: 600_000 },
+      reason: { matched: 'crashloop', tried: [] },
+    },
+    workload: 'Deployment/web', normalizedMessage: 'Back-off restarting failed container', receivedAt: at, expiresAt: at + 300_000,
+  };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'ks-decisions-'));
+const store = await ThreadedSqliteStore.open({ path: join(dir, 'ks.db'), maxOccurrences: 10 });
+try {
+  await store.migrate();
+  const settings = { enabled: true, dryRun: true, maxActionsPerHour: 100 };
+  await store.putSettings(settings);
+  const at = Date.now();
+  for (let b = 0; b < REQUESTS; b += 500) {
+    await store.record(Array.from({ length: Math.min(500, REQUESTS - b) }, (_, i) => item(b + i, at)));
+  }
+  const leader = new StaticLeadership({ identity: 'bench' });
+  leader.start();
+  const worker = new RemediationWorker({
+    store, kube: null, leader, defaults: settings, excludedNamespaces: [], maxAttempts: 3, clock: systemClock, random: Math.random,
+  });
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const oneByOne = await worker.runOnce();
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const audited = (await store.listHistory({ page: 1, pageSize: 1 })).total;
+  await leader.stop();
+  console.log(`${REQUESTS} requests (${PODS} pod(s)): ${audited} audited, ${oneByOne} decided one by one; `
+    + `${wallMs.toFixed(0)} ms, ${(wallMs * 1000 / REQUESTS).toFixed(0)} µs wall and ${((cpu.user + cpu.system) / REQUESTS).toFixed(0)} µs CPU per request`);
+} finally {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,143 @@
+// A storm of queued requests (issue #12), on the real SqliteStore without a cluster (dry-run): the
+// worker claims requests in batches and commits the decisions that end a request without acting
+// together. Each request must still be decided exactly once, in queue order, also when the term ends
+// in the middle of a batch or a claim runs out before its turn.
+import assert from 'node:assert/strict';
+import { NotLeaderError, StaticLeadership, type Leadership } from '../../src/leader/elector.ts';
+import { RemediationWorker } from '../../src/remediate/worker.ts';
+import type { SqliteStore } from '../../src/store/sqlite/store.ts';
+import type { Store } from '../../src/store/types.ts';
+import type { FakeClock } from './fake-clock.ts';
+import { enqueue } from './requests.ts';
+import { remediationWorld } from './world.ts';
+
+describe('remediate/worker: a storm of requests for one workload', () => {
+  let clock: FakeClock;
+  let store: SqliteStore;
+  let leader: StaticLeadership;
+  let stopApi: () => Promise<void>;
+
+  beforeEach(async () => {
+    const w = await remediationWorld();
+    ({ clock, store, leader } = w);
+    stopApi = () => w.api.stop();
+    await store.putSettings({ enabled: true, dryRun: true, maxActionsPerHour: 100 });
+  });
+  afterEach(async () => {
+    await store.close();
+    await stopApi();
+  });
+
+  const worker = (over: Partial<ConstructorParameters<typeof RemediationWorker>[0]> = {}) => new RemediationWorker({
+    store, kube: null, leader, defaults: { enabled: true, dryRun: true, maxActionsPerHour: 100 },
+    excludedNamespaces: [], maxAttempts: 3, clock, random: () => 0.5, ...over,
+  });
+
+  async function queue(n: number): Promise<number[]> {
+    const ids: number[] = [];
+    for (let i = 0; i < n; i++) ids.push(await enqueue(store, { pod: `web-${i}`, owner: { kind: 'Deployment', name: 'web' }, at: clock.now() }));
+    return ids;
+  }
+
+  /** Every audit entry, oldest first, as [request id, outcome:reason, actor]. */
+  async function decisions(): Promise<Array<[number | null, string, string]>> {
+    const { entries } = await store.listHistory({ page: 1, pageSize: 400 });
+    return entries.reverse().map((e) => [e.requestId, `${e.outcome}:${e.reason}`, e.actor]);
+  }
+
+  /** The store, counting the calls made to the methods named. */
+  function counting(names: Array<keyof Store>): { store: Store; calls: Map<string, number> } {
+    const calls = new Map<string, number>(names.map((n) => [n, 0]));
+    const proxy = new Proxy(store, {
+      get(t, key) {
+        const v = Reflect.get(t, key, t);
+        if (typeof v !== 'function') return v;
+        return (...args: unknown[]) => {
+          if (calls.has(String(key))) calls.set(String(key), calls.get(String(key))! + 1);
+          return v.apply(t, args);
+        };
+      },
+    });
+    return { store: proxy, calls };
+  }
+
+  it('70 requests for pods of one workload: one dry-run, then cooldown skips, each decided once in queue order, in a few commits', async () => {
+    const ids = await queue(70);
+    const { store: s, calls } = counting(['claimRequests', 'claimRequest', 'finishDecided', 'finishRequest', 'appendAudit', 'skipAlike']);
+    assert.equal(await worker({ store: s }).runOnce(), 70);
+    assert.deepEqual(await decisions(), ids.map((id, i) => [id, i === 0 ? 'dry-run:no-cluster' : 'skipped:cooldown', 'pod-a_x']));
+    assert.equal((await store.listRequests({ state: 'done', page: 1, pageSize: 1 })).total, 70);
+    // Batches of 32: three claims with work and the empty one that ends the pass. The dry-run is
+    // committed at once (the cooldown counts it); each batch's skips commit together. Each batch
+    // looks once for requests alike its first cooldown skip, and finds none: every pod differs.
+    assert.deepEqual(Object.fromEntries(calls), { claimRequests: 4, claimRequest: 0, finishDecided: 4, finishRequest: 0, appendAudit: 0, skipAlike: 3 });
+  });
+
+  it('300 requests for one pod: the first cooldown skip decides the 268 not yet claimed, each once, in one commit', async () => {
+    const ids: number[] = [];
+    for (let i = 0; i < 300; i++) ids.push(await enqueue(store, { pod: 'web-1', owner: { kind: 'Deployment', name: 'web' }, at: clock.now() }));
+    const { store: s, calls } = counting(['claimRequests', 'finishDecided', 'skipAlike']);
+    assert.equal(await worker({ store: s }).runOnce(), 32, 'one claim batch was worked one by one');
+    const d = await decisions();
+    assert.deepEqual(d.map(([id]) => id).sort((a, b) => a! - b!), ids, 'every request decided, each once');
+    assert.deepEqual(d[0], [ids[0], 'dry-run:no-cluster', 'pod-a_x']);
+    assert.ok(d.slice(1).every(([, o]) => o === 'skipped:cooldown'));
+    const { entries } = await store.listHistory({ page: 1, pageSize: 300 });
+    assert.equal(entries.filter((e) => e.message.includes(`(decided with request #${ids[1]}, alike it)`)).length, 268);
+    assert.deepEqual(Object.fromEntries(calls), { claimRequests: 2, finishDecided: 2, skipAlike: 1 });
+    assert.equal((await store.listRequests({ state: 'done', page: 1, pageSize: 1 })).total, 300);
+  });
+
+  it('the term ends in the middle of a batch: held decisions are not recorded, and the next leader decides each request once', async () => {
+    const ids = await queue(10);
+    let leading = true;
+    const fading: Leadership = {
+      identity: 'pod-a_x', isLeader: () => leading, signal: new AbortController().signal,
+      assertLeading: () => { if (!leading) throw new NotLeaderError('lease lost'); },
+      status: () => leader.status(), start() {}, stop: async () => {}, onStartedLeading() {},
+    };
+    // The lease ends while the sixth request's guards are read: four skips are held by then.
+    let reads = 0;
+    const ending = new Proxy(store, {
+      get(t, key) {
+        const v = Reflect.get(t, key, t);
+        if (key !== 'guardHistory') return typeof v === 'function' ? v.bind(t) : v;
+        return async (...args: Parameters<Store['guardHistory']>) => {
+          const r = await t.guardHistory(...args);
+          if (++reads === 6) leading = false;
+          return r;
+        };
+      },
+    });
+    await worker({ store: ending, leader: fading }).runOnce();
+    assert.deepEqual(await decisions(), [[ids[0], 'dry-run:no-cluster', 'pod-a_x']], 'only the dry-run, committed while leading');
+    const pending = await store.listRequests({ state: 'pending', page: 1, pageSize: 50 });
+    assert.deepEqual(pending.requests.map((r) => r.id).sort((a, b) => a - b), ids.slice(1), 'the rest handed back undecided');
+
+    const next = new StaticLeadership({ identity: 'pod-b_y' });
+    next.start();
+    assert.equal(await worker({ leader: next }).runOnce(), 9);
+    assert.deepEqual(await decisions(), [
+      [ids[0], 'dry-run:no-cluster', 'pod-a_x'], ...ids.slice(1).map((id) => [id, 'skipped:cooldown', 'pod-b_y']),
+    ]);
+  });
+
+  it('a claim that ran out before its turn is claimed afresh, and still decided once', async () => {
+    const ids = await queue(6);
+    // Every guard read takes 600 ms of a 1 s claim: the third request's claim has run out when it comes up.
+    const slow = new Proxy(store, {
+      get(t, key) {
+        const v = Reflect.get(t, key, t);
+        if (key !== 'guardHistory') return typeof v === 'function' ? v.bind(t) : v;
+        return async (...args: Parameters<Store['guardHistory']>) => {
+          clock.set(clock.now() + 600);
+          return t.guardHistory(...args);
+        };
+      },
+    });
+    assert.equal(await worker({ store: slow, claimMs: 1000 }).runOnce(), 6);
+    assert.deepEqual((await decisions()).map(([id]) => id), ids, 'each once, in queue order');
+    const done = await Promise.all(ids.map((id) => store.getRequest(id)));
+    assert.deepEqual(done.map((r) => [r?.state, r?.attempts]), [['done', 1], ['done', 1], ['done', 2], ['done', 2], ['done', 3], ['done', 3]]);
+  });
+});
