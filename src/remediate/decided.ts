@@ -11,6 +11,7 @@
 // and are handed back undecided (or taken over by the next leader), so each is decided exactly once.
 import type { NewAuditEntry, RemediationRequest } from '../store/types.ts';
 import type { Logger } from '../domain/ports.ts';
+import { NotLeaderError } from '../leader/index.ts';
 import { reportDecision, type Decision, type WorkerOptions } from './worker-support.ts';
 
 /** At most this many decisions wait for one commit. */
@@ -70,12 +71,18 @@ export class HeldDecisions {
     this.alikeDone.add(entry.cooldownKey);
     const audit = { ...entry, message: `${entry.message} (decided with request #${d.req.id}, alike it)` };
     let total = 0;
-    for (let more = true; more;) {
-      this.o.leader.assertLeading();
-      const done = await this.o.store.skipAlike(this.o.leader.identity, { like: d.req.id, now: entry.at, audit, limit: ALIKE_PER_COMMIT });
-      for (const x of done) reportDecision(this.o, null, { ...audit, requestId: x.requestId, groupId: x.groupId }, x.auditId);
-      total += done.length;
-      more = done.length === ALIKE_PER_COMMIT;
+    try {
+      for (let more = true; more;) {
+        this.o.leader.assertLeading();
+        const done = await this.o.store.skipAlike(this.o.leader.identity, { like: d.req.id, now: entry.at, audit, limit: ALIKE_PER_COMMIT });
+        for (const x of done) reportDecision(this.o, null, { ...audit, requestId: x.requestId, groupId: x.groupId }, x.auditId);
+        total += done.length;
+        more = done.length === ALIKE_PER_COMMIT;
+      }
+    } catch (e) {
+      // Not this request's decision: the requests not decided here are claimed and decided one by one.
+      if (e instanceof NotLeaderError) throw e;
+      this.log.warn({ err: e, requestId: d.req.id }, 'the shared cooldown skip failed; the requests alike it are decided one by one');
     }
     if (total > 0) this.log.info({ requestId: d.req.id, alike: total, target: `${entry.namespace}/${entry.target}` }, `skipped ${total} request(s) alike request #${d.req.id}: cooldown`);
   }

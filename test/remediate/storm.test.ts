@@ -88,6 +88,20 @@ describe('remediate/worker: a storm of requests for one workload', () => {
     assert.equal((await store.listRequests({ state: 'done', page: 1, pageSize: 1 })).total, 300);
   });
 
+  it('a shared skip that fails is not a decision: its request keeps its own, and the rest are decided one by one', async () => {
+    const ids: number[] = [];
+    for (let i = 0; i < 40; i++) ids.push(await enqueue(store, { pod: 'web-1', owner: { kind: 'Deployment', name: 'web' }, at: clock.now() }));
+    const failing = new Proxy(store, {
+      get(t, key) {
+        if (key === 'skipAlike') return async () => { throw new Error('disk I/O error'); };
+        const v = Reflect.get(t, key, t);
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    });
+    assert.equal(await worker({ store: failing }).runOnce(), 40);
+    assert.deepEqual(await decisions(), ids.map((id, i) => [id, i === 0 ? 'dry-run:no-cluster' : 'skipped:cooldown', 'pod-a_x']));
+  });
+
   it('the term ends in the middle of a batch: held decisions are not recorded, and the next leader decides each request once', async () => {
     const ids = await queue(10);
     let leading = true;
