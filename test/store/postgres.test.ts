@@ -272,5 +272,37 @@ describe('PostgresStore', function () {
       assert.deepEqual(new Set(groups.map((g) => g.count)), new Set([KEYS]));
       assert.equal((await writers[0].stats(T0 + 30 * MINUTE)).occurrencesLastHour, FINGERPRINTS * KEYS);
     });
+
+    it('an old and a new leader overlapping: shared cooldown skips racing batch claims decide every request once', async function () {
+      this.timeout(30_000);
+      const [a, b] = [open(), open()];
+      await a.migrate();
+      const N = 300;
+      for (let i = 0; i < N; i += 100) {
+        await a.record(Array.from({ length: 100 }, (_, j) => makeItem({
+          fingerprint: `fp-s${i + j}`, receivedAt: T0 + i + j, signal: { occurrenceKey: `s${i + j}`, pod: 'web-1' }, classification: { remediation: restartPod() },
+        })));
+      }
+      const now = T0 + MINUTE;
+      const like = (await a.claimRequest('a', now, 60_000))!;
+      const entry = (requestId: number | null, actor: string) => ({
+        requestId, groupId: null, at: now, rule: like.rule, action: like.action, namespace: like.namespace, target: 'Pod/web-1',
+        outcome: 'skipped' as const, reason: 'cooldown', message: 'cooldown', actor, cooldownKey: 'k',
+      });
+      const shared = async () => {
+        for (let done = 1; done > 0;) done = (await a.skipAlike('a', { like: like.id, now, limit: 25, audit: entry(null, 'a') })).length;
+      };
+      const oneByOne = async () => {
+        for (let claimed = await b.claimRequests('b', now, 60_000, 10); claimed.length > 0; claimed = await b.claimRequests('b', now, 60_000, 10)) {
+          await b.finishDecided('b', claimed.map((r) => ({ id: r.id, audit: entry(r.id, 'b') })));
+        }
+      };
+      await Promise.all([shared(), oneByOne(), shared(), oneByOne()]);
+      const { entries, total } = await a.listHistory({ page: 1, pageSize: 500 });
+      assert.equal(total, N - 1, 'every request but the one the skips are alike');
+      assert.equal(new Set(entries.map((e) => e.requestId)).size, N - 1, 'each decided once');
+      assert.ok(entries.some((e) => e.actor === 'a') && entries.some((e) => e.actor === 'b'), 'both took part');
+      assert.equal((await a.listRequests({ state: 'done', page: 1, pageSize: 1 })).total, N - 1);
+    });
   });
 });
