@@ -21,8 +21,10 @@ const ALIKE_PER_COMMIT = 512;
 
 export class HeldDecisions {
   private held: Array<{ d: Decision; entry: NewAuditEntry }> = [];
-  /** Cooldown keys whose alike requests were decided in this claim batch. */
+  /** Pods (with their cooldown key) whose alike requests were decided in this claim batch. */
   private readonly alikeDone = new Set<string>();
+  /** Per cooldown key: whether its last shared skip in this batch found any request alike. */
+  private readonly alikePaid = new Map<string, boolean>();
   private readonly o: Pick<WorkerOptions, 'store' | 'leader' | 'onAudit' | 'metrics'>;
   private readonly log: Logger;
 
@@ -63,12 +65,16 @@ export class HeldDecisions {
    * container, owner and cooldown, queued by ingest and never tried): the guards would read the same
    * history for each and come to the same verdict. They are decided now, ALIKE_PER_COMMIT to a commit,
    * each audited as its own decision, instead of being claimed and decided one by one. Once per claim
-   * batch and workload: requests queued meanwhile are left to the next batch. (Their entries may come
-   * before the held skip of the request they are alike: same time, same verdict.)
+   * batch and pod, and for further pods of a workload only while it pays: after a shared skip that found
+   * nothing, the workload's other pods are decided one by one for the rest of the batch (a storm in
+   * which no two requests are alike costs one search per batch). Requests queued meanwhile are left to
+   * the next batch. (Their entries may come before the held skip of the request they are alike: same
+   * time, same verdict.)
    */
   async skipAlike(d: Decision, entry: NewAuditEntry): Promise<void> {
-    if (this.alikeDone.has(entry.cooldownKey)) return;
-    this.alikeDone.add(entry.cooldownKey);
+    const pod = `${entry.cooldownKey}|${d.req.pod}|${d.req.container}`;
+    if (this.alikeDone.has(pod) || this.alikePaid.get(entry.cooldownKey) === false) return;
+    this.alikeDone.add(pod);
     const audit = { ...entry, message: `${entry.message} (decided with request #${d.req.id}, alike it)` };
     let total = 0;
     try {
@@ -84,6 +90,7 @@ export class HeldDecisions {
       if (e instanceof NotLeaderError) throw e;
       this.log.warn({ err: e, requestId: d.req.id }, 'the shared cooldown skip failed; the requests alike it are decided one by one');
     }
+    this.alikePaid.set(entry.cooldownKey, total > 0);
     if (total > 0) this.log.info({ requestId: d.req.id, alike: total, target: `${entry.namespace}/${entry.target}` }, `skipped ${total} request(s) alike request #${d.req.id}: cooldown`);
   }
 
@@ -91,6 +98,7 @@ export class HeldDecisions {
   async nextBatch(): Promise<void> {
     await this.record();
     this.alikeDone.clear();
+    this.alikePaid.clear();
   }
 
   /** The requests decided but not recorded (the term ended first), to hand back undecided. */

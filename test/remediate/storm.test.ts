@@ -88,6 +88,17 @@ describe('remediate/worker: a storm of requests for one workload', () => {
     assert.equal((await store.listRequests({ state: 'done', page: 1, pageSize: 1 })).total, 300);
   });
 
+  it('200 requests over 4 pods of one workload: a shared skip per pod while it pays, each request decided once', async () => {
+    const ids: number[] = [];
+    for (let i = 0; i < 200; i++) ids.push(await enqueue(store, { pod: `web-${i % 4}`, owner: { kind: 'Deployment', name: 'web' }, at: clock.now() }));
+    const { store: s, calls } = counting(['claimRequests', 'skipAlike']);
+    assert.equal(await worker({ store: s }).runOnce(), 32, 'one claim batch was worked one by one');
+    const d = await decisions();
+    assert.deepEqual(d.map(([id]) => id).sort((a, b) => a! - b!), ids, 'every request decided, each once');
+    assert.ok(d.slice(1).every(([, o]) => o === 'skipped:cooldown'));
+    assert.deepEqual(Object.fromEntries(calls), { claimRequests: 2, skipAlike: 4 }, 'one shared skip per pod, each finding 42');
+  });
+
   it('a shared skip that fails is not a decision: its request keeps its own, and the rest are decided one by one', async () => {
     const ids: number[] = [];
     for (let i = 0; i < 40; i++) ids.push(await enqueue(store, { pod: 'web-1', owner: { kind: 'Deployment', name: 'web' }, at: clock.now() }));
