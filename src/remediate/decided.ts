@@ -33,10 +33,27 @@ export class HeldDecisions {
     this.log = log;
   }
 
-  /** Holds a decision; `now` (a dry-run, or MAX_HELD reached) records everything held. */
+  /**
+   * Holds a decision. A dry-run, a request that had open intents (closed by now, so its decision must
+   * not wait) or MAX_HELD reached records everything held. Should that commit fail, the decisions stay
+   * held for the next one, or are handed back: a failed commit is not this request's failure (it may
+   * even have landed, its answer lost), so it does not become a `failed` entry next to its decision.
+   */
   async hold(d: Decision, entry: NewAuditEntry, now: boolean): Promise<void> {
     this.held.push({ d, entry });
-    if (now || this.held.length >= MAX_HELD) await this.record();
+    if (!now && !d.hadIntents && this.held.length < MAX_HELD) return;
+    try {
+      await this.record();
+    } catch (e) {
+      if (e instanceof NotLeaderError) throw e;
+      if (now || d.hadIntents) {
+        // What follows depends on this decision (the cooldown counts a dry-run; retried intents stay
+        // open until it commits): it takes the failure path instead, and is not recorded later.
+        this.held = this.held.filter((h) => h.d !== d);
+        throw e;
+      }
+      this.log.warn({ err: e, requestId: d.req.id }, 'could not record the held decisions yet; they stay held');
+    }
   }
 
   /**
@@ -72,6 +89,8 @@ export class HeldDecisions {
    * time, same verdict.)
    */
   async skipAlike(d: Decision, entry: NewAuditEntry): Promise<void> {
+    // A request a human queued or approved passed guards that an ingest-queued one would not (a suspension).
+    if (d.req.force || d.req.approved || d.req.requestedBy !== null) return;
     const pod = `${entry.cooldownKey}|${d.req.pod}|${d.req.container}`;
     if (this.alikeDone.has(pod) || this.alikePaid.get(entry.cooldownKey) === false) return;
     this.alikeDone.add(pod);

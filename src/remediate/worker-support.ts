@@ -72,10 +72,10 @@ export function reportDecision(o: Pick<WorkerOptions, 'onAudit' | 'metrics'>, lo
   log[level]({ requestId: entry.requestId, rule: entry.rule, action: entry.action, target: `${entry.namespace}/${entry.target}`, outcome: entry.outcome, reason: entry.reason }, entry.message);
 }
 
-/** Claimed requests go back to the queue undecided, due at once. Best effort: a claim also runs out. */
+/** Claimed requests go back to the queue undecided, due at once, the claim not counted as an attempt. Best effort: a claim also runs out. */
 export async function handBack(o: Pick<WorkerOptions, 'store' | 'leader' | 'clock'>, log: Logger, requests: readonly RemediationRequest[], why: string): Promise<void> {
   for (const req of requests) {
-    await o.store.finishRequest(req.id, o.leader.identity, { state: 'pending', nextAttemptAt: o.clock.now(), error: why })
+    await o.store.finishRequest(req.id, o.leader.identity, { state: 'pending', nextAttemptAt: o.clock.now(), error: why, handedBack: true })
       .catch((e: unknown) => log.warn({ err: e, requestId: req.id }, 'could not hand a claimed request back'));
   }
 }
@@ -172,6 +172,8 @@ export interface Decision {
    * leader to die in between, its successor must still see them (a stale write may yet land).
    */
   retriedIds: number[];
+  /** It had open intents when it came up: its decision is recorded at once, never held. */
+  hadIntents?: boolean;
 }
 
 /** A change found on the live object: what to audit, where the Event goes, what the outcome check expects. */

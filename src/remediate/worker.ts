@@ -28,7 +28,6 @@ export type { RuleLookup, WorkerOptions };
 export { backoffMs, cooldownKey };
 
 type Outcome = 'acted' | 'dry-run' | 'skipped' | 'failed' | 'escalated' | 'awaiting-approval';
-
 /** Requests claimed in one commit while working through the queue. */
 const CLAIM_BATCH = 32;
 
@@ -177,6 +176,7 @@ export class RemediationWorker {
     const { store, kube, leader } = this.o;
     const open = await store.openIntents(d.req.id);
     if (open.length === 0 || !kube) return false;
+    d.hadIntents = true;
     for (const [i, intent] of open.entries()) {
       const s = settleIntent(intent, await readLive(kube, intent, d.req.container));
       if (!d.target) d.target = `${intent.targetKind}/${intent.targetName}`;

@@ -39,18 +39,28 @@ export function byClaimOrder(a: { createdAt: number; id: number }, b: { createdA
 const ALIKE_SCAN = 4096;
 
 /**
- * Requests a cooldown skip of request `like` also decides (Store.skipAlike): due, pending and never
- * tried (so no intent of theirs is open), queued by ingest (not forced, not approved), and alike it in
- * everything the guards read: rule, action, namespace, pod, container, owner and cooldown. Only the
- * ALIKE_SCAN oldest due requests are looked at, so the work per call is bounded whatever the backlog.
+ * Requests a cooldown skip of request `like` (still claimed by `holder`) also decides (Store.skipAlike):
+ * due, pending, never tried and with no open intent, queued by ingest (not forced, not approved), and
+ * alike it in everything the guards read: rule, action, namespace, pod, container, owner and cooldown.
+ * Only the ALIKE_SCAN oldest due pending requests are looked at, so the work per call is bounded.
  */
-export function alikeCandidates(p: { now: string; like: string; limit: string }, engine: 'sqlite' | 'postgres'): string {
+export function alikeCandidates(p: { holder: string; now: string; like: string; limit: string }, engine: 'sqlite' | 'postgres'): string {
   const from = engine === 'sqlite' ? 'remediation_requests INDEXED BY remediation_requests_claim_order' : 'remediation_requests';
   return `SELECT c.id FROM (SELECT * FROM ${from} WHERE state IN ('pending', 'claimed') AND state = 'pending'
         AND next_attempt_at <= ${p.now} ORDER BY created_at, id LIMIT ${ALIKE_SCAN}) c
-      JOIN remediation_requests l ON l.id = ${p.like}
-    WHERE c.id <> l.id AND c.attempts = 0 AND c.force = 0 AND c.approved = 0 AND c.requested_by IS NULL
-      AND c.rule = l.rule AND c.action = l.action AND c.namespace = l.namespace AND c.pod = l.pod
-      AND c.container = l.container AND c.owner IS NOT DISTINCT FROM l.owner AND c.cooldown_ms = l.cooldown_ms
+      JOIN remediation_requests l ON l.id = ${p.like} AND l.claimed_by = ${p.holder}
+    WHERE c.id <> l.id AND ${alike('c', 'l')}
+      AND NOT EXISTS (SELECT 1 FROM remediation_intents i WHERE i.request_id = c.id AND i.state = 'open')
     ORDER BY c.created_at, c.id LIMIT ${p.limit}`;
+}
+
+/**
+ * Request `r` is alike `l` and may share its cooldown skip. Checked again on the row being updated: on
+ * PostgreSQL a pending request that ingest retargets meanwhile (another pod) is re-read when its lock is
+ * granted, and must no longer match.
+ */
+export function alike(r: string, l: string): string {
+  return `${r}.state = 'pending' AND ${r}.attempts = 0 AND ${r}.force = 0 AND ${r}.approved = 0 AND ${r}.requested_by IS NULL
+      AND ${r}.rule = ${l}.rule AND ${r}.action = ${l}.action AND ${r}.namespace = ${l}.namespace AND ${r}.pod = ${l}.pod
+      AND ${r}.container = ${l}.container AND ${r}.owner IS NOT DISTINCT FROM ${l}.owner AND ${r}.cooldown_ms = ${l}.cooldown_ms`;
 }

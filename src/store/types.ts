@@ -296,7 +296,8 @@ export interface Store extends OutboxStore {
   /** Finish a claimed request; only the current claim holder may; returns false otherwise. */
   finishRequest(id: number, holder: string, result:
     | { state: 'done' | 'escalated' | 'suspended'; error?: string }
-    | { state: 'pending'; nextAttemptAt: number; error: string }
+    /** `handedBack`: the claim is returned undecided, so it does not count as an attempt. */
+    | { state: 'pending'; nextAttemptAt: number; error: string; handedBack?: boolean }
     | { state: 'awaiting-approval'; plan: string; expiresAt: number }): Promise<boolean>;
   appendAudit(entry: NewAuditEntry): Promise<number>;
   /**

@@ -136,20 +136,27 @@ export function remediationContract(store: () => Store): void {
     it('a cooldown skip decides the due requests alike it in one commit: same pod and rule, queued by ingest, never tried', async () => {
       const at = (i: number) => T0 + i;
       const [like] = await store().record([withAction('a0', at(0), { fingerprint: 'fp-l0' })]);
-      const [tried] = await store().record([withAction('a1', at(1), { fingerprint: 'fp-l1' })]);
-      const [alike] = await store().record([withAction('a2', at(2), { fingerprint: 'fp-l2' })]);
-      const [otherPod] = await store().record([withAction('a3', at(3), { fingerprint: 'fp-l3', pod: 'web-2' })]);
+      const [intended] = await store().record([withAction('a1', at(1), { fingerprint: 'fp-l1' })]);
+      const [tried] = await store().record([withAction('a2', at(2), { fingerprint: 'fp-l2' })]);
+      const [alike] = await store().record([withAction('a3', at(3), { fingerprint: 'fp-l3' })]);
+      const [otherPod] = await store().record([withAction('a4', at(4), { fingerprint: 'fp-l4', pod: 'web-2' })]);
       assert.equal((await store().claimRequest('h', at(10), 60_000))?.id, like.remediationRequestId);
+      // Claimed, an intent written, then handed back undecided: not an attempt, but its intent is open.
+      assert.equal((await store().claimRequest('y', at(10), 60_000))?.id, intended.remediationRequestId);
+      await store().writeIntent({ requestId: intended.remediationRequestId!, holder: 'y', action: 'restart-pod', namespace: 'shop',
+        targetKind: 'Pod', targetName: 'web-1', targetUid: 'u1', expect: { kind: 'pod-deleted', podName: 'web-1', podUid: 'u1' }, summary: 's', at: at(10) });
+      await store().finishRequest(intended.remediationRequestId!, 'y', { state: 'pending', nextAttemptAt: at(15), error: 'lost the lease', handedBack: true });
       assert.equal((await store().claimRequest('x', at(10), 60_000))?.id, tried.remediationRequestId);
       await store().finishRequest(tried.remediationRequestId!, 'x', { state: 'pending', nextAttemptAt: at(10), error: 'conflict' });
       const model = (await store().getRequest(alike.remediationRequestId!))!;
       const forced = await store().queueRequest({ ...model, at: at(11), force: true, requestedBy: 'admin' });
-      const [later1] = await store().record([withAction('a4', at(12), { fingerprint: 'fp-l4' })]);
-      const [later2] = await store().record([withAction('a5', at(13), { fingerprint: 'fp-l5' })]);
-      const skip = (limit: number) => store().skipAlike('h', {
+      const [later1] = await store().record([withAction('a5', at(12), { fingerprint: 'fp-l5' })]);
+      const [later2] = await store().record([withAction('a6', at(13), { fingerprint: 'fp-l6' })]);
+      const skip = (limit: number, holder = 'h') => store().skipAlike(holder, {
         like: like.remediationRequestId!, now: at(20), limit,
-        audit: audit({ outcome: 'skipped', reason: 'cooldown', at: at(20), actor: 'h', message: 'cooldown until later' }),
+        audit: audit({ outcome: 'skipped', reason: 'cooldown', at: at(20), actor: holder, message: 'cooldown until later' }),
       });
+      assert.deepEqual(await skip(2, 'someone-else'), [], 'only the holder of the claim it is alike may share its skip');
       const first = await skip(2);
       assert.deepEqual(first.map((x) => [x.requestId, x.groupId]), [[alike.remediationRequestId, alike.groupId], [later1.remediationRequestId, later1.groupId]],
         'the oldest alike first, at most the limit');
@@ -164,6 +171,7 @@ export function remediationContract(store: () => Store): void {
       assert.deepEqual(await state(tried.remediationRequestId!), ['pending', 1], 'tried before: it may have an open intent');
       assert.deepEqual(await state(otherPod.remediationRequestId!), ['pending', 0], 'another pod');
       assert.deepEqual(await state(forced), ['pending', 0], 'queued by a human');
+      assert.deepEqual(await state(intended.remediationRequestId!), ['pending', 0], 'handed back (not an attempt), with an open intent');
     });
 
     it('claims a batch in one call: the oldest due requests, each to one claimer only', async () => {

@@ -304,5 +304,34 @@ describe('PostgresStore', function () {
       assert.ok(entries.some((e) => e.actor === 'a') && entries.some((e) => e.actor === 'b'), 'both took part');
       assert.equal((await a.listRequests({ state: 'done', page: 1, pageSize: 1 })).total, N - 1);
     });
+
+    it('a request retargeted to another pod while a shared cooldown skip waits for its lock is not skipped', async () => {
+      const a = open();
+      await a.migrate();
+      const item = (n: number) => makeItem({
+        fingerprint: `fp-r${n}`, receivedAt: T0 + n, signal: { occurrenceKey: `r${n}`, pod: 'web-1' }, classification: { remediation: restartPod() },
+      });
+      await a.record([item(0)]);
+      const [y] = await a.record([item(1)]);
+      const like = (await a.claimRequest('a', T0 + MINUTE, 60_000))!;
+      // Ingest's retarget, as another transaction: it holds the row's lock while the skip starts.
+      const c = new Client({ connectionString: db.url });
+      await c.connect();
+      try {
+        await c.query('BEGIN');
+        await c.query("UPDATE remediation_requests SET pod = 'web-9' WHERE id = $1", [y.remediationRequestId]);
+        const skipped = a.skipAlike('a', { like: like.id, now: T0 + MINUTE, limit: 10, audit: {
+          requestId: null, groupId: null, at: T0 + MINUTE, rule: like.rule, action: like.action, namespace: like.namespace, target: 'Pod/web-1',
+          outcome: 'skipped', reason: 'cooldown', message: 'cooldown', actor: 'a', cooldownKey: 'k',
+        } });
+        await new Promise((r) => setTimeout(r, 300));
+        await c.query('COMMIT');
+        assert.deepEqual(await skipped, [], 'it no longer names the pod the skip is about');
+      } finally {
+        await c.end();
+      }
+      const after = (await a.getRequest(y.remediationRequestId!))!;
+      assert.deepEqual([after.state, after.pod], ['pending', 'web-9']);
+    });
   });
 });

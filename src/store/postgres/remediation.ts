@@ -7,7 +7,7 @@ import type {
 } from '../types.ts';
 import { ms, text } from './sanitize.ts';
 import { eventForAudit } from '../outbox.ts';
-import { alikeCandidates, byClaimOrder, claimCandidates, claimLimit } from '../claim-order-schema.ts';
+import { alike, alikeCandidates, byClaimOrder, claimCandidates, claimLimit } from '../claim-order-schema.ts';
 import { notify } from './notify-payload.ts';
 import { insertEvents } from './outbox.ts';
 import { one, rows, type Tx } from './session.ts';
@@ -37,11 +37,14 @@ export async function claimRequests(pool: Pool, holder: string, now: number, cla
   return results[1].rows.map(toRequest).sort(byClaimOrder);
 }
 
-// The state and attempts are checked again on the row itself: a request claimed meanwhile by a
-// concurrent claimer (its lock waited for) no longer matches when PostgreSQL re-reads it.
-const SKIP_ALIKE = `UPDATE remediation_requests SET state = 'done', claimed_by = $1, claimed_until = NULL, attempts = attempts + 1
-  WHERE id IN (${alikeCandidates({ now: '$2::bigint', like: '$3::bigint', limit: '$4' }, 'postgres')}) AND state = 'pending' AND attempts = 0
-  RETURNING id, group_id`;
+// Everything that makes a request alike is checked again on the row itself: a request claimed or
+// retargeted meanwhile by a concurrent transaction (its lock waited for) no longer matches when
+// PostgreSQL re-reads it.
+const SKIP_ALIKE = `UPDATE remediation_requests AS r SET state = 'done', claimed_by = $1, claimed_until = NULL, attempts = r.attempts + 1
+  FROM remediation_requests l
+  WHERE l.id = $3::bigint AND r.id IN (${alikeCandidates({ holder: '$1', now: '$2::bigint', like: '$3::bigint', limit: '$4' }, 'postgres')})
+    AND ${alike('r', 'l')}
+  RETURNING r.id, r.group_id`;
 
 /** Store.skipAlike, inside the caller's transaction: the alike requests finished, then each audited. */
 export async function skipAlike(tx: Tx, holder: string, { like, now, audit, limit }: AlikeSkip, origin: string): Promise<AlikeSkipped[]> {
@@ -59,8 +62,8 @@ export async function finishRequest(pool: Pool | Tx, id: number, holder: string,
   // Guarded by the holder: a leader whose claim expired and was taken over must not overwrite it.
   const res = result.state === 'pending'
     ? await pool.query(`UPDATE remediation_requests SET state = 'pending', next_attempt_at = $1, last_error = $2,
-        claimed_by = NULL, claimed_until = NULL WHERE id = $3 AND state = 'claimed' AND claimed_by = $4`,
-      [ms(result.nextAttemptAt), text(result.error), id, text(holder)])
+        claimed_by = NULL, claimed_until = NULL, attempts = greatest(attempts - $5, 0) WHERE id = $3 AND state = 'claimed' AND claimed_by = $4`,
+      [ms(result.nextAttemptAt), text(result.error), id, text(holder), result.handedBack ? 1 : 0])
     : result.state === 'awaiting-approval'
       ? await pool.query(`UPDATE remediation_requests SET state = 'awaiting-approval', plan = $1, approval_expires_at = $2,
           claimed_by = NULL, claimed_until = NULL WHERE id = $3 AND state = 'claimed' AND claimed_by = $4`,

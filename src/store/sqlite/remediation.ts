@@ -3,7 +3,7 @@
 import type {
   AlikeSkip, AlikeSkipped, AuditEntry, DecidedRequest, GuardHistory, GuardHistoryQuery, HistoryQuery, NewAuditEntry, RemediationRequest, Settings, Store,
 } from '../types.ts';
-import { alikeCandidates, byClaimOrder, claimCandidates, claimLimit } from '../claim-order-schema.ts';
+import { alike, alikeCandidates, byClaimOrder, claimCandidates, claimLimit } from '../claim-order-schema.ts';
 import { eventForAudit } from '../outbox.ts';
 import { insertEvents } from './outbox.ts';
 import type { Statements } from './statements.ts';
@@ -27,8 +27,8 @@ export function finishRequest(stmts: Statements, id: number, holder: string, res
   // Guarded by the holder: a leader whose claim expired and was taken over must not overwrite it.
   const changes = result.state === 'pending'
     ? stmts.get(`UPDATE remediation_requests SET state = 'pending', next_attempt_at = ?, last_error = ?,
-        claimed_by = NULL, claimed_until = NULL WHERE id = ? AND state = 'claimed' AND claimed_by = ?`)
-      .run(result.nextAttemptAt, result.error, id, holder).changes
+        claimed_by = NULL, claimed_until = NULL, attempts = max(attempts - ?, 0) WHERE id = ? AND state = 'claimed' AND claimed_by = ?`)
+      .run(result.nextAttemptAt, result.error, result.handedBack ? 1 : 0, id, holder).changes
     : result.state === 'awaiting-approval'
       ? stmts.get(`UPDATE remediation_requests SET state = 'awaiting-approval', plan = ?, approval_expires_at = ?,
           claimed_by = NULL, claimed_until = NULL WHERE id = ? AND state = 'claimed' AND claimed_by = ?`)
@@ -66,9 +66,10 @@ export function finishDecided(stmts: Statements, holder: string, decisions: read
   return stmts.transaction(() => decisions.map((d) => (finishRequest(stmts, d.id, holder, { state: 'done' }) ? insertAudit(stmts, d.audit) : null)));
 }
 
-// The state and attempts are checked again on the row itself, as PostgreSQL's shares the text.
-const SKIP_ALIKE = `UPDATE remediation_requests SET state = 'done', claimed_by = ?1, claimed_until = NULL, attempts = attempts + 1
-  WHERE id IN (${alikeCandidates({ now: '?2', like: '?3', limit: '?4' }, 'sqlite')}) AND state = 'pending' AND attempts = 0
+// The row is checked again as PostgreSQL's statement does (single writer here: it always still matches).
+const SKIP_ALIKE = `UPDATE remediation_requests AS r SET state = 'done', claimed_by = ?1, claimed_until = NULL, attempts = r.attempts + 1
+  FROM remediation_requests l
+  WHERE l.id = ?3 AND r.id IN (${alikeCandidates({ holder: '?1', now: '?2', like: '?3', limit: '?4' }, 'sqlite')}) AND ${alike('r', 'l')}
   RETURNING id, group_id`;
 
 /** Store.skipAlike: the alike requests finished and audited in one transaction. */
