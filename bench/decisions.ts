@@ -11,29 +11,11 @@ import { join } from 'node:path';
 import { StaticLeadership } from '../src/leader/elector.ts';
 import { RemediationWorker } from '../src/remediate/worker.ts';
 import { ThreadedSqliteStore } from '../src/store/sqlite/threaded.ts';
-import type { RecordItem } from '../src/store/types.ts';
 import { systemClock } from '../src/domain/ports.ts';
+import { requestItem } from '../test/remediate/requests.ts';
 
 const REQUESTS = Number(process.argv[2] ?? 5000);
 const PODS = Number(process.argv[3] ?? 1);
-
-function item(k: number, at: number): RecordItem {
-  const pod = `web-7d9f8b6c5-${k % PODS}`;
-  return {
-    fingerprint: `fp-${k}`,
-    signal: {
-      source: 'alert', channel: 'alertmanager', title: `Bench_${k}`, message: 'Back-off restarting failed container',
-      labels: { namespace: 'bench', pod, alertname: `Bench_${k}` }, annotations: {}, namespace: 'bench', pod, container: 'app',
-      owner: { kind: 'Deployment', name: 'web' }, reason: '', eventType: '', state: 'firing', startsAt: at, endsAt: null,
-      occurrenceKey: `occ-${k}`, occurrenceCount: 1, alertFingerprint: null, generatorUrl: '',
-    },
-    classification: {
-      priority: 'P1', rule: 'crashloop', remediation: { action: 'restart-pod', params: {}, cooldownMs: 600_000 },
-      reason: { matched: 'crashloop', tried: [] },
-    },
-    workload: 'Deployment/web', normalizedMessage: 'Back-off restarting failed container', receivedAt: at, expiresAt: at + 300_000,
-  };
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'ks-decisions-'));
 const store = await ThreadedSqliteStore.open({ path: join(dir, 'ks.db'), maxOccurrences: 10 });
@@ -43,7 +25,9 @@ try {
   await store.putSettings(settings);
   const at = Date.now();
   for (let b = 0; b < REQUESTS; b += 500) {
-    await store.record(Array.from({ length: Math.min(500, REQUESTS - b) }, (_, i) => item(b + i, at)));
+    await store.record(Array.from({ length: Math.min(500, REQUESTS - b) }, (_, i) => requestItem({
+      namespace: 'bench', pod: `web-7d9f8b6c5-${(b + i) % PODS}`, container: 'app', owner: { kind: 'Deployment', name: 'web' }, cooldownMs: 600_000, at,
+    })));
   }
   const leader = new StaticLeadership({ identity: 'bench' });
   leader.start();

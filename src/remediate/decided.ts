@@ -35,13 +35,21 @@ export class HeldDecisions {
 
   /**
    * Holds a decision. A dry-run, a request that had open intents (closed by now, so its decision must
-   * not wait) or MAX_HELD reached records everything held. Should that commit fail, the decisions stay
-   * held for the next one, or are handed back: a failed commit is not this request's failure (it may
-   * even have landed, its answer lost), so it does not become a `failed` entry next to its decision.
+   * not wait) or MAX_HELD reached records everything held. A cooldown skip is then shared with the
+   * requests alike it (skipAlike).
    */
   async hold(d: Decision, entry: NewAuditEntry, now: boolean): Promise<void> {
     this.held.push({ d, entry });
-    if (!now && !d.hadIntents && this.held.length < MAX_HELD) return;
+    if (now || d.hadIntents || this.held.length >= MAX_HELD) await this.recordWith(d, now);
+    if (entry.outcome === 'skipped' && entry.reason === 'cooldown') await this.skipAlike(d, entry);
+  }
+
+  /**
+   * record(), after `d` was held. Should that commit fail, the decisions stay held for the next one, or
+   * are handed back: a failed commit is not this request's failure (it may even have landed, its answer
+   * lost), so it does not become a `failed` entry next to its decision.
+   */
+  private async recordWith(d: Decision, now: boolean): Promise<void> {
     try {
       await this.record();
     } catch (e) {
@@ -88,7 +96,7 @@ export class HeldDecisions {
    * the next batch. (Their entries may come before the held skip of the request they are alike: same
    * time, same verdict.)
    */
-  async skipAlike(d: Decision, entry: NewAuditEntry): Promise<void> {
+  private async skipAlike(d: Decision, entry: NewAuditEntry): Promise<void> {
     // A request a human queued or approved passed guards that an ingest-queued one would not (a suspension).
     if (d.req.force || d.req.approved || d.req.requestedBy !== null) return;
     const pod = `${entry.cooldownKey}|${d.req.pod}|${d.req.container}`;

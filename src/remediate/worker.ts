@@ -257,10 +257,7 @@ export class RemediationWorker {
   private async apply(d: Decision, decision: Exclude<Verdict, { kind: 'need' }>, k: Known): Promise<void> {
     const { req } = d;
     switch (decision.kind) {
-      case 'skip':
-        await this.finish(d, 'skipped', decision.reason, decision.detail);
-        if (decision.reason === 'cooldown') await this.held.skipAlike(d, this.entry(d, 'skipped', decision.reason, decision.detail));
-        return;
+      case 'skip': return this.finish(d, 'skipped', decision.reason, decision.detail);
       case 'suspended':
         await this.audit(d, 'skipped', 'suspended', `auto-remediation of ${d.target} under rule ${req.rule} is suspended: ${decision.detail}`);
         return this.close(d, { state: 'suspended', error: decision.detail });
@@ -368,7 +365,8 @@ export class RemediationWorker {
   /**
    * A decision that ends the request without acting: its audit entry and the request's end are held
    * and committed together with the decisions around it (decided.ts); a dry-run is committed at once,
-   * since the cooldown counts it. `acted` goes through landed(): audit, outcome check, then close.
+   * since the cooldown counts it, and a cooldown skip is shared with the requests alike it. `acted`
+   * goes through landed(): audit, outcome check, then close.
    */
   private finish(d: Decision, outcome: 'dry-run' | 'skipped', reason: string, message: string): Promise<void> {
     return this.held.hold(d, this.entry(d, outcome, reason, message), outcome === 'dry-run');

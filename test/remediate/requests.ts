@@ -1,6 +1,6 @@
 // Queue remediation requests through the real store's write path (store.record), the way ingest does.
 import type { ActionName, WorkloadRef } from '../../src/domain/types.ts';
-import type { Store } from '../../src/store/types.ts';
+import type { RecordItem, Store } from '../../src/store/types.ts';
 
 let seq = 0;
 
@@ -18,11 +18,11 @@ export interface RequestSpec {
   at: number;
 }
 
-/** Records one firing signal whose rule has an action; returns the queued request id. */
-export async function enqueue(store: Store, s: RequestSpec): Promise<number> {
+/** The item ingest records for one firing signal whose rule has an action (a new group unless `fingerprint`). */
+export function requestItem(s: RequestSpec): RecordItem {
   const n = ++seq;
   const namespace = s.namespace ?? 'shop';
-  const [r] = await store.record([{
+  return {
     fingerprint: s.fingerprint ?? `fp-${n}`,
     signal: {
       source: 'alert', channel: 'alertmanager', title: 'KubePodCrashLooping', message: 'Back-off restarting failed container',
@@ -39,7 +39,12 @@ export async function enqueue(store: Store, s: RequestSpec): Promise<number> {
     normalizedMessage: 'Back-off restarting failed container',
     receivedAt: s.at,
     expiresAt: s.at + 300_000,
-  }]);
+  };
+}
+
+/** Records one firing signal whose rule has an action; returns the queued request id. */
+export async function enqueue(store: Store, s: RequestSpec): Promise<number> {
+  const [r] = await store.record([requestItem(s)]);
   if (r.remediationRequestId === null) throw new Error('store did not queue a remediation request');
   return r.remediationRequestId;
 }

@@ -61,6 +61,17 @@ describe('remediate/worker: a storm of requests for one workload', () => {
     return { store: proxy, calls };
   }
 
+  /** The store with one method replaced; `impl` gets the real store. */
+  function replacing<K extends keyof Store>(key: K, impl: (real: SqliteStore) => Store[K]): Store {
+    return new Proxy(store, {
+      get(t, k) {
+        if (k === key) return impl(t);
+        const v = Reflect.get(t, k, t);
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    });
+  }
+
   it('70 requests for pods of one workload: one dry-run, then cooldown skips, each decided once in queue order, in a few commits', async () => {
     const ids = await queue(70);
     const { store: s, calls } = counting(['claimRequests', 'claimRequest', 'finishDecided', 'finishRequest', 'appendAudit', 'skipAlike']);
@@ -102,13 +113,7 @@ describe('remediate/worker: a storm of requests for one workload', () => {
   it('a shared skip that fails is not a decision: its request keeps its own, and the rest are decided one by one', async () => {
     const ids: number[] = [];
     for (let i = 0; i < 40; i++) ids.push(await enqueue(store, { pod: 'web-1', owner: { kind: 'Deployment', name: 'web' }, at: clock.now() }));
-    const failing = new Proxy(store, {
-      get(t, key) {
-        if (key === 'skipAlike') return async () => { throw new Error('disk I/O error'); };
-        const v = Reflect.get(t, key, t);
-        return typeof v === 'function' ? v.bind(t) : v;
-      },
-    });
+    const failing = replacing('skipAlike', () => async () => { throw new Error('disk I/O error'); });
     assert.equal(await worker({ store: failing }).runOnce(), 40);
     assert.deepEqual(await decisions(), ids.map((id, i) => [id, i === 0 ? 'dry-run:no-cluster' : 'skipped:cooldown', 'pod-a_x']));
   });
@@ -119,13 +124,7 @@ describe('remediate/worker: a storm of requests for one workload', () => {
     const manual = await store.queueRequest({ ...(await store.getRequest(first))!, at: clock.now(), force: false, requestedBy: 'admin' });
     for (let i = 0; i < 40; i++) await enqueue(store, { pod: 'web-1', owner, at: clock.now() });
     const likes: number[] = [];
-    const watching = new Proxy(store, {
-      get(t, key) {
-        const v = Reflect.get(t, key, t);
-        if (key !== 'skipAlike') return typeof v === 'function' ? v.bind(t) : v;
-        return (holder: string, q: Parameters<Store['skipAlike']>[1]) => { likes.push(q.like); return t.skipAlike(holder, q); };
-      },
-    });
+    const watching = replacing('skipAlike', (t) => (holder, q) => { likes.push(q.like); return t.skipAlike(holder, q); });
     await worker({ store: watching }).runOnce();
     assert.ok(likes.length > 0 && !likes.includes(manual), `shared skips came from ingest's requests only (${likes.join(', ')})`);
     const d = await decisions();
@@ -136,13 +135,7 @@ describe('remediate/worker: a storm of requests for one workload', () => {
   it('a dry-run whose commit fails gets one decision (failed, retried later), not the dry-run as well', async () => {
     const ids = await queue(5);
     let failures = 1;
-    const flaky = new Proxy(store, {
-      get(t, key) {
-        const v = Reflect.get(t, key, t);
-        if (key !== 'finishDecided') return typeof v === 'function' ? v.bind(t) : v;
-        return (...a: Parameters<Store['finishDecided']>) => (failures-- > 0 ? Promise.reject(new Error('disk I/O error')) : t.finishDecided(...a));
-      },
-    });
+    const flaky = replacing('finishDecided', (t) => (...a) => (failures-- > 0 ? Promise.reject(new Error('disk I/O error')) : t.finishDecided(...a)));
     await worker({ store: flaky }).runOnce();
     const d = await decisions();
     assert.deepEqual(d.map(([id, o]) => [id, o]), [[ids[0], 'failed:internal'], [ids[1], 'dry-run:no-cluster'],
@@ -160,16 +153,10 @@ describe('remediate/worker: a storm of requests for one workload', () => {
     };
     // The lease ends while the sixth request's guards are read: four skips are held by then.
     let reads = 0;
-    const ending = new Proxy(store, {
-      get(t, key) {
-        const v = Reflect.get(t, key, t);
-        if (key !== 'guardHistory') return typeof v === 'function' ? v.bind(t) : v;
-        return async (...args: Parameters<Store['guardHistory']>) => {
-          const r = await t.guardHistory(...args);
-          if (++reads === 6) leading = false;
-          return r;
-        };
-      },
+    const ending = replacing('guardHistory', (t) => async (...args) => {
+      const r = await t.guardHistory(...args);
+      if (++reads === 6) leading = false;
+      return r;
     });
     await worker({ store: ending, leader: fading }).runOnce();
     assert.deepEqual(await decisions(), [[ids[0], 'dry-run:no-cluster', 'pod-a_x']], 'only the dry-run, committed while leading');
@@ -187,15 +174,9 @@ describe('remediate/worker: a storm of requests for one workload', () => {
   it('a claim that ran out before its turn is claimed afresh, and still decided once', async () => {
     const ids = await queue(6);
     // Every guard read takes 600 ms of a 1 s claim: the third request's claim has run out when it comes up.
-    const slow = new Proxy(store, {
-      get(t, key) {
-        const v = Reflect.get(t, key, t);
-        if (key !== 'guardHistory') return typeof v === 'function' ? v.bind(t) : v;
-        return async (...args: Parameters<Store['guardHistory']>) => {
-          clock.set(clock.now() + 600);
-          return t.guardHistory(...args);
-        };
-      },
+    const slow = replacing('guardHistory', (t) => async (...args) => {
+      clock.set(clock.now() + 600);
+      return t.guardHistory(...args);
     });
     assert.equal(await worker({ store: slow, claimMs: 1000 }).runOnce(), 6);
     assert.deepEqual((await decisions()).map(([id]) => id), ids, 'each once, in queue order');
