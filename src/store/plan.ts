@@ -56,9 +56,14 @@ function resolvedAtOf(item: RecordItem): number {
   return endsAt !== null && Number.isFinite(endsAt) && endsAt <= item.receivedAt ? endsAt : item.receivedAt;
 }
 
-export function wantsRemediation(item: RecordItem, decision: DedupDecision): boolean {
+/** The item's rule has an action and it fires: whether it wants one depends on its decision. */
+export function mayWantRemediation(item: RecordItem): boolean {
   const r = item.classification.remediation;
-  return r !== null && r.action !== 'none' && item.signal.state === 'firing' && decision.countDelta > 0;
+  return r !== null && r.action !== 'none' && item.signal.state === 'firing';
+}
+
+export function wantsRemediation(item: RecordItem, decision: DedupDecision): boolean {
+  return mayWantRemediation(item) && decision.countDelta > 0;
 }
 
 function fold(change: GroupChange | undefined, item: RecordItem, d: DedupDecision, existing?: ExistingGroup): GroupChange {

@@ -25,6 +25,23 @@ interface Format {
 interface Live {
   backoffDelay(attempt: number, random: () => number): number;
   tokenProtocol(token: string): string;
+  createLiveConnection(opts: { url: string; token: () => string | null; onMessage: (m: object) => void;
+    onState: (s: string) => void; onReconnect?: (first: boolean) => void }): { start(): void; restart(): void; stop(): void };
+}
+
+/** Stands in for the browser's WebSocket: the test delivers messages to the newest socket. */
+class FakeSocket {
+  static OPEN = 1;
+  static CONNECTING = 0;
+  static made: FakeSocket[] = [];
+  readyState = 1;
+  onmessage: ((ev: { data: string }) => void) | null = null;
+  onopen: unknown = null;
+  onclose: unknown = null;
+  onerror: unknown = null;
+  constructor() { FakeSocket.made.push(this); }
+  close(): void { this.readyState = 3; }
+  say(msg: object): void { this.onmessage?.({ data: JSON.stringify(msg) }); }
 }
 
 describe('dashboard client: URL filter state', () => {
@@ -138,6 +155,25 @@ describe('dashboard client: formatting and reconnect backoff', () => {
       const p = live.tokenProtocol(token);
       assert.match(p, /^bearer\.[A-Za-z0-9_-]+$/);
       assert.equal(tokenFromProtocols(`kube-sentinel.v1, ${p}`), token);
+    }
+  });
+
+  it('redraws on every subscription, the first included (a change while the page loaded is no message)', () => {
+    const real = globalThis.WebSocket;
+    (globalThis as Record<string, unknown>).WebSocket = FakeSocket;
+    const seen: boolean[] = [];
+    const c = live.createLiveConnection({ url: 'wss://x/ws', token: () => null, onMessage: () => {}, onState: () => {},
+      onReconnect: (first) => seen.push(first) });
+    try {
+      c.start();
+      FakeSocket.made.at(-1)!.say({ type: 'hello', heartbeatMs: 30_000 });
+      assert.deepEqual(seen, [true]);
+      c.restart();
+      FakeSocket.made.at(-1)!.say({ type: 'hello', heartbeatMs: 30_000 });
+      assert.deepEqual(seen, [true, false]);
+    } finally {
+      c.stop();
+      (globalThis as Record<string, unknown>).WebSocket = real;
     }
   });
 });

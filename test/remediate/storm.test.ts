@@ -11,6 +11,10 @@ import type { FakeClock } from './fake-clock.ts';
 import { enqueue } from './requests.ts';
 import { remediationWorld } from './world.ts';
 
+// A grace period each: requests alike for a cooldown skip, though ingest would not share one request
+// between them (src/store/request-sharing.ts): the storm the shared skip is for.
+const grace = (i: number) => ({ grace: String(i) });
+
 describe('remediate/worker: a storm of requests for one workload', () => {
   let clock: FakeClock;
   let store: SqliteStore;
@@ -86,7 +90,7 @@ describe('remediate/worker: a storm of requests for one workload', () => {
 
   it('300 requests for one pod: the first cooldown skip decides the 268 not yet claimed, each once, in one commit', async () => {
     const ids: number[] = [];
-    for (let i = 0; i < 300; i++) ids.push(await enqueue(store, { pod: 'web-1', owner: { kind: 'Deployment', name: 'web' }, at: clock.now() }));
+    for (let i = 0; i < 300; i++) ids.push(await enqueue(store, { pod: 'web-1', owner: { kind: 'Deployment', name: 'web' }, params: grace(i), at: clock.now() }));
     const { store: s, calls } = counting(['claimRequests', 'finishDecided', 'skipAlike']);
     assert.equal(await worker({ store: s }).runOnce(), 32, 'one claim batch was worked one by one');
     const d = await decisions();
@@ -101,7 +105,7 @@ describe('remediate/worker: a storm of requests for one workload', () => {
 
   it('200 requests over 4 pods of one workload: a shared skip per pod while it pays, each request decided once', async () => {
     const ids: number[] = [];
-    for (let i = 0; i < 200; i++) ids.push(await enqueue(store, { pod: `web-${i % 4}`, owner: { kind: 'Deployment', name: 'web' }, at: clock.now() }));
+    for (let i = 0; i < 200; i++) ids.push(await enqueue(store, { pod: `web-${i % 4}`, owner: { kind: 'Deployment', name: 'web' }, params: grace(i), at: clock.now() }));
     const { store: s, calls } = counting(['claimRequests', 'skipAlike']);
     assert.equal(await worker({ store: s }).runOnce(), 32, 'one claim batch was worked one by one');
     const d = await decisions();
@@ -112,7 +116,7 @@ describe('remediate/worker: a storm of requests for one workload', () => {
 
   it('a shared skip that fails is not a decision: its request keeps its own, and the rest are decided one by one', async () => {
     const ids: number[] = [];
-    for (let i = 0; i < 40; i++) ids.push(await enqueue(store, { pod: 'web-1', owner: { kind: 'Deployment', name: 'web' }, at: clock.now() }));
+    for (let i = 0; i < 40; i++) ids.push(await enqueue(store, { pod: 'web-1', owner: { kind: 'Deployment', name: 'web' }, params: grace(i), at: clock.now() }));
     const failing = replacing('skipAlike', () => async () => { throw new Error('disk I/O error'); });
     assert.equal(await worker({ store: failing }).runOnce(), 40);
     assert.deepEqual(await decisions(), ids.map((id, i) => [id, i === 0 ? 'dry-run:no-cluster' : 'skipped:cooldown', 'pod-a_x']));
@@ -122,7 +126,7 @@ describe('remediate/worker: a storm of requests for one workload', () => {
     const owner = { kind: 'Deployment', name: 'web' };
     const first = await enqueue(store, { pod: 'web-1', owner, at: clock.now() });
     const manual = await store.queueRequest({ ...(await store.getRequest(first))!, at: clock.now(), force: false, requestedBy: 'admin' });
-    for (let i = 0; i < 40; i++) await enqueue(store, { pod: 'web-1', owner, at: clock.now() });
+    for (let i = 0; i < 40; i++) await enqueue(store, { pod: 'web-1', owner, params: grace(i), at: clock.now() });
     const likes: number[] = [];
     const watching = replacing('skipAlike', (t) => (holder, q) => { likes.push(q.like); return t.skipAlike(holder, q); });
     await worker({ store: watching }).runOnce();

@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import type { NewAuditEntry, NewIntent, Store } from '../../src/store/types.ts';
 import { HOUR, makeItem, MINUTE, restartPod, T0 } from './factory.ts';
 
+// A pod per group: groups about one pod would share one queued request (src/store/request-sharing.ts).
 const item = (fingerprint: string, key: string, at = T0) => makeItem({
-  fingerprint, receivedAt: at, signal: { occurrenceKey: key, pod: 'web-1', state: 'firing', endsAt: null },
+  fingerprint, receivedAt: at, signal: { occurrenceKey: key, pod: `web-${fingerprint}`, state: 'firing', endsAt: null },
   classification: { remediation: restartPod() },
 });
 
@@ -117,6 +118,49 @@ export function loopContract(store: () => Store): void {
       const c = await store().claimRequest('l', T0, 60_000);
       assert.deepEqual([c?.id, c?.force, c?.requestedBy, c?.params, c?.owner, c?.state], [ids[0], false, 'admin-1a2b', { grace: '5' }, { kind: 'Deployment', name: 'web' }, 'claimed']);
       assert.equal((await store().claimRequest('l', T0, 60_000))?.force, true);
+    });
+  });
+
+  describe('remediation requests: one per target', () => {
+    const about = (fingerprint: string, key: string, o: { pod?: string; grace?: string; container?: string } = {}, at = T0) => makeItem({
+      fingerprint, receivedAt: at,
+      signal: { occurrenceKey: key, pod: o.pod ?? 'web-1', container: o.container ?? 'api', state: 'firing', endsAt: null },
+      classification: { remediation: { ...restartPod(), params: { grace: o.grace ?? '30' } } },
+    });
+
+    it('new groups about one target share its queued request, in one batch and across batches, until it is claimed', async () => {
+      const [a, b] = await store().record([about('fp-s1', 'k1', {}, T0), about('fp-s2', 'k2', {}, T0 + 1)]);
+      const [c] = await store().record([about('fp-s3', 'k3', {}, T0 + 2)]);
+      assert.notEqual(a.groupId, b.groupId);
+      assert.ok(a.remediationRequestId !== null);
+      assert.deepEqual([b.remediationRequestId, c.remediationRequestId], [a.remediationRequestId, a.remediationRequestId]);
+      const claimed = await store().claimRequests('h', T0 + MINUTE, 60_000, 10);
+      assert.deepEqual(claimed.map((r) => [r.id, r.groupId, r.fingerprint, r.createdAt, r.pod]),
+        [[a.remediationRequestId, a.groupId, 'fp-s1', T0, 'web-1']], 'one request, of the first group, due from its item');
+      const [d] = await store().record([about('fp-s4', 'k4', {}, T0 + 3)]);
+      assert.ok(d.remediationRequestId !== null && d.remediationRequestId !== a.remediationRequestId, 'a claimed request is not shared');
+      const [e] = await store().record([about('fp-s5', 'k5', {}, T0 + 4)]);
+      assert.equal(e.remediationRequestId, d.remediationRequestId);
+    });
+
+    it('another pod, container or parameter, a request a human queued, or one tried before is not shared', async () => {
+      const [base] = await store().record([about('fp-t1', 'k1')]);
+      const others = await store().record([about('fp-t2', 'k2', { pod: 'web-2' }), about('fp-t3', 'k3', { container: 'side' }),
+        about('fp-t4', 'k4', { grace: '5' })]);
+      const ids = [base, ...others].map((r) => r.remediationRequestId);
+      assert.equal(new Set(ids).size, 4, `four requests: ${ids.join(', ')}`);
+      const manual = await store().queueRequest({
+        groupId: base.groupId, fingerprint: 'fp-t1', rule: 'crashloop-backoff', action: 'restart-pod', params: { grace: '30' },
+        cooldownMs: 5 * MINUTE, namespace: 'shop', pod: 'web-9', container: 'api', owner: { kind: 'Deployment', name: 'web' }, at: T0, force: false,
+        requestedBy: 'admin-1a2b',
+      });
+      const [m] = await store().record([about('fp-t5', 'k5', { pod: 'web-9' })]);
+      assert.ok(m.remediationRequestId !== null && m.remediationRequestId !== manual, 'a request a human queued is theirs');
+      const all = await store().claimRequests('h', T0 + MINUTE, 60_000, 10);
+      assert.equal(all.length, 6);
+      await store().finishRequest(base.remediationRequestId!, 'h', { state: 'pending', nextAttemptAt: T0 + MINUTE, error: 'conflict' });
+      const [t] = await store().record([about('fp-t6', 'k6')]);
+      assert.ok(t.remediationRequestId !== null && t.remediationRequestId !== base.remediationRequestId, 'tried before: not shared');
     });
   });
 

@@ -69,10 +69,13 @@ export function recordContract(store: () => Store): void {
         fingerprint: fp, classification: { remediation: restartPod() },
         signal: { annotations: { summary: 's', description: 'd' }, reason: 'BackOff', eventType: 'Warning', generatorUrl: 'http://p' },
       });
-      const [a, b] = await store().record([full('fp-full'), slim(full('fp-slim'))]);
+      // A batch each, the first request claimed in between: the second would otherwise share it.
+      const [a] = await store().record([full('fp-full')]);
+      const claimed = [await store().claimRequest('h', T0 + MINUTE, 1000)];
+      const [b] = await store().record([slim(full('fp-slim'))]);
+      claimed.push(await store().claimRequest('h', T0 + MINUTE, 1000));
       const shown = async (id: number) => ({ ...(await group(id)), id: 0, fingerprint: '' });
       assert.deepEqual(await shown(b.groupId), await shown(a.groupId));
-      const claimed = [await store().claimRequest('h', T0 + MINUTE, 1000), await store().claimRequest('h', T0 + MINUTE, 1000)];
       assert.ok(claimed[0] !== null && claimed[1] !== null, 'both queued a remediation request');
       const request = (r: (typeof claimed)[0]) => ({ ...r, id: 0, groupId: 0, fingerprint: '' });
       assert.deepEqual(request(claimed[1]), request(claimed[0]));

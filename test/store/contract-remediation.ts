@@ -3,12 +3,13 @@ import assert from 'node:assert/strict';
 import type { AuditOutcome, NewAuditEntry, Store } from '../../src/store/types.ts';
 import { HOUR, makeItem, MINUTE, restartPod, T0 } from './factory.ts';
 
-const withAction = (key: string, receivedAt: number, o: { pod?: string; state?: 'firing' | 'resolved'; fingerprint?: string } = {}) =>
+// `grace`: another parameter for the same action on the same pod, so the request is not shared (alike, though).
+const withAction = (key: string, receivedAt: number, o: { pod?: string; state?: 'firing' | 'resolved'; fingerprint?: string; grace?: string } = {}) =>
   makeItem({
     fingerprint: o.fingerprint ?? 'fp-a',
     receivedAt,
     signal: { occurrenceKey: key, pod: o.pod ?? 'web-1', state: o.state ?? 'firing', endsAt: null },
-    classification: { remediation: restartPod() },
+    classification: { remediation: o.grace === undefined ? restartPod() : { ...restartPod(), params: { grace: o.grace } } },
   });
 
 function audit(o: Partial<NewAuditEntry> & { outcome: AuditOutcome; at: number }): NewAuditEntry {
@@ -77,7 +78,7 @@ export function remediationContract(store: () => Store): void {
 
     it('claim returns the full request, oldest first, and is exclusive', async () => {
       const [first] = await store().record([withAction('k1', T0, { fingerprint: 'fp-1' })]);
-      const [second] = await store().record([withAction('k2', T0 + 1000, { fingerprint: 'fp-2' })]);
+      const [second] = await store().record([withAction('k2', T0 + 1000, { fingerprint: 'fp-2', pod: 'web-2' })]);
       const now = T0 + MINUTE;
       const x = await store().claimRequest('h1', now, 30_000);
       const y = await store().claimRequest('h2', now, 30_000);
@@ -113,7 +114,7 @@ export function remediationContract(store: () => Store): void {
 
     it('decisions are finished and audited in one commit, each only by its claim\'s current holder', async () => {
       const [r1] = await store().record([withAction('k1', T0, { fingerprint: 'fp-d1' })]);
-      const [r2] = await store().record([withAction('k2', T0 + 1, { fingerprint: 'fp-d2' })]);
+      const [r2] = await store().record([withAction('k2', T0 + 1, { fingerprint: 'fp-d2', pod: 'web-2' })]);
       assert.equal((await store().claimRequests('old-leader', T0 + 1, 10_000, 10)).length, 2);
       const b = await store().claimRequest('new-leader', T0 + 10_002, 10_000);
       assert.equal(b?.id, r1.remediationRequestId, 'the new leader took the oldest claim over');
@@ -135,10 +136,10 @@ export function remediationContract(store: () => Store): void {
 
     it('a cooldown skip decides the due requests alike it in one commit: same pod and rule, queued by ingest, never tried', async () => {
       const at = (i: number) => T0 + i;
-      const [like] = await store().record([withAction('a0', at(0), { fingerprint: 'fp-l0' })]);
-      const [intended] = await store().record([withAction('a1', at(1), { fingerprint: 'fp-l1' })]);
-      const [tried] = await store().record([withAction('a2', at(2), { fingerprint: 'fp-l2' })]);
-      const [alike] = await store().record([withAction('a3', at(3), { fingerprint: 'fp-l3' })]);
+      const [like] = await store().record([withAction('a0', at(0), { fingerprint: 'fp-l0', grace: '0' })]);
+      const [intended] = await store().record([withAction('a1', at(1), { fingerprint: 'fp-l1', grace: '1' })]);
+      const [tried] = await store().record([withAction('a2', at(2), { fingerprint: 'fp-l2', grace: '2' })]);
+      const [alike] = await store().record([withAction('a3', at(3), { fingerprint: 'fp-l3', grace: '3' })]);
       const [otherPod] = await store().record([withAction('a4', at(4), { fingerprint: 'fp-l4', pod: 'web-2' })]);
       assert.equal((await store().claimRequest('h', at(10), 60_000))?.id, like.remediationRequestId);
       // Claimed, an intent written, then handed back undecided: not an attempt, but its intent is open.
@@ -150,8 +151,8 @@ export function remediationContract(store: () => Store): void {
       await store().finishRequest(tried.remediationRequestId!, 'x', { state: 'pending', nextAttemptAt: at(10), error: 'conflict' });
       const model = (await store().getRequest(alike.remediationRequestId!))!;
       const forced = await store().queueRequest({ ...model, at: at(11), force: true, requestedBy: 'admin' });
-      const [later1] = await store().record([withAction('a5', at(12), { fingerprint: 'fp-l5' })]);
-      const [later2] = await store().record([withAction('a6', at(13), { fingerprint: 'fp-l6' })]);
+      const [later1] = await store().record([withAction('a5', at(12), { fingerprint: 'fp-l5', grace: '5' })]);
+      const [later2] = await store().record([withAction('a6', at(13), { fingerprint: 'fp-l6', grace: '6' })]);
       const skip = (limit: number, holder = 'h') => store().skipAlike(holder, {
         like: like.remediationRequestId!, now: at(20), limit,
         audit: audit({ outcome: 'skipped', reason: 'cooldown', at: at(20), actor: holder, message: 'cooldown until later' }),
@@ -176,7 +177,7 @@ export function remediationContract(store: () => Store): void {
 
     it('claims a batch in one call: the oldest due requests, each to one claimer only', async () => {
       const ids: number[] = [];
-      for (let i = 0; i < 5; i++) ids.push((await store().record([withAction(`k${i}`, T0 + i, { fingerprint: `fp-b${i}` })]))[0].remediationRequestId!);
+      for (let i = 0; i < 5; i++) ids.push((await store().record([withAction(`k${i}`, T0 + i, { fingerprint: `fp-b${i}`, pod: `web-${i}` })]))[0].remediationRequestId!);
       const a = await store().claimRequests('a', T0 + 10, 10_000, 3);
       assert.deepEqual(a.map((r) => [r.id, r.state, r.claimedBy, r.attempts]), ids.slice(0, 3).map((id) => [id, 'claimed', 'a', 1]));
       const b = await store().claimRequests('b', T0 + 10, 10_000, 3);
@@ -188,7 +189,7 @@ export function remediationContract(store: () => Store): void {
 
     it('claims in creation order across pending and expired claims, past an older request still backing off', async () => {
       const ids: number[] = [];
-      for (let i = 0; i < 4; i++) ids.push((await store().record([withAction(`k${i}`, T0 + i, { fingerprint: `fp-o${i}` })]))[0].remediationRequestId!);
+      for (let i = 0; i < 4; i++) ids.push((await store().record([withAction(`k${i}`, T0 + i, { fingerprint: `fp-o${i}`, pod: `web-${i}` })]))[0].remediationRequestId!);
       // ids[0] backs off until T0 + HOUR; ids[1] is claimed by a leader whose claim runs out at T0 + 10 s.
       const a = await store().claimRequest('h', T0 + 10, 10_000);
       await store().finishRequest(a!.id, 'h', { state: 'pending', nextAttemptAt: T0 + HOUR, error: 'conflict' });

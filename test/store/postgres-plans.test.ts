@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import type { QueryResult } from 'pg';
 import { PostgresStore } from '../../src/store/postgres/store.ts';
 import { CLAIM_PLANNER, claimUpdate } from '../../src/store/postgres/remediation.ts';
+import { sharedStatement } from '../../src/store/postgres/record.ts';
 import { migratedDatabasePerTest } from '../ha/pg.ts';
 import { makeItem, restartPod, T0 } from './factory.ts';
 
@@ -20,7 +21,8 @@ describe('PostgresStore plans under stale statistics', function () {
     this.timeout(30_000);
     for (let b = 0; b < 6; b++) {
       await store.record(Array.from({ length: 500 }, (_, i) => makeItem({
-        fingerprint: `fp-${b}-${i}`, receivedAt: T0 + b * 1000 + i, classification: { remediation: restartPod() },
+        // A pod each: groups about one pod would share one request (src/store/request-sharing.ts).
+        fingerprint: `fp-${b}-${i}`, receivedAt: T0 + b * 1000 + i, signal: { pod: `web-${b}-${i}` }, classification: { remediation: restartPod() },
       })));
     }
     const plan = async (prefix: string) => {
@@ -39,5 +41,20 @@ describe('PostgresStore plans under stale statistics', function () {
     assert.equal(first?.claimedUntil, T0 + 90_000);
     const next = await store.claimRequests('leader', T0 + 60_000, 30_000, 64);
     assert.deepEqual(next.map((r) => r.fingerprint), Array.from({ length: 64 }, (_, i) => `fp-0-${i + 1}`), 'the next 64, oldest first');
+  });
+
+  it('ingest looks up a target\'s shareable request through its index, however many requests the table holds', async function () {
+    this.timeout(30_000);
+    for (let b = 0; b < 6; b++) {
+      await store.record(Array.from({ length: 500 }, (_, i) => makeItem({
+        fingerprint: `fp-${b}-${i}`, receivedAt: T0 + b * 1000 + i, signal: { pod: `web-${b}-${i}` }, classification: { remediation: restartPod() },
+      })));
+      await store.claimRequests('leader', T0 + 60_000, 30_000, 256);
+      await store.claimRequests('leader', T0 + 60_000, 30_000, 256);
+    }
+    const explain = await t.sql.query(`EXPLAIN ${sharedStatement(['web-5-1', 'web-5-2'], ['shop'])}`);
+    const plan = explain.rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
+    assert.match(plan, /remediation_requests_shareable/, plan);
+    assert.doesNotMatch(plan, /Seq Scan/, plan);
   });
 });

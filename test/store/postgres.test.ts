@@ -280,7 +280,9 @@ describe('PostgresStore', function () {
       const N = 300;
       for (let i = 0; i < N; i += 100) {
         await a.record(Array.from({ length: 100 }, (_, j) => makeItem({
-          fingerprint: `fp-s${i + j}`, receivedAt: T0 + i + j, signal: { occurrenceKey: `s${i + j}`, pod: 'web-1' }, classification: { remediation: restartPod() },
+          fingerprint: `fp-s${i + j}`, receivedAt: T0 + i + j, signal: { occurrenceKey: `s${i + j}`, pod: 'web-1' },
+          // Each its own grace: alike for a cooldown skip, but not one request shared at ingest.
+          classification: { remediation: { ...restartPod(), params: { grace: String(i + j) } } },
         })));
       }
       const now = T0 + MINUTE;
@@ -305,11 +307,33 @@ describe('PostgresStore', function () {
       assert.equal((await a.listRequests({ state: 'done', page: 1, pageSize: 1 })).total, N - 1);
     });
 
+    it('ingest shares a request another transaction holds (a claim in progress) without waiting for it', async function () {
+      this.timeout(15_000);
+      const a = open();
+      await a.migrate();
+      const item = (n: number) => makeItem({
+        fingerprint: `fp-h${n}`, receivedAt: T0 + n, signal: { occurrenceKey: `h${n}`, pod: 'web-1' }, classification: { remediation: restartPod() },
+      });
+      const [first] = await a.record([item(0)]);
+      const c = new Client({ connectionString: db.url });
+      await c.connect();
+      try {
+        await c.query('BEGIN');
+        await c.query('SELECT id FROM remediation_requests WHERE id = $1 FOR UPDATE', [first.remediationRequestId]);
+        const [second] = await a.record([item(1)]);
+        assert.equal(second.remediationRequestId, first.remediationRequestId);
+        await c.query('COMMIT');
+      } finally {
+        await c.end();
+      }
+    });
+
     it('a request retargeted to another pod while a shared cooldown skip waits for its lock is not skipped', async () => {
       const a = open();
       await a.migrate();
       const item = (n: number) => makeItem({
-        fingerprint: `fp-r${n}`, receivedAt: T0 + n, signal: { occurrenceKey: `r${n}`, pod: 'web-1' }, classification: { remediation: restartPod() },
+        fingerprint: `fp-r${n}`, receivedAt: T0 + n, signal: { occurrenceKey: `r${n}`, pod: 'web-1' },
+        classification: { remediation: { ...restartPod(), params: { grace: String(n) } } }, // alike, not shared
       });
       await a.record([item(0)]);
       const [y] = await a.record([item(1)]);

@@ -163,8 +163,13 @@ const live = createLiveConnection({
     if (msg.type === 'settings') showSettings(msg.settings);
     current?.onMessage?.(msg);
   },
-  // Anything could have happened while we were away: redraw from the API.
-  onReconnect: () => {
+  // Anything could have happened while we were away (or before the first subscription, while the page
+  // loaded): redraw from the API. The first time, only a page already drawn; render() is on its way.
+  onReconnect: (first) => {
+    if (first) {
+      current?.refresh?.();
+      return;
+    }
     refreshBanner();
     if (current?.refresh) current.refresh();
     else void render();

@@ -20,7 +20,9 @@ export function backoffDelay(attempt, random = Math.random) {
 
 /**
  * @param {{ url: string, token: () => string | null, onMessage: (msg: object) => void,
- *   onState: (state: string, detail?: object) => void, onReconnect?: () => void }} opts
+ *   onState: (state: string, detail?: object) => void, onReconnect?: (first: boolean) => void }} opts
+ * onReconnect runs on every subscription, the first included: what changed between the page's first
+ * fetch and the socket's subscription reaches no one as a message.
  */
 export function createLiveConnection(opts) {
   let ws = null;
@@ -77,7 +79,7 @@ export function createLiveConnection(opts) {
           if (Date.now() - lastMessageAt > heartbeatMs * 2.5) scheduleRetry();
         }, Math.min(heartbeatMs, 10_000));
         opts.onState('live');
-        if (everLive) opts.onReconnect?.();
+        opts.onReconnect?.(!everLive);
         everLive = true;
         return;
       }

@@ -11,15 +11,16 @@
 //
 // Round trips (issue #12: at one alert per batch they, not the rows, were the cost, and on a small
 // machine each one is CPU on both ends, not only latency): BEGIN with the advisory locks and the read
-// of groups and keys; [the pending requests of existing groups that want an action]; one statement
-// with every write; [trimming occurrences past the cap]; NOTIFY with COMMIT. Three for a typical
+// of groups and keys (and of the shareable requests for the batch's pods); [the pending requests of
+// existing groups that want an action]; one statement with every write; [trimming occurrences past the cap]; NOTIFY with COMMIT. Three for a typical
 // batch, where there were thirteen.
 import { createHash } from 'node:crypto';
 import type { KnownOccurrence } from '../../dedup/decide.ts';
 import type { GroupStatus } from '../../domain/types.ts';
 import type { RecordItem, RecordResult } from '../types.ts';
-import { type ExistingGroup, keyId, planBatch, wantsRemediation } from '../plan.ts';
+import { type ExistingGroup, keyId, mayWantRemediation, planBatch, wantsRemediation } from '../plan.ts';
 import { eventsForChanges } from '../outbox.ts';
+import { planRequests, SHAREABLE, targetKey, targetOf, type WantingGroup } from '../request-sharing.ts';
 import { notifyAtCommit } from './notify-payload.ts';
 import { escapeLiteral } from 'pg';
 import { ms, msOrNull, text } from './sanitize.ts';
@@ -178,6 +179,60 @@ const TRIM_OCCURRENCES = `DELETE FROM occurrences o USING unnest($1::bigint[]) A
 const PENDING_REQUESTS = `SELECT id, group_id FROM remediation_requests
   WHERE group_id = ANY($1::bigint[]) AND state = 'pending' ORDER BY id FOR UPDATE`;
 
+// The shareable requests queued for the pods the batch's items could want an action on
+// (request-sharing.ts), read in BEGIN's round trip. Not locked: a lock held until the batch commits
+// would make the leader's claim (SKIP LOCKED) pass over the request for as long as a storm keeps
+// batches coming. A request claimed meanwhile is shared all the same: its action is being taken on that
+// very target at the moment this batch's signal arrived.
+export const sharedStatement = (pods: readonly string[], namespaces: readonly string[]): string =>
+  `SELECT id, rule, action, params, cooldown_ms, namespace, pod, container, owner FROM remediation_requests
+  WHERE pod = ANY(${textArray(pods)}) AND namespace = ANY(${textArray(namespaces)}) AND ${SHAREABLE} ORDER BY id`;
+
+type SharedRow = { id: number; rule: string; action: string; params: string; cooldown_ms: number; namespace: string;
+  pod: string; container: string; owner: string | null };
+
+/**
+ * Remediation: per group, the newest wanting item is the target. A group that existed may already have
+ * a pending request (locked here, retargeted by the write); otherwise it shares the request queued for
+ * its target, or one is created, due from the group's first wanting item of the batch.
+ */
+async function queueRequests(tx: Tx, items: readonly RecordItem[], wants: readonly boolean[], existing: Map<string, ExistingGroup>,
+  shared: readonly SharedRow[]) {
+  const latest = new Map<string, RecordItem>();
+  const first = new Map<string, number>();
+  items.forEach((item, i) => {
+    if (!wants[i]) return;
+    latest.set(item.fingerprint, item);
+    if (!first.has(item.fingerprint)) first.set(item.fingerprint, item.receivedAt);
+  });
+  const pendingOf = new Map<number, number>();
+  const oldIds = [...latest.keys()].flatMap((fp) => existing.has(fp) ? [existing.get(fp)!.id] : []);
+  if (oldIds.length > 0) {
+    for (const r of await rows<{ id: number; group_id: number }>(tx, PENDING_REQUESTS, [oldIds])) {
+      pendingOf.set(r.group_id, r.id); // ascending ids: the newest pending request wins, like SQLite
+    }
+  }
+  const groups: WantingGroup[] = [...latest].map(([fp, item]) => {
+    const t = targetOf(item);
+    return { fingerprint: fp, dueAt: first.get(fp)!, own: existing.has(fp) ? pendingOf.get(existing.get(fp)!.id) : undefined,
+      target: [text(t[0]), t[1], t[2], ms(t[3]), text(t[4]), text(t[5]), text(t[6]), t[7]] };
+  });
+  const queued = new Map<string, number>();
+  for (const r of shared) {
+    const key = targetKey([r.rule, r.action, r.params, r.cooldown_ms, r.namespace, r.pod, r.container, r.owner]);
+    if (!queued.has(key)) queued.set(key, r.id); // ascending ids: the oldest
+  }
+  const plan = planRequests(groups, queued);
+  return {
+    plan,
+    /** The request a wanting item's group got; `created` names the request a fresh row's group created. */
+    requestOf: (fingerprint: string, created: (fp: string) => number): number => {
+      const r = plan.requestOf.get(fingerprint)!;
+      return typeof r === 'number' ? r : created(r.fresh);
+    },
+  };
+}
+
 /** NUL-free keys and clamped times, so hostile input cannot make PostgreSQL reject the whole batch. */
 function clean(item: RecordItem): RecordItem {
   return {
@@ -202,8 +257,12 @@ function columns<T>(list: readonly T[], pick: (x: T) => unknown[]): unknown[][] 
 /** A batch ready to record: its items cleaned, and the statements that ride in BEGIN's round trip. */
 export interface PreparedBatch {
   items: RecordItem[];
-  /** The advisory locks, then the read of the batch's groups and keys (TransactionOptions.begin). */
+  /**
+   * The advisory locks, then the read of the batch's groups and keys, then (`shares`) the read of the
+   * shareable requests for the pods its items could want an action on (TransactionOptions.begin).
+   */
   begin: string;
+  shares: boolean;
 }
 
 export function prepareBatch(input: readonly RecordItem[]): PreparedBatch {
@@ -211,7 +270,12 @@ export function prepareBatch(input: readonly RecordItem[]): PreparedBatch {
   const fingerprints = [...new Set(items.map((i) => i.fingerprint))];
   const pairs = new Map(items.map((i) => [keyId(i.fingerprint, i.signal.occurrenceKey), i] as const));
   const pairCols = columns([...pairs.values()], (i) => [i.fingerprint, i.signal.occurrenceKey]) as string[][];
-  return { items, begin: `${lockStatement(fingerprints)}; ${readStatement(fingerprints, pairCols[0] ?? [], pairCols[1] ?? [])}` };
+  const begin = `${lockStatement(fingerprints)}; ${readStatement(fingerprints, pairCols[0] ?? [], pairCols[1] ?? [])}`;
+  const acting = items.filter(mayWantRemediation);
+  if (acting.length === 0) return { items, begin, shares: false };
+  const pods = [...new Set(acting.map((i) => text(i.signal.pod)))];
+  const namespaces = [...new Set(acting.map((i) => text(i.signal.namespace)))];
+  return { items, begin: `${begin}; ${sharedStatement(pods, namespaces)}`, shares: true };
 }
 
 type ReadRow = { t: 'g' | 'k'; id: number; fingerprint: string; status: GroupStatus; resolved_at: number | null;
@@ -235,43 +299,15 @@ function readExisting(rows: readonly ReadRow[]) {
 export async function recordBatch(tx: Tx, ctx: RecordContext, batch: PreparedBatch): Promise<RecordResult[]> {
   const { items } = batch;
   if (items.length === 0) return [];
-  const read = tx.begun?.at(-1);
+  const read = tx.begun?.at(batch.shares ? -2 : -1);
   if (!read) throw new Error('recordBatch: the transaction did not begin with the batch\'s read');
   const { existing, known } = readExisting(read.rows as ReadRow[]);
 
   const plan = planBatch(items, existing, known);
   const wants = plan.decisions.map((d, i) => wantsRemediation(items[i], d));
 
-  // Remediation: per group, the newest wanting item is the target; a group that existed may already
-  // have a pending request (locked here, retargeted below), otherwise one is created, due from the
-  // group's first wanting item of the batch.
-  const latest = new Map<string, RecordItem>();
-  const first = new Map<string, number>();
-  items.forEach((item, i) => {
-    if (!wants[i]) return;
-    latest.set(item.fingerprint, item);
-    if (!first.has(item.fingerprint)) first.set(item.fingerprint, item.receivedAt);
-  });
-  const pendingOf = new Map<number, number>();
-  const oldIds = [...latest.keys()].flatMap((fp) => existing.has(fp) ? [existing.get(fp)!.id] : []);
-  if (oldIds.length > 0) {
-    for (const r of await rows<{ id: number; group_id: number }>(tx, PENDING_REQUESTS, [oldIds])) {
-      pendingOf.set(r.group_id, r.id); // ascending ids: the newest pending request wins, like SQLite
-    }
-  }
-  const target = (item: RecordItem): unknown[] => {
-    const r = item.classification.remediation!;
-    const s = item.signal;
-    return [text(item.classification.rule ?? ''), r.action, JSON.stringify(r.params), ms(r.cooldownMs),
-      text(s.namespace), text(s.pod), text(s.container), s.owner ? JSON.stringify(s.owner) : null];
-  };
-  const retarget: unknown[][] = [];
-  const fresh: unknown[][] = [];
-  for (const [fp, item] of latest) {
-    const pending = existing.has(fp) ? pendingOf.get(existing.get(fp)!.id) : undefined;
-    if (pending !== undefined) retarget.push([pending, ...target(item)]);
-    else fresh.push([fp, ...target(item), first.get(fp)!]);
-  }
+  const queue = await queueRequests(tx, items, wants, existing, batch.shares ? tx.begun!.at(-1)!.rows as SharedRow[] : []);
+  const { retarget, fresh } = queue.plan;
 
   const occurring = items.flatMap((item, i) => (plan.decisions[i].countDelta > 0 ? [i] : []));
   const minutes = new Map<number, number>();
@@ -300,16 +336,15 @@ export async function recordBatch(tx: Tx, ctx: RecordContext, batch: PreparedBat
       return [fingerprint, receivedAt, text(s.channel), text(s.message), plan.decisions[i].countDelta, JSON.stringify(s.labels)];
     }), 6),
     arrayText([...minutes.keys()]), arrayText([...minutes.values()]),
-    ...pad(columns(retarget, (row) => row), 9),
-    ...pad(columns(fresh, (row) => row), 10),
+    ...pad(columns(retarget, (r) => [r.id, ...r.target]), 9),
+    ...pad(columns(fresh, (f) => [f.fingerprint, ...f.target, f.dueAt]), 10),
   ];
   const groups = new Map<string, { id: number; count: number }>();
-  const requests = new Map<number, number>();
-  for (const [gid, id] of pendingOf) if (retarget.some((r) => r[0] === id)) requests.set(gid, id);
+  const created = new Map<number, number>();
   type WriteRow = { t: 'g' | 'r'; id: number; fingerprint: string | null; count: number };
   for (const r of (await tx.query<WriteRow>({ name: 'ks_record_write', text: WRITE, values: params })).rows) {
     if (r.t === 'g') groups.set(r.fingerprint!, { id: r.id, count: r.count });
-    else requests.set(r.count, r.id); // 'r' rows carry the group id in the count column
+    else created.set(r.count, r.id); // 'r' rows carry the group id in the count column
   }
   const groupId = (fingerprint: string): number => groups.get(fingerprint)!.id;
 
@@ -321,12 +356,13 @@ export async function recordBatch(tx: Tx, ctx: RecordContext, batch: PreparedBat
   const results: RecordResult[] = items.map((item, i) => {
     const d = plan.decisions[i];
     const id = groupId(item.fingerprint);
-    return { groupId: id, outcome: d.outcome, countDelta: d.countDelta, remediationRequestId: wants[i] ? requests.get(id)! : null };
+    return { groupId: id, outcome: d.outcome, countDelta: d.countDelta, remediationRequestId: wants[i] ? queue.requestOf(item.fingerprint, (fp) => created.get(groupId(fp))!) : null };
   });
 
   const changed = [...new Set(results.filter((r) => r.outcome !== 'stale').map((r) => r.groupId))];
-  if (changed.length > 0 || requests.size > 0) {
-    await notifyAtCommit(tx, ctx.origin, { groupIds: changed, remediationQueued: requests.size > 0 });
+  const queued = wants.includes(true);
+  if (changed.length > 0 || queued) {
+    await notifyAtCommit(tx, ctx.origin, { groupIds: changed, remediationQueued: queued });
   }
   return results;
 }

@@ -6,6 +6,7 @@ import type { GroupStatus } from '../../domain/types.ts';
 import { type ExistingGroup, keyId, planBatch, wantsRemediation } from '../plan.ts';
 import type { RecordItem, RecordResult } from '../types.ts';
 import { eventsForChanges } from '../outbox.ts';
+import { planRequests, SHAREABLE, targetKey, targetOf, type WantingGroup } from '../request-sharing.ts';
 import { bulk } from './bulk.ts';
 import type { GroupDirectory } from './group-directory.ts';
 import type { Reasons } from './reasons.ts';
@@ -60,6 +61,10 @@ const ADD_MINUTE = `INSERT INTO occurrence_minutes (minute, count) VALUES (?, ?)
 
 const PENDING_REQUEST = `SELECT id FROM remediation_requests WHERE group_id = ? AND state = 'pending'
   ORDER BY id DESC LIMIT 1`;
+
+// A request queued by ingest for the same target, still pending and never tried (request-sharing.ts).
+const SHARED_REQUEST = `SELECT id FROM remediation_requests WHERE pod = ? AND namespace = ? AND ${SHAREABLE}
+  AND rule = ? AND action = ? AND params = ? AND cooldown_ms = ? AND container = ? AND owner IS ? ORDER BY id LIMIT 1`;
 
 // A newer occurrence retargets the queued request (the crashing pod may have been replaced).
 const RETARGET_REQUEST = `UPDATE remediation_requests SET rule = ?, action = ?, params = ?, cooldown_ms = ?,
@@ -190,28 +195,38 @@ interface Wanting {
 }
 
 /**
- * One outstanding request per group: a burst of occurrences (a crash loop) queues one action, and
- * later occurrences retarget it instead of piling up requests the cooldown would only skip. Per group
- * of the batch: an already pending request is retargeted to the newest item; otherwise one request is
- * created, due from the first item, aimed at the newest (what creating it and retargeting it item by
- * item left behind). New requests go in one multi-row insert. Returns group id → request id.
+ * One outstanding request per group and target: a burst of occurrences (a crash loop) queues one
+ * action, later occurrences retarget it, and new groups about the same target share it
+ * (src/store/request-sharing.ts) instead of piling up requests the cooldown would only skip. Per
+ * group of the batch: its pending request is retargeted to the newest item; otherwise it shares the
+ * request queued for its target, or one is created, due from the first item, aimed at the newest.
+ * New requests go in one multi-row insert. Returns group id → request id.
  */
 function queueRequests(stmts: Statements, wanting: Map<number, Wanting>): Map<number, number> {
-  const out = new Map<number, number>();
-  const fresh: SQLInputValue[][] = [];
+  const groups: WantingGroup[] = [];
+  const groupOf = new Map<string, number>();
+  const queued = new Map<string, number>();
+  const looked = new Set<string>();
   for (const [groupId, w] of wanting) {
-    const r = w.last.classification.remediation!;
-    const s = w.last.signal;
-    const target = [w.last.classification.rule ?? '', r.action, JSON.stringify(r.params), r.cooldownMs,
-      s.namespace, s.pod, s.container, s.owner ? JSON.stringify(s.owner) : null] as const;
-    const pending = w.existed ? one<{ id: number }>(stmts.get(PENDING_REQUEST), groupId)?.id : undefined;
-    if (pending !== undefined) {
-      stmts.get(RETARGET_REQUEST).run(...target, pending);
-      out.set(groupId, pending);
-    } else {
-      fresh.push([groupId, w.first.fingerprint, ...target, w.first.receivedAt, 'pending', 0, w.first.receivedAt]);
-    }
+    const own = w.existed ? one<{ id: number }>(stmts.get(PENDING_REQUEST), groupId)?.id : undefined;
+    const target = targetOf(w.last);
+    groups.push({ fingerprint: w.first.fingerprint, dueAt: w.first.receivedAt, target, own });
+    groupOf.set(w.first.fingerprint, groupId);
+    const key = targetKey(target);
+    if (own !== undefined || looked.has(key)) continue;
+    looked.add(key);
+    const [rule, action, params, cooldownMs, namespace, pod, container, owner] = target;
+    const shared = one<{ id: number }>(stmts.get(SHARED_REQUEST), pod, namespace, rule, action, params, cooldownMs, container, owner);
+    if (shared) queued.set(key, shared.id);
   }
-  for (const c of bulk<{ id: number; group_id: number }>(stmts, INSERT_REQUESTS, fresh)) out.set(c.group_id, c.id);
+  const plan = planRequests(groups, queued);
+  for (const r of plan.retarget) stmts.get(RETARGET_REQUEST).run(...r.target, r.id);
+  const created = new Map<number, number>();
+  const fresh = plan.fresh.map((f): SQLInputValue[] => [groupOf.get(f.fingerprint)!, f.fingerprint, ...f.target, f.dueAt, 'pending', 0, f.dueAt]);
+  for (const c of bulk<{ id: number; group_id: number }>(stmts, INSERT_REQUESTS, fresh)) created.set(c.group_id, c.id);
+  const out = new Map<number, number>();
+  for (const [fingerprint, r] of plan.requestOf) {
+    out.set(groupOf.get(fingerprint)!, typeof r === 'number' ? r : created.get(groupOf.get(r.fresh)!)!);
+  }
   return out;
 }
