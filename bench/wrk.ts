@@ -53,7 +53,8 @@ export function runWrk(url: string, opts: { script: string; seconds: number; con
     child.stdout.on('data', (b) => { out += b; });
     child.stderr.on('data', (b) => { out += b; });
     child.on('error', reject);
-    child.on('exit', (code) => {
+    // 'close', not 'exit': the process can exit before its output has been read to the end.
+    child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`wrk exited ${code}: ${out}`));
       const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? 'NaN');
       const ms = (re: RegExp) => {

@@ -3,7 +3,7 @@
 // mutating call, and the gathering of the guards' input.
 import type { ActionName } from '../domain/types.ts';
 import type { Clock, Logger } from '../domain/ports.ts';
-import type { Leadership } from '../leader/index.ts';
+import { type Leadership, NotLeaderError } from '../leader/index.ts';
 import type { AuditEntry, Expectation, NewAuditEntry, RemediationRequest, Settings, Store } from '../store/types.ts';
 import { ActionIneffectiveError, type Plan } from './actions/types.ts';
 import type { Facts } from './decide.ts';
@@ -70,6 +70,15 @@ export function reportDecision(o: Pick<WorkerOptions, 'onAudit' | 'metrics'>, lo
   if (!log) return;
   const level = entry.outcome === 'failed' || entry.outcome === 'escalated' ? 'warn' : 'info';
   log[level]({ requestId: entry.requestId, rule: entry.rule, action: entry.action, target: `${entry.namespace}/${entry.target}`, outcome: entry.outcome, reason: entry.reason }, entry.message);
+}
+
+/**
+ * How a remediation pass that threw is logged. The term ending mid-pass (e.g. between two claim
+ * batches, while decisions were held) is routine for a leader: what it held went back to the queue.
+ */
+export function logPassEnd(log: Logger, e: unknown): void {
+  if (e instanceof NotLeaderError) log.info({ reason: e.message }, 'remediation pass ended with the term; undecided requests went back to the queue');
+  else log.error({ err: e }, 'remediation pass failed');
 }
 
 /** Claimed requests go back to the queue undecided, due at once, the claim not counted as an attempt. Best effort: a claim also runs out. */

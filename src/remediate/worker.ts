@@ -20,7 +20,7 @@ import { resolveTarget, signalDisplay, type ResolvedTarget } from './target.ts';
 import { verifyPass } from './verify.ts';
 import { HeldDecisions } from './decided.ts';
 import {
-  backoffMs, cooldownKey, gatherGuardInput, guardedWriter, handBack, readFailure, recordEvent, reportDecision,
+  backoffMs, cooldownKey, gatherGuardInput, guardedWriter, handBack, logPassEnd, readFailure, recordEvent, reportDecision,
   type Decision, type Known, type Landing, type RuleLookup, type WorkerOptions,
 } from './worker-support.ts';
 
@@ -71,7 +71,7 @@ export class RemediationWorker {
 
   private async run(): Promise<void> {
     while (!this.stopping.signal.aborted) {
-      await this.runOnce().catch((e) => this.log.error({ err: e }, 'remediation pass failed'));
+      await this.runOnce().catch((e: unknown) => logPassEnd(this.log, e));
       if (this.stopping.signal.aborted) return;
       const w = this.waker;
       if (!w.signal.aborted) await this.o.clock.sleep(this.o.pollIntervalMs ?? 5_000, w.signal);

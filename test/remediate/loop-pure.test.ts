@@ -6,6 +6,8 @@ import { decide, type Facts } from '../../src/remediate/decide.ts';
 import { compareRetry, describeExpectation, SETTLE_REASONS, settleIntent, templateHash, type LiveFacts } from '../../src/remediate/intent.ts';
 import { judgeOutcome, shouldSuspend, type OutcomeFacts } from '../../src/remediate/outcome.ts';
 import { SKIP_REASONS } from '../../src/remediate/reasons.ts';
+import { logPassEnd } from '../../src/remediate/worker-support.ts';
+import { NotLeaderError } from '../../src/leader/index.ts';
 import type { Expectation } from '../../src/store/types.ts';
 
 const UID = 'uid-1';
@@ -162,5 +164,22 @@ describe('remediate/outcome', () => {
     assert.equal(shouldSuspend(['ineffective', 'ineffective', 'effective'], 2), true);
     assert.equal(shouldSuspend(['ineffective'], 1), true);
     assert.equal(shouldSuspend([], 1), false);
+  });
+});
+
+describe('a remediation pass that threw', () => {
+  const capture = () => {
+    const lines: Array<[string, string | undefined]> = [];
+    const at = (level: string) => (_obj: object, msg?: string) => { lines.push([level, msg]); };
+    return { lines, log: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') } };
+  };
+
+  it('the term ending is routine (info); anything else is an error', () => {
+    const ended = capture();
+    logPassEnd(ended.log, new NotLeaderError('lease lost'));
+    assert.deepEqual(ended.lines.map(([level]) => level), ['info']);
+    const failed = capture();
+    logPassEnd(failed.log, new Error('disk I/O error'));
+    assert.deepEqual(failed.lines, [['error', 'remediation pass failed']]);
   });
 });

@@ -12,8 +12,8 @@
 // Round trips (issue #12: at one alert per batch they, not the rows, were the cost, and on a small
 // machine each one is CPU on both ends, not only latency): BEGIN with the advisory locks and the read
 // of groups and keys (and of the shareable requests for the batch's pods); [the pending requests of
-// existing groups that want an action]; one statement with every write; [trimming occurrences past the cap]; NOTIFY with COMMIT. Three for a typical
-// batch, where there were thirteen.
+// existing groups that want an action]; one statement with every write; [trimming occurrences past
+// the cap]; NOTIFY with COMMIT. Three for a typical batch, where there were thirteen.
 import { createHash } from 'node:crypto';
 import type { KnownOccurrence } from '../../dedup/decide.ts';
 import type { GroupStatus } from '../../domain/types.ts';
