@@ -6,6 +6,8 @@
 // are in it; a request leaves it when it is done, escalated or waiting for approval. The index of
 // pending requests by next attempt served only the old claim: every queued request wrote it for
 // nothing, so it goes. Same text on both engines.
+import { shareable } from './request-sharing.ts';
+
 export const CLAIM_ORDER_SCHEMA = `
 CREATE INDEX remediation_requests_claim_order ON remediation_requests (created_at, id)
   WHERE state IN ('pending', 'claimed');
@@ -60,7 +62,7 @@ export function alikeCandidates(p: { holder: string; now: string; like: string; 
  * granted, and must no longer match.
  */
 export function alike(r: string, l: string): string {
-  return `${r}.state = 'pending' AND ${r}.attempts = 0 AND ${r}.force = 0 AND ${r}.approved = 0 AND ${r}.requested_by IS NULL
+  return `${shareable(`${r}.`)}
       AND ${r}.rule = ${l}.rule AND ${r}.action = ${l}.action AND ${r}.namespace = ${l}.namespace AND ${r}.pod = ${l}.pod
       AND ${r}.container = ${l}.container AND ${r}.owner IS NOT DISTINCT FROM ${l}.owner AND ${r}.cooldown_ms = ${l}.cooldown_ms`;
 }

@@ -7,15 +7,25 @@
 // adapters look the candidates up with this SQL and decide with planRequests().
 import type { RecordItem } from './types.ts';
 
-// Migration (SQLite V12, PostgreSQL V9). Only shareable requests are in the index: a request leaves it
-// when it is claimed (its first attempt), so it stays about one row per target. Same text on both engines.
+// Migration (SQLite V12, PostgreSQL V9). `shared`: another group's occurrence shares the request, so
+// its own group's next occurrence about another pod must not move it (planRequests). Only shareable
+// requests are in the index: a request leaves it when it is claimed (its first attempt), so it stays
+// about one row per target. Same text on both engines.
 export const SHARED_REQUEST_SCHEMA = `
+ALTER TABLE remediation_requests ADD COLUMN shared integer NOT NULL DEFAULT 0;
 CREATE INDEX remediation_requests_shareable ON remediation_requests (pod, namespace)
   WHERE state = 'pending' AND attempts = 0 AND force = 0 AND approved = 0 AND requested_by IS NULL;
 `;
 
-/** The terms of the index, repeated word for word so both planners can use it. */
-export const SHAREABLE = `state = 'pending' AND attempts = 0 AND force = 0 AND approved = 0 AND requested_by IS NULL`;
+/**
+ * Queued by ingest (not forced, approved or asked for by a human), pending and never tried; `t` is a
+ * table alias with its dot, or ''. Without one these are the index's terms word for word, so both
+ * planners can use it.
+ */
+export const shareable = (t: string): string =>
+  `${t}state = 'pending' AND ${t}attempts = 0 AND ${t}force = 0 AND ${t}approved = 0 AND ${t}requested_by IS NULL`;
+
+export const SHAREABLE = shareable('');
 
 /**
  * What a request is aimed at: everything its guards, plan and action read. Requests share only when
@@ -33,6 +43,33 @@ export function targetOf(item: RecordItem): RequestTarget {
 
 export const targetKey = (t: RequestTarget): string => JSON.stringify(t);
 
+/** The columns both adapters read of a group's own pending request (ownRequest() reads the row). */
+export const OWN_COLUMNS = `id, shared, (${SHAREABLE}) AS shareable, rule, action, params, cooldown_ms, namespace, pod,
+  container, owner`;
+
+export interface OwnRow {
+  id: number; shared: number; shareable: number | boolean; rule: string; action: string; params: string;
+  cooldown_ms: number; namespace: string; pod: string; container: string; owner: string | null;
+}
+
+export const rowTarget = (r: Omit<OwnRow, 'id' | 'shared' | 'shareable'>): RequestTarget =>
+  [r.rule, r.action, r.params, r.cooldown_ms, r.namespace, r.pod, r.container, r.owner];
+
+export function ownRequest(r: OwnRow): OwnRequest {
+  return { id: r.id, target: rowTarget(r), shared: r.shared !== 0, shareable: r.shareable === true || r.shareable === 1 };
+}
+
+/** A group's own pending request, as the batch found it. */
+export interface OwnRequest {
+  id: number;
+  /** Where it is aimed now. */
+  target: RequestTarget;
+  /** Another group's occurrence shares it (the column `shared`). */
+  shared: boolean;
+  /** It may be shared (SHAREABLE: queued by ingest, pending, never tried). */
+  shareable: boolean;
+}
+
 /** A group of the batch that wants an action (its first and newest wanting items). */
 export interface WantingGroup {
   fingerprint: string;
@@ -41,48 +78,70 @@ export interface WantingGroup {
   /** Where its newest wanting item aims. */
   target: RequestTarget;
   /** Its own pending request, when it already has one (only a group that existed before the batch can). */
-  own: number | undefined;
+  own: OwnRequest | undefined;
 }
 
 export interface RequestPlan {
-  /** Pending requests of the groups' own, aimed at their newest item (the crashing pod may have been replaced). */
-  retarget: Array<{ id: number; target: RequestTarget }>;
-  /** Requests to create, one per target that has none queued. */
-  fresh: Array<{ fingerprint: string; target: RequestTarget; dueAt: number }>;
-  /** Per wanting group: the id of the request it shares or retargets, or the fingerprint of the fresh one it shares. */
+  /**
+   * Pending requests of the groups' own, aimed at their newest item (the crashing pod may have been
+   * replaced); `shared` when a group of this batch now shares it too. Only requests whose target changes.
+   */
+  retarget: Array<{ id: number; target: RequestTarget; shared: boolean }>;
+  /** Requests to create, one per target that has none queued; `shared` when more than one group names it. */
+  fresh: Array<{ fingerprint: string; target: RequestTarget; dueAt: number; shared: boolean }>;
+  /** Queued requests that groups of this batch now share (and that are not retargeted). */
+  nowShared: number[];
+  /** Per wanting group: the id of the request it shares or keeps, or the fingerprint of the fresh one it names. */
   requestOf: Map<string, number | { fresh: string }>;
 }
 
 /**
- * Pure: a wanting group's own pending request is retargeted to its newest item. Any other wanting group
- * shares the request queued for its target (`queued`: target key → a shareable pending request), or
- * the one an earlier group of the batch creates, or creates one. Retargets go first, so no group
- * shares a request that the same batch then aims elsewhere.
+ * Pure. A wanting group's own pending request follows the group's newest item (retargeted when its
+ * target changed), unless other groups share it and the target changed: then it stays where those
+ * groups need it, and the group is planned as if it had none. A group without one shares the request
+ * queued for its target (`queued`: target key → a shareable pending request, plus the shareable own
+ * requests under their new targets), or the one an earlier group of the batch creates, or creates one.
+ * Own requests go first, so no group shares a request that the same batch then aims elsewhere.
  */
 export function planRequests(groups: readonly WantingGroup[], queued: ReadonlyMap<string, number>): RequestPlan {
-  const plan: RequestPlan = { retarget: [], fresh: [], requestOf: new Map() };
   const byTarget = new Map<string, number | { fresh: string }>(queued);
   const keyOf = new Map([...queued].map(([key, id]) => [id, key] as const));
+  const kept = new Map<number, { target: RequestTarget; moved: boolean }>();
+  const requestOf = new Map<string, number | { fresh: string }>();
+  const planned = new Set<string>();
   for (const g of groups) {
-    if (g.own === undefined) continue;
-    plan.retarget.push({ id: g.own, target: g.target });
-    plan.requestOf.set(g.fingerprint, g.own);
-    const before = keyOf.get(g.own);
-    if (before !== undefined) {
-      byTarget.delete(before);
-      keyOf.set(g.own, targetKey(g.target));
-      byTarget.set(targetKey(g.target), g.own);
+    const own = g.own;
+    if (!own) continue;
+    const key = targetKey(g.target);
+    const moved = key !== targetKey(own.target);
+    if (moved && own.shared) continue; // left to its sharers
+    kept.set(own.id, { target: g.target, moved });
+    requestOf.set(g.fingerprint, own.id);
+    planned.add(g.fingerprint);
+    const before = keyOf.get(own.id);
+    if (before !== undefined && byTarget.get(before) === own.id) byTarget.delete(before);
+    if (own.shareable) {
+      keyOf.set(own.id, key);
+      byTarget.set(key, own.id);
     }
   }
+  const fresh: RequestPlan['fresh'] = [];
+  const sharers = new Map<number | string, number>();
   for (const g of groups) {
-    if (g.own !== undefined) continue;
+    if (planned.has(g.fingerprint)) continue;
     const key = targetKey(g.target);
     let shared = byTarget.get(key);
     if (shared === undefined) {
-      plan.fresh.push({ fingerprint: g.fingerprint, target: g.target, dueAt: g.dueAt });
+      fresh.push({ fingerprint: g.fingerprint, target: g.target, dueAt: g.dueAt, shared: false });
       byTarget.set(key, shared = { fresh: g.fingerprint });
     }
-    plan.requestOf.set(g.fingerprint, shared);
+    requestOf.set(g.fingerprint, shared);
+    const id = typeof shared === 'number' ? shared : shared.fresh;
+    sharers.set(id, (sharers.get(id) ?? 0) + 1);
   }
-  return plan;
+  for (const f of fresh) f.shared = (sharers.get(f.fingerprint) ?? 0) > 1;
+  const retarget: RequestPlan['retarget'] = [];
+  for (const [id, k] of kept) if (k.moved) retarget.push({ id, target: k.target, shared: sharers.has(id) });
+  const nowShared = [...sharers.keys()].filter((id): id is number => typeof id === 'number' && !kept.get(id)?.moved);
+  return { retarget, fresh, nowShared, requestOf };
 }

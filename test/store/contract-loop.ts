@@ -122,10 +122,12 @@ export function loopContract(store: () => Store): void {
   });
 
   describe('remediation requests: one per target', () => {
-    const about = (fingerprint: string, key: string, o: { pod?: string; grace?: string; container?: string } = {}, at = T0) => makeItem({
+    type About = { pod?: string; grace?: string; container?: string; namespace?: string; owner?: null; cooldownMs?: number; rule?: string };
+    const about = (fingerprint: string, key: string, o: About = {}, at = T0) => makeItem({
       fingerprint, receivedAt: at,
-      signal: { occurrenceKey: key, pod: o.pod ?? 'web-1', container: o.container ?? 'api', state: 'firing', endsAt: null },
-      classification: { remediation: { ...restartPod(), params: { grace: o.grace ?? '30' } } },
+      signal: { occurrenceKey: key, pod: o.pod ?? 'web-1', container: o.container ?? 'api', state: 'firing', endsAt: null,
+        namespace: o.namespace ?? 'shop', ...(o.owner === null ? { owner: null } : {}) },
+      classification: { rule: o.rule ?? 'crashloop-backoff', remediation: { ...restartPod(o.cooldownMs), params: { grace: o.grace ?? '30' } } },
     });
 
     it('new groups about one target share its queued request, in one batch and across batches, until it is claimed', async () => {
@@ -146,9 +148,10 @@ export function loopContract(store: () => Store): void {
     it('another pod, container or parameter, a request a human queued, or one tried before is not shared', async () => {
       const [base] = await store().record([about('fp-t1', 'k1')]);
       const others = await store().record([about('fp-t2', 'k2', { pod: 'web-2' }), about('fp-t3', 'k3', { container: 'side' }),
-        about('fp-t4', 'k4', { grace: '5' })]);
+        about('fp-t4', 'k4', { grace: '5' }), about('fp-t7', 'k7', { namespace: 'billing' }), about('fp-t8', 'k8', { owner: null }),
+        about('fp-t9', 'k9', { cooldownMs: MINUTE }), about('fp-t10', 'k10', { rule: 'oom-killed' })]);
       const ids = [base, ...others].map((r) => r.remediationRequestId);
-      assert.equal(new Set(ids).size, 4, `four requests: ${ids.join(', ')}`);
+      assert.equal(new Set(ids).size, 8, `eight requests: ${ids.join(', ')}`);
       const manual = await store().queueRequest({
         groupId: base.groupId, fingerprint: 'fp-t1', rule: 'crashloop-backoff', action: 'restart-pod', params: { grace: '30' },
         cooldownMs: 5 * MINUTE, namespace: 'shop', pod: 'web-9', container: 'api', owner: { kind: 'Deployment', name: 'web' }, at: T0, force: false,
@@ -156,11 +159,24 @@ export function loopContract(store: () => Store): void {
       });
       const [m] = await store().record([about('fp-t5', 'k5', { pod: 'web-9' })]);
       assert.ok(m.remediationRequestId !== null && m.remediationRequestId !== manual, 'a request a human queued is theirs');
-      const all = await store().claimRequests('h', T0 + MINUTE, 60_000, 10);
-      assert.equal(all.length, 6);
+      const all = await store().claimRequests('h', T0 + MINUTE, 60_000, 20);
+      assert.equal(all.length, 10);
       await store().finishRequest(base.remediationRequestId!, 'h', { state: 'pending', nextAttemptAt: T0 + MINUTE, error: 'conflict' });
       const [t] = await store().record([about('fp-t6', 'k6')]);
       assert.ok(t.remediationRequestId !== null && t.remediationRequestId !== base.remediationRequestId, 'tried before: not shared');
+    });
+
+    it('a request other groups share stays on its pod when its own group moves on; unshared, it follows the group', async () => {
+      const [a] = await store().record([about('fp-m1', 'k1')]);
+      const [b] = await store().record([about('fp-m2', 'k2')]);
+      assert.equal(b.remediationRequestId, a.remediationRequestId);
+      const [moved] = await store().record([about('fp-m1', 'k3', { pod: 'web-2' })]);
+      assert.ok(moved.remediationRequestId !== null && moved.remediationRequestId !== a.remediationRequestId, 'the group gets a request of its own');
+      assert.deepEqual([(await store().getRequest(a.remediationRequestId!))?.pod, (await store().getRequest(moved.remediationRequestId!))?.pod],
+        ['web-1', 'web-2'], 'the shared one still aims where its sharer needs it');
+      const [again] = await store().record([about('fp-m1', 'k4', { pod: 'web-3' })]);
+      assert.equal(again.remediationRequestId, moved.remediationRequestId, 'its own, unshared request follows it');
+      assert.equal((await store().getRequest(moved.remediationRequestId!))?.pod, 'web-3');
     });
   });
 

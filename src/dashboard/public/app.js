@@ -29,6 +29,9 @@ const api = createApi({ base, getToken: () => session.readToken() });
 const main = document.getElementById('main');
 const announcer = document.getElementById('announcer');
 let current = null;
+// A live message (or the first subscription) came while a page was mounting, after it may have
+// fetched: the page redraws once mounted.
+let missed = false;
 let renderSeq = 0;
 
 function announce(text) {
@@ -51,10 +54,22 @@ function setQuery(params) {
   if (url.href !== location.href) history.replaceState(null, '', url);
 }
 
+/** The page render() #seq mounted, if it is still the one to show; it redraws if live news came meanwhile. */
+function adopt(seq, mounted) {
+  if (seq !== renderSeq) {
+    mounted?.dispose?.();
+    return;
+  }
+  current = mounted ?? null;
+  if (missed) current?.refresh?.();
+  missed = false;
+}
+
 async function render({ focus = false } = {}) {
   const seq = ++renderSeq;
   current?.dispose?.();
   current = null;
+  missed = false;
   const path = location.pathname.startsWith(base) ? location.pathname.slice(base.length) || '/' : location.pathname;
   const route = ROUTES.find((r) => r.match.test(path));
   for (const a of document.querySelectorAll('a[data-nav]')) {
@@ -79,9 +94,7 @@ async function render({ focus = false } = {}) {
     isCurrent: () => seq === renderSeq,
   };
   try {
-    const mounted = await route.page.mount(ctx);
-    if (seq === renderSeq) current = mounted ?? null;
-    else mounted?.dispose?.();
+    adopt(seq, await route.page.mount(ctx));
   } catch (err) {
     if (seq !== renderSeq) return;
     if (err instanceof ApiError && err.status === 401) void needToken(container);
@@ -161,13 +174,15 @@ const live = createLiveConnection({
   onState: showConnection,
   onMessage: (msg) => {
     if (msg.type === 'settings') showSettings(msg.settings);
-    current?.onMessage?.(msg);
+    if (current) current.onMessage?.(msg);
+    else missed = true;
   },
   // Anything could have happened while we were away (or before the first subscription, while the page
   // loaded): redraw from the API. The first time, only a page already drawn; render() is on its way.
   onReconnect: (first) => {
     if (first) {
-      current?.refresh?.();
+      if (current) current.refresh?.();
+      else missed = true;
       return;
     }
     refreshBanner();

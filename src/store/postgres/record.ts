@@ -20,7 +20,9 @@ import type { GroupStatus } from '../../domain/types.ts';
 import type { RecordItem, RecordResult } from '../types.ts';
 import { type ExistingGroup, keyId, mayWantRemediation, planBatch, wantsRemediation } from '../plan.ts';
 import { eventsForChanges } from '../outbox.ts';
-import { planRequests, SHAREABLE, targetKey, targetOf, type WantingGroup } from '../request-sharing.ts';
+import {
+  OWN_COLUMNS, type OwnRequest, ownRequest, type OwnRow, planRequests, rowTarget, SHAREABLE, targetKey, targetOf, type WantingGroup,
+} from '../request-sharing.ts';
 import { notifyAtCommit } from './notify-payload.ts';
 import { escapeLiteral } from 'pg';
 import { ms, msOrNull, text } from './sanitize.ts';
@@ -149,18 +151,23 @@ const WRITE = `WITH g AS (
     -- A newer occurrence retargets the queued request (the crashing pod may have been replaced).
     UPDATE remediation_requests r SET rule = u.rule, action = u.action,
       params = u.params, cooldown_ms = u.cooldown_ms, namespace = u.namespace, pod = u.pod,
-      container = u.container, owner = u.owner
+      container = u.container, owner = u.owner, shared = greatest(r.shared, u.shared)
     FROM unnest($38::bigint[], $39::text[], $40::text[], $41::text[], $42::bigint[], $43::text[], $44::text[],
-      $45::text[], $46::text[]) AS u(id, rule, action, params, cooldown_ms, namespace, pod, container, owner)
+      $45::text[], $46::text[], $57::int[]) AS u(id, rule, action, params, cooldown_ms, namespace, pod, container, owner, shared)
     WHERE r.id = u.id
+  ), marked AS (
+    -- Requests another group now shares (never one retargeted above: a row is updated once per
+    -- statement). SKIP LOCKED: a request being claimed is not waited for; claimed, nothing moves it.
+    UPDATE remediation_requests SET shared = 1
+    WHERE id IN (SELECT id FROM remediation_requests WHERE id = ANY($59::bigint[]) FOR UPDATE SKIP LOCKED)
   ), requests AS (
     INSERT INTO remediation_requests (group_id, fingerprint, rule, action, params,
-      cooldown_ms, namespace, pod, container, owner, created_at, state, attempts, next_attempt_at)
+      cooldown_ms, namespace, pod, container, owner, created_at, state, attempts, next_attempt_at, shared)
     SELECT g.id, u.fingerprint, u.rule, u.action, u.params, u.cooldown_ms, u.namespace, u.pod, u.container,
-      u.owner, u.created_at, 'pending', 0, u.created_at
+      u.owner, u.created_at, 'pending', 0, u.created_at, u.shared
     FROM unnest($47::text[], $48::text[], $49::text[], $50::text[], $51::bigint[], $52::text[], $53::text[],
-      $54::text[], $55::text[], $56::bigint[]) WITH ORDINALITY
-      AS u(fingerprint, rule, action, params, cooldown_ms, namespace, pod, container, owner, created_at, n)
+      $54::text[], $55::text[], $56::bigint[], $58::int[]) WITH ORDINALITY
+      AS u(fingerprint, rule, action, params, cooldown_ms, namespace, pod, container, owner, created_at, shared, n)
     JOIN g USING (fingerprint) ORDER BY u.n
     RETURNING id, group_id
   )
@@ -176,7 +183,7 @@ const TRIM_OCCURRENCES = `DELETE FROM occurrences o USING unnest($1::bigint[]) A
 // FOR UPDATE: a request the leader is claiming right now is skipped (its claim wins), and one we
 // retarget cannot be claimed half-way. Normally there is at most one pending request per group.
 // Only groups that existed before the batch can have one.
-const PENDING_REQUESTS = `SELECT id, group_id FROM remediation_requests
+const PENDING_REQUESTS = `SELECT group_id, ${OWN_COLUMNS} FROM remediation_requests
   WHERE group_id = ANY($1::bigint[]) AND state = 'pending' ORDER BY id FOR UPDATE`;
 
 // The shareable requests queued for the pods the batch's items could want an action on
@@ -188,13 +195,13 @@ export const sharedStatement = (pods: readonly string[], namespaces: readonly st
   `SELECT id, rule, action, params, cooldown_ms, namespace, pod, container, owner FROM remediation_requests
   WHERE pod = ANY(${textArray(pods)}) AND namespace = ANY(${textArray(namespaces)}) AND ${SHAREABLE} ORDER BY id`;
 
-type SharedRow = { id: number; rule: string; action: string; params: string; cooldown_ms: number; namespace: string;
-  pod: string; container: string; owner: string | null };
+type SharedRow = Omit<OwnRow, 'shared' | 'shareable'>;
 
 /**
  * Remediation: per group, the newest wanting item is the target. A group that existed may already have
- * a pending request (locked here, retargeted by the write); otherwise it shares the request queued for
- * its target, or one is created, due from the group's first wanting item of the batch.
+ * a pending request (locked here, retargeted by the write unless other groups share it and it would
+ * move); otherwise it shares the request queued for its target, or one is created, due from the
+ * group's first wanting item of the batch.
  */
 async function queueRequests(tx: Tx, items: readonly RecordItem[], wants: readonly boolean[], existing: Map<string, ExistingGroup>,
   shared: readonly SharedRow[]) {
@@ -205,11 +212,11 @@ async function queueRequests(tx: Tx, items: readonly RecordItem[], wants: readon
     latest.set(item.fingerprint, item);
     if (!first.has(item.fingerprint)) first.set(item.fingerprint, item.receivedAt);
   });
-  const pendingOf = new Map<number, number>();
+  const pendingOf = new Map<number, OwnRequest>();
   const oldIds = [...latest.keys()].flatMap((fp) => existing.has(fp) ? [existing.get(fp)!.id] : []);
   if (oldIds.length > 0) {
-    for (const r of await rows<{ id: number; group_id: number }>(tx, PENDING_REQUESTS, [oldIds])) {
-      pendingOf.set(r.group_id, r.id); // ascending ids: the newest pending request wins, like SQLite
+    for (const r of await rows<OwnRow & { group_id: number }>(tx, PENDING_REQUESTS, [oldIds])) {
+      pendingOf.set(r.group_id, ownRequest(r)); // ascending ids: the newest pending request wins, like SQLite
     }
   }
   const groups: WantingGroup[] = [...latest].map(([fp, item]) => {
@@ -219,7 +226,7 @@ async function queueRequests(tx: Tx, items: readonly RecordItem[], wants: readon
   });
   const queued = new Map<string, number>();
   for (const r of shared) {
-    const key = targetKey([r.rule, r.action, r.params, r.cooldown_ms, r.namespace, r.pod, r.container, r.owner]);
+    const key = targetKey(rowTarget(r));
     if (!queued.has(key)) queued.set(key, r.id); // ascending ids: the oldest
   }
   const plan = planRequests(groups, queued);
@@ -338,6 +345,7 @@ export async function recordBatch(tx: Tx, ctx: RecordContext, batch: PreparedBat
     arrayText([...minutes.keys()]), arrayText([...minutes.values()]),
     ...pad(columns(retarget, (r) => [r.id, ...r.target]), 9),
     ...pad(columns(fresh, (f) => [f.fingerprint, ...f.target, f.dueAt]), 10),
+    arrayText(retarget.map((r) => (r.shared ? 1 : 0))), arrayText(fresh.map((f) => (f.shared ? 1 : 0))), arrayText(queue.plan.nowShared),
   ];
   const groups = new Map<string, { id: number; count: number }>();
   const created = new Map<number, number>();
@@ -360,9 +368,9 @@ export async function recordBatch(tx: Tx, ctx: RecordContext, batch: PreparedBat
   });
 
   const changed = [...new Set(results.filter((r) => r.outcome !== 'stale').map((r) => r.groupId))];
-  const queued = wants.includes(true);
-  if (changed.length > 0 || queued) {
-    await notifyAtCommit(tx, ctx.origin, { groupIds: changed, remediationQueued: queued });
+  const wanted = wants.includes(true);
+  if (changed.length > 0 || wanted) {
+    await notifyAtCommit(tx, ctx.origin, { groupIds: changed, remediationQueued: wanted });
   }
   return results;
 }

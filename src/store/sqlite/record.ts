@@ -6,7 +6,7 @@ import type { GroupStatus } from '../../domain/types.ts';
 import { type ExistingGroup, keyId, planBatch, wantsRemediation } from '../plan.ts';
 import type { RecordItem, RecordResult } from '../types.ts';
 import { eventsForChanges } from '../outbox.ts';
-import { planRequests, SHAREABLE, targetKey, targetOf, type WantingGroup } from '../request-sharing.ts';
+import { OWN_COLUMNS, ownRequest, type OwnRow, planRequests, SHAREABLE, targetKey, targetOf, type WantingGroup } from '../request-sharing.ts';
 import { bulk } from './bulk.ts';
 import type { GroupDirectory } from './group-directory.ts';
 import type { Reasons } from './reasons.ts';
@@ -59,7 +59,7 @@ const TRIM_OCCURRENCES = `DELETE FROM occurrences WHERE group_id = ?1 AND id <
 const ADD_MINUTE = `INSERT INTO occurrence_minutes (minute, count) VALUES (?, ?)
   ON CONFLICT (minute) DO UPDATE SET count = count + excluded.count`;
 
-const PENDING_REQUEST = `SELECT id FROM remediation_requests WHERE group_id = ? AND state = 'pending'
+const PENDING_REQUEST = `SELECT ${OWN_COLUMNS} FROM remediation_requests WHERE group_id = ? AND state = 'pending'
   ORDER BY id DESC LIMIT 1`;
 
 // A request queued by ingest for the same target, still pending and never tried (request-sharing.ts).
@@ -68,10 +68,12 @@ const SHARED_REQUEST = `SELECT id FROM remediation_requests WHERE pod = ? AND na
 
 // A newer occurrence retargets the queued request (the crashing pod may have been replaced).
 const RETARGET_REQUEST = `UPDATE remediation_requests SET rule = ?, action = ?, params = ?, cooldown_ms = ?,
-  namespace = ?, pod = ?, container = ?, owner = ? WHERE id = ?`;
+  namespace = ?, pod = ?, container = ?, owner = ?, shared = max(shared, ?) WHERE id = ?`;
+
+const MARK_SHARED = `UPDATE remediation_requests SET shared = 1 WHERE id IN (SELECT value FROM json_each(?))`;
 
 const INSERT_REQUESTS = (values: string): string => `INSERT INTO remediation_requests (group_id, fingerprint,
-    rule, action, params, cooldown_ms, namespace, pod, container, owner, created_at, state, attempts, next_attempt_at)
+    rule, action, params, cooldown_ms, namespace, pod, container, owner, created_at, state, attempts, next_attempt_at, shared)
   VALUES ${values}
   RETURNING id, group_id`;
 
@@ -198,9 +200,10 @@ interface Wanting {
  * One outstanding request per group and target: a burst of occurrences (a crash loop) queues one
  * action, later occurrences retarget it, and new groups about the same target share it
  * (src/store/request-sharing.ts) instead of piling up requests the cooldown would only skip. Per
- * group of the batch: its pending request is retargeted to the newest item; otherwise it shares the
- * request queued for its target, or one is created, due from the first item, aimed at the newest.
- * New requests go in one multi-row insert. Returns group id → request id.
+ * group of the batch: its pending request is retargeted to the newest item (unless other groups
+ * share it and the target moved); otherwise it shares the request queued for its target, or one is
+ * created, due from the first item, aimed at the newest. New requests go in one multi-row insert.
+ * Returns group id → request id.
  */
 function queueRequests(stmts: Statements, wanting: Map<number, Wanting>): Map<number, number> {
   const groups: WantingGroup[] = [];
@@ -208,21 +211,26 @@ function queueRequests(stmts: Statements, wanting: Map<number, Wanting>): Map<nu
   const queued = new Map<string, number>();
   const looked = new Set<string>();
   for (const [groupId, w] of wanting) {
-    const own = w.existed ? one<{ id: number }>(stmts.get(PENDING_REQUEST), groupId)?.id : undefined;
+    const row = w.existed ? one<OwnRow>(stmts.get(PENDING_REQUEST), groupId) : undefined;
+    const own = row ? ownRequest(row) : undefined;
     const target = targetOf(w.last);
     groups.push({ fingerprint: w.first.fingerprint, dueAt: w.first.receivedAt, target, own });
     groupOf.set(w.first.fingerprint, groupId);
     const key = targetKey(target);
-    if (own !== undefined || looked.has(key)) continue;
+    // A group's own request is its answer, unless others share it and it would have to move.
+    const keeps = own !== undefined && (!own.shared || key === targetKey(own.target));
+    if (keeps || looked.has(key)) continue;
     looked.add(key);
     const [rule, action, params, cooldownMs, namespace, pod, container, owner] = target;
     const shared = one<{ id: number }>(stmts.get(SHARED_REQUEST), pod, namespace, rule, action, params, cooldownMs, container, owner);
     if (shared) queued.set(key, shared.id);
   }
   const plan = planRequests(groups, queued);
-  for (const r of plan.retarget) stmts.get(RETARGET_REQUEST).run(...r.target, r.id);
+  for (const r of plan.retarget) stmts.get(RETARGET_REQUEST).run(...r.target, r.shared ? 1 : 0, r.id);
+  if (plan.nowShared.length > 0) stmts.get(MARK_SHARED).run(JSON.stringify(plan.nowShared));
   const created = new Map<number, number>();
-  const fresh = plan.fresh.map((f): SQLInputValue[] => [groupOf.get(f.fingerprint)!, f.fingerprint, ...f.target, f.dueAt, 'pending', 0, f.dueAt]);
+  const fresh = plan.fresh.map((f): SQLInputValue[] => [groupOf.get(f.fingerprint)!, f.fingerprint, ...f.target, f.dueAt, 'pending', 0,
+    f.dueAt, f.shared ? 1 : 0]);
   for (const c of bulk<{ id: number; group_id: number }>(stmts, INSERT_REQUESTS, fresh)) created.set(c.group_id, c.id);
   const out = new Map<number, number>();
   for (const [fingerprint, r] of plan.requestOf) {
