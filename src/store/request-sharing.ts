@@ -81,6 +81,11 @@ export interface WantingGroup {
   own: OwnRequest | undefined;
 }
 
+/** The group's own request answers it: it has one, and no other group shares it or it stays on target. */
+export function keepsOwn(g: WantingGroup): boolean {
+  return g.own !== undefined && (!g.own.shared || targetKey(g.target) === targetKey(g.own.target));
+}
+
 export interface RequestPlan {
   /**
    * Pending requests of the groups' own, aimed at their newest item (the crashing pod may have been
@@ -111,10 +116,9 @@ export function planRequests(groups: readonly WantingGroup[], queued: ReadonlyMa
   const planned = new Set<string>();
   for (const g of groups) {
     const own = g.own;
-    if (!own) continue;
+    if (!own || !keepsOwn(g)) continue; // none, or left to its sharers
     const key = targetKey(g.target);
     const moved = key !== targetKey(own.target);
-    if (moved && own.shared) continue; // left to its sharers
     kept.set(own.id, { target: g.target, moved });
     requestOf.set(g.fingerprint, own.id);
     planned.add(g.fingerprint);

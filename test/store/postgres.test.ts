@@ -328,6 +328,22 @@ describe('PostgresStore', function () {
       }
     });
 
+    it('a batch of keys it recorded lately skips the shareable read with BEGIN, and reads them when a group needs it', async () => {
+      const a = open();
+      await a.migrate();
+      // A Kubernetes Event: the same occurrence key, its count rising (each rise is a new occurrence).
+      const event = (fingerprint: string, count: number) => makeItem({
+        fingerprint, receivedAt: T0 + count, classification: { remediation: restartPod() },
+        signal: { source: 'event', occurrenceKey: `ev-${fingerprint}`, occurrenceCount: count, pod: 'web-1' },
+      });
+      const [first] = await a.record([event('fp-e1', 1)]);
+      assert.equal((await a.claimRequest('leader', T0 + MINUTE, 60_000))?.id, first.remediationRequestId, 'claimed: no longer its own pending');
+      const [other] = await a.record([event('fp-e2', 1)]);
+      const [again] = await a.record([event('fp-e1', 3)]);
+      assert.equal(again.countDelta, 2);
+      assert.equal(again.remediationRequestId, other.remediationRequestId, 'shares the request queued for its pod meanwhile');
+    });
+
     it('a request retargeted to another pod while a shared cooldown skip waits for its lock is not skipped', async () => {
       const a = open();
       await a.migrate();

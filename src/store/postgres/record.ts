@@ -21,7 +21,7 @@ import type { RecordItem, RecordResult } from '../types.ts';
 import { type ExistingGroup, keyId, mayWantRemediation, planBatch, wantsRemediation } from '../plan.ts';
 import { eventsForChanges } from '../outbox.ts';
 import {
-  OWN_COLUMNS, type OwnRequest, ownRequest, type OwnRow, planRequests, rowTarget, SHAREABLE, targetKey, targetOf, type WantingGroup,
+  keepsOwn, OWN_COLUMNS, type OwnRequest, ownRequest, type OwnRow, planRequests, rowTarget, SHAREABLE, targetKey, targetOf, type WantingGroup,
 } from '../request-sharing.ts';
 import { notifyAtCommit } from './notify-payload.ts';
 import { escapeLiteral } from 'pg';
@@ -204,7 +204,7 @@ type SharedRow = Omit<OwnRow, 'shared' | 'shareable'>;
  * group's first wanting item of the batch.
  */
 async function queueRequests(tx: Tx, items: readonly RecordItem[], wants: readonly boolean[], existing: Map<string, ExistingGroup>,
-  shared: readonly SharedRow[]) {
+  read: readonly SharedRow[] | null) {
   const latest = new Map<string, RecordItem>();
   const first = new Map<string, number>();
   items.forEach((item, i) => {
@@ -224,6 +224,10 @@ async function queueRequests(tx: Tx, items: readonly RecordItem[], wants: readon
     return { fingerprint: fp, dueAt: first.get(fp)!, own: existing.has(fp) ? pendingOf.get(existing.get(fp)!.id) : undefined,
       target: [text(t[0]), t[1], t[2], ms(t[3]), text(t[4]), text(t[5]), text(t[6]), t[7]] };
   });
+  // Not read with BEGIN (the batch looked like re-deliveries, prepareBatch): read now if a group needs it.
+  const lookups = groups.filter((g) => !keepsOwn(g));
+  const shared = read ?? (lookups.length === 0 ? [] : await rows<SharedRow>(tx,
+    sharedStatement([...new Set(lookups.map((g) => g.target[5]))], [...new Set(lookups.map((g) => g.target[4]))]), []));
   const queued = new Map<string, number>();
   for (const r of shared) {
     const key = targetKey(rowTarget(r));
@@ -272,14 +276,20 @@ export interface PreparedBatch {
   shares: boolean;
 }
 
-export function prepareBatch(input: readonly RecordItem[]): PreparedBatch {
+/**
+ * `seen`: whether this store recorded the item's occurrence key lately. A batch whose items that could
+ * want an action were all seen is most likely re-deliveries, which queue nothing: its BEGIN skips the
+ * read of shareable requests, and recordBatch reads them in a round trip of their own if a group does
+ * turn out to need them (a Kubernetes Event's count rising under its key).
+ */
+export function prepareBatch(input: readonly RecordItem[], seen: (fingerprint: string, key: string) => boolean = () => false): PreparedBatch {
   const items = input.map(clean);
   const fingerprints = [...new Set(items.map((i) => i.fingerprint))];
   const pairs = new Map(items.map((i) => [keyId(i.fingerprint, i.signal.occurrenceKey), i] as const));
   const pairCols = columns([...pairs.values()], (i) => [i.fingerprint, i.signal.occurrenceKey]) as string[][];
   const begin = `${lockStatement(fingerprints)}; ${readStatement(fingerprints, pairCols[0] ?? [], pairCols[1] ?? [])}`;
   const acting = items.filter(mayWantRemediation);
-  if (acting.length === 0) return { items, begin, shares: false };
+  if (acting.every((i) => seen(i.fingerprint, i.signal.occurrenceKey))) return { items, begin, shares: false };
   const pods = [...new Set(acting.map((i) => text(i.signal.pod)))];
   const namespaces = [...new Set(acting.map((i) => text(i.signal.namespace)))];
   return { items, begin: `${begin}; ${sharedStatement(pods, namespaces)}`, shares: true };
@@ -313,7 +323,7 @@ export async function recordBatch(tx: Tx, ctx: RecordContext, batch: PreparedBat
   const plan = planBatch(items, existing, known);
   const wants = plan.decisions.map((d, i) => wantsRemediation(items[i], d));
 
-  const queue = await queueRequests(tx, items, wants, existing, batch.shares ? tx.begun!.at(-1)!.rows as SharedRow[] : []);
+  const queue = await queueRequests(tx, items, wants, existing, batch.shares ? tx.begun!.at(-1)!.rows as SharedRow[] : null);
   const { retarget, fresh } = queue.plan;
 
   const occurring = items.flatMap((item, i) => (plan.decisions[i].countDelta > 0 ? [i] : []));

@@ -15,11 +15,15 @@ import type { Delivery, DeliveryQuery, DeliveryResult, NotificationEvent, Outbox
 import * as o from './outbox.ts';
 import * as q from './queries.ts';
 import { prepareBatch, recordBatch } from './record.ts';
+import { keyId } from '../plan.ts';
 import * as r from './remediation.ts';
 import { loopStore, type LoopStore } from '../loop.ts';
 import { notify } from './notify-payload.ts';
 import { systemClock, type Clock } from '../../domain/ports.ts';
 import { createPool, type RetryPolicy, run, type StoreLogger, transaction, type StallWatch, type TransactionOptions, type Tx, watchStalls } from './session.ts';
+
+/** How many recently recorded occurrence keys a store remembers (a few MiB at most). */
+const SEEN_KEYS = 50_000;
 
 export interface PostgresStoreOptions {
   /** Where this store reads and writes (the dashboard may point it at a read replica). */
@@ -79,6 +83,8 @@ export class PostgresStore implements Store {
   readonly #retry: RetryPolicy;
   readonly #now: () => number;
   readonly #listeners = new Set<(change: StoreChange) => void>();
+  /** Occurrence keys this store recorded lately (prepareBatch's `seen`); emptied when it reaches SEEN_KEYS. */
+  readonly #seen = new Set<string>();
   #notifier: PgNotifier | null = null;
   #closed = false;
 
@@ -127,11 +133,16 @@ export class PostgresStore implements Store {
   record(items: RecordItem[]): Promise<RecordResult[]> {
     if (items.length === 0 && !this.readOnly) return Promise.resolve([]);
     // The batch's advisory locks and its read ride with BEGIN (src/store/postgres/record.ts).
-    const batch = prepareBatch(items);
+    const seen = this.#seen;
+    const batch = prepareBatch(items, (fingerprint, key) => seen.has(keyId(fingerprint, key)));
     return this.#write(
       (tx) => recordBatch(tx, { maxOccurrences: this.#opts.maxOccurrences, origin: this.origin, notify: this.#opts.notifyOnIngest ?? true }, batch),
       { begin: batch.begin },
-    );
+    ).then((results) => {
+      if (seen.size + batch.items.length > SEEN_KEYS) seen.clear();
+      for (const i of batch.items) seen.add(keyId(i.fingerprint, i.signal.occurrenceKey));
+      return results;
+    });
   }
 
   listGroups(query: GroupQuery): Promise<{ groups: ErrorGroup[]; total: number }> {

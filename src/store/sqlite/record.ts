@@ -6,7 +6,7 @@ import type { GroupStatus } from '../../domain/types.ts';
 import { type ExistingGroup, keyId, planBatch, wantsRemediation } from '../plan.ts';
 import type { RecordItem, RecordResult } from '../types.ts';
 import { eventsForChanges } from '../outbox.ts';
-import { OWN_COLUMNS, ownRequest, type OwnRow, planRequests, SHAREABLE, targetKey, targetOf, type WantingGroup } from '../request-sharing.ts';
+import { keepsOwn, OWN_COLUMNS, ownRequest, type OwnRow, planRequests, SHAREABLE, targetKey, targetOf, type WantingGroup } from '../request-sharing.ts';
 import { bulk } from './bulk.ts';
 import type { GroupDirectory } from './group-directory.ts';
 import type { Reasons } from './reasons.ts';
@@ -217,9 +217,7 @@ function queueRequests(stmts: Statements, wanting: Map<number, Wanting>): Map<nu
     groups.push({ fingerprint: w.first.fingerprint, dueAt: w.first.receivedAt, target, own });
     groupOf.set(w.first.fingerprint, groupId);
     const key = targetKey(target);
-    // A group's own request is its answer, unless others share it and it would have to move.
-    const keeps = own !== undefined && (!own.shared || key === targetKey(own.target));
-    if (keeps || looked.has(key)) continue;
+    if (keepsOwn(groups.at(-1)!) || looked.has(key)) continue;
     looked.add(key);
     const [rule, action, params, cooldownMs, namespace, pod, container, owner] = target;
     const shared = one<{ id: number }>(stmts.get(SHARED_REQUEST), pod, namespace, rule, action, params, cooldownMs, container, owner);
