@@ -107,9 +107,13 @@ export interface RequestPlan {
  * queued for its target (`queued`: target key → a shareable pending request, plus the shareable own
  * requests under their new targets), or the one an earlier group of the batch creates, or creates one.
  * Own requests go first, so no group shares a request that the same batch then aims elsewhere.
+ * `marked`: queued requests already marked shared, which `nowShared` leaves out (marking is a write,
+ * and on PostgreSQL a row lock that would keep the leader's claim off the request).
  */
-export function planRequests(groups: readonly WantingGroup[], queued: ReadonlyMap<string, number>): RequestPlan {
+export function planRequests(groups: readonly WantingGroup[], queued: ReadonlyMap<string, number>,
+  marked: ReadonlySet<number> = new Set()): RequestPlan {
   const byTarget = new Map<string, number | { fresh: string }>(queued);
+  const alreadyShared = new Set(marked);
   const keyOf = new Map([...queued].map(([key, id]) => [id, key] as const));
   const kept = new Map<number, { target: RequestTarget; moved: boolean }>();
   const requestOf = new Map<string, number | { fresh: string }>();
@@ -120,6 +124,7 @@ export function planRequests(groups: readonly WantingGroup[], queued: ReadonlyMa
     const key = targetKey(g.target);
     const moved = key !== targetKey(own.target);
     kept.set(own.id, { target: g.target, moved });
+    if (own.shared) alreadyShared.add(own.id);
     requestOf.set(g.fingerprint, own.id);
     planned.add(g.fingerprint);
     const before = keyOf.get(own.id);
@@ -146,6 +151,6 @@ export function planRequests(groups: readonly WantingGroup[], queued: ReadonlyMa
   for (const f of fresh) f.shared = (sharers.get(f.fingerprint) ?? 0) > 1;
   const retarget: RequestPlan['retarget'] = [];
   for (const [id, k] of kept) if (k.moved) retarget.push({ id, target: k.target, shared: sharers.has(id) });
-  const nowShared = [...sharers.keys()].filter((id): id is number => typeof id === 'number' && !kept.get(id)?.moved);
+  const nowShared = [...sharers.keys()].filter((id): id is number => typeof id === 'number' && !kept.get(id)?.moved && !alreadyShared.has(id));
   return { retarget, fresh, nowShared, requestOf };
 }

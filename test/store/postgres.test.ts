@@ -344,6 +344,29 @@ describe('PostgresStore', function () {
       assert.equal(again.remediationRequestId, other.remediationRequestId, 'shares the request queued for its pod meanwhile');
     });
 
+    it('once marked shared, a request is neither written nor locked by the batches that share it', async () => {
+      const a = open();
+      await a.migrate();
+      const item = (n: number) => makeItem({
+        fingerprint: `fp-x${n}`, receivedAt: T0 + n, signal: { occurrenceKey: `x${n}`, pod: 'web-1' }, classification: { remediation: restartPod() },
+      });
+      const [first] = await a.record([item(0)]);
+      await a.record([item(1)]);
+      const c = new Client({ connectionString: db.url });
+      await c.connect();
+      try {
+        const row = async () => (await c.query('SELECT xmin::text, xmax::text, shared FROM remediation_requests WHERE id = $1',
+          [first.remediationRequestId])).rows[0];
+        const marked = await row();
+        assert.equal(marked.shared, 1);
+        const [later] = await a.record([item(2)]);
+        assert.equal(later.remediationRequestId, first.remediationRequestId);
+        assert.deepEqual(await row(), marked, 'no new row version, no lock left behind');
+      } finally {
+        await c.end();
+      }
+    });
+
     it('a request retargeted to another pod while a shared cooldown skip waits for its lock is not skipped', async () => {
       const a = open();
       await a.migrate();

@@ -52,4 +52,11 @@ describe('planRequests', () => {
     assert.deepEqual(plan.requestOf.get('c'), 7);
     assert.deepEqual(plan.fresh, []);
   });
+
+  it('a request already marked shared is not marked again (a write, and on PostgreSQL a row lock)', () => {
+    const plan = planRequests([wanting('a', 'web-1'), wanting('mine', 'web-2', own(8, 'web-2', { shared: true })), wanting('b', 'web-2')],
+      queued(['web-1', 7]), new Set([7]));
+    assert.deepEqual([plan.nowShared, plan.retarget], [[], []]);
+    assert.deepEqual([...plan.requestOf].sort(), [['a', 7], ['b', 8], ['mine', 8]]);
+  });
 });

@@ -156,10 +156,11 @@ const WRITE = `WITH g AS (
       $45::text[], $46::text[], $57::int[]) AS u(id, rule, action, params, cooldown_ms, namespace, pod, container, owner, shared)
     WHERE r.id = u.id
   ), marked AS (
-    -- Requests another group now shares (never one retargeted above: a row is updated once per
-    -- statement). SKIP LOCKED: a request being claimed is not waited for; claimed, nothing moves it.
+    -- Requests another group now shares, once (never one retargeted above: a row is updated once per
+    -- statement; nor one already marked, which is neither written nor locked again). SKIP LOCKED: a
+    -- request being claimed is not waited for.
     UPDATE remediation_requests SET shared = 1
-    WHERE id IN (SELECT id FROM remediation_requests WHERE id = ANY($59::bigint[]) FOR UPDATE SKIP LOCKED)
+    WHERE id IN (SELECT id FROM remediation_requests WHERE id = ANY($59::bigint[]) AND shared = 0 FOR NO KEY UPDATE SKIP LOCKED)
   ), requests AS (
     INSERT INTO remediation_requests (group_id, fingerprint, rule, action, params,
       cooldown_ms, namespace, pod, container, owner, created_at, state, attempts, next_attempt_at, shared)
@@ -192,10 +193,10 @@ const PENDING_REQUESTS = `SELECT group_id, ${OWN_COLUMNS} FROM remediation_reque
 // batches coming. A request claimed meanwhile is shared all the same: its action is being taken on that
 // very target at the moment this batch's signal arrived.
 export const sharedStatement = (pods: readonly string[], namespaces: readonly string[]): string =>
-  `SELECT id, rule, action, params, cooldown_ms, namespace, pod, container, owner FROM remediation_requests
+  `SELECT id, shared, rule, action, params, cooldown_ms, namespace, pod, container, owner FROM remediation_requests
   WHERE pod = ANY(${textArray(pods)}) AND namespace = ANY(${textArray(namespaces)}) AND ${SHAREABLE} ORDER BY id`;
 
-type SharedRow = Omit<OwnRow, 'shared' | 'shareable'>;
+type SharedRow = Omit<OwnRow, 'shareable'>;
 
 /**
  * Remediation: per group, the newest wanting item is the target. A group that existed may already have
@@ -233,7 +234,7 @@ async function queueRequests(tx: Tx, items: readonly RecordItem[], wants: readon
     const key = targetKey(rowTarget(r));
     if (!queued.has(key)) queued.set(key, r.id); // ascending ids: the oldest
   }
-  const plan = planRequests(groups, queued);
+  const plan = planRequests(groups, queued, new Set(shared.filter((r) => r.shared !== 0).map((r) => r.id)));
   return {
     plan,
     /** The request a wanting item's group got; `created` names the request a fresh row's group created. */

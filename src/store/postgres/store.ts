@@ -22,7 +22,7 @@ import { notify } from './notify-payload.ts';
 import { systemClock, type Clock } from '../../domain/ports.ts';
 import { createPool, type RetryPolicy, run, type StoreLogger, transaction, type StallWatch, type TransactionOptions, type Tx, watchStalls } from './session.ts';
 
-/** How many recently recorded occurrence keys a store remembers (a few MiB at most). */
+/** How many recently recorded occurrence keys a store remembers (about 10 MiB at most). */
 const SEEN_KEYS = 50_000;
 
 export interface PostgresStoreOptions {

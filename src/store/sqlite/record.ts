@@ -63,14 +63,14 @@ const PENDING_REQUEST = `SELECT ${OWN_COLUMNS} FROM remediation_requests WHERE g
   ORDER BY id DESC LIMIT 1`;
 
 // A request queued by ingest for the same target, still pending and never tried (request-sharing.ts).
-const SHARED_REQUEST = `SELECT id FROM remediation_requests WHERE pod = ? AND namespace = ? AND ${SHAREABLE}
+const SHARED_REQUEST = `SELECT id, shared FROM remediation_requests WHERE pod = ? AND namespace = ? AND ${SHAREABLE}
   AND rule = ? AND action = ? AND params = ? AND cooldown_ms = ? AND container = ? AND owner IS ? ORDER BY id LIMIT 1`;
 
 // A newer occurrence retargets the queued request (the crashing pod may have been replaced).
 const RETARGET_REQUEST = `UPDATE remediation_requests SET rule = ?, action = ?, params = ?, cooldown_ms = ?,
   namespace = ?, pod = ?, container = ?, owner = ?, shared = max(shared, ?) WHERE id = ?`;
 
-const MARK_SHARED = `UPDATE remediation_requests SET shared = 1 WHERE id IN (SELECT value FROM json_each(?))`;
+const MARK_SHARED = `UPDATE remediation_requests SET shared = 1 WHERE id IN (SELECT value FROM json_each(?)) AND shared = 0`;
 
 const INSERT_REQUESTS = (values: string): string => `INSERT INTO remediation_requests (group_id, fingerprint,
     rule, action, params, cooldown_ms, namespace, pod, container, owner, created_at, state, attempts, next_attempt_at, shared)
@@ -210,6 +210,7 @@ function queueRequests(stmts: Statements, wanting: Map<number, Wanting>): Map<nu
   const groupOf = new Map<string, number>();
   const queued = new Map<string, number>();
   const looked = new Set<string>();
+  const marked = new Set<number>();
   for (const [groupId, w] of wanting) {
     const row = w.existed ? one<OwnRow>(stmts.get(PENDING_REQUEST), groupId) : undefined;
     const own = row ? ownRequest(row) : undefined;
@@ -220,10 +221,11 @@ function queueRequests(stmts: Statements, wanting: Map<number, Wanting>): Map<nu
     if (keepsOwn(groups.at(-1)!) || looked.has(key)) continue;
     looked.add(key);
     const [rule, action, params, cooldownMs, namespace, pod, container, owner] = target;
-    const shared = one<{ id: number }>(stmts.get(SHARED_REQUEST), pod, namespace, rule, action, params, cooldownMs, container, owner);
+    const shared = one<{ id: number; shared: number }>(stmts.get(SHARED_REQUEST), pod, namespace, rule, action, params, cooldownMs, container, owner);
     if (shared) queued.set(key, shared.id);
+    if (shared?.shared) marked.add(shared.id);
   }
-  const plan = planRequests(groups, queued);
+  const plan = planRequests(groups, queued, marked);
   for (const r of plan.retarget) stmts.get(RETARGET_REQUEST).run(...r.target, r.shared ? 1 : 0, r.id);
   if (plan.nowShared.length > 0) stmts.get(MARK_SHARED).run(JSON.stringify(plan.nowShared));
   const created = new Map<number, number>();
