@@ -100,6 +100,12 @@ export interface RequestPlan {
   requestOf: Map<string, number | { fresh: string }>;
 }
 
+/** The request a group of the plan names; `created` gives the id of the fresh request a group created. */
+export function requestIdOf(plan: RequestPlan, fingerprint: string, created: (creator: string) => number): number {
+  const r = plan.requestOf.get(fingerprint)!;
+  return typeof r === 'number' ? r : created(r.fresh);
+}
+
 /**
  * Pure. A wanting group's own pending request follows the group's newest item (retargeted when its
  * target changed), unless other groups share it and the target changed: then it stays where those

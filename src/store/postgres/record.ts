@@ -21,7 +21,8 @@ import type { RecordItem, RecordResult } from '../types.ts';
 import { type ExistingGroup, keyId, mayWantRemediation, planBatch, wantsRemediation } from '../plan.ts';
 import { eventsForChanges } from '../outbox.ts';
 import {
-  keepsOwn, OWN_COLUMNS, type OwnRequest, ownRequest, type OwnRow, planRequests, rowTarget, SHAREABLE, targetKey, targetOf, type WantingGroup,
+  keepsOwn, OWN_COLUMNS, type OwnRequest, ownRequest, type OwnRow, planRequests, requestIdOf, rowTarget, SHAREABLE, targetKey, targetOf,
+  type WantingGroup,
 } from '../request-sharing.ts';
 import { notifyAtCommit } from './notify-payload.ts';
 import { escapeLiteral } from 'pg';
@@ -192,9 +193,9 @@ const PENDING_REQUESTS = `SELECT group_id, ${OWN_COLUMNS} FROM remediation_reque
 // would make the leader's claim (SKIP LOCKED) pass over the request for as long as a storm keeps
 // batches coming. A request claimed meanwhile is shared all the same: its action is being taken on that
 // very target at the moment this batch's signal arrived.
-export const sharedStatement = (pods: readonly string[], namespaces: readonly string[]): string =>
+export const sharedStatement = (pods: Iterable<string>, namespaces: Iterable<string>): string =>
   `SELECT id, shared, rule, action, params, cooldown_ms, namespace, pod, container, owner FROM remediation_requests
-  WHERE pod = ANY(${textArray(pods)}) AND namespace = ANY(${textArray(namespaces)}) AND ${SHAREABLE} ORDER BY id`;
+  WHERE pod = ANY(${textArray([...new Set(pods)])}) AND namespace = ANY(${textArray([...new Set(namespaces)])}) AND ${SHAREABLE} ORDER BY id`;
 
 type SharedRow = Omit<OwnRow, 'shareable'>;
 
@@ -228,21 +229,13 @@ async function queueRequests(tx: Tx, items: readonly RecordItem[], wants: readon
   // Not read with BEGIN (the batch looked like re-deliveries, prepareBatch): read now if a group needs it.
   const lookups = groups.filter((g) => !keepsOwn(g));
   const shared = read ?? (lookups.length === 0 ? [] : await rows<SharedRow>(tx,
-    sharedStatement([...new Set(lookups.map((g) => g.target[5]))], [...new Set(lookups.map((g) => g.target[4]))]), []));
+    sharedStatement(lookups.map((g) => g.target[5]), lookups.map((g) => g.target[4])), []));
   const queued = new Map<string, number>();
   for (const r of shared) {
     const key = targetKey(rowTarget(r));
     if (!queued.has(key)) queued.set(key, r.id); // ascending ids: the oldest
   }
-  const plan = planRequests(groups, queued, new Set(shared.filter((r) => r.shared !== 0).map((r) => r.id)));
-  return {
-    plan,
-    /** The request a wanting item's group got; `created` names the request a fresh row's group created. */
-    requestOf: (fingerprint: string, created: (fp: string) => number): number => {
-      const r = plan.requestOf.get(fingerprint)!;
-      return typeof r === 'number' ? r : created(r.fresh);
-    },
-  };
+  return planRequests(groups, queued, new Set(shared.filter((r) => r.shared !== 0).map((r) => r.id)));
 }
 
 /** NUL-free keys and clamped times, so hostile input cannot make PostgreSQL reject the whole batch. */
@@ -275,6 +268,8 @@ export interface PreparedBatch {
    */
   begin: string;
   shares: boolean;
+  /** The occurrence keys (keyId) of the items that could want an action: what `seen` is asked about. */
+  actingKeys: string[];
 }
 
 /**
@@ -283,17 +278,17 @@ export interface PreparedBatch {
  * read of shareable requests, and recordBatch reads them in a round trip of their own if a group does
  * turn out to need them (a Kubernetes Event's count rising under its key).
  */
-export function prepareBatch(input: readonly RecordItem[], seen: (fingerprint: string, key: string) => boolean = () => false): PreparedBatch {
+export function prepareBatch(input: readonly RecordItem[], seen: (key: string) => boolean = () => false): PreparedBatch {
   const items = input.map(clean);
   const fingerprints = [...new Set(items.map((i) => i.fingerprint))];
   const pairs = new Map(items.map((i) => [keyId(i.fingerprint, i.signal.occurrenceKey), i] as const));
   const pairCols = columns([...pairs.values()], (i) => [i.fingerprint, i.signal.occurrenceKey]) as string[][];
   const begin = `${lockStatement(fingerprints)}; ${readStatement(fingerprints, pairCols[0] ?? [], pairCols[1] ?? [])}`;
   const acting = items.filter(mayWantRemediation);
-  if (acting.every((i) => seen(i.fingerprint, i.signal.occurrenceKey))) return { items, begin, shares: false };
-  const pods = [...new Set(acting.map((i) => text(i.signal.pod)))];
-  const namespaces = [...new Set(acting.map((i) => text(i.signal.namespace)))];
-  return { items, begin: `${begin}; ${sharedStatement(pods, namespaces)}`, shares: true };
+  const actingKeys = acting.map((i) => keyId(i.fingerprint, i.signal.occurrenceKey));
+  if (actingKeys.every(seen)) return { items, begin, shares: false, actingKeys };
+  const shared = sharedStatement(acting.map((i) => text(i.signal.pod)), acting.map((i) => text(i.signal.namespace)));
+  return { items, begin: `${begin}; ${shared}`, shares: true, actingKeys };
 }
 
 type ReadRow = { t: 'g' | 'k'; id: number; fingerprint: string; status: GroupStatus; resolved_at: number | null;
@@ -324,8 +319,8 @@ export async function recordBatch(tx: Tx, ctx: RecordContext, batch: PreparedBat
   const plan = planBatch(items, existing, known);
   const wants = plan.decisions.map((d, i) => wantsRemediation(items[i], d));
 
-  const queue = await queueRequests(tx, items, wants, existing, batch.shares ? tx.begun!.at(-1)!.rows as SharedRow[] : null);
-  const { retarget, fresh } = queue.plan;
+  const requests = await queueRequests(tx, items, wants, existing, batch.shares ? tx.begun!.at(-1)!.rows as SharedRow[] : null);
+  const { retarget, fresh } = requests;
 
   const occurring = items.flatMap((item, i) => (plan.decisions[i].countDelta > 0 ? [i] : []));
   const minutes = new Map<number, number>();
@@ -356,7 +351,7 @@ export async function recordBatch(tx: Tx, ctx: RecordContext, batch: PreparedBat
     arrayText([...minutes.keys()]), arrayText([...minutes.values()]),
     ...pad(columns(retarget, (r) => [r.id, ...r.target]), 9),
     ...pad(columns(fresh, (f) => [f.fingerprint, ...f.target, f.dueAt]), 10),
-    arrayText(retarget.map((r) => (r.shared ? 1 : 0))), arrayText(fresh.map((f) => (f.shared ? 1 : 0))), arrayText(queue.plan.nowShared),
+    arrayText(retarget.map((r) => (r.shared ? 1 : 0))), arrayText(fresh.map((f) => (f.shared ? 1 : 0))), arrayText(requests.nowShared),
   ];
   const groups = new Map<string, { id: number; count: number }>();
   const created = new Map<number, number>();
@@ -375,7 +370,7 @@ export async function recordBatch(tx: Tx, ctx: RecordContext, batch: PreparedBat
   const results: RecordResult[] = items.map((item, i) => {
     const d = plan.decisions[i];
     const id = groupId(item.fingerprint);
-    return { groupId: id, outcome: d.outcome, countDelta: d.countDelta, remediationRequestId: wants[i] ? queue.requestOf(item.fingerprint, (fp) => created.get(groupId(fp))!) : null };
+    return { groupId: id, outcome: d.outcome, countDelta: d.countDelta, remediationRequestId: wants[i] ? requestIdOf(requests, item.fingerprint, (fp) => created.get(groupId(fp))!) : null };
   });
 
   const changed = [...new Set(results.filter((r) => r.outcome !== 'stale').map((r) => r.groupId))];

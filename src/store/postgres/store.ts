@@ -15,7 +15,6 @@ import type { Delivery, DeliveryQuery, DeliveryResult, NotificationEvent, Outbox
 import * as o from './outbox.ts';
 import * as q from './queries.ts';
 import { prepareBatch, recordBatch } from './record.ts';
-import { keyId } from '../plan.ts';
 import * as r from './remediation.ts';
 import { loopStore, type LoopStore } from '../loop.ts';
 import { notify } from './notify-payload.ts';
@@ -83,7 +82,7 @@ export class PostgresStore implements Store {
   readonly #retry: RetryPolicy;
   readonly #now: () => number;
   readonly #listeners = new Set<(change: StoreChange) => void>();
-  /** Occurrence keys this store recorded lately (prepareBatch's `seen`); emptied when it reaches SEEN_KEYS. */
+  /** Keys of items that could want an action, recorded lately (prepareBatch's `seen`); emptied at SEEN_KEYS. */
   readonly #seen = new Set<string>();
   #notifier: PgNotifier | null = null;
   #closed = false;
@@ -134,13 +133,13 @@ export class PostgresStore implements Store {
     if (items.length === 0 && !this.readOnly) return Promise.resolve([]);
     // The batch's advisory locks and its read ride with BEGIN (src/store/postgres/record.ts).
     const seen = this.#seen;
-    const batch = prepareBatch(items, (fingerprint, key) => seen.has(keyId(fingerprint, key)));
+    const batch = prepareBatch(items, (key) => seen.has(key));
     return this.#write(
       (tx) => recordBatch(tx, { maxOccurrences: this.#opts.maxOccurrences, origin: this.origin, notify: this.#opts.notifyOnIngest ?? true }, batch),
       { begin: batch.begin },
     ).then((results) => {
-      if (seen.size + batch.items.length > SEEN_KEYS) seen.clear();
-      for (const i of batch.items) seen.add(keyId(i.fingerprint, i.signal.occurrenceKey));
+      if (seen.size + batch.actingKeys.length > SEEN_KEYS) seen.clear();
+      for (const key of batch.actingKeys) seen.add(key);
       return results;
     });
   }

@@ -6,7 +6,9 @@ import type { GroupStatus } from '../../domain/types.ts';
 import { type ExistingGroup, keyId, planBatch, wantsRemediation } from '../plan.ts';
 import type { RecordItem, RecordResult } from '../types.ts';
 import { eventsForChanges } from '../outbox.ts';
-import { keepsOwn, OWN_COLUMNS, ownRequest, type OwnRow, planRequests, SHAREABLE, targetKey, targetOf, type WantingGroup } from '../request-sharing.ts';
+import {
+  keepsOwn, OWN_COLUMNS, ownRequest, type OwnRow, planRequests, requestIdOf, SHAREABLE, targetKey, targetOf, type WantingGroup,
+} from '../request-sharing.ts';
 import { bulk } from './bulk.ts';
 import type { GroupDirectory } from './group-directory.ts';
 import type { Reasons } from './reasons.ts';
@@ -215,10 +217,11 @@ function queueRequests(stmts: Statements, wanting: Map<number, Wanting>): Map<nu
     const row = w.existed ? one<OwnRow>(stmts.get(PENDING_REQUEST), groupId) : undefined;
     const own = row ? ownRequest(row) : undefined;
     const target = targetOf(w.last);
-    groups.push({ fingerprint: w.first.fingerprint, dueAt: w.first.receivedAt, target, own });
+    const group: WantingGroup = { fingerprint: w.first.fingerprint, dueAt: w.first.receivedAt, target, own };
+    groups.push(group);
     groupOf.set(w.first.fingerprint, groupId);
     const key = targetKey(target);
-    if (keepsOwn(groups.at(-1)!) || looked.has(key)) continue;
+    if (keepsOwn(group) || looked.has(key)) continue;
     looked.add(key);
     const [rule, action, params, cooldownMs, namespace, pod, container, owner] = target;
     const shared = one<{ id: number; shared: number }>(stmts.get(SHARED_REQUEST), pod, namespace, rule, action, params, cooldownMs, container, owner);
@@ -233,8 +236,8 @@ function queueRequests(stmts: Statements, wanting: Map<number, Wanting>): Map<nu
     f.dueAt, f.shared ? 1 : 0]);
   for (const c of bulk<{ id: number; group_id: number }>(stmts, INSERT_REQUESTS, fresh)) created.set(c.group_id, c.id);
   const out = new Map<number, number>();
-  for (const [fingerprint, r] of plan.requestOf) {
-    out.set(groupOf.get(fingerprint)!, typeof r === 'number' ? r : created.get(groupOf.get(r.fresh)!)!);
+  for (const fingerprint of plan.requestOf.keys()) {
+    out.set(groupOf.get(fingerprint)!, requestIdOf(plan, fingerprint, (creator) => created.get(groupOf.get(creator)!)!));
   }
   return out;
 }
