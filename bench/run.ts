@@ -8,7 +8,7 @@ import { loadGroups } from './groups.ts';
 import { testPki } from '../test/support/pki.ts';
 import { BUILT_MAIN, ROOT, freePort, start, waitFor, which } from '../test/support/proc.ts';
 import { INGEST_TOKEN, startServer } from '../test/support/server-proc.ts';
-import { rssMiB, sideBySide, sideBySideTable, WRK } from './sidebyside.ts';
+import { cpuTable, rssMiB, sideBySide, sideBySideTable, WRK } from './sidebyside.ts';
 import { pgSideBySide, pgSideBySideTable, postgresDescription } from './pg-sidebyside.ts';
 import { postgresAvailable, TestDatabases } from '../test/ha/pg.ts';
 import { alertScript, runWrk } from './wrk.ts';
@@ -100,7 +100,8 @@ async function main() {
     const table = sideBySideTable(s);
     const machine = `${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, `
       + `wrk -t${WRK.threads} -c${WRK.connections} -d${SECONDS}s, 1-minute load average ${loadBefore.toFixed(1)} before and ${loadavg()[0].toFixed(1)} after`;
-    console.log(`\n${machine}\n\n${table}\n\nnon-2xx/socket errors: Kube Sentinel ${s.errors.ks}, Alertmanager ${s.errors.am}, bare ${s.errors.bare}`);
+    const cpuPerAlert = cpuTable(s);
+    console.log(`\n${machine}\n\n${table}\n\nCPU µs per alert:\n${cpuPerAlert}\n\nnon-2xx/socket errors: Kube Sentinel ${s.errors.ks}, Alertmanager ${s.errors.am}, bare ${s.errors.bare}`);
     writeSection(/## Side by side with Alertmanager \(npm run bench\)[\s\S]*?(?=\n## |$)/, `## Side by side with Alertmanager (npm run bench)\n\n`
       + `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}.\n`
       + 'Same wrk settings and the same ≈1.5 KB Prometheus-shaped bodies for every target, run back to back per load and round '
@@ -113,7 +114,13 @@ async function main() {
       + 'remediation request (dry-run; the bench\'s alerts are crash-looping pods, so all but the first are skipped for cooldown). '
       + 'That is not ingest and is not counted, but before this wait it ran into the next target\'s measurement. '
       + `New alerts carry a per-round tag, so every round's alerts are new to both. wrk non-2xx or socket errors: Kube Sentinel ${s.errors.ks}, `
-      + `Alertmanager ${s.errors.am}, bare ${s.errors.bare}.\n\n${table}\n`);
+      + `Alertmanager ${s.errors.am}, bare ${s.errors.bare}.\n\n${table}\n\n`
+      + 'CPU time per alert in µs (user + system, from /proc; per thread by its name), from the same runs. wrk shares the two '
+      + 'cores with the server under test, so each rate above mostly follows from this cost. Kube Sentinel\'s is counted from the '
+      + 'start of its run until its search index caught up (the remediation decisions after that are not counted); `main` is '
+      + 'HTTP, TLS, parsing, classification and fingerprints, `sqlite-store` the commits, `sqlite-indexer` the q= search index, '
+      + '`sqlite-checkpt` the WAL checkpoints, `V8 helpers` V8\'s parallel garbage collection and compilers.\n\n'
+      + `${cpuPerAlert}\n`);
   }
   if (ONLY.has('p')) await postgresSection(pki, cpu);
   if (!['a', 'b', 'c', 'd', 'e'].some((x) => ONLY.has(x))) return;

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ROOT, freePort, start, waitFor } from '../test/support/proc.ts';
 import { INGEST_TOKEN, startServer } from '../test/support/server-proc.ts';
 import { DEBIAN_ALERTMANAGER, startAlertmanager } from './alertmanager.ts';
+import { type CpuPerAlert, perAlert, sampleCpu, threadsText } from './cpu.ts';
 import { alertScript, runWrk, type WrkResult } from './wrk.ts';
 
 export interface Load {
@@ -87,8 +88,13 @@ export interface SideBySide {
   /**
    * Per load: alerts/s per round for each target, Kube Sentinel ÷ Alertmanager per round, and the
    * same ratio with Kube Sentinel's rate taken over its run plus its search index's catch-up (s).
+   * CPU per alert (cpu.ts): Kube Sentinel's from the start of its run until its index caught up,
+   * Alertmanager's and the bare server's over their runs.
    */
-  results: Array<{ load: Load; bare: number[]; ks: number[]; am: number[]; ratio: number[]; settled: number[]; catchUp: number[]; idle: number[] }>;
+  results: Array<{
+    load: Load; bare: number[]; ks: number[]; am: number[]; ratio: number[]; settled: number[]; catchUp: number[]; idle: number[];
+    cpu: { ks: CpuPerAlert[]; am: CpuPerAlert[]; bare: CpuPerAlert[] };
+  }>;
   rss: { ks: number; am: number };
   errors: { ks: number; am: number; bare: number };
 }
@@ -106,7 +112,9 @@ export async function sideBySide(opts: { pki: { certFile: string; keyFile: strin
   await waitFor('bare server', async () => bare.output().includes('ready'));
   const ks = await startServer({ env: { LOG_LEVEL: 'error' } });
   const am = await startAlertmanager(DEBIAN_ALERTMANAGER, opts.pki);
-  const results: SideBySide['results'] = LOADS.map((load) => ({ load, bare: [], ks: [], am: [], ratio: [], settled: [], catchUp: [], idle: [] }));
+  const results: SideBySide['results'] = LOADS.map((load) => ({
+    load, bare: [], ks: [], am: [], ratio: [], settled: [], catchUp: [], idle: [], cpu: { ks: [], am: [], bare: [] },
+  }));
   const errors = { ks: 0, am: 0, bare: 0 };
   try {
     for (let round = 0; round < opts.rounds; round++) {
@@ -114,21 +122,31 @@ export async function sideBySide(opts: { pki: { certFile: string; keyFile: strin
         const { batch, same } = r.load;
         const script = alertScript(dir, { token: INGEST_TOKEN, batch, path: '/api/v2/alerts', description: opts.description, tag: `r${round}`, same });
         const run = async (url: string): Promise<WrkResult> => runWrk(`${url}/api/v2/alerts`, { script, seconds: opts.seconds, ...WRK });
+        // CPU per alert of the process at pid, over `measure` (alerts: the run's rate × its length).
+        const costOf = async (pid: number, measure: () => Promise<WrkResult>): Promise<CpuPerAlert> => {
+          const before = sampleCpu(pid);
+          const w = await measure();
+          return perAlert(before, sampleCpu(pid), w.rps * opts.seconds * batch);
+        };
         const got: Record<'ks' | 'am', WrkResult | undefined> = { ks: undefined, am: undefined };
         let catchUp = 0;
         let idle = 0;
         const runKs = async () => {
-          got.ks = await run(ks.url);
-          catchUp = await indexCaughtUp(join(ks.dir, 'ks.db'));
+          r.cpu.ks.push(await costOf(ks.proc.child.pid!, async () => {
+            got.ks = await run(ks.url);
+            catchUp = await indexCaughtUp(join(ks.dir, 'ks.db'));
+            return got.ks;
+          }));
           idle = await untilIdle(ks.proc.child.pid!);
         };
-        const runAm = async () => { got.am = await run(am.url); };
+        const runAm = async () => { r.cpu.am.push(await costOf(am.proc.child.pid!, async () => (got.am = await run(am.url)))); };
         // Alternate who goes first, so neither always inherits the other's leftovers (GC, page cache).
         for (const step of round % 2 === 0 ? [runKs, runAm] : [runAm, runKs]) await step();
         r.settled.push((got.ks!.rps * opts.seconds / (opts.seconds + catchUp)) / got.am!.rps);
         r.catchUp.push(catchUp);
         r.idle.push(idle);
-        const b = await run(`https://127.0.0.1:${barePort}`);
+        let b!: WrkResult;
+        r.cpu.bare.push(await costOf(bare.child.pid!, async () => (b = await run(`https://127.0.0.1:${barePort}`))));
         r.ks.push(got.ks!.rps * batch);
         r.am.push(got.am!.rps * batch);
         r.bare.push(b.rps * batch);
@@ -136,7 +154,7 @@ export async function sideBySide(opts: { pki: { certFile: string; keyFile: strin
         errors.ks += got.ks!.non2xx + got.ks!.errors;
         errors.am += got.am!.non2xx + got.am!.errors;
         errors.bare += b.non2xx + b.errors;
-        console.log(`round ${round + 1} ${r.load.name}: Kube Sentinel ${(got.ks!.rps * batch).toFixed(0)} (search index caught up ${catchUp.toFixed(1)} s after, ${idleText([idle])}), Alertmanager ${(got.am!.rps * batch).toFixed(0)}, bare ${(b.rps * batch).toFixed(0)} alerts/s`);
+        console.log(`round ${round + 1} ${r.load.name}: Kube Sentinel ${(got.ks!.rps * batch).toFixed(0)} (search index caught up ${catchUp.toFixed(1)} s after, ${idleText([idle])}), Alertmanager ${(got.am!.rps * batch).toFixed(0)}, bare ${(b.rps * batch).toFixed(0)} alerts/s; CPU µs/alert: Kube Sentinel ${r.cpu.ks.at(-1)!.total.toFixed(0)} (${threadsText([r.cpu.ks.at(-1)!])}), Alertmanager ${r.cpu.am.at(-1)!.total.toFixed(0)}, bare ${r.cpu.bare.at(-1)!.total.toFixed(0)}`);
       }
     }
     return {
@@ -171,5 +189,22 @@ export function sideBySideTable(s: SideBySide): string {
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
     `| RSS after the run | — | ${s.rss.am.toFixed(0)} MiB | ${s.rss.ks.toFixed(0)} MiB | | | | |`,
+  ].join('\n');
+}
+
+/**
+ * Where the CPU goes, per alert: on cores that wrk shares with the server, a target's rate follows
+ * from its CPU per alert, so this table explains the ratios above and holds up on a busy machine.
+ */
+export function cpuTable(s: SideBySide): string {
+  const rows = s.results.map((r) => {
+    const tot = (xs: CpuPerAlert[]) => range(xs.map((x) => x.total));
+    const eff = r.cpu.am.map((a, i) => a.total / r.cpu.ks[i].total);
+    return `| ${r.load.name} | ${tot(r.cpu.bare)} | ${tot(r.cpu.am)} | ${tot(r.cpu.ks)} | ${threadsText(r.cpu.ks)} | ${range(eff, 2)}× |`;
+  });
+  return [
+    `| load (${s.rounds} rounds, range) | bare node:https | Alertmanager | Kube Sentinel, its run until its search index caught up | Kube Sentinel by thread (median) | Alertmanager's CPU per alert ÷ Kube Sentinel's |`,
+    '| --- | --- | --- | --- | --- | --- |',
+    ...rows,
   ].join('\n');
 }

@@ -1,7 +1,7 @@
 // The threaded SQLite store must be indistinguishable from the in-thread one: same contract suite,
 // plus the thread-specific parts (errors crossing threads, the lock held by the worker, a dead worker).
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -86,6 +86,29 @@ describe('ThreadedSqliteStore', () => {
     }
     await assert.rejects(reader.ping(), (err: unknown) => err instanceof AppError && err.code === 'store_unavailable');
     cleanup();
+  });
+
+  it('names its threads, so their CPU can be told apart (top -H, npm run bench)', async () => {
+    const { dir, cleanup } = tempDir();
+    const store = await ThreadedSqliteStore.open({ path: join(dir, 'ks.db'), maxOccurrences: 5 });
+    const names = (): string[] => readdirSync('/proc/self/task').flatMap((t) => {
+      try {
+        return [readFileSync(`/proc/self/task/${t}/comm`, 'utf8').trim()];
+      } catch {
+        return [];
+      }
+    });
+    try {
+      await store.migrate();
+      await store.record([makeItem()]);
+      const want = ['sqlite-store', 'sqlite-checkpt', 'sqlite-reader', 'sqlite-indexer'];
+      const deadline = Date.now() + 5000;
+      while (!want.every((n) => names().includes(n)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(want.filter((n) => !names().includes(n)), [], `threads: ${names().join(', ')}`);
+    } finally {
+      await store.close();
+      cleanup();
+    }
   });
 
   it('checkpoints the WAL on its own thread: committed pages reach the database file without a writer checkpoint', async () => {

@@ -44,9 +44,11 @@ const INDEXER_RESTART_MS = 1000;
 /**
  * One worker, resolved once it reports ready. Workers only run SQL on short-lived batches: a small
  * young generation keeps their share of the process RSS small (V8 would size it like the main thread's).
+ * The name becomes the OS thread's (at most 15 characters), so `top -H` and the bench can tell the
+ * store's threads apart by their CPU.
  */
-function startThread(workerData: object, youngGenerationMb: number): Promise<Worker> {
-  const worker = new Worker(THREAD_URL, { workerData, resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb } });
+function startThread(name: string, workerData: object, youngGenerationMb: number): Promise<Worker> {
+  const worker = new Worker(THREAD_URL, { name, workerData, resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb } });
   return new Promise((resolve, reject) => {
     worker.once('message', (msg: { ready: boolean; error?: WireError }) => {
       if (msg.ready) {
@@ -130,11 +132,11 @@ export class ThreadedSqliteStore implements Store {
    */
   static async open(opts: ThreadedSqliteOptions): Promise<ThreadedSqliteStore> {
     const writable = !opts.readOnly && opts.path !== ':memory:';
-    const worker = await startThread({ ...opts, autoCheckpoint: !writable, ...(writable ? { searchIndexing: 'thread' } : {}) }, 8);
+    const worker = await startThread('sqlite-store', { ...opts, autoCheckpoint: !writable, ...(writable ? { searchIndexing: 'thread' } : {}) }, 8);
     let checkpointer: Worker | null = null;
     if (writable) {
       try {
-        checkpointer = await startThread({ checkpointer: true, path: opts.path, intervalMs: CHECKPOINT_EVERY_MS }, 2);
+        checkpointer = await startThread('sqlite-checkpt', { checkpointer: true, path: opts.path, intervalMs: CHECKPOINT_EVERY_MS }, 2);
       } catch (err) {
         await worker.terminate();
         throw err;
@@ -189,7 +191,7 @@ export class ThreadedSqliteStore implements Store {
     if (this.#readerData === null || this.#reader !== null) return;
     let worker: Worker | undefined;
     try {
-      worker = await startThread(this.#readerData, 4);
+      worker = await startThread('sqlite-reader', this.#readerData, 4);
       const reader = new Channel(worker, 'reader');
       await reader.call('migrate', []);
       this.#reader = reader;
@@ -232,7 +234,7 @@ export class ThreadedSqliteStore implements Store {
    */
   async #startIndexer(path: string): Promise<void> {
     await supervise(async () => {
-      const worker = await startThread({ indexer: true, path, chunk: INDEX_CHUNK, intervalMs: INDEX_EVERY_MS }, 4);
+      const worker = await startThread('sqlite-indexer', { indexer: true, path, chunk: INDEX_CHUNK, intervalMs: INDEX_EVERY_MS }, 4);
       worker.on('message', (msg: { indexed?: number }) => { if (msg.indexed !== undefined) this.#indexed(msg.indexed); });
       worker.on('error', () => {});
       return worker;
