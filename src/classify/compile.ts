@@ -2,7 +2,7 @@
 // limits) fails here, so classify() itself never throws on any input.
 import { RE2JS } from 're2js';
 import type { Priority, RemediationSpec, Signal, SourceKind } from '../domain/types.ts';
-import { derivePrefilter, mayMatch } from './prefilter.ts';
+import { derivePrefilter, prefilterVerdict } from './prefilter.ts';
 import type { RuleMatchSpec, RuleSpec, RulesDocument } from './schema.ts';
 
 /** Longest regex source accepted: keeps compiled programs (and DFA caches) small. */
@@ -163,7 +163,12 @@ export function compileMatchers(rule: string, match: RuleMatchSpec, at: Array<st
       const pre = derivePrefilter(match.pattern);
       out.push({
         failure: failure(rule, 'pattern'),
-        test: pre ? (_s, t) => mayMatch(pre, t.text) && re.test(t.text) : (_s, t) => re.test(t.text),
+        test: pre
+          ? (_s, t) => {
+            const verdict = prefilterVerdict(pre, t.text);
+            return verdict === 'yes' || (verdict === 'maybe' && re.test(t.text));
+          }
+          : (_s, t) => re.test(t.text),
       });
     }
   }

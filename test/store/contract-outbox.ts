@@ -37,6 +37,16 @@ export function outboxContract(store: () => Store): void {
       assert.equal(events[0].at, T0);
     });
 
+    it('a batch of new groups writes one event each, in the order of its groups', async () => {
+      // 70 crosses the multi-row chunk sizes (64, 4, 1, 1).
+      const items = Array.from({ length: 70 }, (_, n) => firing(`fp-b${String(n).padStart(3, '0')}`, `kb${n}`, T0 + n, 'P2'));
+      const results = await store().record(items);
+      const events = await store().pendingNotificationEvents(100);
+      assert.deepEqual(events.map((e) => [e.groupId, e.kind, e.detail.reason, e.at]),
+        results.map((r, n) => [r.groupId, 'firing', 'new', T0 + n]));
+      assert.deepEqual(events.map((e) => e.id), [...events.map((e) => e.id)].sort((x, y) => x - y));
+    });
+
     it('expiry resolves with an event; remediation outcomes and escalations write events, skips do not', async () => {
       const [g] = await store().record([makeItem({ fingerprint: 'fp-x', receivedAt: T0, expiresAt: T0 + MINUTE })]);
       assert.equal(await store().expire(T0 + 2 * MINUTE), 1);

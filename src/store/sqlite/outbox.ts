@@ -6,15 +6,19 @@ import type {
 import { DELIVERY_COLUMNS, pairKey, toDelivery, toEvent, toMark } from '../outbox.ts';
 import { GROUP_COLUMNS, type GroupRow, toGroup } from '../rows.ts';
 import type { ErrorGroup } from '../types.ts';
+import { bulk } from './bulk.ts';
 import type { Statements } from './statements.ts';
 import { all, one } from './statements.ts';
 
-const INSERT_EVENT = 'INSERT INTO notification_events (group_id, kind, at, detail) VALUES (?, ?, ?, ?)';
+const INSERT_EVENTS = (values: string): string => `INSERT INTO notification_events (group_id, kind, at, detail) VALUES ${values}`;
 
-/** Called inside the transaction of the change that causes the events. */
+/**
+ * Called inside the transaction of the change that causes the events. Multi-row, in order (ids follow
+ * the events): with notifications configured every new group of a batch has one (issue #12: a
+ * statement per event was 1.3 ms of a 500-alert commit).
+ */
 export function insertEvents(stmts: Statements, events: readonly NewNotificationEvent[]): void {
-  const insert = stmts.get(INSERT_EVENT);
-  for (const e of events) insert.run(e.groupId, e.kind, e.at, JSON.stringify(e.detail));
+  bulk(stmts, INSERT_EVENTS, events.map((e) => [e.groupId, e.kind, e.at, JSON.stringify(e.detail)]));
 }
 
 export function pendingEvents(stmts: Statements, limit: number): NotificationEvent[] {
