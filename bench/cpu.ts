@@ -69,3 +69,30 @@ export function threadsText(xs: CpuPerAlert[]): string {
   return [...kinds].map((k) => [k, median(xs.map((x) => x.byThread.get(k) ?? 0))] as const)
     .filter(([, v]) => v >= 1).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ');
 }
+
+/** CPU ms of each process now (its /proc stat); a process that is gone is left out. */
+export function processCpu(pids: Iterable<number>): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const pid of pids) {
+    try {
+      out.set(pid, parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).ms);
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** CPU ms the processes of `after` used since `before`; one that appeared meanwhile counts from 0. */
+export function cpuSince(before: Map<number, number>, after: Map<number, number>): number {
+  let ms = 0;
+  for (const [pid, now] of after) ms += now - (before.get(pid) ?? 0);
+  return ms;
+}
+
+/** Per-alert figures of several processes added up (replicas of one run). */
+export function sumPerAlert(xs: CpuPerAlert[]): CpuPerAlert {
+  const byThread = new Map<string, number>();
+  for (const x of xs) for (const [k, v] of x.byThread) byThread.set(k, (byThread.get(k) ?? 0) + v);
+  return { total: xs.reduce((s, x) => s + x.total, 0), byThread };
+}

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { INGEST_TOKEN, startServer, type ServerProc } from '../test/support/server-proc.ts';
 import type { TestDatabases } from '../test/ha/pg.ts';
 import { DEBIAN_ALERTMANAGER, startAlertmanager } from './alertmanager.ts';
+import { type CpuPerAlert, cpuSince, perAlert, processCpu, sampleCpu, sumPerAlert, threadsText } from './cpu.ts';
 import { LOADS, range, WRK, type Load } from './sidebyside.ts';
 import { alertScript, runWrk, type WrkResult } from './wrk.ts';
 
@@ -21,26 +22,70 @@ export async function replicas(n: number, role: 'webhook' | 'dashboard', url: st
   })));
 }
 
+async function withClient<T>(url: string, fn: (query: (sql: string) => Promise<Array<Record<string, unknown>>>) => Promise<T>): Promise<T> {
+  const { Client } = await import('pg');
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(async (sql) => (await client.query(sql)).rows);
+  } finally {
+    await client.end();
+  }
+}
+
 /** "PostgreSQL 15.20 (synchronous_commit=on)": the server the databases of `dbs` live on. */
 export async function postgresDescription(dbs: TestDatabases): Promise<string> {
   const c = await dbs.create();
-  const { Client } = await import('pg');
-  const client = new Client({ connectionString: c.url });
-  await client.connect();
   try {
-    const v = (await client.query('SHOW server_version')).rows[0].server_version as string;
-    const sync = (await client.query('SHOW synchronous_commit')).rows[0].synchronous_commit as string;
-    return `PostgreSQL ${v} (synchronous_commit=${sync})`;
+    return await withClient(c.url, async (query) => {
+      const v = (await query('SHOW server_version'))[0].server_version as string;
+      const sync = (await query('SHOW synchronous_commit'))[0].synchronous_commit as string;
+      return `PostgreSQL ${v} (synchronous_commit=${sync})`;
+    });
   } finally {
-    await client.end();
     await c.drop();
   }
+}
+
+/**
+ * The PostgreSQL processes a run's CPU is read from: the client backends of the run's database (the
+ * replicas' connections) and the server's background processes (WAL writer, checkpointer, autovacuum).
+ */
+async function postgresPids(url: string): Promise<{ backends: number[]; background: number[] }> {
+  const rows = await withClient(url, (query) => query(`SELECT pid, backend_type = 'client backend' AND datname = current_database() AS ours,
+    backend_type <> 'client backend' AS background FROM pg_stat_activity WHERE pid <> pg_backend_pid()`));
+  return { backends: rows.filter((r) => r.ours).map((r) => Number(r.pid)), background: rows.filter((r) => r.background).map((r) => Number(r.pid)) };
+}
+
+/** CPU per alert of one Kube Sentinel run on PostgreSQL: the replicas, their backends, the server's background work. */
+interface PgCpu { replicas: CpuPerAlert; backends: number; background: number }
+
+/** Runs `measure` and reads what it cost in CPU per alert on every process involved. */
+async function measureCpu(url: string, servers: ServerProc[], measure: () => Promise<Run>): Promise<{ run: Run; cpu: PgCpu }> {
+  const pids = servers.map((s) => s.proc.child.pid!);
+  const pg0 = await postgresPids(url);
+  const own0 = pids.map(sampleCpu);
+  const back0 = processCpu(pg0.backends);
+  const bg0 = processCpu(pg0.background);
+  const run = await measure();
+  const pg1 = await postgresPids(url);
+  const back1 = processCpu(new Set([...pg0.backends, ...pg1.backends]));
+  const bg1 = processCpu(new Set([...pg0.background, ...pg1.background]));
+  const us = (ms: number): number => (ms * 1000) / (run.alerts * run.seconds);
+  return {
+    run,
+    cpu: {
+      replicas: sumPerAlert(pids.map((pid, i) => perAlert(own0[i], sampleCpu(pid), run.alerts * run.seconds))),
+      backends: us(cpuSince(back0, back1)),
+      background: us(cpuSince(bg0, bg1)),
+    },
+  };
 }
 
 /** 64 connections over `n` wrk processes: [22, 21, 21] for three. */
 const split = (n: number): number[] => Array.from({ length: n }, (_, i) => Math.floor(WRK.connections / n) + (i < WRK.connections % n ? 1 : 0));
 
-interface Run { alerts: number; p99: number; errors: number }
+interface Run { alerts: number; p99: number; errors: number; seconds: number }
 
 async function ingest(servers: ServerProc[], dir: string, load: Load, description: string, tag: string, seconds: number): Promise<Run> {
   const connections = split(servers.length);
@@ -56,14 +101,15 @@ async function ingest(servers: ServerProc[], dir: string, load: Load, descriptio
     alerts: runs.reduce((sum, r) => sum + r.rps * load.batch, 0),
     p99: Math.max(...runs.map((r) => r.p99ms)),
     errors: runs.reduce((sum, r) => sum + r.non2xx + r.errors, 0),
+    seconds,
   };
 }
 
 export interface PgSideBySide {
   rounds: number;
   amVersion: string;
-  /** Per load and topology: alerts/s per round for Kube Sentinel and the Alertmanager run next to it. */
-  results: Array<{ load: Load; replicas: number; ks: number[]; am: number[]; ratio: number[]; p99: number[] }>;
+  /** Per load and topology: alerts/s per round for Kube Sentinel and the Alertmanager run next to it, and their CPU per alert. */
+  results: Array<{ load: Load; replicas: number; ks: number[]; am: number[]; ratio: number[]; p99: number[]; cpu: PgCpu[]; amCpu: CpuPerAlert[] }>;
   errors: { ks: number; am: number };
 }
 
@@ -72,7 +118,7 @@ export async function pgSideBySide(opts: {
 }): Promise<PgSideBySide> {
   const dir = mkdtempSync(join(tmpdir(), 'ks-bench-pg-'));
   const am = await startAlertmanager(DEBIAN_ALERTMANAGER, opts.pki);
-  const results: PgSideBySide['results'] = [1, 3].flatMap((n) => LOADS.map((load) => ({ load, replicas: n, ks: [], am: [], ratio: [], p99: [] })));
+  const results: PgSideBySide['results'] = [1, 3].flatMap((n) => LOADS.map((load) => ({ load, replicas: n, ks: [], am: [], ratio: [], p99: [], cpu: [], amCpu: [] })));
   const errors = { ks: 0, am: 0 };
   try {
     for (let round = 0; round < opts.rounds; round++) {
@@ -84,7 +130,9 @@ export async function pgSideBySide(opts: {
           const db = await opts.dbs.create();
           const servers = await replicas(r.replicas, 'webhook', db.url);
           try {
-            ks = await ingest(servers, dir, r.load, opts.description, tag, opts.seconds);
+            const measured = await measureCpu(db.url, servers, () => ingest(servers, dir, r.load, opts.description, tag, opts.seconds));
+            ks = measured.run;
+            r.cpu.push(measured.cpu);
           } finally {
             await Promise.all(servers.map((s) => s.stop()));
             await db.drop();
@@ -92,7 +140,9 @@ export async function pgSideBySide(opts: {
         };
         const runAm = async () => {
           const script = alertScript(dir, { token: INGEST_TOKEN, batch: r.load.batch, same: r.load.same, path: '/api/v2/alerts', description: opts.description, tag: `am${tag}` });
+          const before = sampleCpu(am.proc.child.pid!);
           ref = await runWrk(`${am.url}/api/v2/alerts`, { script, seconds: opts.seconds, ...WRK });
+          r.amCpu.push(perAlert(before, sampleCpu(am.proc.child.pid!), ref.rps * opts.seconds * r.load.batch));
         };
         for (const step of round % 2 === 0 ? [runKs, runAm] : [runAm, runKs]) await step();
         const amAlerts = ref!.rps * r.load.batch;
@@ -102,7 +152,7 @@ export async function pgSideBySide(opts: {
         r.p99.push(ks!.p99);
         errors.ks += ks!.errors;
         errors.am += ref!.non2xx + ref!.errors;
-        console.log(`round ${round + 1} PostgreSQL, ${r.replicas} replica(s), ${r.load.name}: Kube Sentinel ${ks!.alerts.toFixed(0)} (p99 ${ks!.p99.toFixed(1)} ms), Alertmanager ${amAlerts.toFixed(0)} alerts/s`);
+        console.log(`round ${round + 1} PostgreSQL, ${r.replicas} replica(s), ${r.load.name}: Kube Sentinel ${ks!.alerts.toFixed(0)} (p99 ${ks!.p99.toFixed(1)} ms), Alertmanager ${amAlerts.toFixed(0)} alerts/s; CPU µs/alert: ${cpuText(r.cpu.at(-1)!)}, Alertmanager ${r.amCpu.at(-1)!.total.toFixed(0)}`);
       }
     }
     return { rounds: opts.rounds, amVersion: am.version, results, errors };
@@ -122,6 +172,22 @@ export function pgSideBySideTable(s: PgSideBySide): string {
   return [
     `| load (${s.rounds} interleaved round${s.rounds > 1 ? 's' : ''}, range) | Alertmanager ${s.amVersion} (memory only) | one replica | ÷ Alertmanager | target ≥ 0.5× | three replicas | ÷ Alertmanager | target: above one replica, every round |`,
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
+}
+
+const cpuText = (c: PgCpu): string =>
+  `replicas ${c.replicas.total.toFixed(0)} (${threadsText([c.replicas])}), PostgreSQL backends ${c.backends.toFixed(0)}, PostgreSQL background ${c.background.toFixed(0)}`;
+
+/** CPU per alert by process, per load and topology (medians would hide little with one round: ranges). */
+export function pgCpuTable(s: PgSideBySide): string {
+  const rows = s.results.map((r) => {
+    const all = r.cpu.map((c) => c.replicas.total + c.backends + c.background);
+    return `| ${r.load.name} | ${r.replicas} | ${range(r.amCpu.map((c) => c.total))} | ${range(all)} | ${range(r.cpu.map((c) => c.replicas.total))} (${threadsText(r.cpu.map((c) => c.replicas))}) | ${range(r.cpu.map((c) => c.backends))} | ${range(r.cpu.map((c) => c.background))} |`;
+  });
+  return [
+    '| load | replicas | Alertmanager | Kube Sentinel and PostgreSQL, all | the replicas (by thread, median) | PostgreSQL backends of the run | PostgreSQL background (WAL writer, checkpointer, autovacuum) |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
   ].join('\n');
 }

@@ -9,7 +9,7 @@ import { testPki } from '../test/support/pki.ts';
 import { BUILT_MAIN, ROOT, freePort, start, waitFor, which } from '../test/support/proc.ts';
 import { INGEST_TOKEN, startServer } from '../test/support/server-proc.ts';
 import { cpuTable, rssMiB, sideBySide, sideBySideTable, WRK } from './sidebyside.ts';
-import { pgSideBySide, pgSideBySideTable, postgresDescription } from './pg-sidebyside.ts';
+import { pgCpuTable, pgSideBySide, pgSideBySideTable, postgresDescription } from './pg-sidebyside.ts';
 import { postgresAvailable, TestDatabases } from '../test/ha/pg.ts';
 import { alertScript, runWrk } from './wrk.ts';
 
@@ -76,7 +76,8 @@ async function postgresSection(pki: Awaited<ReturnType<typeof testPki>>, cpu: st
     const table = pgSideBySideTable(s);
     const machine = `${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${version} on the same machine, `
       + `wrk -t${WRK.threads} -c${WRK.connections} -d${SECONDS}s, 1-minute load average ${loadBefore.toFixed(1)} before and ${loadavg()[0].toFixed(1)} after`;
-    console.log(`\n${machine}\n\n${table}\n\nnon-2xx/socket errors: Kube Sentinel ${s.errors.ks}, Alertmanager ${s.errors.am}`);
+    const cpuPerAlert = pgCpuTable(s);
+    console.log(`\n${machine}\n\n${table}\n\nCPU µs per alert:\n${cpuPerAlert}\n\nnon-2xx/socket errors: Kube Sentinel ${s.errors.ks}, Alertmanager ${s.errors.am}`);
     writeSection(/## Side by side with Alertmanager, PostgreSQL \(npm run bench\)[\s\S]*?(?=\n## |$)/, `## Side by side with Alertmanager, PostgreSQL (npm run bench)\n\n`
       + `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}.\n`
       + 'The same loads, wrk settings and bodies as the SQLite side by side. Kube Sentinel: the built `dist/main.js` as `role: webhook` '
@@ -84,7 +85,10 @@ async function postgresSection(pki: Awaited<ReturnType<typeof testPki>>, cpu: st
       + 'of two wrk threads; three replicas share them (22, 21 and 21 connections, one wrk process each, their own alerts) and their '
       + 'rates are summed. Replicas, wrk, PostgreSQL and Alertmanager share the same cores. Alertmanager runs next to every Kube '
       + `Sentinel run, with the one-replica settings (they alternate who goes first per round). wrk non-2xx or socket errors: Kube Sentinel ${s.errors.ks}, `
-      + `Alertmanager ${s.errors.am}.\n\n${table}\n`);
+      + `Alertmanager ${s.errors.am}.\n\n${table}\n\n`
+      + 'CPU time per alert in µs, from the same runs (/proc): the replicas (by thread), the PostgreSQL backends that served the '
+      + 'run\'s database, and the server\'s background processes, each read before and after the run; Alertmanager over its run.\n\n'
+      + `${cpuPerAlert}\n`);
   } finally {
     await dbs.dispose();
   }

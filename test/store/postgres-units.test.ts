@@ -6,7 +6,8 @@ import { isRetryable, isUnavailable, toStoreError } from '../../src/store/postgr
 import { decodeChange, encodeChange } from '../../src/store/postgres/notify-payload.ts';
 import { PgNotifier } from '../../src/store/postgres/notifier.ts';
 import { iso } from '../../src/store/rows.ts';
-import { ms, text } from '../../src/store/postgres/sanitize.ts';
+import { escapeLiteral } from 'pg';
+import { literal, ms, text } from '../../src/store/postgres/sanitize.ts';
 import type { AuditEntry } from '../../src/store/types.ts';
 
 const pgError = (code: string) => Object.assign(new Error(`pg ${code}`), { code });
@@ -79,6 +80,12 @@ describe('postgres input sanitising', () => {
     assert.equal(text('plain'), 'plain');
     assert.deepEqual([ms(1.9), ms(-1e300), ms(1e300), ms(Number.NaN), ms(Number.POSITIVE_INFINITY)], [1, -8.64e15, 8.64e15, 0, 0]);
     assert.equal(iso(1e300), '+275760-09-13T00:00:00.000Z');
+  });
+
+  it('quotes SQL string literals exactly as pg.escapeLiteral does', () => {
+    for (const s of ['', 'plain', "it's", "''", '\\', 'a\\b', "\\'; DROP TABLE x; --", 'ünïcødé 𝄞', '{"a":"b"}', `${"'".repeat(3)}x\\`.repeat(50)]) {
+      assert.equal(literal(s), escapeLiteral(s), JSON.stringify(s));
+    }
   });
 });
 

@@ -4,7 +4,7 @@
 // only if and when it commits.
 import { AUDIT_OUTCOMES } from '../types.ts';
 import type { AuditEntry, Settings, StoreChange } from '../types.ts';
-import pg from 'pg';
+import { literal } from './sanitize.ts';
 import type { Tx } from './session.ts';
 
 export const NOTIFY_CHANNEL = 'kube_sentinel_changes';
@@ -49,8 +49,8 @@ export async function notify(tx: Tx, origin: string, change: StoreChange): Promi
  */
 export async function notifyAtCommit(tx: Tx, origin: string, change: StoreChange): Promise<void> {
   if (!tx.atCommit) return notify(tx, origin, change);
-  const channel = pg.escapeLiteral(NOTIFY_CHANNEL);
-  for (const payload of encodeChange(origin, change)) tx.atCommit.push(`SELECT pg_notify(${channel}, ${pg.escapeLiteral(payload)})`);
+  const channel = literal(NOTIFY_CHANNEL);
+  for (const payload of encodeChange(origin, change)) tx.atCommit.push(`SELECT pg_notify(${channel}, ${literal(payload)})`);
 }
 
 /** An audit entry's free text is shortened until the payload fits; the ids still reach the reader. */
