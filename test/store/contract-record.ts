@@ -1,7 +1,7 @@
 // Store contract, part 1: record() — dedup semantics, group state, batch merging, occurrences.
 import assert from 'node:assert/strict';
 import type { Store } from '../../src/store/types.ts';
-import { slim } from '../../src/store/sqlite/wire.ts';
+import { slim } from '../../src/store/slim.ts';
 import { HOUR, makeItem, MINUTE, restartPod, T0 } from './factory.ts';
 
 const alert = (key: string, receivedAt: number, state: 'firing' | 'resolved' = 'firing', endsAt: number | null = null) =>

@@ -69,6 +69,24 @@ describe('PostgresStore', function () {
       await assert.rejects(open({ readOnly: true }).migrate(), /schema version 99 is newer/);
     });
 
+    it('keeps slim items while a submission waits (pack), and records them as record() does', async () => {
+      const s = open();
+      await s.migrate();
+      const items = Array.from({ length: 150 }, (_, n) => ({
+        ...makeItem({ fingerprint: `fp-p${n % 100}`, signal: { occurrenceKey: `kp${n}`, annotations: { description: 'x'.repeat(2000) } } }),
+        normalizedMessage: 'normalized',
+      }));
+      const chunks = s.pack(items);
+      assert.deepEqual(chunks.map((c) => c.count), [64, 64, 22]);
+      const held = chunks.flatMap((c) => (c as unknown as { items: typeof items }).items);
+      assert.ok(held.every((i) => Object.keys(i.signal.annotations).length === 0 && i.normalizedMessage === ''), 'what no store writes is not kept');
+      const results = await s.recordPacked(chunks);
+      assert.deepEqual(results.map((r) => r.outcome), [...Array(100).fill('new-group'), ...Array(50).fill('new-occurrence')]);
+      const group = await s.getGroup(results[0].groupId);
+      assert.equal(group?.count, 2);
+      assert.equal(group?.message, items[0].signal.message);
+    });
+
     it('read-only mode sees the writer\'s commits and refuses every write', async () => {
       const writer = open();
       await writer.migrate();

@@ -6,7 +6,7 @@ import type { Pool } from 'pg';
 import { AppError } from '../../domain/errors.ts';
 import type {
   AlikeSkip, AlikeSkipped, AuditEntry, DecidedRequest, ErrorGroup, ErrorGroupDetail, GroupQuery, GuardHistory, GuardHistoryQuery, HistoryQuery, NewAuditEntry, RecordItem, RecordResult,
-  RemediationRequest, Settings, Stats, Store, StoreChange,
+  PackedItems, RemediationRequest, Settings, Stats, Store, StoreChange,
 } from '../types.ts';
 import { assertMigrated, migrate } from './migrations.ts';
 import { decodeChange, NOTIFY_CHANNEL } from './notify-payload.ts';
@@ -15,6 +15,7 @@ import type { Delivery, DeliveryQuery, DeliveryResult, NotificationEvent, Outbox
 import * as o from './outbox.ts';
 import * as q from './queries.ts';
 import { prepareBatch, recordBatch } from './record.ts';
+import { packSlim, unpackSlim } from '../slim.ts';
 import * as r from './remediation.ts';
 import { loopStore, type LoopStore } from '../loop.ts';
 import { notify } from './notify-payload.ts';
@@ -127,6 +128,19 @@ export class PostgresStore implements Store {
 
   migrate(): Promise<void> {
     return this.readOnly ? assertMigrated(this.#pool, 'store.url') : migrate(this.#pool, this.#retry, 'store.url');
+  }
+
+  /**
+   * Slim items while a submission waits for its batch and that batch's round trips (src/store/slim.ts):
+   * a waiting alert otherwise kept its description twice more on the heap, long enough under load to
+   * reach the old generation (issue #12).
+   */
+  pack(items: RecordItem[]): PackedItems[] {
+    return packSlim(items);
+  }
+
+  recordPacked(chunks: PackedItems[]): Promise<RecordResult[]> {
+    return this.record(unpackSlim(chunks));
   }
 
   record(items: RecordItem[]): Promise<RecordResult[]> {
