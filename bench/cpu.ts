@@ -1,6 +1,6 @@
 // CPU time per alert, by thread (issue #12). On this 2-core machine every target shares the cores
-// with wrk, so a rate is mostly what the cores allow: CPU time per alert says where it goes, and it
-// holds up on a busy machine far better than a rate does. Read from Linux /proc (10 ms ticks): a
+// with wrk, so a rate is mostly what the cores allow: CPU time per alert says where it goes (it moves
+// with a busy machine too: contended cores run slower). Read from Linux /proc (10 ms ticks): a
 // process's total, and per thread by its name. Kube Sentinel names its store threads (sqlite-*, see
 // src/store/sqlite/threaded.ts); V8's helpers (parallel GC, compilers) are V8Worker, libuv's pool is
 // libuv-worker.
@@ -37,7 +37,10 @@ export function sampleCpu(pid: number): CpuSample {
   return { total: parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).ms, byThread };
 }
 
-/** µs of CPU per alert between two samples; threads that ended count in the total and in 'other'. */
+/**
+ * µs of CPU per alert between two samples. A thread that ended meanwhile takes its time out of its
+ * kind (which can then show less than it used) into 'other': the process total is always right.
+ */
 export interface CpuPerAlert {
   total: number;
   byThread: Map<string, number>;
@@ -70,12 +73,13 @@ export function threadsText(xs: CpuPerAlert[]): string {
     .filter(([, v]) => v >= 1).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ');
 }
 
-/** CPU ms of each process now (its /proc stat); a process that is gone is left out. */
-export function processCpu(pids: Iterable<number>): Map<number, number> {
+/** CPU ms of each process now (its /proc stat) that is called `name`; one gone, or another program, is left out. */
+export function processCpu(pids: Iterable<number>, name: string): Map<number, number> {
   const out = new Map<number, number>();
   for (const pid of pids) {
     try {
-      out.set(pid, parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).ms);
+      const stat = parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      if (stat.name === name) out.set(pid, stat.ms);
     } catch {
       // gone
     }

@@ -48,7 +48,7 @@ function skipClass(p: string, i: number): number {
 
 /**
  * A case-insensitive literal is ASCII (literalsOf) and is looked for with a JS regex flagged `i`
- * (without `u`): for ASCII letters that folds exactly as RE2 does, apart from ſ and K (mayMatch). It
+ * (without `u`): for ASCII letters that folds exactly as RE2 does, apart from ſ and K (prefilterVerdict). It
  * used to be looked for in a lower-cased copy of the text, about 1 KB of garbage per alert (#12).
  */
 type Literal = { readonly whole: boolean } & (
@@ -176,6 +176,10 @@ function literalsOf(p: string, ci: boolean, depth = 0): Literal[] | null {
 
 /** Derive the prefilter of an RE2 pattern, or null when none can be derived safely. */
 export function derivePrefilter(pattern: string): Prefilter | null {
+  // \Q…\E quotes brackets and bars the scanners here would take for syntax (a group seeming to end
+  // early, an alternative split inside one); a lone surrogate is one code unit here but a code point
+  // to RE2, so includes() could find it inside a pair. Neither is worth reasoning about.
+  if (pattern.includes('\\Q') || !pattern.isWellFormed()) return null;
   let p = pattern;
   let ci = false;
   const flags = /^\(\?([imsU]+)\)/.exec(p);

@@ -269,9 +269,10 @@ export interface Store extends OutboxStore {
   /** How many record() calls may run at once (the group committer's batches in flight); absent: 1. */
   readonly recordConcurrency?: number;
   /**
-   * Optional, for a store whose record() copies items to another thread: pack() turns a submission
-   * into whole chunks on arrival, recordPacked() records a batch of them as record() would. Items then
-   * wait for their batch off the JS heap, not copied and promoted by every scavenge (issue #12).
+   * Optional: pack() turns a submission into whole chunks on arrival, recordPacked() records a batch
+   * of them as record() would. The threaded SQLite store serializes them, so items wait for their batch
+   * off the JS heap; the PostgreSQL store keeps slim items (src/store/slim.ts). Either way a waiting
+   * submission holds only what the store writes, not copied and promoted by every scavenge (issue #12).
    */
   pack?(items: RecordItem[]): PackedItems[];
   recordPacked?(chunks: PackedItems[]): Promise<RecordResult[]>;

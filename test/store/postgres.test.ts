@@ -26,6 +26,7 @@ describe('PostgresStore', function () {
   describeStoreContract('postgres', async (opts) => {
     const db = await dbs.create({ migrated: true });
     const store = new PostgresStore({ url: db.url, ...opts, poolMax: 4 });
+    store.record = (items) => store.recordPacked(store.pack(items)); // the group committer's path (slim items)
     return { store, cleanup: async () => { await store.close(); await db.drop(); } };
   });
 
@@ -67,24 +68,6 @@ describe('PostgresStore', function () {
       await c.end();
       await assert.rejects(writer.migrate(), /schema version 99 is newer/);
       await assert.rejects(open({ readOnly: true }).migrate(), /schema version 99 is newer/);
-    });
-
-    it('keeps slim items while a submission waits (pack), and records them as record() does', async () => {
-      const s = open();
-      await s.migrate();
-      const items = Array.from({ length: 150 }, (_, n) => ({
-        ...makeItem({ fingerprint: `fp-p${n % 100}`, signal: { occurrenceKey: `kp${n}`, annotations: { description: 'x'.repeat(2000) } } }),
-        normalizedMessage: 'normalized',
-      }));
-      const chunks = s.pack(items);
-      assert.deepEqual(chunks.map((c) => c.count), [64, 64, 22]);
-      const held = chunks.flatMap((c) => (c as unknown as { items: typeof items }).items);
-      assert.ok(held.every((i) => Object.keys(i.signal.annotations).length === 0 && i.normalizedMessage === ''), 'what no store writes is not kept');
-      const results = await s.recordPacked(chunks);
-      assert.deepEqual(results.map((r) => r.outcome), [...Array(100).fill('new-group'), ...Array(50).fill('new-occurrence')]);
-      const group = await s.getGroup(results[0].groupId);
-      assert.equal(group?.count, 2);
-      assert.equal(group?.message, items[0].signal.message);
     });
 
     it('read-only mode sees the writer\'s commits and refuses every write', async () => {
@@ -143,7 +126,6 @@ describe('PostgresStore', function () {
       assert.deepEqual(again.map((r) => r.outcome), nasty.map(() => 'redelivery'), 'every key was read back and matched');
       assert.deepEqual(again.map((r) => r.groupId), first.map((r) => r.groupId));
     });
-
 
     it('an unreachable or closed database is store_unavailable (HTTP 503), quickly', async () => {
       const gone = new PostgresStore({ url: 'postgres://postgres@127.0.0.1:1/none', maxOccurrences: 5, connectTimeoutMs: 1000 });
