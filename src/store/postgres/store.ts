@@ -140,10 +140,14 @@ export class PostgresStore implements Store {
   }
 
   recordPacked(chunks: PackedItems[]): Promise<RecordResult[]> {
-    return this.record(unpackSlim(chunks));
+    return this.#record(unpackSlim(chunks));
   }
 
   record(items: RecordItem[]): Promise<RecordResult[]> {
+    return this.#record(items);
+  }
+
+  #record(items: RecordItem[]): Promise<RecordResult[]> {
     if (items.length === 0 && !this.readOnly) return Promise.resolve([]);
     // The batch's advisory locks and its read ride with BEGIN (src/store/postgres/record.ts).
     const seen = this.#seen;
