@@ -21,6 +21,11 @@ function parseStat(line: string): { name: string; ms: number } {
   return { name: line.slice(line.indexOf('(') + 1, close), ms: (Number(f[11]) + Number(f[12])) * 10 };
 }
 
+/** CPU time (user + system) the process has used, in ms. */
+export function cpuMs(pid: number): number {
+  return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).ms;
+}
+
 export function sampleCpu(pid: number): CpuSample {
   const byThread = new Map<string, number>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
@@ -34,7 +39,7 @@ export function sampleCpu(pid: number): CpuSample {
     const kind = KINDS[name] ?? (name.startsWith('sqlite-') ? name : 'other');
     byThread.set(kind, (byThread.get(kind) ?? 0) + ms);
   }
-  return { total: parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).ms, byThread };
+  return { total: cpuMs(pid), byThread };
 }
 
 /**
@@ -59,6 +64,13 @@ export function perAlert(before: CpuSample, after: CpuSample, alerts: number): C
   const total = after.total - before.total;
   byThread.set('other', us(total - named));
   return { total: us(total), byThread };
+}
+
+/** CPU per alert of the process at pid over `measure`, which resolves with how many alerts it sent. */
+export async function costOf(pid: number, measure: () => Promise<number>): Promise<CpuPerAlert> {
+  const before = sampleCpu(pid);
+  const alerts = await measure();
+  return perAlert(before, sampleCpu(pid), alerts);
 }
 
 const median = (xs: number[]): number => {

@@ -15,7 +15,7 @@ import { PostgresStore } from '../src/store/postgres/store.ts';
 import type { RecordItem } from '../src/store/types.ts';
 import { TestDatabases } from '../test/ha/pg.ts';
 import { ROOT } from '../test/support/proc.ts';
-import { cpuMs } from './sidebyside.ts';
+import { cpuMs } from './cpu.ts';
 
 const GROUPS = Number(process.argv[2] ?? 20_000);
 const sample = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/prometheus-v2-alerts.json'), 'utf8'));

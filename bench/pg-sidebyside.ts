@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { INGEST_TOKEN, startServer, type ServerProc } from '../test/support/server-proc.ts';
 import type { TestDatabases } from '../test/ha/pg.ts';
 import { DEBIAN_ALERTMANAGER, startAlertmanager } from './alertmanager.ts';
-import { type CpuPerAlert, cpuSince, perAlert, processCpu, sampleCpu, sumPerAlert, threadsText } from './cpu.ts';
+import { costOf, type CpuPerAlert, cpuSince, perAlert, processCpu, sampleCpu, sumPerAlert, threadsText } from './cpu.ts';
 import { LOADS, range, WRK, type Load } from './sidebyside.ts';
 import { alertScript, runWrk, type WrkResult } from './wrk.ts';
 
@@ -143,9 +143,10 @@ export async function pgSideBySide(opts: {
         };
         const runAm = async () => {
           const script = alertScript(dir, { token: INGEST_TOKEN, batch: r.load.batch, same: r.load.same, path: '/api/v2/alerts', description: opts.description, tag: `am${tag}` });
-          const before = sampleCpu(am.proc.child.pid!);
-          ref = await runWrk(`${am.url}/api/v2/alerts`, { script, seconds: opts.seconds, ...WRK });
-          r.amCpu.push(perAlert(before, sampleCpu(am.proc.child.pid!), ref.rps * opts.seconds * r.load.batch));
+          r.amCpu.push(await costOf(am.proc.child.pid!, async () => {
+            ref = await runWrk(`${am.url}/api/v2/alerts`, { script, seconds: opts.seconds, ...WRK });
+            return ref.rps * opts.seconds * r.load.batch;
+          }));
         };
         for (const step of round % 2 === 0 ? [runKs, runAm] : [runAm, runKs]) await step();
         const amAlerts = ref!.rps * r.load.batch;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { ROOT, freePort, start, waitFor } from '../test/support/proc.ts';
 import { INGEST_TOKEN, startServer } from '../test/support/server-proc.ts';
 import { DEBIAN_ALERTMANAGER, startAlertmanager } from './alertmanager.ts';
-import { type CpuPerAlert, perAlert, sampleCpu, threadsText } from './cpu.ts';
+import { costOf, cpuMs, type CpuPerAlert, threadsText } from './cpu.ts';
 import { alertScript, runWrk, type WrkResult } from './wrk.ts';
 
 export interface Load {
@@ -30,12 +30,6 @@ export const WRK = { threads: 2, connections: 64 } as const;
 export function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
-}
-
-/** CPU time (user + system) the process has used, in ms (Linux /proc; 10 ms ticks). */
-export function cpuMs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10;
 }
 
 /**
@@ -122,12 +116,7 @@ export async function sideBySide(opts: { pki: { certFile: string; keyFile: strin
         const { batch, same } = r.load;
         const script = alertScript(dir, { token: INGEST_TOKEN, batch, path: '/api/v2/alerts', description: opts.description, tag: `r${round}`, same });
         const run = async (url: string): Promise<WrkResult> => runWrk(`${url}/api/v2/alerts`, { script, seconds: opts.seconds, ...WRK });
-        // CPU per alert of the process at pid, over `measure` (alerts: the run's rate × its length).
-        const costOf = async (pid: number, measure: () => Promise<WrkResult>): Promise<CpuPerAlert> => {
-          const before = sampleCpu(pid);
-          const w = await measure();
-          return perAlert(before, sampleCpu(pid), w.rps * opts.seconds * batch);
-        };
+        const alerts = (w: WrkResult): number => w.rps * opts.seconds * batch;
         const got: Record<'ks' | 'am', WrkResult | undefined> = { ks: undefined, am: undefined };
         let catchUp = 0;
         let idle = 0;
@@ -135,18 +124,18 @@ export async function sideBySide(opts: { pki: { certFile: string; keyFile: strin
           r.cpu.ks.push(await costOf(ks.proc.child.pid!, async () => {
             got.ks = await run(ks.url);
             catchUp = await indexCaughtUp(join(ks.dir, 'ks.db'));
-            return got.ks;
+            return alerts(got.ks);
           }));
           idle = await untilIdle(ks.proc.child.pid!);
         };
-        const runAm = async () => { r.cpu.am.push(await costOf(am.proc.child.pid!, async () => (got.am = await run(am.url)))); };
+        const runAm = async () => { r.cpu.am.push(await costOf(am.proc.child.pid!, async () => alerts(got.am = await run(am.url)))); };
         // Alternate who goes first, so neither always inherits the other's leftovers (GC, page cache).
         for (const step of round % 2 === 0 ? [runKs, runAm] : [runAm, runKs]) await step();
         r.settled.push((got.ks!.rps * opts.seconds / (opts.seconds + catchUp)) / got.am!.rps);
         r.catchUp.push(catchUp);
         r.idle.push(idle);
         let b!: WrkResult;
-        r.cpu.bare.push(await costOf(bare.child.pid!, async () => (b = await run(`https://127.0.0.1:${barePort}`))));
+        r.cpu.bare.push(await costOf(bare.child.pid!, async () => alerts(b = await run(`https://127.0.0.1:${barePort}`))));
         r.ks.push(got.ks!.rps * batch);
         r.am.push(got.am!.rps * batch);
         r.bare.push(b.rps * batch);

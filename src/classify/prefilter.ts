@@ -90,11 +90,15 @@ const unparsedEscape = (n: string | undefined): boolean => n === undefined || 'Q
 /** Characters that end a literal run without being part of it. */
 const RUN_BREAKS = new Set(['.', '^', '$', ')']);
 
-/** Longest mandatory literal run of one alternative (groups, classes and quantified chars break runs). */
-function longestRun(p: string): string | null {
+/**
+ * Longest mandatory literal run of one alternative (groups, classes and quantified chars break runs),
+ * and whether nothing broke it: then the alternative is that literal and nothing else.
+ */
+function longestRun(p: string): { run: string; whole: boolean } | null {
   let best = '';
   let run = '';
-  const endRun = () => { if (run.length > best.length) best = run; run = ''; };
+  let whole = true;
+  const endRun = () => { if (run.length > best.length) best = run; run = ''; whole = false; };
   for (let i = 0; i < p.length; i++) {
     const c = p[i];
     if (QUANTIFIERS.has(c)) {
@@ -119,32 +123,12 @@ function longestRun(p: string): string | null {
       run += c;
     }
   }
+  if (whole) return { run, whole };
   endRun();
-  return best;
+  return { run: best, whole: false };
 }
 
 const GROUP_OPEN = /^\((?:\?([a-zA-Z]*)(?:-([a-zA-Z]*))?:|\?P?<[A-Za-z_][A-Za-z0-9_]*>)?/;
-
-/** Characters with a meaning in RE2 syntax (outside a class) when not escaped. */
-const SYNTAX = new Set('.^$()[]{}*+?|'.split(''));
-
-/** The text an alternative matches when it is plain characters and punctuation escapes only; else null. */
-function pureLiteral(alt: string): string | null {
-  let text = '';
-  for (let i = 0; i < alt.length; i++) {
-    const c = alt[i];
-    if (c === '\\') {
-      const n = alt[++i];
-      if (n === undefined || !LITERAL_ESCAPES.has(n)) return null;
-      text += n;
-    } else if (SYNTAX.has(c)) {
-      return null;
-    } else {
-      text += c;
-    }
-  }
-  return text;
-}
 
 /** One literal per alternative (recursing into an alternative that is a whole group); null if any has none. */
 function literalsOf(p: string, ci: boolean, depth = 0): Literal[] | null {
@@ -163,12 +147,12 @@ function literalsOf(p: string, ci: boolean, depth = 0): Literal[] | null {
       out.push(...inner);
       continue;
     }
-    const run = longestRun(alt);
-    if (run === null || run.length < MIN_LITERAL) return null;
+    const found = longestRun(alt);
+    if (found === null || found.run.length < MIN_LITERAL) return null;
+    const { run, whole } = found;
     // Case-insensitive literals must be ASCII: only then are the fold exceptions below complete.
     if (ci && /[^\x00-\x7f]/.test(run)) return null;
-    // The whole alternative is this literal: an occurrence of it is a match of the pattern.
-    const whole = pureLiteral(alt) === run;
+    // A whole alternative that is this literal: an occurrence of it is a match of the pattern.
     out.push(ci ? { text: run.toLowerCase(), ci, whole, re: new RegExp(run.replace(REGEX_SYNTAX, '\\$&'), 'i') } : { text: run, ci, whole });
   }
   return out;

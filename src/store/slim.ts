@@ -28,11 +28,11 @@ export function slim(item: RecordItem): RecordItem {
 }
 
 /** Items per chunk: a batch (500 items) is filled to within one chunk of its size. */
-export const CHUNK_ITEMS = 64;
+const CHUNK_ITEMS = 64;
 
-/** Store.pack() of a store that records on this thread: slim items, in chunks of at most CHUNK_ITEMS. */
-export type SlimChunk = PackedItems & { readonly items: RecordItem[] };
+type SlimChunk = PackedItems & { readonly items: RecordItem[] };
 
+/** Slim items in chunks of at most CHUNK_ITEMS: Store.pack() of the PostgreSQL store, and what the threaded SQLite store serializes. */
 export function packSlim(items: readonly RecordItem[]): SlimChunk[] {
   const chunks: SlimChunk[] = [];
   for (let i = 0; i < items.length; i += CHUNK_ITEMS) {

@@ -22,7 +22,6 @@ export function msOrNull(n: number | null): number | null {
   return n === null || !Number.isFinite(n) ? null : ms(n);
 }
 
-
 /**
  * A string literal for SQL text, as pg's escapeLiteral() writes it: quotes doubled, and where there is
  * a backslash, an E'' literal with backslashes doubled. pg builds its result one character at a time,

@@ -2,7 +2,7 @@
 // postMessage structured-clones every string it is given, so what the store never writes stays here.
 import { deserialize, serialize } from 'node:v8';
 import type { PackedItems, RecordItem } from '../types.ts';
-import { CHUNK_ITEMS, slim } from '../slim.ts';
+import { packSlim, slim } from '../slim.ts';
 
 export function toWire(items: readonly RecordItem[]): RecordItem[] {
   return items.map(slim);
@@ -21,15 +21,10 @@ const SERIALIZE_FROM = 16;
  */
 export type PackedChunk = PackedItems & ({ readonly bytes: Uint8Array } | { readonly items: RecordItem[] });
 
-/** Store.pack() of the threaded store: chunks of at most CHUNK_ITEMS slim items. */
+/** Store.pack() of the threaded store: packSlim()'s chunks, serialized. */
 export function pack(items: readonly RecordItem[]): PackedChunk[] {
   if (items.length < SERIALIZE_FROM) return [{ count: items.length, items: items.map(slim) }];
-  const chunks: PackedChunk[] = [];
-  for (let i = 0; i < items.length; i += CHUNK_ITEMS) {
-    const part = items.slice(i, i + CHUNK_ITEMS).map(slim);
-    chunks.push({ count: part.length, bytes: serialize(part) });
-  }
-  return chunks;
+  return packSlim(items).map((c) => ({ count: c.count, bytes: serialize(c.items) }));
 }
 
 /** On the store thread: the items of a batch of chunks, in order. */
