@@ -7,7 +7,7 @@ import { AppError, LoadError } from '../../src/domain/errors.ts';
 import { PostgresStore, type PostgresStoreOptions } from '../../src/store/postgres/store.ts';
 import { SCHEMA_VERSION } from '../../src/store/postgres/migrations.ts';
 import { createPool, transaction, watchStalls, type Tx } from '../../src/store/postgres/session.ts';
-import { arrayText, textArray } from '../../src/store/postgres/sanitize.ts';
+import { arrayText, textArray } from '../../src/store/postgres/record.ts';
 import type { RecordItem, StoreChange } from '../../src/store/types.ts';
 import { postgresAvailable, TestDatabases, type TestDatabase } from '../ha/pg.ts';
 import { requireComponent, waitFor } from '../support/proc.ts';

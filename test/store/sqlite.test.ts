@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { AppError, LoadError } from '../../src/domain/errors.ts';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
+import { getGroup } from '../../src/store/sqlite/queries.ts';
+import { Statements } from '../../src/store/sqlite/statements.ts';
 import { MIGRATIONS, migrateTo } from '../../src/store/sqlite/migrations.ts';
 import { claimCandidates } from '../../src/store/claim-order-schema.ts';
 import { describeStoreContract } from './contract.ts';
@@ -145,6 +147,36 @@ describe('SqliteStore (file behaviour)', () => {
     assert.deepEqual(after?.occurrences.map((o) => [o.message, o.labels]), [['new text', { v: '2' }], ['old text', { v: '1' }]]);
     assert.deepEqual(after?.why, makeItem().classification.reason);
     await s.close();
+  });
+
+  it('a detail read is one snapshot: a batch committed between its statements lends no text to older occurrences', async () => {
+    const writer = open();
+    await writer.migrate();
+    const item = (key: string, message: string, v: string) => makeItem({ fingerprint: 'fp', signal: { occurrenceKey: key, message, labels: { v } } });
+    const [r] = await writer.record([item('k1', 'first', '1')]);
+    // The reader's connection; the writer commits a batch that changes the group's text just before the
+    // occurrences are read (SqliteStore.record() runs and commits synchronously).
+    const db = new DatabaseSync(path, { readOnly: true });
+    let raced = false;
+    const racy = new (class extends Statements {
+      override get(sql: string) {
+        if (!raced && sql.includes('FROM occurrences')) {
+          raced = true;
+          void writer.record([item('k2', 'second', '2')]);
+        }
+        return super.get(sql);
+      }
+    })({ db });
+    try {
+      const seen = getGroup(racy, r.groupId, 5);
+      assert.ok(raced);
+      assert.deepEqual([seen?.message, seen?.occurrences.map((o) => [o.message, o.labels.v])], ['first', [['first', '1']]]);
+      const now = getGroup(new Statements({ db }), r.groupId, 5);
+      assert.deepEqual(now?.occurrences.map((o) => [o.message, o.labels.v]), [['second', '2'], ['first', '1']]);
+    } finally {
+      db.close();
+      await writer.close();
+    }
   });
 
   it('expiry and the remediation claim walk their indexes: no full scan, no sort of the backlog', () => {

@@ -140,13 +140,8 @@ CREATE TABLE settings (
 // V7: the remediation claim walks an index in claim order (src/store/claim-order-schema.ts).
 // V8: group totals kept by triggers for listings and statistics (src/store/postgres/totals-schema.ts).
 // V9: new groups about one target share its queued remediation request (src/store/request-sharing.ts).
-// V10: occurrences "as the group" (src/store/occurrence-text.ts). Rows written before keep their own
-// text, so nothing is converted. The version keeps older releases away (they would not keep the
-// invariant); the check holds writers to the marker: labels '' only with message ''. NOT VALID: the
-// rows already there cannot break it, and a check of them would scan the table under an exclusive lock.
-const AS_GROUP_SCHEMA = `ALTER TABLE occurrences ADD CONSTRAINT occurrences_as_group CHECK (labels <> '' OR message = '') NOT VALID`;
 const MIGRATIONS: readonly string[] = [V1, OUTBOX_SCHEMA, LOOP_SCHEMA, SEARCH_SCHEMA, SEARCH_TABLE_SCHEMA, SEARCH_OPTIN_SCHEMA, CLAIM_ORDER_SCHEMA, TOTALS_SCHEMA,
-  SHARED_REQUEST_SCHEMA, AS_GROUP_SCHEMA];
+  SHARED_REQUEST_SCHEMA];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 // pg_advisory_xact_lock(int, int) keys; the two-argument form never collides with the bigint keys

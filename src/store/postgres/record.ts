@@ -12,22 +12,20 @@
 // Round trips (issue #12: at one alert per batch they, not the rows, were the cost, and on a small
 // machine each one is CPU on both ends, not only latency): BEGIN with the advisory locks and the read
 // of groups and keys (and of the shareable requests for the batch's pods); [the pending requests of
-// existing groups that want an action]; [the old text for occurrences "as the group" whose group's
-// text changes]; one statement with every write; [trimming occurrences past the cap]; NOTIFY with
-// COMMIT. Three for a typical batch, where there were thirteen.
-import { createHash, hash } from 'node:crypto';
+// existing groups that want an action]; one statement with every write; [trimming occurrences past
+// the cap]; NOTIFY with COMMIT. Three for a typical batch, where there were thirteen.
+import { createHash } from 'node:crypto';
 import type { KnownOccurrence } from '../../dedup/decide.ts';
 import type { GroupStatus } from '../../domain/types.ts';
 import type { RecordItem, RecordResult } from '../types.ts';
-import { type BatchPlan, type ExistingGroup, keyId, mayWantRemediation, planBatch, wantsRemediation } from '../plan.ts';
+import { type ExistingGroup, keyId, mayWantRemediation, planBatch, wantsRemediation } from '../plan.ts';
 import { eventsForChanges } from '../outbox.ts';
-import { type GroupText, groupText, occurrenceText } from '../occurrence-text.ts';
 import {
   keepsOwn, OWN_COLUMNS, type OwnRequest, ownRequest, type OwnRow, planRequests, requestIdOf, rowTarget, SHAREABLE, targetKey, targetOf,
   type WantingGroup,
 } from '../request-sharing.ts';
 import { notifyAtCommit } from './notify-payload.ts';
-import { arrayText, ms, msOrNull, text, textArray } from './sanitize.ts';
+import { literal, ms, msOrNull, text } from './sanitize.ts';
 import { rows, type Tx } from './session.ts';
 
 export interface RecordContext {
@@ -52,27 +50,42 @@ function lockStatement(fingerprints: readonly string[]): string {
   return `SELECT count(pg_advisory_xact_lock(k)) FROM unnest('{${keys.join(',')}}'::bigint[]) AS k`;
 }
 
-// Occurrences "as the group" (src/store/occurrence-text.ts). Which groups' text changes is decided
-// here, not in SQL: the read returns a hash of each existing group's text, compared with the text the
-// batch writes, and KEEP_OLD_TEXT runs for those groups only (none in a storm of new alerts, or of
-// re-sends with unchanged text). Labels are JSON object text, which ends where its braces close, so
-// labels followed by message cannot be split two ways.
-const TEXT_HASH = "encode(sha256(convert_to(labels || message, 'UTF8')), 'hex')";
+const ESCAPED = /[\\"]/g;
 
-/** The hash TEXT_HASH computes, of the text a group is written with. */
-function textHash(labels: string, message: string): string {
-  return hash('sha256', labels + message, 'hex');
+/**
+ * An array's text form, which PostgreSQL reads for any array type: strings double-quoted with `"` and
+ * `\` escaped by `\` (only where there is one), numbers as they are, null as NULL. The write's
+ * parameters go in this form instead of as JS arrays: pg converts those element by element, checking
+ * each one's type and escaping every string in two passes, on the event loop that serves HTTP
+ * (issue #12). Built by one join, so the text is flat from the start: a string grown by `+=` is a
+ * chain of pieces that pg's byteLength() then copied once more, and both outlived the round trip
+ * into the old generation (issue #12: about a third of a replica's promoted bytes under 64-alert posts).
+ */
+export function arrayText(values: readonly unknown[]): string {
+  if (values.length === 0) return '{}';
+  const parts = new Array<string>(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) parts[i] = 'NULL';
+    else if (typeof v === 'number') parts[i] = String(v);
+    else {
+      const t = String(v);
+      parts[i] = `"${t.includes('"') || t.includes('\\') ? t.replace(ESCAPED, '\\$&') : t}"`;
+    }
+  }
+  // The braces go on the first and last parts: wrapping the joined text would make it a chain again.
+  parts[0] = `{${parts[0]}`;
+  parts[parts.length - 1] += '}';
+  return parts.join(',');
 }
 
 /**
- * Before their group's text changes, its "as the group" rows take the old text: the groups of $1, the
- * ones whose text the batch changes. A statement of its own, sent only when there are such groups and
- * before the write (which then changes the text): planned for the ids and the table as they are. As a
- * part of the named write, the plan PostgreSQL kept from the first batches scanned the whole table
- * on every batch (3.5 ms at 20k rows, with no ids at all).
+ * A text[] literal: the array's text form, quoted as a string literal by pg. The read rides in
+ * BEGIN's simple-protocol round trip, which carries no parameters.
  */
-export const KEEP_OLD_TEXT = `UPDATE occurrences o SET message = eg.message, labels = eg.labels
-  FROM error_groups eg WHERE eg.id = ANY($1::bigint[]) AND o.group_id = eg.id AND o.labels = ''`;
+export function textArray(values: readonly string[]): string {
+  return `${literal(arrayText(values))}::text[]`;
+}
 
 // The batch's groups (locked, fingerprint order) and its known occurrence keys, in one statement after
 // the locks: rows tagged 'g' carry a group, rows tagged 'k' an occurrence key. Planned per batch, with
@@ -80,7 +93,7 @@ export const KEEP_OLD_TEXT = `UPDATE occurrences o SET message = eg.message, lab
 // one probe of the primary key (LATERAL … LIMIT 1 keeps it a probe): at tens of thousands of keys the
 // planner otherwise hashed the whole table for a few hundred lookups.
 const readStatement = (fingerprints: readonly string[], keyFingerprints: readonly string[], keys: readonly string[]): string => `WITH g AS (
-    SELECT id, fingerprint, status, resolved_at, expires_at, priority, ${TEXT_HASH} AS text_hash FROM error_groups
+    SELECT id, fingerprint, status, resolved_at, expires_at, priority FROM error_groups
     WHERE fingerprint = ANY(${textArray(fingerprints)}) ORDER BY fingerprint FOR UPDATE
   ), k AS (
     SELECT k.fingerprint, k.key, k.seen_count, k.state
@@ -88,9 +101,9 @@ const readStatement = (fingerprints: readonly string[], keyFingerprints: readonl
     CROSS JOIN LATERAL (SELECT fingerprint, key, seen_count, state FROM occurrence_keys
       WHERE fingerprint = u.fingerprint AND key = u.key LIMIT 1) AS k
   )
-  SELECT 'g' AS t, id, fingerprint, status, resolved_at, expires_at, priority, text_hash, NULL AS key, NULL::bigint AS seen_count FROM g
+  SELECT 'g' AS t, id, fingerprint, status, resolved_at, expires_at, priority, NULL AS key, NULL::bigint AS seen_count FROM g
   UNION ALL
-  SELECT 'k', NULL, fingerprint, state, NULL, NULL, NULL, NULL, key, seen_count FROM k`;
+  SELECT 'k', NULL, fingerprint, state, NULL, NULL, NULL, key, seen_count FROM k`;
 
 // Every write of the batch in one statement (one round trip, planned once per connection as a named
 // statement): the group upsert's RETURNING gives the ids the other parts join on by fingerprint. Parts
@@ -283,42 +296,20 @@ export function prepareBatch(input: readonly RecordItem[], seen: (key: string) =
 }
 
 type ReadRow = { t: 'g' | 'k'; id: number; fingerprint: string; status: GroupStatus; resolved_at: number | null;
-  expires_at: number | null; priority: ExistingGroup['priority']; text_hash: string; key: string; seen_count: number };
+  expires_at: number | null; priority: ExistingGroup['priority']; key: string; seen_count: number };
 
-/**
- * The batch's groups that exist (with their text's hash, by fingerprint) and the occurrence keys
- * already seen: the read's rows from BEGIN's round trip.
- */
+/** The batch's groups that exist and the occurrence keys already seen: the read's rows from BEGIN's round trip. */
 function readExisting(rows: readonly ReadRow[]) {
   const existing = new Map<string, ExistingGroup>();
-  const hashes = new Map<string, string>();
   const known = new Map<string, KnownOccurrence>();
   for (const r of rows) {
     if (r.t === 'g') {
       existing.set(r.fingerprint, { id: r.id, fingerprint: r.fingerprint, status: r.status, resolved_at: r.resolved_at, expires_at: r.expires_at, priority: r.priority });
-      hashes.set(r.fingerprint, r.text_hash);
     } else {
       known.set(keyId(r.fingerprint, r.key), { seenCount: r.seen_count, state: r.status });
     }
   }
-  return { existing, hashes, known };
-}
-
-/**
- * The batch's group texts, and the ids of the groups that existed with another text: those whose
- * "as the group" occurrences must keep the old one (the write's `kept`).
- */
-function groupTexts(changes: BatchPlan['changes'], existing: ReadonlyMap<string, ExistingGroup>, hashes: ReadonlyMap<string, string>) {
-  const texts = new Map<string, GroupText>();
-  const changed: number[] = [];
-  for (const c of changes) {
-    const s = c.latest.signal;
-    const t = groupText(text(s.message), s.labels);
-    texts.set(c.fingerprint, t);
-    const old = hashes.get(c.fingerprint);
-    if (old !== undefined && old !== textHash(t.labels, t.message)) changed.push(existing.get(c.fingerprint)!.id);
-  }
-  return { texts, changed };
+  return { existing, known };
 }
 
 /** Records a prepared batch in a transaction that began with its `begin` statements (tx.begun). */
@@ -327,10 +318,9 @@ export async function recordBatch(tx: Tx, ctx: RecordContext, batch: PreparedBat
   if (items.length === 0) return [];
   const read = tx.begun?.at(batch.shares ? -2 : -1);
   if (!read) throw new Error('recordBatch: the transaction did not begin with the batch\'s read');
-  const { existing, hashes, known } = readExisting(read.rows as ReadRow[]);
+  const { existing, known } = readExisting(read.rows as ReadRow[]);
 
   const plan = planBatch(items, existing, known);
-  const { texts, changed: textChanged } = groupTexts(plan.changes, existing, hashes);
   const wants = plan.decisions.map((d, i) => wantsRemediation(items[i], d));
 
   const requests = await queueRequests(tx, items, wants, existing, batch.shares ? tx.begun!.at(-1)!.rows as SharedRow[] : null);
@@ -350,10 +340,9 @@ export async function recordBatch(tx: Tx, ctx: RecordContext, batch: PreparedBat
   const params = [
     ...pad(columns(plan.changes, (c) => {
       const { signal: s, classification: cls } = c.latest;
-      const t = texts.get(c.fingerprint)!;
       return [c.fingerprint, s.alertFingerprint === null ? null : text(s.alertFingerprint), text(s.source),
-        text(cls.priority), cls.rule === null ? null : text(cls.rule), c.status, text(s.title), t.message,
-        text(s.namespace), text(s.pod), text(s.container), text(c.latest.workload), t.labels,
+        text(cls.priority), cls.rule === null ? null : text(cls.rule), c.status, text(s.title), text(s.message),
+        text(s.namespace), text(s.pod), text(s.container), text(c.latest.workload), JSON.stringify(s.labels),
         c.countDelta, c.firstSeen, c.lastSeen, c.resolvedAt, c.expiresAt, JSON.stringify(cls.reason),
         cls.remediation?.action ?? null];
     }), 20),
@@ -361,16 +350,13 @@ export async function recordBatch(tx: Tx, ctx: RecordContext, batch: PreparedBat
     ...pad(columns(plan.keys, (k) => [k.fingerprint, k.key, k.seenCount, k.state, k.lastSeen]), 5),
     ...pad(columns(occurring, (i) => {
       const { signal: s, receivedAt, fingerprint } = items[i];
-      // Text equal to the group's is stored as '' ("as the group", migration V10): the common case.
-      const [message, labels] = occurrenceText(text(s.message), s.labels, texts.get(fingerprint)!);
-      return [fingerprint, receivedAt, text(s.channel), message, plan.decisions[i].countDelta, labels];
+      return [fingerprint, receivedAt, text(s.channel), text(s.message), plan.decisions[i].countDelta, JSON.stringify(s.labels)];
     }), 6),
     arrayText([...minutes.keys()]), arrayText([...minutes.values()]),
     ...pad(columns(retarget, (r) => [r.id, ...r.target]), 9),
     ...pad(columns(fresh, (f) => [f.fingerprint, ...f.target, f.dueAt]), 10),
     arrayText(retarget.map((r) => (r.shared ? 1 : 0))), arrayText(fresh.map((f) => (f.shared ? 1 : 0))), arrayText(requests.nowShared),
   ];
-  if (textChanged.length > 0) await tx.query(KEEP_OLD_TEXT, [arrayText(textChanged)]);
   const groups = new Map<string, { id: number; count: number }>();
   const created = new Map<number, number>();
   type WriteRow = { t: 'g' | 'r'; id: number; fingerprint: string | null; count: number };

@@ -1,7 +1,6 @@
-// Values on their way to PostgreSQL. It refuses two things SQLite stores happily: NUL characters in
-// text and numbers outside bigint. Both can arrive in sender data, and a refused value fails the whole
-// batch — every caller in it would get 503 and retry the same poison forever. So they are neutralised
-// before they are sent. Literals and array text forms are written here too, without pg's helpers.
+// PostgreSQL refuses two things SQLite stores happily: NUL characters in text and numbers outside
+// bigint. Both can arrive in sender data, and a refused value fails the whole batch — every caller in
+// it would get 503 and retry the same poison forever. So they are neutralised before they are sent.
 
 const NUL = /\u0000/g;
 
@@ -32,41 +31,4 @@ export function msOrNull(n: number | null): number | null {
 export function literal(s: string): string {
   const quoted = `'${s.includes("'") ? s.replaceAll("'", "''") : s}'`;
   return s.includes('\\') ? ` E${quoted.replaceAll('\\', '\\\\')}` : quoted;
-}
-
-const ESCAPED = /[\\"]/g;
-
-/**
- * An array's text form, which PostgreSQL reads for any array type: strings double-quoted with `"` and
- * `\` escaped by `\` (only where there is one), numbers as they are, null as NULL. The write's
- * parameters go in this form instead of as JS arrays: pg converts those element by element, checking
- * each one's type and escaping every string in two passes, on the event loop that serves HTTP
- * (issue #12). Built by one join, so the text is flat from the start: a string grown by `+=` is a
- * chain of pieces that pg's byteLength() then copied once more, and both outlived the round trip
- * into the old generation (issue #12: about a third of a replica's promoted bytes under 64-alert posts).
- */
-export function arrayText(values: readonly unknown[]): string {
-  if (values.length === 0) return '{}';
-  const parts = new Array<string>(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v === null || v === undefined) parts[i] = 'NULL';
-    else if (typeof v === 'number') parts[i] = String(v);
-    else {
-      const t = String(v);
-      parts[i] = `"${t.includes('"') || t.includes('\\') ? t.replace(ESCAPED, '\\$&') : t}"`;
-    }
-  }
-  // The braces go on the first and last parts: wrapping the joined text would make it a chain again.
-  parts[0] = `{${parts[0]}`;
-  parts[parts.length - 1] += '}';
-  return parts.join(',');
-}
-
-/**
- * A text[] literal: the array's text form, quoted as a string literal by pg. The read rides in
- * BEGIN's simple-protocol round trip, which carries no parameters.
- */
-export function textArray(values: readonly string[]): string {
-  return `${literal(arrayText(values))}::text[]`;
 }

@@ -63,17 +63,25 @@ function searchListing(stmts: Statements, w: { sql: string; params: Array<string
   return { groups: [], total };
 }
 
+/**
+ * One group with its newest occurrences and its audit, read in one transaction: an occurrence stored
+ * "as the group" (V6) takes its text from the group row, so both must come from the same snapshot. On
+ * the reader's connection each statement would otherwise see the commits made since the one before,
+ * and an occurrence could be shown with the text of the group's next batch.
+ */
 export function getGroup(stmts: Statements, id: number, occurrences: number): ErrorGroupDetail | null {
-  const row = one<GroupRow>(stmts.get(`SELECT ${GROUP_COLUMNS} FROM error_groups WHERE id = ?`), id);
-  if (!row) return null;
-  const occ = all<OccurrenceRow>(
-    stmts.get('SELECT at, channel, message, count, labels FROM occurrences WHERE group_id = ? ORDER BY id DESC LIMIT ?'),
-    id, Math.max(0, Math.floor(occurrences)),
-  );
-  const audit = all<AuditRow>(
-    stmts.get(`SELECT ${auditColumns} FROM audit WHERE group_id = ? ORDER BY at DESC, id DESC LIMIT 100`), id,
-  );
-  return toGroupDetail({ ...row, why: resolveWhy(stmts, row.why) }, occ, audit);
+  return stmts.deferred(() => {
+    const row = one<GroupRow>(stmts.get(`SELECT ${GROUP_COLUMNS} FROM error_groups WHERE id = ?`), id);
+    if (!row) return null;
+    const occ = all<OccurrenceRow>(
+      stmts.get('SELECT at, channel, message, count, labels FROM occurrences WHERE group_id = ? ORDER BY id DESC LIMIT ?'),
+      id, Math.max(0, Math.floor(occurrences)),
+    );
+    const audit = all<AuditRow>(
+      stmts.get(`SELECT ${auditColumns} FROM audit WHERE group_id = ? ORDER BY at DESC, id DESC LIMIT 100`), id,
+    );
+    return toGroupDetail({ ...row, why: resolveWhy(stmts, row.why) }, occ, audit);
+  });
 }
 
 export function stats(stmts: Statements, now: number): Stats {

@@ -6,7 +6,6 @@ import type { GroupStatus } from '../../domain/types.ts';
 import { type ExistingGroup, keyId, planBatch, wantsRemediation } from '../plan.ts';
 import type { RecordItem, RecordResult } from '../types.ts';
 import { eventsForChanges } from '../outbox.ts';
-import { type GroupText, groupText, occurrenceText } from '../occurrence-text.ts';
 import {
   keepsOwn, OWN_COLUMNS, ownRequest, type OwnRow, planRequests, requestIdOf, SHAREABLE, targetKey, targetOf, type WantingGroup,
 } from '../request-sharing.ts';
@@ -124,14 +123,14 @@ export function recordBatch(stmts: Statements, items: RecordItem[], ctx: RecordC
 
   // 2. Group upserts in fingerprint order, so concurrent writers (PostgreSQL) lock rows alike. The
   // group takes the newest item's text; `why` is stored once per distinct reason (migration V6).
-  const texts = new Map<string, GroupText>();
+  const groupText = new Map<string, { message: string; labels: string; labelsOf: object }>();
   const groupRows = changes.map((c): SQLInputValue[] => {
     const { signal, classification: cls } = c.latest;
-    const t = groupText(signal.message, signal.labels);
-    texts.set(c.fingerprint, t);
+    const labels = JSON.stringify(signal.labels);
+    groupText.set(c.fingerprint, { message: signal.message, labels, labelsOf: signal.labels });
     return [existing.get(c.fingerprint)?.id ?? null, c.fingerprint, signal.alertFingerprint, signal.source, cls.priority, cls.rule, c.status,
       signal.title, signal.message, signal.namespace, signal.pod, signal.container, c.latest.workload,
-      t.labels, c.countDelta, c.firstSeen, c.lastSeen, c.resolvedAt, c.expiresAt,
+      labels, c.countDelta, c.firstSeen, c.lastSeen, c.resolvedAt, c.expiresAt,
       reasons.ref(stmts, JSON.stringify(cls.reason)), cls.remediation?.action ?? null];
   });
   const groups = new Map<string, { id: number; count: number }>();
@@ -158,8 +157,10 @@ export function recordBatch(stmts: Statements, items: RecordItem[], ctx: RecordC
     if (d.countDelta > 0) {
       const s = item.signal;
       // Text equal to the group's is stored as '' ("as the group", migration V6): the common case.
-      const [message, labels] = occurrenceText(s.message, s.labels, texts.get(item.fingerprint)!);
-      occurrenceRows.push([groupId, item.receivedAt, s.channel, message, d.countDelta, labels]);
+      const g = groupText.get(item.fingerprint)!;
+      const labels = s.labels === g.labelsOf ? g.labels : JSON.stringify(s.labels);
+      const same = s.message === g.message && labels === g.labels;
+      occurrenceRows.push([groupId, item.receivedAt, s.channel, same ? '' : s.message, d.countDelta, same ? '' : labels]);
       grown.add(groupId);
       const minute = Math.floor(item.receivedAt / 60_000);
       minutes.set(minute, (minutes.get(minute) ?? 0) + d.countDelta);
