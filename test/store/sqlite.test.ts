@@ -149,7 +149,7 @@ describe('SqliteStore (file behaviour)', () => {
     await s.close();
   });
 
-  it('a detail read is one snapshot: a batch committed between its statements lends no text to older occurrences', async () => {
+  it('a detail read is one snapshot: a batch committed between its statements shows no newer occurrence with the older text', async () => {
     const writer = open();
     await writer.migrate();
     const item = (key: string, message: string, v: string) => makeItem({ fingerprint: 'fp', signal: { occurrenceKey: key, message, labels: { v } } });
@@ -157,19 +157,18 @@ describe('SqliteStore (file behaviour)', () => {
     // The reader's connection; the writer commits a batch that changes the group's text just before the
     // occurrences are read (SqliteStore.record() runs and commits synchronously).
     const db = new DatabaseSync(path, { readOnly: true });
-    let raced = false;
+    db.exec('PRAGMA query_only = ON'); // as the store's reader connection
+    let raced: Promise<unknown> | null = null;
     const racy = new (class extends Statements {
       override get(sql: string) {
-        if (!raced && sql.includes('FROM occurrences')) {
-          raced = true;
-          void writer.record([item('k2', 'second', '2')]);
-        }
+        if (!raced && sql.includes('FROM occurrences')) raced = writer.record([item('k2', 'second', '2')]);
         return super.get(sql);
       }
     })({ db });
     try {
       const seen = getGroup(racy, r.groupId, 5);
       assert.ok(raced);
+      await raced;
       assert.deepEqual([seen?.message, seen?.occurrences.map((o) => [o.message, o.labels.v])], ['first', [['first', '1']]]);
       const now = getGroup(new Statements({ db }), r.groupId, 5);
       assert.deepEqual(now?.occurrences.map((o) => [o.message, o.labels.v]), [['second', '2'], ['first', '1']]);
@@ -196,13 +195,14 @@ describe('SqliteStore (file behaviour)', () => {
     }
   });
 
-  it('refuses a database written by a newer schema', async () => {
+  it('refuses a database written by a newer schema, as a writer and read-only alike', async () => {
     const db = new DatabaseSync(path);
     db.exec('PRAGMA user_version = 99');
     db.close();
-    const s = open();
-    await assert.rejects(s.migrate(), /schema version 99 is newer/);
-    await s.close();
+    for (const s of [open(), open({ readOnly: true })]) {
+      await assert.rejects(s.migrate(), /schema version 99 is newer than this release understands/);
+      await s.close();
+    }
   });
 
   it('storage failures surface as store_unavailable (HTTP 503)', async () => {

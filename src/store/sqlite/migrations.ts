@@ -166,15 +166,17 @@ function currentVersion(db: DatabaseSync): number {
   return row.user_version;
 }
 
+function tooNew(file: string, version: number): LoadError {
+  return new LoadError(file, [{
+    path: 'store.path',
+    message: `schema version ${version} is newer than this release understands (${SCHEMA_VERSION}); upgrade kube-sentinel`,
+  }]);
+}
+
 /** Brings the schema to SCHEMA_VERSION; refuses a database written by a newer release. */
 export function migrate(db: DatabaseSync, file: string): void {
   upgrade(db, SCHEMA_VERSION, (from) => {
-    if (from > SCHEMA_VERSION) {
-      throw new LoadError(file, [{
-        path: 'store.path',
-        message: `schema version ${from} is newer than this release understands (${SCHEMA_VERSION}); upgrade kube-sentinel`,
-      }]);
-    }
+    if (from > SCHEMA_VERSION) throw tooNew(file, from);
   });
 }
 
@@ -218,6 +220,7 @@ function upgrade(db: DatabaseSync, to: number, check: (from: number) => void): v
 /** A read-only session cannot migrate; it can only insist the writer already did. */
 export function assertMigrated(db: DatabaseSync, file: string): void {
   const v = currentVersion(db);
+  if (v > SCHEMA_VERSION) throw tooNew(file, v);
   if (v !== SCHEMA_VERSION) {
     throw new LoadError(file, [{
       path: 'store.path',

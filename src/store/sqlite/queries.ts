@@ -67,7 +67,7 @@ function searchListing(stmts: Statements, w: { sql: string; params: Array<string
  * One group with its newest occurrences and its audit, read in one transaction: an occurrence stored
  * "as the group" (V6) takes its text from the group row, so both must come from the same snapshot. On
  * the reader's connection each statement would otherwise see the commits made since the one before,
- * and an occurrence could be shown with the text of the group's next batch.
+ * and an occurrence written after the group row was read could be shown with the group's older text.
  */
 export function getGroup(stmts: Statements, id: number, occurrences: number): ErrorGroupDetail | null {
   return stmts.deferred(() => {
