@@ -74,11 +74,12 @@ async function measureCpu(url: string, servers: ServerProc[], measure: () => Pro
   const back1 = processCpu(new Set([...pg0.backends, ...pg1.backends]), 'postgres');
   const bg1 = processCpu(new Set([...pg0.background, ...pg1.background]), 'postgres');
   // A server on another host (KS_TEST_PG_URL) has no processes here to read: unknown, not zero.
-  const us = (ms: number): number => (back1.size === 0 ? Number.NaN : (ms * 1000) / (run.alerts * run.seconds));
+  const alerts = run.alerts * run.seconds;
+  const us = (ms: number): number => (back1.size === 0 ? Number.NaN : (ms * 1000) / alerts);
   return {
     run,
     cpu: {
-      replicas: sumPerAlert(pids.map((pid, i) => perAlert(own0[i], sampleCpu(pid), run.alerts * run.seconds))),
+      replicas: sumPerAlert(pids.map((pid, i) => perAlert(own0[i], sampleCpu(pid), alerts))),
       backends: us(cpuSince(back0, back1)),
       background: us(cpuSince(bg0, bg1)),
     },

@@ -23,7 +23,7 @@ export type PackedChunk = PackedItems & ({ readonly bytes: Uint8Array } | { read
 
 /** Store.pack() of the threaded store: packSlim()'s chunks, serialized. */
 export function pack(items: readonly RecordItem[]): PackedChunk[] {
-  if (items.length < SERIALIZE_FROM) return [{ count: items.length, items: items.map(slim) }];
+  if (items.length < SERIALIZE_FROM) return [{ count: items.length, items: toWire(items) }];
   return packSlim(items).map((c) => ({ count: c.count, bytes: serialize(c.items) }));
 }
 
