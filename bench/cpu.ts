@@ -112,3 +112,56 @@ export function sumPerAlert(xs: CpuPerAlert[]): CpuPerAlert {
   for (const x of xs) for (const [k, v] of x.byThread) byThread.set(k, (byThread.get(k) ?? 0) + v);
   return { total: xs.reduce((s, x) => s + x.total, 0), byThread };
 }
+
+/** The whole machine's CPU ticks so far (/proc/stat): idle (with I/O wait) and all. */
+export interface MachineTicks {
+  idle: number;
+  total: number;
+}
+
+export function machineTicks(): MachineTicks {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+  return { idle: f[3] + f[4], total: f.reduce((a, b) => a + b, 0) };
+}
+
+/** Share of the machine's CPU time that was idle between two readings. */
+export function idleShare(before: MachineTicks, after: MachineTicks): number {
+  const total = after.total - before.total;
+  return total > 0 ? (after.idle - before.idle) / total : NaN;
+}
+
+/** ns a thread has run, and waited runnable for a core, so far (/proc/…/schedstat). */
+export interface ThreadSched {
+  runNs: number;
+  waitNs: number;
+}
+
+/** The scheduler's totals of the process's thread named `name` (Node's main thread is MainThread); null if none. */
+export function threadSched(pid: number, name: string): ThreadSched | null {
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      if (readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() !== name) continue;
+      const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+      return { runNs: run, waitNs: wait };
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return null;
+}
+
+/**
+ * Over `measure`: the machine's idle share, and the shares of the wall time the process's main thread
+ * ran and waited runnable for a core (null without schedstat). A thread running or waiting nearly all
+ * the time is the limit, however idle the machine.
+ */
+export async function duringRun<T>(pid: number, measure: () => Promise<T>): Promise<{ value: T; idle: number; main: { running: number; waiting: number } | null }> {
+  const m0 = machineTicks();
+  const s0 = threadSched(pid, 'MainThread');
+  const t0 = process.hrtime.bigint();
+  const value = await measure();
+  const wallNs = Number(process.hrtime.bigint() - t0);
+  const s1 = threadSched(pid, 'MainThread');
+  const main = s0 && s1 ? { running: (s1.runNs - s0.runNs) / wallNs, waiting: (s1.waitNs - s0.waitNs) / wallNs } : null;
+  return { value, idle: idleShare(m0, machineTicks()), main };
+}

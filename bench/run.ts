@@ -8,7 +8,7 @@ import { loadGroups } from './groups.ts';
 import { testPki } from '../test/support/pki.ts';
 import { BUILT_MAIN, ROOT, freePort, start, waitFor, which } from '../test/support/proc.ts';
 import { INGEST_TOKEN, startServer } from '../test/support/server-proc.ts';
-import { cpuTable, rssMiB, sideBySide, sideBySideTable, WRK } from './sidebyside.ts';
+import { cpuTable, machineTable, rssMiB, sideBySide, sideBySideTable, WRK } from './sidebyside.ts';
 import { pgCpuTable, pgSideBySide, pgSideBySideTable, postgresDescription } from './pg-sidebyside.ts';
 import { postgresAvailable, TestDatabases } from '../test/ha/pg.ts';
 import { alertScript, runWrk } from './wrk.ts';
@@ -105,7 +105,8 @@ async function main() {
     const machine = `${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, `
       + `wrk -t${WRK.threads} -c${WRK.connections} -d${SECONDS}s, 1-minute load average ${loadBefore.toFixed(1)} before and ${loadavg()[0].toFixed(1)} after`;
     const cpuPerAlert = cpuTable(s);
-    console.log(`\n${machine}\n\n${table}\n\nCPU µs per alert:\n${cpuPerAlert}\n\nnon-2xx/socket errors: Kube Sentinel ${s.errors.ks}, Alertmanager ${s.errors.am}, bare ${s.errors.bare}`);
+    const busy = machineTable(s);
+    console.log(`\n${machine}\n\n${table}\n\nCPU µs per alert:\n${cpuPerAlert}\n\nThe machine during the runs:\n${busy}\n\nnon-2xx/socket errors: Kube Sentinel ${s.errors.ks}, Alertmanager ${s.errors.am}, bare ${s.errors.bare}`);
     writeSection(/## Side by side with Alertmanager \(npm run bench\)[\s\S]*?(?=\n## |$)/, `## Side by side with Alertmanager (npm run bench)\n\n`
       + `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}.\n`
       + 'Same wrk settings and the same ≈1.5 KB Prometheus-shaped bodies for every target, run back to back per load and round '
@@ -120,11 +121,17 @@ async function main() {
       + `New alerts carry a per-round tag, so every round's alerts are new to both. wrk non-2xx or socket errors: Kube Sentinel ${s.errors.ks}, `
       + `Alertmanager ${s.errors.am}, bare ${s.errors.bare}.\n\n${table}\n\n`
       + 'CPU time per alert in µs (user + system, from /proc; per thread by its name), from the same runs. wrk shares the two '
-      + 'cores with the server under test, so each rate above mostly follows from this cost. Kube Sentinel\'s is counted from the '
+      + 'cores with the server under test. Kube Sentinel\'s is counted from the '
       + 'start of its run until its search index caught up (the remediation decisions after that are not counted); `main` is '
       + 'HTTP, TLS, parsing, classification and fingerprints, `sqlite-store` the commits, `sqlite-indexer` the q= search index, '
       + '`sqlite-checkpt` the WAL checkpoints, `V8 helpers` V8\'s parallel garbage collection and compilers.\n\n'
-      + `${cpuPerAlert}\n`);
+      + `${cpuPerAlert}\n\n`
+      + 'The machine during the same wrk runs: its idle share under each target (/proc/stat), and the share of Kube Sentinel\'s '
+      + 'run that its HTTP thread (`main` above) spent running or runnable but waiting for a core (/proc/…/schedstat). '
+      + 'Alertmanager\'s Go runtime spreads its work over both cores and leaves the machine next to no idle time; where Kube '
+      + 'Sentinel leaves cores idle while its HTTP thread is busy nearly all the run, that one thread sets the rate, not the '
+      + 'CPU per alert.\n\n'
+      + `${busy}\n`);
   }
   if (ONLY.has('p')) await postgresSection(pki, cpu);
   if (!['a', 'b', 'c', 'd', 'e'].some((x) => ONLY.has(x))) return;

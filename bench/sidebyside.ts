@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { ROOT, freePort, start, waitFor } from '../test/support/proc.ts';
 import { INGEST_TOKEN, startServer } from '../test/support/server-proc.ts';
 import { DEBIAN_ALERTMANAGER, startAlertmanager } from './alertmanager.ts';
-import { costOf, cpuMs, type CpuPerAlert, threadsText } from './cpu.ts';
+import { costOf, cpuMs, type CpuPerAlert, duringRun, threadsText } from './cpu.ts';
 import { alertScript, runWrk, type WrkResult } from './wrk.ts';
 
 export interface Load {
@@ -88,6 +88,11 @@ export interface SideBySide {
   results: Array<{
     load: Load; bare: number[]; ks: number[]; am: number[]; ratio: number[]; settled: number[]; catchUp: number[]; idle: number[];
     cpu: { ks: CpuPerAlert[]; am: CpuPerAlert[]; bare: CpuPerAlert[] };
+    /**
+     * Over each wrk run: the machine's idle share under each target, and the shares of Kube Sentinel's
+     * run its HTTP (main) thread ran and waited runnable for a core (cpu.ts duringRun()).
+     */
+    machine: { ksIdle: number[]; amIdle: number[]; mainRunning: number[]; mainWaiting: number[] };
   }>;
   rss: { ks: number; am: number };
   errors: { ks: number; am: number; bare: number };
@@ -108,6 +113,7 @@ export async function sideBySide(opts: { pki: { certFile: string; keyFile: strin
   const am = await startAlertmanager(DEBIAN_ALERTMANAGER, opts.pki);
   const results: SideBySide['results'] = LOADS.map((load) => ({
     load, bare: [], ks: [], am: [], ratio: [], settled: [], catchUp: [], idle: [], cpu: { ks: [], am: [], bare: [] },
+    machine: { ksIdle: [], amIdle: [], mainRunning: [], mainWaiting: [] },
   }));
   const errors = { ks: 0, am: 0, bare: 0 };
   try {
@@ -122,13 +128,25 @@ export async function sideBySide(opts: { pki: { certFile: string; keyFile: strin
         let idle = 0;
         const runKs = async () => {
           r.cpu.ks.push(await costOf(ks.proc.child.pid!, async () => {
-            got.ks = await run(ks.url);
+            const during = await duringRun(ks.proc.child.pid!, () => run(ks.url));
+            got.ks = during.value;
+            r.machine.ksIdle.push(during.idle);
+            if (during.main) {
+              r.machine.mainRunning.push(during.main.running);
+              r.machine.mainWaiting.push(during.main.waiting);
+            }
             catchUp = await indexCaughtUp(join(ks.dir, 'ks.db'));
             return alerts(got.ks);
           }));
           idle = await untilIdle(ks.proc.child.pid!);
         };
-        const runAm = async () => { r.cpu.am.push(await costOf(am.proc.child.pid!, async () => alerts(got.am = await run(am.url)))); };
+        const runAm = async () => {
+          r.cpu.am.push(await costOf(am.proc.child.pid!, async () => {
+            const during = await duringRun(am.proc.child.pid!, () => run(am.url));
+            r.machine.amIdle.push(during.idle);
+            return alerts(got.am = during.value);
+          }));
+        };
         // Alternate who goes first, so neither always inherits the other's leftovers (GC, page cache).
         for (const step of round % 2 === 0 ? [runKs, runAm] : [runAm, runKs]) await step();
         r.settled.push((got.ks!.rps * opts.seconds / (opts.seconds + catchUp)) / got.am!.rps);
@@ -193,6 +211,25 @@ export function cpuTable(s: SideBySide): string {
   });
   return [
     `| load (${s.rounds} rounds, range) | bare node:https | Alertmanager | Kube Sentinel, its run until its search index caught up | Kube Sentinel by thread (median) | Alertmanager's CPU per alert ÷ Kube Sentinel's |`,
+    '| --- | --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
+}
+
+/**
+ * Why a rate is what it is, from the same runs: how much of the machine stayed idle under each target,
+ * and how much of Kube Sentinel's run its HTTP thread spent running or waiting for a core. A thread
+ * busy nearly all the time is the limit even with cores idle; a saturated machine is limited by CPU.
+ */
+export function machineTable(s: SideBySide): string {
+  const pct = (xs: number[]): string => (xs.length ? `${range(xs.map((x) => 100 * x))}%` : 'n/a');
+  const rows = s.results.map((r) => {
+    const m = r.machine;
+    const runnable = m.mainRunning.map((x, i) => x + m.mainWaiting[i]);
+    return `| ${r.load.name} | ${pct(m.amIdle)} | ${pct(m.ksIdle)} | ${pct(m.mainRunning)} | ${pct(m.mainWaiting)} | ${pct(runnable)} |`;
+  });
+  return [
+    `| load (${s.rounds} rounds, range) | machine idle, Alertmanager's run | machine idle, Kube Sentinel's run | Kube Sentinel's HTTP thread running | … waiting for a core | … either (busy) |`,
     '| --- | --- | --- | --- | --- | --- |',
     ...rows,
   ].join('\n');
