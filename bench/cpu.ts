@@ -1,6 +1,6 @@
 // CPU time per alert, by thread (issue #12). On this 2-core machine every target shares the cores
-// with wrk, so a rate is mostly what the cores allow: CPU time per alert says where it goes (it moves
-// with a busy machine too: contended cores run slower). Read from Linux /proc (10 ms ticks): a
+// with wrk: CPU time per alert says where the time goes (it moves with a busy machine too: contended
+// cores run slower), and duringRun() says whether the cores or one thread were the limit. From Linux /proc (10 ms ticks): a
 // process's total, and per thread by its name. Kube Sentinel names its store threads (sqlite-*, see
 // src/store/sqlite/threaded.ts); V8's helpers (parallel GC, compilers) are V8Worker, libuv's pool is
 // libuv-worker.
@@ -114,54 +114,50 @@ export function sumPerAlert(xs: CpuPerAlert[]): CpuPerAlert {
 }
 
 /** The whole machine's CPU ticks so far (/proc/stat): idle (with I/O wait) and all. */
-export interface MachineTicks {
+interface MachineTicks {
   idle: number;
   total: number;
 }
 
-export function machineTicks(): MachineTicks {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+function machineTicks(): MachineTicks {
+  // user nice system idle iowait irq softirq steal; guest time is already inside user and nice.
+  const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1, 9).map(Number);
   return { idle: f[3] + f[4], total: f.reduce((a, b) => a + b, 0) };
 }
 
-/** Share of the machine's CPU time that was idle between two readings. */
-export function idleShare(before: MachineTicks, after: MachineTicks): number {
+/** Share of the machine's CPU time that was idle (I/O wait included) between two readings. */
+function idleShare(before: MachineTicks, after: MachineTicks): number {
   const total = after.total - before.total;
   return total > 0 ? (after.idle - before.idle) / total : NaN;
 }
 
 /** ns a thread has run, and waited runnable for a core, so far (/proc/…/schedstat). */
-export interface ThreadSched {
+interface ThreadSched {
   runNs: number;
   waitNs: number;
 }
 
-/** The scheduler's totals of the process's thread named `name` (Node's main thread is MainThread); null if none. */
-export function threadSched(pid: number, name: string): ThreadSched | null {
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      if (readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() !== name) continue;
-      const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').trim().split(' ').map(Number);
-      return { runNs: run, waitNs: wait };
-    } catch {
-      // the thread ended meanwhile
-    }
+/** The scheduler's totals of the process's main thread (its thread id is the pid); null where the kernel keeps none. */
+function mainSched(pid: number): ThreadSched | null {
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+    return { runNs: run, waitNs: wait };
+  } catch {
+    return null;
   }
-  return null;
 }
 
 /**
- * Over `measure`: the machine's idle share, and the shares of the wall time the process's main thread
- * ran and waited runnable for a core (null without schedstat). A thread running or waiting nearly all
- * the time is the limit, however idle the machine.
+ * Over `measure`: the machine's idle share, and, when `pid` is given, the shares of the wall time that
+ * process's main thread ran and waited runnable for a core (null without schedstat).
  */
-export async function duringRun<T>(pid: number, measure: () => Promise<T>): Promise<{ value: T; idle: number; main: { running: number; waiting: number } | null }> {
+export async function duringRun<T>(measure: () => Promise<T>, pid?: number): Promise<{ value: T; idle: number; main: { running: number; waiting: number } | null }> {
   const m0 = machineTicks();
-  const s0 = threadSched(pid, 'MainThread');
+  const s0 = pid === undefined ? null : mainSched(pid);
   const t0 = process.hrtime.bigint();
   const value = await measure();
   const wallNs = Number(process.hrtime.bigint() - t0);
-  const s1 = threadSched(pid, 'MainThread');
+  const s1 = pid === undefined ? null : mainSched(pid);
   const main = s0 && s1 ? { running: (s1.runNs - s0.runNs) / wallNs, waiting: (s1.waitNs - s0.waitNs) / wallNs } : null;
   return { value, idle: idleShare(m0, machineTicks()), main };
 }

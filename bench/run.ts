@@ -126,11 +126,10 @@ async function main() {
       + 'HTTP, TLS, parsing, classification and fingerprints, `sqlite-store` the commits, `sqlite-indexer` the q= search index, '
       + '`sqlite-checkpt` the WAL checkpoints, `V8 helpers` V8\'s parallel garbage collection and compilers.\n\n'
       + `${cpuPerAlert}\n\n`
-      + 'The machine during the same wrk runs: its idle share under each target (/proc/stat), and the share of Kube Sentinel\'s '
-      + 'run that its HTTP thread (`main` above) spent running or runnable but waiting for a core (/proc/…/schedstat). '
-      + 'Alertmanager\'s Go runtime spreads its work over both cores and leaves the machine next to no idle time; where Kube '
-      + 'Sentinel leaves cores idle while its HTTP thread is busy nearly all the run, that one thread sets the rate, not the '
-      + 'CPU per alert.\n\n'
+      + 'The machine during the same wrk runs: its idle share under each target (/proc/stat, I/O wait counted as idle), and the '
+      + 'share of Kube Sentinel\'s run that its HTTP thread (`main` above) spent running or runnable but waiting for a core '
+      + '(/proc/…/schedstat). Where cores sit idle while that thread is running or queued for most of the run, the rate follows '
+      + 'that thread\'s own CPU per request and its waits for a core more than the process\'s total CPU per alert.\n\n'
       + `${busy}\n`);
   }
   if (ONLY.has('p')) await postgresSection(pki, cpu);
