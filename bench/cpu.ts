@@ -147,17 +147,34 @@ function mainSched(pid: number): ThreadSched | null {
   }
 }
 
+/** Shares of a run's wall time that a main thread ran and waited runnable for a core. */
+export interface MainShare {
+  running: number;
+  waiting: number;
+}
+
 /**
- * Over `measure`: the machine's idle share, and, when `pid` is given, the shares of the wall time that
- * process's main thread ran and waited runnable for a core (null without schedstat).
+ * Over `measure`: the machine's idle share, and for each process in `pids` the shares of the wall time
+ * its main thread ran and waited runnable for a core (a process without schedstat is left out).
  */
-export async function duringRun<T>(measure: () => Promise<T>, pid?: number): Promise<{ value: T; idle: number; main: { running: number; waiting: number } | null }> {
+export async function duringRun<T>(measure: () => Promise<T>, pids: readonly number[] = []): Promise<{ value: T; idle: number; main: MainShare[] }> {
   const m0 = machineTicks();
-  const s0 = pid === undefined ? null : mainSched(pid);
+  const s0 = pids.map(mainSched);
   const t0 = process.hrtime.bigint();
   const value = await measure();
   const wallNs = Number(process.hrtime.bigint() - t0);
-  const s1 = pid === undefined ? null : mainSched(pid);
-  const main = s0 && s1 ? { running: (s1.runNs - s0.runNs) / wallNs, waiting: (s1.waitNs - s0.waitNs) / wallNs } : null;
+  const main: MainShare[] = [];
+  pids.forEach((pid, i) => {
+    const before = s0[i];
+    const after = mainSched(pid);
+    if (before && after) main.push({ running: (after.runNs - before.runNs) / wallNs, waiting: (after.waitNs - before.waitNs) / wallNs });
+  });
   return { value, idle: idleShare(m0, machineTicks()), main };
+}
+
+/** The busiest of several main threads (running + waiting), or null for none. */
+export function busiest(xs: readonly MainShare[]): MainShare | null {
+  let best: MainShare | null = null;
+  for (const x of xs) if (!best || x.running + x.waiting > best.running + best.waiting) best = x;
+  return best;
 }

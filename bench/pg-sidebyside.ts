@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { INGEST_TOKEN, startServer, type ServerProc } from '../test/support/server-proc.ts';
 import type { TestDatabases } from '../test/ha/pg.ts';
 import { DEBIAN_ALERTMANAGER, startAlertmanager } from './alertmanager.ts';
-import { costOf, type CpuPerAlert, cpuSince, perAlert, processCpu, sampleCpu, sumPerAlert, threadsText } from './cpu.ts';
-import { LOADS, range, WRK, type Load } from './sidebyside.ts';
+import { busiest, costOf, type CpuPerAlert, cpuSince, duringRun, perAlert, processCpu, sampleCpu, sumPerAlert, threadsText } from './cpu.ts';
+import { LOADS, percentRange, range, WRK, type Load } from './sidebyside.ts';
 import { alertScript, runWrk, type WrkResult } from './wrk.ts';
 
 /** `n` replicas of the built server with one role on one PostgreSQL database. */
@@ -89,7 +89,23 @@ async function measureCpu(url: string, servers: ServerProc[], measure: () => Pro
 /** 64 connections over `n` wrk processes: [22, 21, 21] for three. */
 const split = (n: number): number[] => Array.from({ length: n }, (_, i) => Math.floor(WRK.connections / n) + (i < WRK.connections % n ? 1 : 0));
 
-interface Run { alerts: number; p99: number; errors: number; seconds: number }
+interface Run { alerts: number; p99: number; errors: WrkErrors; seconds: number }
+
+/** What wrk counted as failed: non-2xx answers, socket errors, and of those its 2 s timeouts. */
+export interface WrkErrors { non2xx: number; socket: number; timeouts: number }
+
+const noErrors = (): WrkErrors => ({ non2xx: 0, socket: 0, timeouts: 0 });
+
+const wrkErrors = (r: WrkResult): WrkErrors => ({ non2xx: r.non2xx, socket: r.errors, timeouts: r.timeouts });
+
+function addErrors(to: WrkErrors, more: readonly WrkErrors[]): WrkErrors {
+  for (const e of more) {
+    to.non2xx += e.non2xx;
+    to.socket += e.socket;
+    to.timeouts += e.timeouts;
+  }
+  return to;
+}
 
 async function ingest(servers: ServerProc[], dir: string, load: Load, description: string, tag: string, seconds: number): Promise<Run> {
   const connections = split(servers.length);
@@ -104,7 +120,7 @@ async function ingest(servers: ServerProc[], dir: string, load: Load, descriptio
   return {
     alerts: runs.reduce((sum, r) => sum + r.rps * load.batch, 0),
     p99: Math.max(...runs.map((r) => r.p99ms)),
-    errors: runs.reduce((sum, r) => sum + r.non2xx + r.errors, 0),
+    errors: addErrors(noErrors(), runs.map(wrkErrors)),
     seconds,
   };
 }
@@ -113,8 +129,12 @@ export interface PgSideBySide {
   rounds: number;
   amVersion: string;
   /** Per load and topology: alerts/s per round for Kube Sentinel and the Alertmanager run next to it, and their CPU per alert. */
-  results: Array<{ load: Load; replicas: number; ks: number[]; am: number[]; ratio: number[]; p99: number[]; cpu: PgCpu[]; amCpu: CpuPerAlert[] }>;
-  errors: { ks: number; am: number };
+  results: Array<{
+    load: Load; replicas: number; ks: number[]; am: number[]; ratio: number[]; p99: number[]; cpu: PgCpu[]; amCpu: CpuPerAlert[];
+    /** Over the wrk runs: the machine's idle share under each target; the busiest replica's main thread (cpu.ts duringRun()). */
+    machine: { ksIdle: number[]; amIdle: number[]; running: number[]; waiting: number[] };
+  }>;
+  errors: { ks: WrkErrors; am: WrkErrors };
 }
 
 export async function pgSideBySide(opts: {
@@ -122,8 +142,10 @@ export async function pgSideBySide(opts: {
 }): Promise<PgSideBySide> {
   const dir = mkdtempSync(join(tmpdir(), 'ks-bench-pg-'));
   const am = await startAlertmanager(DEBIAN_ALERTMANAGER, opts.pki);
-  const results: PgSideBySide['results'] = [1, 3].flatMap((n) => LOADS.map((load) => ({ load, replicas: n, ks: [], am: [], ratio: [], p99: [], cpu: [], amCpu: [] })));
-  const errors = { ks: 0, am: 0 };
+  const results: PgSideBySide['results'] = [1, 3].flatMap((n) => LOADS.map((load) => ({
+    load, replicas: n, ks: [], am: [], ratio: [], p99: [], cpu: [], amCpu: [], machine: { ksIdle: [], amIdle: [], running: [], waiting: [] },
+  })));
+  const errors = { ks: noErrors(), am: noErrors() };
   try {
     for (let round = 0; round < opts.rounds; round++) {
       for (const r of results) {
@@ -134,7 +156,16 @@ export async function pgSideBySide(opts: {
           const db = await opts.dbs.create();
           const servers = await replicas(r.replicas, 'webhook', db.url);
           try {
-            const measured = await measureCpu(db.url, servers, () => ingest(servers, dir, r.load, opts.description, tag, opts.seconds));
+            const measured = await measureCpu(db.url, servers, async () => {
+              const during = await duringRun(() => ingest(servers, dir, r.load, opts.description, tag, opts.seconds), servers.map((s) => s.proc.child.pid!));
+              r.machine.ksIdle.push(during.idle);
+              const top = busiest(during.main);
+              if (top) {
+                r.machine.running.push(top.running);
+                r.machine.waiting.push(top.waiting);
+              }
+              return during.value;
+            });
             ks = measured.run;
             r.cpu.push(measured.cpu);
           } finally {
@@ -145,7 +176,9 @@ export async function pgSideBySide(opts: {
         const runAm = async () => {
           const script = alertScript(dir, { token: INGEST_TOKEN, batch: r.load.batch, same: r.load.same, path: '/api/v2/alerts', description: opts.description, tag: `am${tag}` });
           r.amCpu.push(await costOf(am.proc.child.pid!, async () => {
-            ref = await runWrk(`${am.url}/api/v2/alerts`, { script, seconds: opts.seconds, ...WRK });
+            const during = await duringRun(() => runWrk(`${am.url}/api/v2/alerts`, { script, seconds: opts.seconds, ...WRK }));
+            r.machine.amIdle.push(during.idle);
+            ref = during.value;
             return ref.rps * opts.seconds * r.load.batch;
           }));
         };
@@ -155,8 +188,8 @@ export async function pgSideBySide(opts: {
         r.am.push(amAlerts);
         r.ratio.push(ks!.alerts / amAlerts);
         r.p99.push(ks!.p99);
-        errors.ks += ks!.errors;
-        errors.am += ref!.non2xx + ref!.errors;
+        addErrors(errors.ks, [ks!.errors]);
+        addErrors(errors.am, [wrkErrors(ref!)]);
         console.log(`round ${round + 1} PostgreSQL, ${r.replicas} replica(s), ${r.load.name}: Kube Sentinel ${ks!.alerts.toFixed(0)} (p99 ${ks!.p99.toFixed(1)} ms), Alertmanager ${amAlerts.toFixed(0)} alerts/s; CPU µs/alert: ${cpuText(r.cpu.at(-1)!)}, Alertmanager ${r.amCpu.at(-1)!.total.toFixed(0)}`);
       }
     }
@@ -196,4 +229,25 @@ export function pgCpuTable(s: PgSideBySide): string {
     '| --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
   ].join('\n');
+}
+
+/** The machine during the same runs (sidebyside.ts machineTable()): with three replicas, the busiest one's main thread. */
+export function pgMachineTable(s: PgSideBySide): string {
+  const rows = s.results.map((r) => {
+    const m = r.machine;
+    const busy = m.running.map((x, i) => x + m.waiting[i]);
+    return `| ${r.load.name} | ${r.replicas} | ${percentRange(m.amIdle)} | ${percentRange(m.ksIdle)} | ${percentRange(m.running)} | ${percentRange(m.waiting)} | ${percentRange(busy)} |`;
+  });
+  return [
+    '| load | replicas | machine idle (with I/O wait), Alertmanager\'s run | the same, Kube Sentinel\'s run | the busiest replica\'s HTTP thread running | … waiting for a core | … either (busy) |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
+}
+
+/** "0", or "3 non-2xx and 26 socket errors (26 of them wrk's 2 s timeout)". */
+export function errorsText(e: WrkErrors): string {
+  if (e.non2xx + e.socket === 0) return '0';
+  const socket = e.socket ? `${e.socket} socket errors${e.timeouts ? ` (${e.timeouts} of them wrk's 2 s timeout)` : ''}` : '';
+  return [e.non2xx ? `${e.non2xx} non-2xx` : '', socket].filter(Boolean).join(' and ');
 }

@@ -9,7 +9,7 @@ import { testPki } from '../test/support/pki.ts';
 import { BUILT_MAIN, ROOT, freePort, start, waitFor, which } from '../test/support/proc.ts';
 import { INGEST_TOKEN, startServer } from '../test/support/server-proc.ts';
 import { cpuTable, machineTable, rssMiB, sideBySide, sideBySideTable, WRK } from './sidebyside.ts';
-import { pgCpuTable, pgSideBySide, pgSideBySideTable, postgresDescription } from './pg-sidebyside.ts';
+import { errorsText, pgCpuTable, pgMachineTable, pgSideBySide, pgSideBySideTable, postgresDescription } from './pg-sidebyside.ts';
 import { postgresAvailable, TestDatabases } from '../test/ha/pg.ts';
 import { alertScript, runWrk } from './wrk.ts';
 
@@ -23,7 +23,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'a,b,c,d,e,s,p').split(',').map((x) => x.trim()));
 /** Rounds of the PostgreSQL side-by-side (p): each is 12 runs of wrk and Alertmanager. */
 const PG_ROUNDS = Number(process.env.BENCH_PG_ROUNDS ?? 1);
-const skipped = { rps: NaN, p50ms: NaN, p99ms: NaN, non2xx: 0, errors: 0 };
+const skipped = { rps: NaN, p50ms: NaN, p99ms: NaN, non2xx: 0, errors: 0, timeouts: 0 };
 const sample = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/prometheus-v2-alerts.json'), 'utf8'));
 // Pad the description so one alert is ≈1.5 KB, like the captured Prometheus payload plus real-world labels.
 const description = `${sample[0].annotations.description} `.repeat(4).slice(0, 1100).replace(/"/g, "'");
@@ -77,18 +77,23 @@ async function postgresSection(pki: Awaited<ReturnType<typeof testPki>>, cpu: st
     const machine = `${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${version} on the same machine, `
       + `wrk -t${WRK.threads} -c${WRK.connections} -d${SECONDS}s, 1-minute load average ${loadBefore.toFixed(1)} before and ${loadavg()[0].toFixed(1)} after`;
     const cpuPerAlert = pgCpuTable(s);
-    console.log(`\n${machine}\n\n${table}\n\nCPU µs per alert:\n${cpuPerAlert}\n\nnon-2xx/socket errors: Kube Sentinel ${s.errors.ks}, Alertmanager ${s.errors.am}`);
+    const busy = pgMachineTable(s);
+    console.log(`\n${machine}\n\n${table}\n\nCPU µs per alert:\n${cpuPerAlert}\n\nThe machine during the runs:\n${busy}\n\nwrk errors: Kube Sentinel ${errorsText(s.errors.ks)}, Alertmanager ${errorsText(s.errors.am)}`);
     writeSection(/## Side by side with Alertmanager, PostgreSQL \(npm run bench\)[\s\S]*?(?=\n## |$)/, `## Side by side with Alertmanager, PostgreSQL (npm run bench)\n\n`
       + `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}.\n`
       + 'The same loads, wrk settings and bodies as the SQLite side by side. Kube Sentinel: the built `dist/main.js` as `role: webhook` '
       + 'replicas on one PostgreSQL database (a fresh one per load), a 200 only after the commit. One replica gets the 64 connections '
       + 'of two wrk threads; three replicas share them (22, 21 and 21 connections, one wrk process each, their own alerts) and their '
       + 'rates are summed. Replicas, wrk, PostgreSQL and Alertmanager share the same cores. Alertmanager runs next to every Kube '
-      + `Sentinel run, with the one-replica settings (they alternate who goes first per round). wrk non-2xx or socket errors: Kube Sentinel ${s.errors.ks}, `
-      + `Alertmanager ${s.errors.am}.\n\n${table}\n\n`
+      + `Sentinel run, with the one-replica settings (they alternate who goes first per round). wrk non-2xx or socket errors: Kube Sentinel ${errorsText(s.errors.ks)}, `
+      + `Alertmanager ${errorsText(s.errors.am)}.\n\n${table}\n\n`
       + 'CPU time per alert in µs, from the same runs (/proc): the replicas (by thread), the PostgreSQL backends that served the '
       + 'run\'s database, and the server\'s background processes, each read before and after the run; Alertmanager over its run.\n\n'
-      + `${cpuPerAlert}\n`);
+      + `${cpuPerAlert}\n\n`
+      + 'The machine during the same wrk runs, as in the SQLite side by side: its idle share under each target (I/O wait counted as '
+      + 'idle), and the share of Kube Sentinel\'s run that a replica\'s HTTP thread spent running or runnable but waiting for a core '
+      + '(with three replicas, the busiest one).\n\n'
+      + `${busy}\n`);
   } finally {
     await dbs.dispose();
   }

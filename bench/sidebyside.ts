@@ -98,6 +98,12 @@ export interface SideBySide {
   errors: { ks: number; am: number; bare: number };
 }
 
+/** "24–28%" from shares (0–1); what could not be read (NaN) is left out, "n/a" when nothing was. */
+export function percentRange(xs: number[]): string {
+  const ok = xs.filter(Number.isFinite);
+  return ok.length ? `${range(ok.map((x) => 100 * x))}%` : 'n/a';
+}
+
 export const range = (xs: number[], digits = 0): string => {
   const lo = Math.min(...xs);
   const hi = Math.max(...xs);
@@ -128,12 +134,12 @@ export async function sideBySide(opts: { pki: { certFile: string; keyFile: strin
         let idle = 0;
         const runKs = async () => {
           r.cpu.ks.push(await costOf(ks.proc.child.pid!, async () => {
-            const during = await duringRun(() => run(ks.url), ks.proc.child.pid!);
+            const during = await duringRun(() => run(ks.url), [ks.proc.child.pid!]);
             got.ks = during.value;
             r.machine.ksIdle.push(during.idle);
-            if (during.main) {
-              r.machine.mainRunning.push(during.main.running);
-              r.machine.mainWaiting.push(during.main.waiting);
+            for (const m of during.main) {
+              r.machine.mainRunning.push(m.running);
+              r.machine.mainWaiting.push(m.waiting);
             }
             catchUp = await indexCaughtUp(join(ks.dir, 'ks.db'));
             return alerts(got.ks);
@@ -221,10 +227,7 @@ export function cpuTable(s: SideBySide): string {
  * Sentinel's run its HTTP thread spent running or runnable but waiting for a core.
  */
 export function machineTable(s: SideBySide): string {
-  const pct = (xs: number[]): string => {
-    const ok = xs.filter(Number.isFinite);
-    return ok.length ? `${range(ok.map((x) => 100 * x))}%` : 'n/a';
-  };
+  const pct = percentRange;
   const rows = s.results.map((r) => {
     const m = r.machine;
     const runnable = m.mainRunning.map((x, i) => x + m.mainWaiting[i]);

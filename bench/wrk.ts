@@ -8,7 +8,10 @@ export interface WrkResult {
   p50ms: number;
   p99ms: number;
   non2xx: number;
+  /** Socket errors: connect, read, write and timeout. */
   errors: number;
+  /** Of those, requests wrk gave up on after its 2 s timeout. */
+  timeouts: number;
 }
 
 /**
@@ -72,6 +75,7 @@ export function runWrk(url: string, opts: { script: string; seconds: number; con
         p99ms: ms(/99%\s+([\d.]+)(us|ms|s)/),
         non2xx: num(/Non-2xx or 3xx responses:\s+(\d+)/) || 0,
         errors: (/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)?.slice(1).map(Number).reduce((a, b) => a + b, 0)) ?? 0,
+        timeouts: num(/Socket errors: .*timeout (\d+)/) || 0,
       });
     });
   });
