@@ -3,8 +3,9 @@
 // `role: webhook` replica and against three on one database, each run followed or preceded by
 // Alertmanager (memory only) with the same settings, alternating who goes first per round. Every load
 // gets a fresh database. With three replicas the 64 connections are split over three wrk processes,
-// one per replica, each sending its own alerts (wrk numbers alerts per process, so shared bodies would
-// collide and measure HA de-duplication rather than writing); their rates are summed.
+// one per replica, each sending its own alerts: the replica's number is in their alertname (the tag),
+// since wrk numbers alerts per process and a shared name would collide and measure HA de-duplication
+// rather than writing (as it did before the fifteenth round); their rates are summed.
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,7 +92,11 @@ const split = (n: number): number[] => Array.from({ length: n }, (_, i) => Math.
 
 interface Run { alerts: number; p99: number; errors: WrkErrors; seconds: number }
 
-/** What wrk counted as failed: non-2xx answers, socket errors, and of those its 2 s timeouts. */
+/**
+ * What wrk counted: non-2xx answers and socket errors. wrk's "timeout" socket errors are answers that
+ * came after its 2 s timeout: counted in the rate, left out of its latency percentiles (so a p99 is
+ * too low when they pass 1% of the requests).
+ */
 export interface WrkErrors { non2xx: number; socket: number; timeouts: number }
 
 const noErrors = (): WrkErrors => ({ non2xx: 0, socket: 0, timeouts: 0 });
@@ -112,7 +117,7 @@ async function ingest(servers: ServerProc[], dir: string, load: Load, descriptio
   const runs: WrkResult[] = await Promise.all(servers.map((s, i) => {
     const own = join(dir, `replica-${i}`);
     mkdirSync(own, { recursive: true });
-    const script = alertScript(own, { token: INGEST_TOKEN, batch: load.batch, same: load.same, path: '/api/v2/alerts', description: `replica ${i}: ${description}`, tag });
+    const script = alertScript(own, { token: INGEST_TOKEN, batch: load.batch, same: load.same, path: '/api/v2/alerts', description: `replica ${i}: ${description}`, tag: `${tag}r${i}` });
     // One replica gets exactly the SQLite side-by-side's settings; three share its 64 connections.
     const shape = servers.length === 1 ? WRK : { threads: 1, connections: connections[i] };
     return runWrk(`${s.url}/api/v2/alerts`, { script, seconds, ...shape });
@@ -190,7 +195,7 @@ export async function pgSideBySide(opts: {
         r.p99.push(ks!.p99);
         addErrors(errors.ks, [ks!.errors]);
         addErrors(errors.am, [wrkErrors(ref!)]);
-        console.log(`round ${round + 1} PostgreSQL, ${r.replicas} replica(s), ${r.load.name}: Kube Sentinel ${ks!.alerts.toFixed(0)} (p99 ${ks!.p99.toFixed(1)} ms), Alertmanager ${amAlerts.toFixed(0)} alerts/s; CPU µs/alert: ${cpuText(r.cpu.at(-1)!)}, Alertmanager ${r.amCpu.at(-1)!.total.toFixed(0)}`);
+        console.log(`round ${round + 1} PostgreSQL, ${r.replicas} replica(s), ${r.load.name}: Kube Sentinel ${ks!.alerts.toFixed(0)} (p99 ${ks!.p99.toFixed(1)} ms, wrk errors ${errorsText(ks!.errors)}), Alertmanager ${amAlerts.toFixed(0)} alerts/s; CPU µs/alert: ${cpuText(r.cpu.at(-1)!)}, Alertmanager ${r.amCpu.at(-1)!.total.toFixed(0)}`);
       }
     }
     return { rounds: opts.rounds, amVersion: am.version, results, errors };
@@ -245,9 +250,10 @@ export function pgMachineTable(s: PgSideBySide): string {
   ].join('\n');
 }
 
-/** "0", or "3 non-2xx and 26 socket errors (26 of them wrk's 2 s timeout)". */
+/** "0", or "3 non-2xx and 26 socket errors (26 of them answers after wrk's 2 s timeout)". */
 export function errorsText(e: WrkErrors): string {
   if (e.non2xx + e.socket === 0) return '0';
-  const socket = e.socket ? `${e.socket} socket errors${e.timeouts ? ` (${e.timeouts} of them wrk's 2 s timeout)` : ''}` : '';
+  const late = e.timeouts ? ` (${e.timeouts} of them answers after wrk's 2 s timeout, left out of its percentiles)` : '';
+  const socket = e.socket ? `${e.socket} socket error${e.socket === 1 ? '' : 's'}${late}` : '';
   return [e.non2xx ? `${e.non2xx} non-2xx` : '', socket].filter(Boolean).join(' and ');
 }

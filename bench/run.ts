@@ -85,7 +85,7 @@ async function postgresSection(pki: Awaited<ReturnType<typeof testPki>>, cpu: st
       + 'replicas on one PostgreSQL database (a fresh one per load), a 200 only after the commit. One replica gets the 64 connections '
       + 'of two wrk threads; three replicas share them (22, 21 and 21 connections, one wrk process each, their own alerts) and their '
       + 'rates are summed. Replicas, wrk, PostgreSQL and Alertmanager share the same cores. Alertmanager runs next to every Kube '
-      + `Sentinel run, with the one-replica settings (they alternate who goes first per round). wrk non-2xx or socket errors: Kube Sentinel ${errorsText(s.errors.ks)}, `
+      + `Sentinel run, with the one-replica settings (they alternate who goes first per round). wrk errors: Kube Sentinel ${errorsText(s.errors.ks)}, `
       + `Alertmanager ${errorsText(s.errors.am)}.\n\n${table}\n\n`
       + 'CPU time per alert in µs, from the same runs (/proc): the replicas (by thread), the PostgreSQL backends that served the '
       + 'run\'s database, and the server\'s background processes, each read before and after the run; Alertmanager over its run.\n\n'

@@ -10,7 +10,7 @@ export interface WrkResult {
   non2xx: number;
   /** Socket errors: connect, read, write and timeout. */
   errors: number;
-  /** Of those, requests wrk gave up on after its 2 s timeout. */
+  /** Of those, answers that came after wrk's 2 s timeout (counted in the rate, not in the percentiles). */
   timeouts: number;
 }
 
