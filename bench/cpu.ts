@@ -173,8 +173,30 @@ export async function duringRun<T>(measure: () => Promise<T>, pids: readonly num
 }
 
 /** The busiest of several main threads (running + waiting), or null for none. */
-export function busiest(xs: readonly MainShare[]): MainShare | null {
+function busiest(xs: readonly MainShare[]): MainShare | null {
   let best: MainShare | null = null;
   for (const x of xs) if (!best || x.running + x.waiting > best.running + best.waiting) best = x;
   return best;
+}
+
+/**
+ * What a side by side keeps of duringRun() per round: the machine's idle share under each target, and
+ * Kube Sentinel's HTTP (main) thread — with several replicas, the busiest one's.
+ */
+export interface MachineShares {
+  ksIdle: number[];
+  amIdle: number[];
+  running: number[];
+  waiting: number[];
+}
+
+export const noMachineShares = (): MachineShares => ({ ksIdle: [], amIdle: [], running: [], waiting: [] });
+
+/** Keeps one Kube Sentinel run of duringRun() (its `pids`: the replicas). */
+export function keepKsRun(m: MachineShares, during: { idle: number; main: MainShare[] }): void {
+  m.ksIdle.push(during.idle);
+  const top = busiest(during.main);
+  if (!top) return;
+  m.running.push(top.running);
+  m.waiting.push(top.waiting);
 }

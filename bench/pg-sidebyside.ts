@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { INGEST_TOKEN, startServer, type ServerProc } from '../test/support/server-proc.ts';
 import type { TestDatabases } from '../test/ha/pg.ts';
 import { DEBIAN_ALERTMANAGER, startAlertmanager } from './alertmanager.ts';
-import { busiest, costOf, type CpuPerAlert, cpuSince, duringRun, perAlert, processCpu, sampleCpu, sumPerAlert, threadsText } from './cpu.ts';
-import { LOADS, percentRange, range, WRK, type Load } from './sidebyside.ts';
+import { costOf, type CpuPerAlert, cpuSince, duringRun, keepKsRun, type MachineShares, noMachineShares, perAlert, processCpu, sampleCpu, sumPerAlert, threadsText } from './cpu.ts';
+import { LOADS, machineCells, range, WRK, type Load } from './sidebyside.ts';
 import { alertScript, runWrk, type WrkResult } from './wrk.ts';
 
 /** `n` replicas of the built server with one role on one PostgreSQL database. */
@@ -137,7 +137,7 @@ export interface PgSideBySide {
   results: Array<{
     load: Load; replicas: number; ks: number[]; am: number[]; ratio: number[]; p99: number[]; cpu: PgCpu[]; amCpu: CpuPerAlert[];
     /** Over the wrk runs: the machine's idle share under each target; the busiest replica's main thread (cpu.ts duringRun()). */
-    machine: { ksIdle: number[]; amIdle: number[]; running: number[]; waiting: number[] };
+    machine: MachineShares;
   }>;
   errors: { ks: WrkErrors; am: WrkErrors };
 }
@@ -148,7 +148,7 @@ export async function pgSideBySide(opts: {
   const dir = mkdtempSync(join(tmpdir(), 'ks-bench-pg-'));
   const am = await startAlertmanager(DEBIAN_ALERTMANAGER, opts.pki);
   const results: PgSideBySide['results'] = [1, 3].flatMap((n) => LOADS.map((load) => ({
-    load, replicas: n, ks: [], am: [], ratio: [], p99: [], cpu: [], amCpu: [], machine: { ksIdle: [], amIdle: [], running: [], waiting: [] },
+    load, replicas: n, ks: [], am: [], ratio: [], p99: [], cpu: [], amCpu: [], machine: noMachineShares(),
   })));
   const errors = { ks: noErrors(), am: noErrors() };
   try {
@@ -163,12 +163,7 @@ export async function pgSideBySide(opts: {
           try {
             const measured = await measureCpu(db.url, servers, async () => {
               const during = await duringRun(() => ingest(servers, dir, r.load, opts.description, tag, opts.seconds), servers.map((s) => s.proc.child.pid!));
-              r.machine.ksIdle.push(during.idle);
-              const top = busiest(during.main);
-              if (top) {
-                r.machine.running.push(top.running);
-                r.machine.waiting.push(top.waiting);
-              }
+              keepKsRun(r.machine, during);
               return during.value;
             });
             ks = measured.run;
@@ -238,11 +233,7 @@ export function pgCpuTable(s: PgSideBySide): string {
 
 /** The machine during the same runs (sidebyside.ts machineTable()): with three replicas, the busiest one's main thread. */
 export function pgMachineTable(s: PgSideBySide): string {
-  const rows = s.results.map((r) => {
-    const m = r.machine;
-    const busy = m.running.map((x, i) => x + m.waiting[i]);
-    return `| ${r.load.name} | ${r.replicas} | ${percentRange(m.amIdle)} | ${percentRange(m.ksIdle)} | ${percentRange(m.running)} | ${percentRange(m.waiting)} | ${percentRange(busy)} |`;
-  });
+  const rows = s.results.map((r) => `| ${r.load.name} | ${r.replicas} | ${machineCells(r.machine)} |`);
   return [
     '| load | replicas | machine idle (with I/O wait), Alertmanager\'s run | the same, Kube Sentinel\'s run | the busiest replica\'s HTTP thread running | … waiting for a core | … either (busy) |',
     '| --- | --- | --- | --- | --- | --- | --- |',

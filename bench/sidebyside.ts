@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { ROOT, freePort, start, waitFor } from '../test/support/proc.ts';
 import { INGEST_TOKEN, startServer } from '../test/support/server-proc.ts';
 import { DEBIAN_ALERTMANAGER, startAlertmanager } from './alertmanager.ts';
-import { costOf, cpuMs, type CpuPerAlert, duringRun, threadsText } from './cpu.ts';
+import { costOf, cpuMs, type CpuPerAlert, duringRun, keepKsRun, type MachineShares, noMachineShares, threadsText } from './cpu.ts';
 import { alertScript, runWrk, type WrkResult } from './wrk.ts';
 
 export interface Load {
@@ -92,14 +92,14 @@ export interface SideBySide {
      * Over each wrk run: the machine's idle share under each target, and the shares of Kube Sentinel's
      * run its HTTP (main) thread ran and waited runnable for a core (cpu.ts duringRun()).
      */
-    machine: { ksIdle: number[]; amIdle: number[]; mainRunning: number[]; mainWaiting: number[] };
+    machine: MachineShares;
   }>;
   rss: { ks: number; am: number };
   errors: { ks: number; am: number; bare: number };
 }
 
 /** "24–28%" from shares (0–1); what could not be read (NaN) is left out, "n/a" when nothing was. */
-export function percentRange(xs: number[]): string {
+function percentRange(xs: number[]): string {
   const ok = xs.filter(Number.isFinite);
   return ok.length ? `${range(ok.map((x) => 100 * x))}%` : 'n/a';
 }
@@ -119,7 +119,7 @@ export async function sideBySide(opts: { pki: { certFile: string; keyFile: strin
   const am = await startAlertmanager(DEBIAN_ALERTMANAGER, opts.pki);
   const results: SideBySide['results'] = LOADS.map((load) => ({
     load, bare: [], ks: [], am: [], ratio: [], settled: [], catchUp: [], idle: [], cpu: { ks: [], am: [], bare: [] },
-    machine: { ksIdle: [], amIdle: [], mainRunning: [], mainWaiting: [] },
+    machine: noMachineShares(),
   }));
   const errors = { ks: 0, am: 0, bare: 0 };
   try {
@@ -136,11 +136,7 @@ export async function sideBySide(opts: { pki: { certFile: string; keyFile: strin
           r.cpu.ks.push(await costOf(ks.proc.child.pid!, async () => {
             const during = await duringRun(() => run(ks.url), [ks.proc.child.pid!]);
             got.ks = during.value;
-            r.machine.ksIdle.push(during.idle);
-            for (const m of during.main) {
-              r.machine.mainRunning.push(m.running);
-              r.machine.mainWaiting.push(m.waiting);
-            }
+            keepKsRun(r.machine, during);
             catchUp = await indexCaughtUp(join(ks.dir, 'ks.db'));
             return alerts(got.ks);
           }));
@@ -227,15 +223,16 @@ export function cpuTable(s: SideBySide): string {
  * Sentinel's run its HTTP thread spent running or runnable but waiting for a core.
  */
 export function machineTable(s: SideBySide): string {
-  const pct = percentRange;
-  const rows = s.results.map((r) => {
-    const m = r.machine;
-    const runnable = m.mainRunning.map((x, i) => x + m.mainWaiting[i]);
-    return `| ${r.load.name} | ${pct(m.amIdle)} | ${pct(m.ksIdle)} | ${pct(m.mainRunning)} | ${pct(m.mainWaiting)} | ${pct(runnable)} |`;
-  });
+  const rows = s.results.map((r) => `| ${r.load.name} | ${machineCells(r.machine)} |`);
   return [
     `| load (${s.rounds} rounds, range) | machine idle (with I/O wait), Alertmanager's run | the same, Kube Sentinel's run | Kube Sentinel's HTTP thread running | … waiting for a core | … either (busy) |`,
     '| --- | --- | --- | --- | --- | --- |',
     ...rows,
   ].join('\n');
+}
+
+/** A machine table's cells (both side by sides): idle under Alertmanager and Kube Sentinel; its HTTP thread running, waiting, either. */
+export function machineCells(m: MachineShares): string {
+  const busy = m.running.map((x, i) => x + m.waiting[i]);
+  return [m.amIdle, m.ksIdle, m.running, m.waiting, busy].map(percentRange).join(' | ');
 }

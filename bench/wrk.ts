@@ -67,6 +67,8 @@ export function runWrk(url: string, opts: { script: string; seconds: number; con
         return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
       };
       const rps = num(/Requests\/sec:\s+([\d.]+)/);
+      // connect, read, write, timeout; wrk prints the line only when one is not zero.
+      const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)?.slice(1).map(Number) ?? [0, 0, 0, 0];
       // A run wrk could not summarise must not become a NaN in the table: say what it printed.
       if (Number.isNaN(rps)) return reject(new Error(`wrk printed no rate: ${out}`));
       resolve({
@@ -74,8 +76,8 @@ export function runWrk(url: string, opts: { script: string; seconds: number; con
         p50ms: ms(/50%\s+([\d.]+)(us|ms|s)/),
         p99ms: ms(/99%\s+([\d.]+)(us|ms|s)/),
         non2xx: num(/Non-2xx or 3xx responses:\s+(\d+)/) || 0,
-        errors: (/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)?.slice(1).map(Number).reduce((a, b) => a + b, 0)) ?? 0,
-        timeouts: num(/Socket errors: .*timeout (\d+)/) || 0,
+        errors: socket.reduce((a, b) => a + b, 0),
+        timeouts: socket[3],
       });
     });
   });
