@@ -1,8 +1,8 @@
 // CPU time per alert, by thread (issue #12). On this 2-core machine every target shares the cores
 // with wrk: CPU time per alert says where the time goes (it moves with a busy machine too: contended
 // cores run slower), and duringRun() says whether the cores or one thread were the limit. From Linux /proc (10 ms ticks): a
-// process's total, and per thread by its name. Kube Sentinel names its store threads (sqlite-*, see
-// src/store/sqlite/threaded.ts); V8's helpers (parallel GC, compilers) are V8Worker, libuv's pool is
+// process's total, and per thread by its name. Kube Sentinel names its store threads (sqlite-*, pg-store; see
+// src/store/threads.ts); V8's helpers (parallel GC, compilers) are V8Worker, libuv's pool is
 // libuv-worker.
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -36,7 +36,7 @@ export function sampleCpu(pid: number): CpuSample {
       continue; // the thread ended meanwhile
     }
     const { name, ms } = parseStat(line);
-    const kind = KINDS[name] ?? (name.startsWith('sqlite-') ? name : 'other');
+    const kind = KINDS[name] ?? (name.startsWith('sqlite-') || name === 'pg-store' ? name : 'other');
     byThread.set(kind, (byThread.get(kind) ?? 0) + ms);
   }
   return { total: cpuMs(pid), byThread };

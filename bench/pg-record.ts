@@ -1,7 +1,7 @@
 // Where a PostgreSQL record() batch spends its time (issue #12): statements (round trips) per batch
 // and wall time per statement, for batches of 1, 20, 64 and 500 new alerts and of re-sent ones, on a
 // database that already holds `groups` groups; per alert, the CPU of the store's PostgreSQL backends
-// and of this process (the store's work on a server's event loop) and the WAL written. Items are
+// and of this process (the store's work, which a server runs on its store thread) and the WAL written. Items are
 // built like the server builds them, before the clock starts.
 //   node bench/pg-record.ts [groups=20000]
 import { readFileSync } from 'node:fs';

@@ -16,7 +16,7 @@ import { defaultRulesPath } from '../src/classify/defaults.ts';
 import { parseAlerts } from '../src/ingest/alerts.ts';
 import { toRecordItem } from '../src/pipeline.ts';
 import { SqliteStore } from '../src/store/sqlite/store.ts';
-import { toWire } from '../src/store/sqlite/wire.ts';
+import { toWire } from '../src/store/wire.ts';
 import type { RecordItem } from '../src/store/types.ts';
 import { ROOT } from '../test/support/proc.ts';
 

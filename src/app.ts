@@ -96,7 +96,10 @@ export function createApp(config: Config, deps: AppDeps): App {
     tlsLoaded: deps.tlsLoaded ?? (() => true), rulesLoaded: () => Boolean(deps.rules()), terminating: () => terminating,
     storePing: () => deps.store.ping(),
   });
-  const probes = probeRoutes({ readiness, healthy: () => deps.remediation?.healthy() ?? true });
+  const probes = probeRoutes({
+    readiness,
+    unhealthy: () => deps.store.failure?.() ?? (deps.remediation && !deps.remediation.healthy() ? 'leader failed to renew its lease' : null),
+  });
 
   const ingestOptions = {
     pipeline,

@@ -10,7 +10,7 @@ import type { Config } from './config/schema.ts';
 import { notifiesAnyone } from './config/notifications.ts';
 import type { Logger } from './domain/ports.ts';
 import type { TlsMaterial } from './http/server.ts';
-import { PostgresStore } from './store/postgres/store.ts';
+import { ThreadedPostgresStore } from './store/postgres/threaded.ts';
 import { ThreadedSqliteStore } from './store/sqlite/threaded.ts';
 import type { Store } from './store/types.ts';
 import { ensureCertificates } from './tls/certs.ts';
@@ -42,7 +42,7 @@ export async function openStore(config: Config, logger: Logger): Promise<Store> 
     // Config loading guarantees a url for postgres. The dashboard may read from a replica, but LISTEN
     // only works on the primary, so change notifications always come from store.url.
     const primary = config.store.url!;
-    return new PostgresStore({
+    return ThreadedPostgresStore.open({
       url: readOnly && config.store.read_url ? config.store.read_url : primary,
       listenUrl: primary,
       readOnly,

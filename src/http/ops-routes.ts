@@ -41,15 +41,18 @@ export async function checkReadiness(i: ReadinessInputs): Promise<Readiness> {
 
 export interface ProbeOptions {
   readiness: () => Promise<Readiness>;
-  /** False when this process led and failed to renew its Lease (liveness 503). */
-  healthy: () => boolean;
+  /**
+   * Why this process is not live (liveness 503, so Kubernetes restarts it), or null: it led and failed
+   * to renew its Lease, or its store can never answer again (a store thread died).
+   */
+  unhealthy: () => string | null;
 }
 
 /** GET /healthz, /health (liveness) and /readyz, /ready (readiness). */
 export function probeRoutes(o: ProbeOptions): Map<string, RouteHandler> {
   const live: RouteHandler = async (_req, res) => {
-    const healthy = o.healthy();
-    sendJson(res, healthy ? 200 : 503, JSON.stringify({ status: healthy ? 'ok' : 'leader failed to renew its lease' }));
+    const why = o.unhealthy();
+    sendJson(res, why === null ? 200 : 503, JSON.stringify({ status: why ?? 'ok' }));
   };
   const ready: RouteHandler = async (_req, res) => {
     const r = await o.readiness();

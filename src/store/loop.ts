@@ -4,6 +4,7 @@
 // placeholders (rewritten to `?n` for SQLite), integer flags, epoch-ms bigint times, JSON as text.
 import type { ActionName, WorkloadRef } from '../domain/types.ts';
 import { iso, isoOrNull, type RequestRow, toRequest } from './rows.ts';
+import { forwarded } from './threads.ts';
 import type {
   Expectation, Intent, IntentState, NewIntent, NewRequest, NewVerification, RemediationRequest, RequestQuery, Suspension,
   Verification, VerifyOutcome,
@@ -238,9 +239,9 @@ export function loopStore(run: LoopRunner, onQueued: () => Promise<void> = async
   };
 }
 
-/** Forwarders for a store that runs its adapter elsewhere (the SQLite worker thread). */
+/** Forwarders for a store that runs its adapter elsewhere (the SQLite and PostgreSQL store threads). */
 export function forwardedLoopStore(call: (method: (typeof LOOP_METHODS)[number], args: unknown[]) => Promise<unknown>): LoopStore {
-  return Object.fromEntries(LOOP_METHODS.map((m) => [m, (...args: unknown[]) => call(m, args)])) as unknown as LoopStore;
+  return forwarded(LOOP_METHODS, call) as unknown as LoopStore;
 }
 
 /**

@@ -1,9 +1,8 @@
 // What a store writes of a RecordItem: the same shape with the parts no store writes emptied (the
 // annotations, the normalized message the fingerprint saw, the sender's URL). A Prometheus alert's
 // description travels three times in a RecordItem (the signal's message, its annotations, the
-// normalized message); a store writes the message once (issue #12). The threaded SQLite store posts
-// slim items to its thread; the PostgreSQL store keeps slim items while a submission waits for its
-// batch and its round trips.
+// normalized message); a store writes the message once (issue #12). The threaded stores (SQLite,
+// PostgreSQL) post slim items to their thread.
 import type { PackedItems, RecordItem } from './types.ts';
 
 const NONE: Record<string, string> = {};
@@ -32,7 +31,7 @@ const CHUNK_ITEMS = 64;
 
 type SlimChunk = PackedItems & { readonly items: RecordItem[] };
 
-/** Slim items in chunks of at most CHUNK_ITEMS: Store.pack() of the PostgreSQL store, and what the threaded SQLite store serializes. */
+/** Slim items in chunks of at most CHUNK_ITEMS: what the threaded stores serialize (src/store/wire.ts). */
 export function packSlim(items: readonly RecordItem[]): SlimChunk[] {
   const chunks: SlimChunk[] = [];
   for (let i = 0; i < items.length; i += CHUNK_ITEMS) {
@@ -40,8 +39,4 @@ export function packSlim(items: readonly RecordItem[]): SlimChunk[] {
     chunks.push({ count: part.length, items: part });
   }
   return chunks;
-}
-
-export function unpackSlim(chunks: readonly PackedItems[]): RecordItem[] {
-  return (chunks as readonly SlimChunk[]).flatMap((c) => c.items);
 }

@@ -270,9 +270,10 @@ export interface Store extends OutboxStore {
   readonly recordConcurrency?: number;
   /**
    * Optional: pack() turns a submission into whole chunks on arrival, recordPacked() records a batch
-   * of them as record() would. The threaded SQLite store serializes them, so items wait for their batch
-   * off the JS heap; the PostgreSQL store keeps slim items (src/store/slim.ts). Either way a waiting
-   * submission holds only what the store writes, not copied and promoted by every scavenge (issue #12).
+   * of them as record() would. The threaded stores (SQLite, PostgreSQL) keep slim items
+   * (src/store/slim.ts) and serialize submissions of 16 or more, so they wait for their batch off the
+   * JS heap: a waiting submission holds only what the store writes, not copied and promoted by every
+   * scavenge (issue #12), and crosses to the store thread by transfer.
    */
   pack?(items: RecordItem[]): PackedItems[];
   recordPacked?(chunks: PackedItems[]): Promise<RecordResult[]>;
@@ -287,6 +288,12 @@ export interface Store extends OutboxStore {
   prune(before: number): Promise<number>;
   /** Cheap liveness query; rejects when the store cannot answer. */
   ping(): Promise<void>;
+  /**
+   * Optional: why this store can never answer again in this process (its store thread exited or
+   * threw), else null. Liveness (/healthz) fails on it, so Kubernetes restarts the pod instead of
+   * leaving it unready. A thread that hangs without exiting is not seen here; readiness's ping is.
+   */
+  failure?(): string | null;
   close(): Promise<void>;
 
   // remediation

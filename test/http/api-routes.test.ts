@@ -170,6 +170,26 @@ describe('read API', () => {
     assert.match(m.text, /kube_sentinel_error_groups\{priority="P1",status="firing"\} 2/);
   });
 
+  it('fails liveness, with the reason, once the store can never answer again (a dead store thread)', async () => {
+    const leader = { wake: () => {}, status: () => ({}), healthy: () => false };
+    const failing = await makeApp({ deps: { remediation: leader } });
+    try {
+      let failure: string | null = null;
+      failing.store.failure = () => failure;
+      const live = await request(failing.app.handler).get('/healthz');
+      assert.deepEqual([live.status, live.body.status], [503, 'leader failed to renew its lease']);
+      failure = 'sqlite worker exited with code 1';
+      const dead = await request(failing.app.handler).get('/health');
+      assert.deepEqual([dead.status, dead.body.status], [503, 'sqlite worker exited with code 1']);
+      leader.healthy = () => true;
+      assert.equal((await request(failing.app.handler).get('/healthz')).status, 503, 'a dead store is not live whoever leads');
+      failure = null;
+      assert.equal((await request(failing.app.handler).get('/healthz')).status, 200);
+    } finally {
+      await failing.close();
+    }
+  });
+
   it('answers unknown routes with the JSON envelope', async () => {
     const r = await get('/api/nope');
     assert.equal(r.status, 404);

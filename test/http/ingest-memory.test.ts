@@ -10,7 +10,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import request from 'supertest';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
-import { type PackedChunk, pack, unpack } from '../../src/store/sqlite/wire.ts';
+import { type PackedChunk, pack, unpack } from '../../src/store/wire.ts';
 import type { Store } from '../../src/store/types.ts';
 import { INGEST_TOKEN, makeApp } from '../support/app.ts';
 

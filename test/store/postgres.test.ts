@@ -26,7 +26,6 @@ describe('PostgresStore', function () {
   describeStoreContract('postgres', async (opts) => {
     const db = await dbs.create({ migrated: true });
     const store = new PostgresStore({ url: db.url, ...opts, poolMax: 4 });
-    store.record = (items) => store.recordPacked(store.pack(items)); // the group committer's path (slim items)
     return { store, cleanup: async () => { await store.close(); await db.drop(); } };
   });
 

@@ -1,7 +1,7 @@
-// What a waiting submission keeps (src/store/slim.ts): the PostgreSQL store's pack(), and what the
-// threaded SQLite store serializes. That slim items record what full ones do is in the store contract.
+// What a waiting submission keeps (src/store/slim.ts): what the threaded stores (SQLite, PostgreSQL)
+// serialize or post to their thread. That slim items record what full ones do is in the store contract.
 import assert from 'node:assert/strict';
-import { packSlim, slim, unpackSlim } from '../../src/store/slim.ts';
+import { packSlim, slim } from '../../src/store/slim.ts';
 import { makeItem } from './factory.ts';
 
 describe('slim items', () => {
@@ -12,7 +12,7 @@ describe('slim items', () => {
     }));
     const chunks = packSlim(items);
     assert.deepEqual(chunks.map((c) => c.count), [64, 64, 22]);
-    const back = unpackSlim(chunks);
+    const back = chunks.flatMap((c) => c.items);
     assert.deepEqual(back.map((i) => i.fingerprint), items.map((i) => i.fingerprint));
     for (const [i, s] of back.entries()) {
       assert.deepEqual(s.signal.annotations, {});

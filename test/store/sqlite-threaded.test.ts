@@ -1,7 +1,7 @@
 // The threaded SQLite store must be indistinguishable from the in-thread one: same contract suite,
 // plus the thread-specific parts (errors crossing threads, the lock held by the worker, a dead worker).
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -9,6 +9,7 @@ import { AppError, LoadError } from '../../src/domain/errors.ts';
 import { ThreadedSqliteStore } from '../../src/store/sqlite/threaded.ts';
 import { describeStoreContract } from './contract.ts';
 import { makeItem } from './factory.ts';
+import { threadNames } from '../support/proc.ts';
 
 function tempDir() {
   const dir = mkdtempSync(join(tmpdir(), 'ks-threaded-'));
@@ -85,26 +86,20 @@ describe('ThreadedSqliteStore', () => {
       await reader.close();
     }
     await assert.rejects(reader.ping(), (err: unknown) => err instanceof AppError && err.code === 'store_unavailable');
+    assert.equal(reader.failure(), null, 'a closed store is not a failed one (liveness)');
     cleanup();
   });
 
   it('names its threads, so their CPU can be told apart (top -H, npm run bench)', async () => {
     const { dir, cleanup } = tempDir();
     const store = await ThreadedSqliteStore.open({ path: join(dir, 'ks.db'), maxOccurrences: 5 });
-    const names = (): string[] => readdirSync('/proc/self/task').flatMap((t) => {
-      try {
-        return [readFileSync(`/proc/self/task/${t}/comm`, 'utf8').trim()];
-      } catch {
-        return [];
-      }
-    });
     try {
       await store.migrate();
       await store.record([makeItem()]);
       const want = ['sqlite-store', 'sqlite-checkpt', 'sqlite-reader', 'sqlite-indexer'];
       const deadline = Date.now() + 5000;
-      while (!want.every((n) => names().includes(n)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      assert.deepEqual(want.filter((n) => !names().includes(n)), [], `threads: ${names().join(', ')}`);
+      while (!want.every((n) => threadNames().includes(n)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(want.filter((n) => !threadNames().includes(n)), [], `threads: ${threadNames().join(', ')}`);
     } finally {
       await store.close();
       cleanup();

@@ -1,6 +1,6 @@
 // Spawning real processes for end-to-end tests: the built server, Prometheus, Alertmanager.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -81,4 +81,15 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | null | unde
     await new Promise((r) => setTimeout(r, everyMs));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
+}
+
+/** The names of this process's threads (/proc comm): store threads are named so `top -H` tells them apart. */
+export function threadNames(): string[] {
+  return readdirSync('/proc/self/task').flatMap((t) => {
+    try {
+      return [readFileSync(`/proc/self/task/${t}/comm`, 'utf8').trim()];
+    } catch {
+      return [];
+    }
+  });
 }

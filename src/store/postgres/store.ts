@@ -1,12 +1,13 @@
 // The HA Store: PostgreSQL through `pg`, shared by every replica (DESIGN §2-3). Each batch is one
 // transaction (record.ts); commits are announced with NOTIFY and other replicas learn about them
 // through subscribe(). Failures that mean "cannot commit now" reject with store_unavailable (503).
+// The server runs it on a thread of its own (threaded.ts).
 import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 import { AppError } from '../../domain/errors.ts';
 import type {
   AlikeSkip, AlikeSkipped, AuditEntry, DecidedRequest, ErrorGroup, ErrorGroupDetail, GroupQuery, GuardHistory, GuardHistoryQuery, HistoryQuery, NewAuditEntry, RecordItem, RecordResult,
-  PackedItems, RemediationRequest, Settings, Stats, Store, StoreChange,
+  RemediationRequest, Settings, Stats, Store, StoreChange,
 } from '../types.ts';
 import { assertMigrated, migrate } from './migrations.ts';
 import { decodeChange, NOTIFY_CHANNEL } from './notify-payload.ts';
@@ -15,7 +16,6 @@ import type { Delivery, DeliveryQuery, DeliveryResult, NotificationEvent, Outbox
 import * as o from './outbox.ts';
 import * as q from './queries.ts';
 import { prepareBatch, recordBatch } from './record.ts';
-import { packSlim, unpackSlim } from '../slim.ts';
 import * as r from './remediation.ts';
 import { loopStore, type LoopStore } from '../loop.ts';
 import { notify } from './notify-payload.ts';
@@ -36,8 +36,6 @@ export interface PostgresStoreOptions {
   logger?: StoreLogger;
   /** Pool size per process (default 10). */
   poolMax?: number;
-  /** record() batches in flight at once from this process's group committer (default 2). */
-  recordConcurrency?: number;
   /**
    * False when no notification receiver is configured: ingest then writes no outbox events, since
    * nothing would ever deliver them (the notifier consumed them unread; DESIGN §6b). Default true.
@@ -71,12 +69,6 @@ export class PostgresStore implements Store {
   readonly readOnly: boolean;
   /** This instance's identity in NOTIFY payloads (its own announcements are not echoed back). */
   readonly origin: string;
-  /**
-   * Batches committing at once (src/store/batcher.ts): while one waits on its round trips and its WAL
-   * flush, the next is already on its way; each is its own transaction under the same advisory locks
-   * that keep replicas apart, so this is what several replicas do already.
-   */
-  readonly recordConcurrency: number;
   readonly #pool: Pool;
   readonly #stalls: StallWatch;
   readonly #opts: PostgresStoreOptions;
@@ -94,7 +86,6 @@ export class PostgresStore implements Store {
     this.#now = opts.now ?? Date.now;
     const random = opts.random ?? Math.random;
     this.origin = randomBytes(8).toString('hex');
-    this.recordConcurrency = Math.max(1, opts.recordConcurrency ?? 2);
     this.#retry = { attempts: opts.maxAttempts ?? 4, sleep: (opts.clock ?? systemClock).sleep, random, onRetry: opts.onRetry };
     this.#pool = createPool({
       url: opts.url,
@@ -130,24 +121,7 @@ export class PostgresStore implements Store {
     return this.readOnly ? assertMigrated(this.#pool, 'store.url') : migrate(this.#pool, this.#retry, 'store.url');
   }
 
-  /**
-   * Slim items while a submission waits for its batch and that batch's round trips (src/store/slim.ts):
-   * a waiting alert otherwise kept its description twice more on the heap, long enough under load to
-   * reach the old generation (issue #12).
-   */
-  pack(items: RecordItem[]): PackedItems[] {
-    return packSlim(items);
-  }
-
-  recordPacked(chunks: PackedItems[]): Promise<RecordResult[]> {
-    return this.#record(unpackSlim(chunks));
-  }
-
   record(items: RecordItem[]): Promise<RecordResult[]> {
-    return this.#record(items);
-  }
-
-  #record(items: RecordItem[]): Promise<RecordResult[]> {
     if (items.length === 0 && !this.readOnly) return Promise.resolve([]);
     // The batch's advisory locks and its read ride with BEGIN (src/store/postgres/record.ts).
     const seen = this.#seen;

@@ -1,27 +1,13 @@
 // Worker-thread side of ThreadedSqliteStore: owns the SqliteStore (and its lock) and answers calls.
 import { DatabaseSync } from 'node:sqlite';
 import { parentPort, workerData } from 'node:worker_threads';
-import { AppError, LoadError } from '../../domain/errors.ts';
 import { SqliteStore, type SqliteStoreOptions } from './store.ts';
-import { type PackedChunk, unpack } from './wire.ts';
+import { type PackedChunk, unpack } from '../wire.ts';
+import { serveCalls, toWireError } from '../threads.ts';
 import { systemTimers } from '../../domain/ports.ts';
 import { attachSearch, openSearchFile, searchFilePath } from './search-file.ts';
 import { IndexerLoop } from './search-indexer.ts';
 import { Statements } from './statements.ts';
-
-export interface WireError {
-  kind: 'AppError' | 'LoadError' | 'Error';
-  message: string;
-  code?: string;
-  file?: string;
-  details?: Array<{ path: string; message: string }>;
-}
-
-function toWireError(err: unknown): WireError {
-  if (err instanceof AppError) return { kind: 'AppError', code: err.code, message: err.message, details: err.details };
-  if (err instanceof LoadError) return { kind: 'LoadError', file: err.file, message: err.message, details: err.details };
-  return { kind: 'Error', message: err instanceof Error ? err.message : String(err) };
-}
 
 /** Data for a worker that only checkpoints the WAL of `path` (its own connection). */
 interface CheckpointerData {
@@ -110,15 +96,9 @@ function main(): void {
   }
   port.postMessage({ ready: true });
   // Calls the thread answers itself; everything else is the store's method of that name.
-  const own: Record<string, (...a: unknown[]) => Promise<unknown>> = {
+  serveCalls(port, store, {
     recordPacked: (chunks) => store.record(unpack(chunks as PackedChunk[])),
     trimSearchQueue: (through) => store.trimSearchQueue(through as number),
-  };
-  port.on('message', (msg: { id: number; method: string; args: unknown[] }) => {
-    const fn = own[msg.method] ?? (store as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[msg.method];
-    Promise.resolve()
-      .then(() => fn.apply(store, msg.args))
-      .then((result) => port.postMessage({ id: msg.id, result }), (err) => port.postMessage({ id: msg.id, error: toWireError(err) }));
   });
 }
 

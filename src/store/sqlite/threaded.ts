@@ -2,27 +2,20 @@
 // included) stalls HTTP parsing for everyone. Here the event loop keeps reading and classifying
 // requests while the worker commits, and the next group-commit batch grows in the meantime.
 // Same Store contract (the shared suite runs against this class too).
-import { Worker } from 'node:worker_threads';
-import { AppError, LoadError, type ErrorCode } from '../../domain/errors.ts';
+import type { Worker } from 'node:worker_threads';
+import { AppError } from '../../domain/errors.ts';
 import { systemTimers } from '../../domain/ports.ts';
 import type { Store } from '../types.ts';
 import { forwardedLoopStore, type LoopStore } from '../loop.ts';
 import type { SqliteStoreOptions } from './store.ts';
-import type { WireError } from './thread.ts';
 import { supervise } from './supervise.ts';
-import { pack, type PackedChunk, toWire, transferables } from './wire.ts';
+import { pack, type PackedChunk, toWire, transferables } from '../wire.ts';
+import { CALL_METHODS, type CallMethods, Channel, entryUrl, forwarded, READ_METHODS, type ReadMethods, startThread } from '../threads.ts';
 
 type Method = Exclude<keyof Store, 'kind' | 'subscribe'>;
 type Call<M extends Method> = Store[M] extends (...a: infer A) => infer R ? { args: A; result: R } : never;
 
-function fromWire(e: WireError): Error {
-  if (e.kind === 'AppError') return new AppError(e.code as ErrorCode, e.message, e.details ?? []);
-  if (e.kind === 'LoadError') return new LoadError(e.file ?? '', e.details ?? [{ path: '', message: e.message }]);
-  return new Error(e.message);
-}
-
-// The worker entry sits next to this file: .ts when run from source, .js from dist/.
-const THREAD_URL = new URL(import.meta.url.endsWith('.ts') ? './thread.ts' : './thread.js', import.meta.url);
+const THREAD_URL = entryUrl(import.meta.url, 'thread');
 
 type ThreadedSqliteOptions = Omit<SqliteStoreOptions, 'now' | 'autoCheckpoint'> & {
   /**
@@ -41,65 +34,10 @@ const TRIM_EVERY_MS = 1000;
 /** Pause before a dead indexer thread is replaced (and between failed starts). */
 const INDEXER_RESTART_MS = 1000;
 
-/**
- * One worker, resolved once it reports ready. Workers only run SQL on short-lived batches: a small
- * young generation keeps their share of the process RSS small (V8 would size it like the main thread's).
- * The name becomes the OS thread's (at most 15 characters), so `top -H` and the bench can tell the
- * store's threads apart by their CPU.
- */
-function startThread(name: string, workerData: object, youngGenerationMb: number): Promise<Worker> {
-  const worker = new Worker(THREAD_URL, { name, workerData, resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb } });
-  return new Promise((resolve, reject) => {
-    worker.once('message', (msg: { ready: boolean; error?: WireError }) => {
-      if (msg.ready) {
-        resolve(worker);
-      } else {
-        void worker.terminate();
-        reject(fromWire(msg.error!));
-      }
-    });
-    worker.once('error', reject);
-  });
-}
-
-/** Calls into one store thread: each call posts a message and waits for the answer with its id. */
-class Channel {
-  readonly worker: Worker;
-  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  #nextId = 1;
-  dead: Error | null = null;
-
-  constructor(worker: Worker, name: string) {
-    this.worker = worker;
-    worker.on('message', (msg: { id: number; result?: unknown; error?: WireError }) => {
-      const p = this.#pending.get(msg.id);
-      if (!p) return;
-      this.#pending.delete(msg.id);
-      if (msg.error) p.reject(fromWire(msg.error));
-      else p.resolve(msg.result);
-    });
-    const die = (why: string) => {
-      this.dead ??= new AppError('store_unavailable', `sqlite ${name} ${why}`);
-      for (const p of this.#pending.values()) p.reject(this.dead);
-      this.#pending.clear();
-    };
-    worker.on('error', (err: Error) => die(`failed: ${err.message}`));
-    worker.on('exit', (code) => die(`exited with code ${code}`));
-  }
-
-  call(method: string, args: unknown[], transfer: ArrayBuffer[] = []): Promise<unknown> {
-    if (this.dead) return Promise.reject(this.dead);
-    const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, method, args }, transfer);
-    });
-  }
-}
-
-// The closed-loop methods (store/loop.ts) run on the thread; the constructor merges in forwarders.
+// The closed-loop methods (store/loop.ts) and the plain calls (threads.ts) run on the thread; the
+// constructor merges in forwarders.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
-export interface ThreadedSqliteStore extends LoopStore {}
+export interface ThreadedSqliteStore extends LoopStore, ReadMethods, CallMethods {}
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class ThreadedSqliteStore implements Store {
   readonly kind = 'sqlite' as const;
@@ -118,11 +56,12 @@ export class ThreadedSqliteStore implements Store {
   readonly #indexerPath: string | null;
 
   private constructor(worker: Worker, checkpointer: Worker | null, readerData: object | null, indexerPath: string | null) {
-    this.#writer = new Channel(worker, 'worker');
+    this.#writer = new Channel(worker, 'sqlite worker');
     this.#checkpointer = checkpointer;
     this.#readerData = readerData;
     this.#indexerPath = indexerPath;
-    Object.assign(this, forwardedLoopStore((method, args) => this.#writer.call(method, args)));
+    const call = (method: string, args: unknown[]) => this.#writer.call(method, args);
+    Object.assign(this, forwardedLoopStore(call), forwarded(CALL_METHODS, call), forwarded(READ_METHODS, (method, args) => this.#read(method, args)));
   }
 
   /**
@@ -132,11 +71,11 @@ export class ThreadedSqliteStore implements Store {
    */
   static async open(opts: ThreadedSqliteOptions): Promise<ThreadedSqliteStore> {
     const writable = !opts.readOnly && opts.path !== ':memory:';
-    const worker = await startThread('sqlite-store', { ...opts, autoCheckpoint: !writable, ...(writable ? { searchIndexing: 'thread' } : {}) }, 8);
+    const worker = await startThread(THREAD_URL, 'sqlite-store', { ...opts, autoCheckpoint: !writable, ...(writable ? { searchIndexing: 'thread' } : {}) }, 8);
     let checkpointer: Worker | null = null;
     if (writable) {
       try {
-        checkpointer = await startThread('sqlite-checkpt', { checkpointer: true, path: opts.path, intervalMs: CHECKPOINT_EVERY_MS }, 2);
+        checkpointer = await startThread(THREAD_URL, 'sqlite-checkpt', { checkpointer: true, path: opts.path, intervalMs: CHECKPOINT_EVERY_MS }, 2);
       } catch (err) {
         await worker.terminate();
         throw err;
@@ -156,9 +95,9 @@ export class ThreadedSqliteStore implements Store {
    * whenever another connection has committed, so the reader starts cold after every write, and
    * between batches the writer's own work is short).
    */
-  #read<M extends Method>(method: M, ...args: Call<M>['args']): Call<M>['result'] {
+  #read(method: string, args: unknown[]): Promise<unknown> {
     const reader = this.#reader && !this.#reader.dead && this.#recording > 0 ? this.#reader : this.#writer;
-    return reader.call(method, args) as Call<M>['result'];
+    return reader.call(method, args);
   }
 
   record: Store['record'] = (items) => this.#recorded(() => this.#call('record', toWire(items)));
@@ -181,6 +120,9 @@ export class ThreadedSqliteStore implements Store {
     }
   }
 
+  /** The writer's thread died (the reader, checkpointer and indexer are optional or replaced). */
+  failure: NonNullable<Store['failure']> = () => this.#writer.failed?.message ?? null;
+
   /**
    * Migrates on the writer, starts the indexer thread (which opens the search file), then opens the
    * reader's connection (best effort: without it, reads stay on the writer).
@@ -191,8 +133,8 @@ export class ThreadedSqliteStore implements Store {
     if (this.#readerData === null || this.#reader !== null) return;
     let worker: Worker | undefined;
     try {
-      worker = await startThread('sqlite-reader', this.#readerData, 4);
-      const reader = new Channel(worker, 'reader');
+      worker = await startThread(THREAD_URL, 'sqlite-reader', this.#readerData, 4);
+      const reader = new Channel(worker, 'sqlite reader');
       await reader.call('migrate', []);
       this.#reader = reader;
     } catch {
@@ -201,40 +143,13 @@ export class ThreadedSqliteStore implements Store {
     }
   };
 
-  listGroups: Store['listGroups'] = (query) => this.#read('listGroups', query);
-  getGroup: Store['getGroup'] = (id, opts) => this.#read('getGroup', id, opts);
-  stats: Store['stats'] = (now) => this.#read('stats', now);
-  ruleHits: Store['ruleHits'] = () => this.#read('ruleHits');
-  expire: Store['expire'] = (now) => this.#call('expire', now);
-  prune: Store['prune'] = (before) => this.#call('prune', before);
-  ping: Store['ping'] = () => this.#call('ping');
-  claimRequest: Store['claimRequest'] = (holder, now, claimMs) => this.#call('claimRequest', holder, now, claimMs);
-  claimRequests: Store['claimRequests'] = (holder, now, claimMs, limit) => this.#call('claimRequests', holder, now, claimMs, limit);
-  finishRequest: Store['finishRequest'] = (id, holder, result) => this.#call('finishRequest', id, holder, result);
-  appendAudit: Store['appendAudit'] = (entry) => this.#call('appendAudit', entry);
-  finishDecided: Store['finishDecided'] = (holder, decisions) => this.#call('finishDecided', holder, decisions);
-  skipAlike: Store['skipAlike'] = (holder, q) => this.#call('skipAlike', holder, q);
-  listHistory: Store['listHistory'] = (query) => this.#read('listHistory', query);
-  guardHistory: Store['guardHistory'] = (query) => this.#call('guardHistory', query);
-  getSettings: Store['getSettings'] = () => this.#call('getSettings');
-  putSettings: Store['putSettings'] = (settings) => this.#call('putSettings', settings);
-  pendingNotificationEvents: Store['pendingNotificationEvents'] = (limit) => this.#call('pendingNotificationEvents', limit);
-  groupsByIds: Store['groupsByIds'] = (ids) => this.#call('groupsByIds', ids);
-  outboxState: Store['outboxState'] = (query) => this.#call('outboxState', query);
-  planNotifications: Store['planNotifications'] = (plan, now) => this.#call('planNotifications', plan, now);
-  enqueueRepeats: Store['enqueueRepeats'] = (now) => this.#call('enqueueRepeats', now);
-  claimDelivery: Store['claimDelivery'] = (holder, now, claimMs) => this.#call('claimDelivery', holder, now, claimMs);
-  releaseDeliveryClaims: Store['releaseDeliveryClaims'] = (holder) => this.#call('releaseDeliveryClaims', holder);
-  finishDelivery: Store['finishDelivery'] = (id, holder, result) => this.#call('finishDelivery', id, holder, result);
-  listDeliveries: Store['listDeliveries'] = (query) => this.#read('listDeliveries', query);
-
   /**
    * Starts the indexer thread; should it ever die, another takes over a second later (until close), so
    * the queue keeps being indexed and trimmed. Failing to start at all fails migrate().
    */
   async #startIndexer(path: string): Promise<void> {
     await supervise(async () => {
-      const worker = await startThread('sqlite-indexer', { indexer: true, path, chunk: INDEX_CHUNK, intervalMs: INDEX_EVERY_MS }, 4);
+      const worker = await startThread(THREAD_URL, 'sqlite-indexer', { indexer: true, path, chunk: INDEX_CHUNK, intervalMs: INDEX_EVERY_MS }, 4);
       worker.on('message', (msg: { indexed?: number }) => { if (msg.indexed !== undefined) this.#indexed(msg.indexed); });
       worker.on('error', () => {});
       return worker;

@@ -1,8 +1,8 @@
-// What ThreadedSqliteStore posts to its store thread for record(): slim items (src/store/slim.ts).
+// What a threaded store (SQLite, PostgreSQL) posts to its store thread for record(): slim items (src/store/slim.ts).
 // postMessage structured-clones every string it is given, so what the store never writes stays here.
 import { deserialize, serialize } from 'node:v8';
-import type { PackedItems, RecordItem } from '../types.ts';
-import { packSlim, slim } from '../slim.ts';
+import type { PackedItems, RecordItem } from './types.ts';
+import { packSlim, slim } from './slim.ts';
 
 export function toWire(items: readonly RecordItem[]): RecordItem[] {
   return items.map(slim);
