@@ -10,6 +10,7 @@ import type { Config } from './config/schema.ts';
 import { notifiesAnyone } from './config/notifications.ts';
 import type { Logger } from './domain/ports.ts';
 import type { TlsMaterial } from './http/server.ts';
+import { PostgresStore } from './store/postgres/store.ts';
 import { ThreadedPostgresStore } from './store/postgres/threaded.ts';
 import { ThreadedSqliteStore } from './store/sqlite/threaded.ts';
 import type { Store } from './store/types.ts';
@@ -42,7 +43,7 @@ export async function openStore(config: Config, logger: Logger): Promise<Store> 
     // Config loading guarantees a url for postgres. The dashboard may read from a replica, but LISTEN
     // only works on the primary, so change notifications always come from store.url.
     const primary = config.store.url!;
-    return ThreadedPostgresStore.open({
+    const options = {
       url: readOnly && config.store.read_url ? config.store.read_url : primary,
       listenUrl: primary,
       readOnly,
@@ -50,7 +51,12 @@ export async function openStore(config: Config, logger: Logger): Promise<Store> 
       logger,
       applicationName: `kube-sentinel ${config.role}`,
       notifyOnIngest,
-    });
+    };
+    // Ingest replicas run the store on its own thread: pg's CPU leaves the thread that parses HTTP
+    // (issue #12). The dashboard ingests nothing; there a thread would only add the copy of every
+    // answer across (a 50-group page: p50 1.0–1.3 ms in the thread that serves HTTP, 2.5–2.8 ms
+    // through a store thread; docs/benchmarks.md, sixteenth round).
+    return readOnly ? new PostgresStore(options) : ThreadedPostgresStore.open(options);
   }
   return ThreadedSqliteStore.open({ path: config.store.path, maxOccurrences: config.store.max_occurrences, readOnly, notifyOnIngest });
 }

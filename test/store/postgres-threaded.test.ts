@@ -10,6 +10,7 @@ import { postgresAvailable, TestDatabases, type TestDatabase } from '../ha/pg.ts
 import { requireComponent, threadNames, waitFor } from '../support/proc.ts';
 import { describeStoreContract } from './contract.ts';
 import { makeItem } from './factory.ts';
+import { assertPackedItemsMove } from './packed.ts';
 
 const dbs = new TestDatabases();
 const hasCode = (code: string) => (err: unknown) => err instanceof AppError && err.code === code;
@@ -44,18 +45,7 @@ describe('ThreadedPostgresStore', function () {
     });
 
     it('moves packed items to its thread without copying them and records them as record() does', async () => {
-      const store = await open();
-      const items = Array.from({ length: 150 }, (_, n) => makeItem({ fingerprint: `fp-${n % 100}`, signal: { occurrenceKey: `k${n}` } }));
-      const chunks = store.pack(items);
-      assert.deepEqual(chunks.map((c) => c.count), [64, 64, 22]);
-      const buffers = chunks.map((c) => (c as unknown as { bytes: Uint8Array }).bytes);
-      assert.ok(buffers.every((b) => b.byteLength > 0));
-      const small = store.pack([makeItem({ fingerprint: 'fp-small', signal: { occurrenceKey: 'small' } })]);
-      assert.deepEqual(small.map((c) => 'bytes' in c), [false]);
-      const results = await store.recordPacked([...chunks, ...small]);
-      assert.ok(buffers.every((b) => b.byteLength === 0), 'the buffers were transferred (detached here), not copied');
-      assert.deepEqual(results.map((r) => r.outcome), [...Array(100).fill('new-group'), ...Array(50).fill('new-occurrence'), 'new-group']);
-      assert.equal((await store.listGroups({ page: 1, pageSize: 1 })).total, 101);
+      await assertPackedItemsMove(await open());
     });
 
     it("passes other processes' commits to every subscriber, never its own", async () => {

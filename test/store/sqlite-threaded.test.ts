@@ -9,6 +9,7 @@ import { AppError, LoadError } from '../../src/domain/errors.ts';
 import { ThreadedSqliteStore } from '../../src/store/sqlite/threaded.ts';
 import { describeStoreContract } from './contract.ts';
 import { makeItem } from './factory.ts';
+import { assertPackedItemsMove } from './packed.ts';
 import { threadNames } from '../support/proc.ts';
 
 function tempDir() {
@@ -36,19 +37,7 @@ describe('ThreadedSqliteStore', () => {
     const store = await ThreadedSqliteStore.open({ path: join(dir, 'ks.db'), maxOccurrences: 5 });
     try {
       await store.migrate();
-      const items = Array.from({ length: 150 }, (_, n) => makeItem({ fingerprint: `fp-${n % 100}`, signal: { occurrenceKey: `k${n}` } }));
-      const chunks = store.pack(items);
-      assert.deepEqual(chunks.map((c) => c.count), [64, 64, 22]);
-      const buffers = chunks.map((c) => (c as unknown as { bytes: Uint8Array }).bytes);
-      assert.ok(buffers.every((b) => b.byteLength > 0));
-      // A small submission is not serialized (one call per item would cost more than it saves).
-      const small = store.pack([makeItem({ fingerprint: 'fp-small', signal: { occurrenceKey: 'small' } })]);
-      assert.deepEqual(small.map((c) => 'bytes' in c), [false]);
-      const results = await store.recordPacked([...chunks, ...small]);
-      assert.ok(buffers.every((b) => b.byteLength === 0), 'the buffers were transferred (detached here), not copied');
-      assert.deepEqual(results.map((r) => r.outcome), [...Array(100).fill('new-group'), ...Array(50).fill('new-occurrence'), 'new-group']);
-      assert.equal(new Set(results.map((r) => r.groupId)).size, 101);
-      assert.equal((await store.listGroups({ page: 1, pageSize: 1 })).total, 101);
+      await assertPackedItemsMove(store);
     } finally {
       await store.close();
       cleanup();
