@@ -53,9 +53,9 @@ export async function openStore(config: Config, logger: Logger): Promise<Store> 
       notifyOnIngest,
     };
     // Ingest replicas run the store on its own thread: pg's CPU leaves the thread that parses HTTP
-    // (issue #12). The dashboard ingests nothing; there a thread would only add the copy of every
-    // answer across (a 50-group page: p50 1.0–1.3 ms in the thread that serves HTTP, 2.5–2.8 ms
-    // through a store thread; docs/benchmarks.md, sixteenth round).
+    // (issue #12). The dashboard ingests nothing, so there a thread frees nothing, and every answer
+    // crosses it (a 50-group page: p50 1.0–1.3 ms in the thread that serves HTTP, 2.5–2.8 ms through
+    // a store thread; docs/benchmarks.md, sixteenth round).
     return readOnly ? new PostgresStore(options) : ThreadedPostgresStore.open(options);
   }
   return ThreadedSqliteStore.open({ path: config.store.path, maxOccurrences: config.store.max_occurrences, readOnly, notifyOnIngest });
