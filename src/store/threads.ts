@@ -5,7 +5,8 @@
 // AppError keeps its code (and its HTTP status) on the way back.
 import { type MessagePort, Worker } from 'node:worker_threads';
 import { AppError, LoadError, type ErrorCode } from '../domain/errors.ts';
-import type { Store } from './types.ts';
+import type { RecordItem, RecordResult, Store } from './types.ts';
+import { type PackedChunk, unpack } from './wire.ts';
 
 interface WireError {
   kind: 'AppError' | 'LoadError' | 'Error';
@@ -85,6 +86,20 @@ export class Channel {
     worker.on('exit', (code) => die(`exited with code ${code}`));
   }
 
+  /**
+   * Asks the thread to close its store (the store's `close`), then ends it. Calls after this answer
+   * store_unavailable, and the thread's end is not a failure (`failed` stays null). Rejects if the
+   * store's close did; the thread is ended either way.
+   */
+  async close(): Promise<void> {
+    try {
+      if (!this.dead) await this.call('close', []);
+    } finally {
+      this.dead ??= new AppError('store_unavailable', 'store closed');
+      await this.worker.terminate();
+    }
+  }
+
   call(method: string, args: unknown[], transfer: ArrayBuffer[] = []): Promise<unknown> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.#nextId++;
@@ -118,6 +133,25 @@ export function serveCalls(port: MessagePort, store: object, own: Record<string,
       .then((result) => port.postMessage({ id: msg.id, result }))
       .catch((err: unknown) => port.postMessage({ id: msg.id, error: toWireError(err) }));
   });
+}
+
+/**
+ * On the thread: opens the store and reports whether it started (startThread waits for that), then
+ * answers calls with serveCalls. `recordPacked` records the caller's packed chunks (wire.ts); `own`
+ * adds the thread's other calls.
+ */
+export function serveStore<S extends { record(items: RecordItem[]): Promise<RecordResult[]> }>(
+  port: MessagePort, open: () => S, own: (store: S) => Record<string, Fn> = () => ({}),
+): void {
+  let store: S;
+  try {
+    store = open();
+  } catch (err) {
+    port.postMessage({ ready: false, error: toWireError(err) });
+    return;
+  }
+  port.postMessage({ ready: true });
+  serveCalls(port, store, { recordPacked: (chunks) => store.record(unpack(chunks as PackedChunk[])), ...own(store) });
 }
 
 /** The dashboard's reads: the SQLite store sends them to its reader thread while batches commit. */

@@ -6,13 +6,14 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import { AppError } from '../../src/domain/errors.ts';
 import { Channel, serveCalls } from '../../src/store/threads.ts';
 
-// A thread that answers `echo`, fails `fail` with an AppError as the thread side sends it, and exits
-// with code 3 on `exit`, and never answers anything else.
+// A thread that answers `echo` and `close`, fails `fail` with an AppError as the thread side sends it,
+// exits with code 3 on `exit`, and never answers anything else.
 const SCRIPT = `
 const { parentPort } = require('node:worker_threads');
 parentPort.on('message', (m) => {
   if (m.method === 'echo') parentPort.postMessage({ id: m.id, result: m.args });
   else if (m.method === 'fail') parentPort.postMessage({ id: m.id, error: { kind: 'AppError', code: 'read_only_role', message: 'no' } });
+  else if (m.method === 'close') parentPort.postMessage({ id: m.id });
   else if (m.method === 'exit') process.exit(3);
 });`;
 
@@ -41,8 +42,8 @@ describe('store thread channel', () => {
     assert.equal(c.failed?.message, 'test thread exited with code 3');
 
     const closed = new Channel(new Worker(SCRIPT, { eval: true }), 'test thread');
-    closed.dead = new AppError('store_unavailable', 'store closed');
-    await closed.worker.terminate();
+    await closed.close();
+    await assert.rejects(closed.call('echo', []), isUnavailable);
     assert.equal(closed.failed, null);
   });
 

@@ -5,7 +5,7 @@
 import { AUDIT_OUTCOMES } from '../types.ts';
 import type { AuditEntry, Settings, StoreChange } from '../types.ts';
 import { literal } from './sanitize.ts';
-import type { Tx } from './session.ts';
+import type { StoreLogger, Tx } from './session.ts';
 
 export const NOTIFY_CHANNEL = 'kube_sentinel_changes';
 
@@ -107,4 +107,15 @@ export function decodeChange(payload: string | undefined): { origin: string; cha
   const settings = settingsOf(w.s);
   if (settings) change.settings = settings;
   return { origin: w.o, change };
+}
+
+/** Hands a change to every subscriber; one that throws is logged and does not stop the others. */
+export function emitChange(listeners: Iterable<(change: StoreChange) => void>, change: StoreChange, logger: StoreLogger | undefined): void {
+  for (const fn of listeners) {
+    try {
+      fn(change);
+    } catch (err) {
+      logger?.warn({ err: (err as Error).message }, 'postgres: change subscriber failed');
+    }
+  }
 }

@@ -18,7 +18,7 @@ import * as q from './queries.ts';
 import { prepareBatch, recordBatch } from './record.ts';
 import * as r from './remediation.ts';
 import { loopStore, type LoopStore } from '../loop.ts';
-import { notify } from './notify-payload.ts';
+import { emitChange, notify } from './notify-payload.ts';
 import { systemClock, type Clock } from '../../domain/ports.ts';
 import { createPool, type RetryPolicy, run, type StoreLogger, transaction, type StallWatch, type TransactionOptions, type Tx, watchStalls } from './session.ts';
 
@@ -291,12 +291,6 @@ export class PostgresStore implements Store {
   }
 
   #emit(change: StoreChange): void {
-    for (const fn of this.#listeners) {
-      try {
-        fn(change);
-      } catch (err) {
-        this.#opts.logger?.warn({ err: (err as Error).message }, 'postgres: change subscriber failed');
-      }
-    }
+    emitChange(this.#listeners, change, this.#opts.logger);
   }
 }

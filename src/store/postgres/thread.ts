@@ -4,8 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { PostgresStore, type PostgresStoreOptions } from './store.ts';
 import type { StoreLogger } from './session.ts';
-import { type PackedChunk, unpack } from '../wire.ts';
-import { serveCalls, toWireError } from '../threads.ts';
+import { serveStore } from '../threads.ts';
 import type { StoreChange } from '../types.ts';
 
 type LogLevel = 'info' | 'warn';
@@ -19,24 +18,11 @@ function main(): void {
   const post = (event: ThreadEvent) => port.postMessage(event);
   const logAt = (level: LogLevel) => (obj: Record<string, unknown>, msg: string) => post({ log: level, obj, msg });
   const logger = { info: logAt('info'), warn: logAt('warn') } as unknown as StoreLogger;
-  let store: PostgresStore;
-  try {
-    store = new PostgresStore({ ...(workerData as PostgresStoreOptions), logger });
-  } catch (err) {
-    port.postMessage({ ready: false, error: toWireError(err) });
-    return;
-  }
-  port.postMessage({ ready: true });
-  let subscribed = false;
-  serveCalls(port, store, {
-    recordPacked: (chunks) => store.record(unpack(chunks as PackedChunk[])),
-    // One subscription for the thread; the caller fans the changes out to its own subscribers.
-    subscribe: () => {
-      if (!subscribed) store.subscribe((change) => post({ change }));
-      subscribed = true;
-    },
+  serveStore(port, () => new PostgresStore({ ...(workerData as PostgresStoreOptions), logger }), (store) => ({
+    // Called once, by the caller's first subscriber; the caller fans the changes out to all of its own.
+    subscribe: () => { store.subscribe((change) => post({ change })); },
     listening: () => store.listening,
-  });
+  }));
 }
 
 main();

@@ -5,11 +5,11 @@
 // message per batch crosses, as for the threaded SQLite store. Same Store contract (the shared suite
 // runs against this class too).
 import type { Worker } from 'node:worker_threads';
-import { AppError } from '../../domain/errors.ts';
 import type { Store, StoreChange } from '../types.ts';
 import { forwardedLoopStore, type LoopStore } from '../loop.ts';
 import { pack, type PackedChunk, toWire, transferables } from '../wire.ts';
 import { CALL_METHODS, type CallMethods, Channel, entryUrl, forwarded, READ_METHODS, type ReadMethods, startThread } from '../threads.ts';
+import { emitChange } from './notify-payload.ts';
 import type { PostgresStoreOptions } from './store.ts';
 import type { StoreLogger } from './session.ts';
 import type { ThreadEvent } from './thread.ts';
@@ -33,7 +33,6 @@ export interface ThreadedPostgresStore extends LoopStore, ReadMethods, CallMetho
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class ThreadedPostgresStore implements Store {
   readonly kind = 'postgres' as const;
-  readonly readOnly: boolean;
   /**
    * Batches committing at once (src/store/batcher.ts): while one waits on its round trips and its WAL
    * flush, the next is already on its way; each is its own transaction under the same advisory locks
@@ -47,7 +46,6 @@ export class ThreadedPostgresStore implements Store {
   #closed = false;
 
   private constructor(worker: Worker, opts: ThreadedPostgresOptions) {
-    this.readOnly = opts.readOnly ?? false;
     this.recordConcurrency = Math.max(1, opts.recordConcurrency ?? 2);
     this.#logger = opts.logger;
     this.#channel = new Channel(worker, 'postgres store thread');
@@ -70,13 +68,7 @@ export class ThreadedPostgresStore implements Store {
 
   #event(msg: Partial<ThreadEvent>): void {
     if ('change' in msg && msg.change) {
-      for (const fn of this.#listeners) {
-        try {
-          fn(msg.change);
-        } catch (err) {
-          this.#logger?.warn({ err: (err as Error).message }, 'postgres: change subscriber failed');
-        }
-      }
+      emitChange(this.#listeners, msg.change, this.#logger);
     } else if ('log' in msg && msg.log) {
       this.#logger?.[msg.log](msg.obj ?? {}, msg.msg ?? '');
     }
@@ -119,11 +111,6 @@ export class ThreadedPostgresStore implements Store {
     if (this.#closed) return;
     this.#closed = true;
     this.#listeners.clear();
-    try {
-      if (!this.#channel.dead) await this.#channel.call('close', []);
-    } finally {
-      this.#channel.dead ??= new AppError('store_unavailable', 'store closed');
-      await this.#channel.worker.terminate();
-    }
+    await this.#channel.close();
   }
 }

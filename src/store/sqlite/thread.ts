@@ -2,8 +2,7 @@
 import { DatabaseSync } from 'node:sqlite';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteStore, type SqliteStoreOptions } from './store.ts';
-import { type PackedChunk, unpack } from '../wire.ts';
-import { serveCalls, toWireError } from '../threads.ts';
+import { serveStore, toWireError } from '../threads.ts';
 import { systemTimers } from '../../domain/ports.ts';
 import { attachSearch, openSearchFile, searchFilePath } from './search-file.ts';
 import { IndexerLoop } from './search-indexer.ts';
@@ -87,19 +86,9 @@ function main(): void {
     indexer(workerData as IndexerData);
     return;
   }
-  let store: SqliteStore;
-  try {
-    store = new SqliteStore(workerData as SqliteStoreOptions);
-  } catch (err) {
-    port.postMessage({ ready: false, error: toWireError(err) });
-    return;
-  }
-  port.postMessage({ ready: true });
-  // Calls the thread answers itself; everything else is the store's method of that name.
-  serveCalls(port, store, {
-    recordPacked: (chunks) => store.record(unpack(chunks as PackedChunk[])),
+  serveStore(port, () => new SqliteStore(workerData as SqliteStoreOptions), (store) => ({
     trimSearchQueue: (through) => store.trimSearchQueue(through as number),
-  });
+  }));
 }
 
 main();

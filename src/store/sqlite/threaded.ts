@@ -3,7 +3,6 @@
 // requests while the worker commits, and the next group-commit batch grows in the meantime.
 // Same Store contract (the shared suite runs against this class too).
 import type { Worker } from 'node:worker_threads';
-import { AppError } from '../../domain/errors.ts';
 import { systemTimers } from '../../domain/ports.ts';
 import type { Store } from '../types.ts';
 import { forwardedLoopStore, type LoopStore } from '../loop.ts';
@@ -188,15 +187,9 @@ export class ThreadedSqliteStore implements Store {
   async close(): Promise<void> {
     if (this.#writer.dead) return;
     try {
-      await this.#call('close');
+      await this.#writer.close();
     } finally {
-      this.#writer.dead = new AppError('store_unavailable', 'store closed');
-      await this.#writer.worker.terminate();
-      if (this.#reader) {
-        await this.#reader.call('close', []).catch(() => {});
-        this.#reader.dead = this.#writer.dead;
-        await this.#reader.worker.terminate();
-      }
+      await this.#reader?.close().catch(() => {});
       if (this.#trim.timer !== null) clearTimeout(this.#trim.timer);
       await this.#stopThread(this.#indexer);
       await this.#stopThread(this.#checkpointer);
