@@ -14,7 +14,7 @@ import type { TestDatabases } from '../test/ha/pg.ts';
 import { DEBIAN_ALERTMANAGER, startAlertmanager } from './alertmanager.ts';
 import { costOf, type CpuPerAlert, cpuSince, duringRun, keepKsRun, type MachineShares, noMachineShares, perAlert, processCpu, sampleCpu, sumPerAlert, threadsText } from './cpu.ts';
 import { LOADS, machineCells, range, WRK, type Load } from './sidebyside.ts';
-import { alertScript, runWrk, type WrkResult } from './wrk.ts';
+import { addErrors, alertScript, errorsText, noErrors, runWrk, wrkErrors, type WrkErrors, type WrkResult } from './wrk.ts';
 
 /** `n` replicas of the built server with one role on one PostgreSQL database. */
 export async function replicas(n: number, role: 'webhook' | 'dashboard', url: string): Promise<ServerProc[]> {
@@ -91,26 +91,6 @@ async function measureCpu(url: string, servers: ServerProc[], measure: () => Pro
 const split = (n: number): number[] => Array.from({ length: n }, (_, i) => Math.floor(WRK.connections / n) + (i < WRK.connections % n ? 1 : 0));
 
 interface Run { alerts: number; p99: number; errors: WrkErrors; seconds: number }
-
-/**
- * What wrk counted: non-2xx answers and socket errors. wrk's "timeout" socket errors are answers that
- * came after its 2 s timeout: counted in the rate, left out of its latency percentiles (so a p99 is
- * too low when they pass 1% of the requests).
- */
-export interface WrkErrors { non2xx: number; socket: number; timeouts: number }
-
-const noErrors = (): WrkErrors => ({ non2xx: 0, socket: 0, timeouts: 0 });
-
-const wrkErrors = (r: WrkResult): WrkErrors => ({ non2xx: r.non2xx, socket: r.errors, timeouts: r.timeouts });
-
-function addErrors(to: WrkErrors, more: readonly WrkErrors[]): WrkErrors {
-  for (const e of more) {
-    to.non2xx += e.non2xx;
-    to.socket += e.socket;
-    to.timeouts += e.timeouts;
-  }
-  return to;
-}
 
 async function ingest(servers: ServerProc[], dir: string, load: Load, description: string, tag: string, seconds: number): Promise<Run> {
   const connections = split(servers.length);
@@ -239,12 +219,4 @@ export function pgMachineTable(s: PgSideBySide): string {
     '| --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
   ].join('\n');
-}
-
-/** "0", or "3 non-2xx and 26 socket errors (26 of them answers after wrk's 2 s timeout)". */
-export function errorsText(e: WrkErrors): string {
-  if (e.non2xx + e.socket === 0) return '0';
-  const late = e.timeouts ? ` (${e.timeouts} of them answers after wrk's 2 s timeout, left out of its percentiles)` : '';
-  const socket = e.socket ? `${e.socket} socket error${e.socket === 1 ? '' : 's'}${late}` : '';
-  return [e.non2xx ? `${e.non2xx} non-2xx` : '', socket].filter(Boolean).join(' and ');
 }

@@ -9,9 +9,9 @@ import { testPki } from '../test/support/pki.ts';
 import { BUILT_MAIN, ROOT, freePort, start, waitFor, which } from '../test/support/proc.ts';
 import { INGEST_TOKEN, startServer } from '../test/support/server-proc.ts';
 import { cpuTable, machineTable, rssMiB, sideBySide, sideBySideTable, WRK } from './sidebyside.ts';
-import { errorsText, pgCpuTable, pgMachineTable, pgSideBySide, pgSideBySideTable, postgresDescription } from './pg-sidebyside.ts';
+import { pgCpuTable, pgMachineTable, pgSideBySide, pgSideBySideTable, postgresDescription } from './pg-sidebyside.ts';
 import { postgresAvailable, TestDatabases } from '../test/ha/pg.ts';
-import { alertScript, runWrk } from './wrk.ts';
+import { addErrors, alertScript, errorsText, noErrors, runWrk, wrkErrors } from './wrk.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 /** Interleaved rounds of the side-by-side comparison with Alertmanager (s). */
@@ -111,7 +111,7 @@ async function main() {
       + `wrk -t${WRK.threads} -c${WRK.connections} -d${SECONDS}s, 1-minute load average ${loadBefore.toFixed(1)} before and ${loadavg()[0].toFixed(1)} after`;
     const cpuPerAlert = cpuTable(s);
     const busy = machineTable(s);
-    console.log(`\n${machine}\n\n${table}\n\nCPU µs per alert:\n${cpuPerAlert}\n\nThe machine during the runs:\n${busy}\n\nnon-2xx/socket errors: Kube Sentinel ${s.errors.ks}, Alertmanager ${s.errors.am}, bare ${s.errors.bare}`);
+    console.log(`\n${machine}\n\n${table}\n\nCPU µs per alert:\n${cpuPerAlert}\n\nThe machine during the runs:\n${busy}\n\nwrk errors: Kube Sentinel ${errorsText(s.errors.ks)}, Alertmanager ${errorsText(s.errors.am)}, bare ${errorsText(s.errors.bare)}`);
     writeSection(/## Side by side with Alertmanager \(npm run bench\)[\s\S]*?(?=\n## |$)/, `## Side by side with Alertmanager (npm run bench)\n\n`
       + `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}.\n`
       + 'Same wrk settings and the same ≈1.5 KB Prometheus-shaped bodies for every target, run back to back per load and round '
@@ -123,8 +123,8 @@ async function main() {
       + 'Then it waits until Kube Sentinel has been idle for a second: after new alerts its leader still decides every queued '
       + 'remediation request (dry-run; the bench\'s alerts are crash-looping pods, so all but the first are skipped for cooldown). '
       + 'That is not ingest and is not counted, but before this wait it ran into the next target\'s measurement. '
-      + `New alerts carry a per-round tag, so every round's alerts are new to both. wrk non-2xx or socket errors: Kube Sentinel ${s.errors.ks}, `
-      + `Alertmanager ${s.errors.am}, bare ${s.errors.bare}.\n\n${table}\n\n`
+      + `New alerts carry a per-round tag, so every round's alerts are new to both. wrk errors: Kube Sentinel ${errorsText(s.errors.ks)}, `
+      + `Alertmanager ${errorsText(s.errors.am)}, bare ${errorsText(s.errors.bare)}.\n\n${table}\n\n`
       + 'CPU time per alert in µs (user + system, from /proc; per thread by its name), from the same runs. wrk shares the two '
       + 'cores with the server under test. Kube Sentinel\'s is counted from the '
       + 'start of its run until its search index caught up (the remediation decisions after that are not counted); `main` is '
@@ -191,12 +191,12 @@ async function main() {
     ['(d′) same client against the bare server (harness floor)', `p50 ${dFloor.p50.toFixed(2)} ms, p99 ${dFloor.p99.toFixed(2)} ms`, '—', ''],
     ['(e) RSS after 100k distinct groups', `${rss.toFixed(0)} MiB (idle ${rssBefore.toFixed(0)} MiB; ${stats.total} groups loaded in ${loadSeconds.toFixed(1)} s)`, '≤ 256 MiB', rss <= 256 ? 'met' : 'MISSED'],
   ];
-  const errors = [a, b, c].map((r) => r.non2xx + r.errors).reduce((x, y) => x + y, 0);
+  const errors = errorsText(addErrors(noErrors(), [a, b, c].map(wrkErrors)));
   const machine = `${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, wrk 1 thread, ${SECONDS} s per run`;
   const table = ['| measurement | result | target | |', '| --- | --- | --- | --- |', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
-  console.log(`\n${machine}\n\n${table}\n\nnon-2xx/socket errors in wrk runs: ${errors}`);
+  console.log(`\n${machine}\n\n${table}\n\nwrk errors: ${errors}`);
   if (!['a', 'b', 'c', 'd', 'e'].every((x) => ONLY.has(x))) return;
-  const section = `## Core pipeline (npm run bench)\n\nMeasured ${new Date().toISOString().slice(0, 10)} on ${machine}.\nServer: the built \`dist/main.js\`, SQLite with \`synchronous=FULL\`, default rules, TLS (ECDSA P-256), one process.\nwrk non-2xx or socket errors: ${errors}.\n\n${table}\n`;
+  const section = `## Core pipeline (npm run bench)\n\nMeasured ${new Date().toISOString().slice(0, 10)} on ${machine}.\nServer: the built \`dist/main.js\`, SQLite with \`synchronous=FULL\`, default rules, TLS (ECDSA P-256), one process.\nwrk errors: ${errors}.\n\n${table}\n`;
   writeSection(/## Core pipeline \(npm run bench\)[\s\S]*?(?=\n## |$)/, section);
   void BUILT_MAIN;
 }

@@ -10,7 +10,7 @@ import { ROOT, freePort, start, waitFor } from '../test/support/proc.ts';
 import { INGEST_TOKEN, startServer } from '../test/support/server-proc.ts';
 import { DEBIAN_ALERTMANAGER, startAlertmanager } from './alertmanager.ts';
 import { costOf, cpuMs, type CpuPerAlert, duringRun, keepKsRun, type MachineShares, noMachineShares, threadsText } from './cpu.ts';
-import { alertScript, runWrk, type WrkResult } from './wrk.ts';
+import { addErrors, alertScript, noErrors, runWrk, wrkErrors, type WrkErrors, type WrkResult } from './wrk.ts';
 
 export interface Load {
   name: string;
@@ -95,7 +95,7 @@ export interface SideBySide {
     machine: MachineShares;
   }>;
   rss: { ks: number; am: number };
-  errors: { ks: number; am: number; bare: number };
+  errors: { ks: WrkErrors; am: WrkErrors; bare: WrkErrors };
 }
 
 /** "24–28%" from shares (0–1); what could not be read (NaN) is left out, "n/a" when nothing was. */
@@ -121,7 +121,7 @@ export async function sideBySide(opts: { pki: { certFile: string; keyFile: strin
     load, bare: [], ks: [], am: [], ratio: [], settled: [], catchUp: [], idle: [], cpu: { ks: [], am: [], bare: [] },
     machine: noMachineShares(),
   }));
-  const errors = { ks: 0, am: 0, bare: 0 };
+  const errors = { ks: noErrors(), am: noErrors(), bare: noErrors() };
   try {
     for (let round = 0; round < opts.rounds; round++) {
       for (const r of results) {
@@ -160,9 +160,9 @@ export async function sideBySide(opts: { pki: { certFile: string; keyFile: strin
         r.am.push(got.am!.rps * batch);
         r.bare.push(b.rps * batch);
         r.ratio.push((got.ks!.rps) / (got.am!.rps));
-        errors.ks += got.ks!.non2xx + got.ks!.errors;
-        errors.am += got.am!.non2xx + got.am!.errors;
-        errors.bare += b.non2xx + b.errors;
+        addErrors(errors.ks, [wrkErrors(got.ks!)]);
+        addErrors(errors.am, [wrkErrors(got.am!)]);
+        addErrors(errors.bare, [wrkErrors(b)]);
         console.log(`round ${round + 1} ${r.load.name}: Kube Sentinel ${(got.ks!.rps * batch).toFixed(0)} (search index caught up ${catchUp.toFixed(1)} s after, ${idleText([idle])}), Alertmanager ${(got.am!.rps * batch).toFixed(0)}, bare ${(b.rps * batch).toFixed(0)} alerts/s; CPU µs/alert: Kube Sentinel ${r.cpu.ks.at(-1)!.total.toFixed(0)} (${threadsText([r.cpu.ks.at(-1)!])}), Alertmanager ${r.cpu.am.at(-1)!.total.toFixed(0)}, bare ${r.cpu.bare.at(-1)!.total.toFixed(0)}`);
       }
     }

@@ -82,3 +82,31 @@ export function runWrk(url: string, opts: { script: string; seconds: number; con
     });
   });
 }
+
+/**
+ * What wrk counted: non-2xx answers and socket errors. wrk's "timeout" socket errors are answers that
+ * came after its 2 s timeout: counted in the rate, left out of its latency percentiles (so a p99 is
+ * too low when they pass 1% of the requests).
+ */
+export interface WrkErrors { non2xx: number; socket: number; timeouts: number }
+
+export const noErrors = (): WrkErrors => ({ non2xx: 0, socket: 0, timeouts: 0 });
+
+export const wrkErrors = (r: WrkResult): WrkErrors => ({ non2xx: r.non2xx, socket: r.errors, timeouts: r.timeouts });
+
+export function addErrors(to: WrkErrors, more: readonly WrkErrors[]): WrkErrors {
+  for (const e of more) {
+    to.non2xx += e.non2xx;
+    to.socket += e.socket;
+    to.timeouts += e.timeouts;
+  }
+  return to;
+}
+
+/** "0", or "3 non-2xx and 26 socket errors (26 of them answers after wrk's 2 s timeout)". */
+export function errorsText(e: WrkErrors): string {
+  if (e.non2xx + e.socket === 0) return '0';
+  const late = e.timeouts ? ` (${e.timeouts} of them answers after wrk's 2 s timeout, left out of its percentiles)` : '';
+  const socket = e.socket ? `${e.socket} socket error${e.socket === 1 ? '' : 's'}${late}` : '';
+  return [e.non2xx ? `${e.non2xx} non-2xx` : '', socket].filter(Boolean).join(' and ');
+}

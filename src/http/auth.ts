@@ -4,17 +4,21 @@ import { hash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { AppError } from '../domain/errors.ts';
 
+/** SHA-256 of a token, as 64 hex digits in a buffer: hex output is several times cheaper than 'buffer' (issue #12). */
+function digest(token: string): Buffer {
+  return Buffer.from(hash('sha256', token, 'hex'), 'latin1');
+}
+
 export class TokenSet {
   readonly #digests: Buffer[];
   constructor(opts: { tokens: readonly string[] }) {
-    this.#digests = opts.tokens.map((t) => hash('sha256', t, 'buffer'));
+    this.#digests = opts.tokens.map(digest);
   }
   get size(): number {
     return this.#digests.length;
   }
   has(token: string): boolean {
-    // One-shot hash: half the cost of createHash() on every request.
-    const d = hash('sha256', token, 'buffer');
+    const d = digest(token);
     let found = false;
     // Check every digest (no early exit) so timing does not reveal which one matched.
     for (const known of this.#digests) found = timingSafeEqual(known, d) || found;

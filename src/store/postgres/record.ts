@@ -14,7 +14,7 @@
 // of groups and keys (and of the shareable requests for the batch's pods); [the pending requests of
 // existing groups that want an action]; one statement with every write; [trimming occurrences past
 // the cap]; NOTIFY with COMMIT. Three for a typical batch, where there were thirteen.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { KnownOccurrence } from '../../dedup/decide.ts';
 import type { GroupStatus } from '../../domain/types.ts';
 import type { RecordItem, RecordResult } from '../types.ts';
@@ -38,7 +38,8 @@ export interface RecordContext {
 
 /** 64-bit advisory lock key of a fingerprint (first 8 bytes of its SHA-256, signed). */
 function lockKey(fingerprint: string): bigint {
-  return createHash('sha256').update(fingerprint).digest().readBigInt64BE(0);
+  // One-shot hash with hex output: about a fifth of createHash().digest()'s cost per item.
+  return BigInt.asIntN(64, BigInt(`0x${hash('sha256', fingerprint, 'hex').slice(0, 16)}`));
 }
 
 // Sent in BEGIN's round trip, but a statement of its own: under READ COMMITTED a statement's snapshot is
