@@ -12,7 +12,7 @@ import { OWN_EVENT_REASON } from '../domain/types.ts';
 import { isKubeApiError, type KubeGateway, type KubeWriter, type NewEvent } from './kube.ts';
 import { HOUR_MS, hasOptOut, type GuardInput } from './guards.ts';
 import type { RemediationMetrics } from './ports.ts';
-import type { ResolvedTarget } from './target.ts';
+import { signalDisplay, type ResolvedTarget } from './target.ts';
 
 /** What the worker reads from the current rule set for a request's rule (null: rule gone). */
 export type RuleLookup = (rule: string) => { approval: 'required' | 'auto'; verifyMs: number } | null;
@@ -31,6 +31,11 @@ export interface WorkerOptions {
   logger?: Logger;
   metrics?: RemediationMetrics;
   pollIntervalMs?: number;
+  /**
+   * After a pass that decided requests, the next pass waits at least this long, wakes or not (default
+   * 1s, at most pollIntervalMs): passGapMs().
+   */
+  passGapMs?: number;
   /** How long a claim lasts; must exceed the longest action (API timeouts are 10s per call). */
   claimMs?: number;
   backoffBaseMs?: number;
@@ -185,6 +190,12 @@ export interface Decision {
   hadIntents?: boolean;
 }
 
+/** A request as it starts through the worker: its display target and cooldown key. */
+export function decisionFor(req: RemediationRequest): Decision {
+  const target = signalDisplay(req);
+  return { req, target, key: cooldownKey(req.rule, req.action, req.namespace, target), retried: null, retriedIds: [] };
+}
+
 /** A change found on the live object: what to audit, where the Event goes, what the outcome check expects. */
 export interface Landing {
   message: string;
@@ -201,4 +212,18 @@ export interface Known {
   facts: Facts;
   target: ResolvedTarget | null;
   plan: Plan | null;
+}
+
+/**
+ * Pure: how long the worker waits after a pass before a wake may start the next one. After a pass
+ * that decided nothing, none: the first request after a quiet spell is taken at once. After a pass
+ * that decided any, `gapMs` (capped at the poll interval), even when woken meanwhile. In an ingest
+ * storm every committed batch wakes the leader; without the gap it claimed each new request at once,
+ * so the next group about the same target found it claimed and queued another (request sharing,
+ * src/store/request-sharing.ts, shares only pending requests), and every one of them cost a claim, a
+ * decision and its audit entry (issue #12: 40% of PostgreSQL's statement time per new alert in the
+ * bench's storm). With the gap, a target's groups share one request per gap.
+ */
+export function passGapMs(decided: number, gapMs: number, pollMs: number): number {
+  return decided > 0 ? Math.max(0, Math.min(gapMs, pollMs)) : 0;
 }

@@ -7,8 +7,7 @@
 import { DEFAULT_VERIFY_MS } from '../classify/schema.ts';
 import type { NewAuditEntry, RemediationRequest, Settings, Store, Verification } from '../store/types.ts';
 import { ACTION_REGISTRY } from './actions/index.ts';
-import type { Plan } from './actions/types.ts';
-import { eventObjectFor } from './actions/types.ts';
+import { eventObjectFor, type Plan } from './actions/types.ts';
 import { decide, type Decision as Verdict, type Facts, type Step } from './decide.ts';
 import { ALL_GUARDS, HOUR_MS, PREFLIGHT_GUARDS, evaluate, guardsFor, type GuardInput } from './guards.ts';
 import { compareRetry, describeExpectation, settleIntent } from './intent.ts';
@@ -16,11 +15,11 @@ import { silentLogger, wakeSleeper, type Logger } from '../domain/ports.ts';
 import { NotLeaderError } from '../leader/index.ts';
 import { VERIFIED_ACTIONS } from './outcome.ts';
 import { readLive } from './settle.ts';
-import { resolveTarget, signalDisplay, type ResolvedTarget } from './target.ts';
+import { resolveTarget, type ResolvedTarget } from './target.ts';
 import { verifyPass } from './verify.ts';
 import { HeldDecisions } from './decided.ts';
 import {
-  backoffMs, cooldownKey, gatherGuardInput, guardedWriter, handBack, logPassEnd, readFailure, recordEvent, reportDecision,
+  backoffMs, cooldownKey, decisionFor, gatherGuardInput, guardedWriter, handBack, logPassEnd, passGapMs, readFailure, recordEvent, reportDecision,
   type Decision, type Known, type Landing, type RuleLookup, type WorkerOptions,
 } from './worker-support.ts';
 
@@ -64,17 +63,21 @@ export class RemediationWorker {
     await this.draining;
   }
 
-  /** Look for work now (after ingest commits a request, on NOTIFY, on becoming leader). */
+  /** Look for work now (after ingest commits a request, on NOTIFY, on becoming leader), or after the gap (passGapMs). */
   wake(): void {
     wakeSleeper(this.waker);
   }
 
   private async run(): Promise<void> {
+    const pollMs = this.o.pollIntervalMs ?? 5_000;
     while (!this.stopping.signal.aborted) {
-      await this.runOnce().catch((e: unknown) => logPassEnd(this.log, e));
+      const decided = await this.runOnce().catch((e: unknown) => { logPassEnd(this.log, e); return 0; });
       if (this.stopping.signal.aborted) return;
-      const w = this.waker;
-      if (!w.signal.aborted) await this.o.clock.sleep(this.o.pollIntervalMs ?? 5_000, w.signal);
+      // A wake during the gap is kept (the waker stays aborted): the next pass starts when it ends.
+      const gap = passGapMs(decided, this.o.passGapMs ?? 1_000, pollMs);
+      if (gap > 0) await this.o.clock.sleep(gap, this.stopping.signal);
+      const w = this.waker; // stop() aborts it too
+      if (!w.signal.aborted) await this.o.clock.sleep(pollMs - gap, w.signal);
       if (this.waker === w) this.waker = new AbortController();
     }
   }
@@ -98,19 +101,23 @@ export class RemediationWorker {
       queue.push(...taken);
     }
     for (const r of await store.expireApprovals(this.o.clock.now())) {
-      await this.audit(this.decisionFor(r), 'expired', 'approval-ttl', `no decision within the approval window; the request expired (plan: ${r.plan ?? ''})`);
+      await this.audit(decisionFor(r), 'expired', 'approval-ttl', `no decision within the approval window; the request expired (plan: ${r.plan ?? ''})`);
     }
     await this.verify();
     try {
-      while (!this.stopping.signal.aborted && leader.isLeader()) {
-        if (queue.length === 0) {
+      // A short claim ends the pass once its queue is done: what ingest queues meanwhile waits (passGapMs).
+      for (let more = true; !this.stopping.signal.aborted && leader.isLeader();) {
+        if (queue.length === 0 && more) {
           await this.held.nextBatch();
-          queue.push(...await store.claimRequests(leader.identity, this.o.clock.now(), this.claimMs, CLAIM_BATCH));
+          const claimed = await store.claimRequests(leader.identity, this.o.clock.now(), this.claimMs, CLAIM_BATCH);
+          more = claimed.length === CLAIM_BATCH;
+          queue.push(...claimed);
         }
         const req = queue.shift();
         if (!req) break;
         if (req.claimedUntil !== null && this.o.clock.now() > req.claimedUntil) { // slow actions ahead of it: claim afresh
           await handBack(this.o, this.log, [req, ...queue.splice(0)], 'its claim ran out before its turn');
+          more = true;
           continue;
         }
         n++;
@@ -139,14 +146,9 @@ export class RemediationWorker {
 
   private settings = async (): Promise<Settings> => (await this.o.store.getSettings()) ?? this.o.defaults;
 
-  private decisionFor(req: RemediationRequest): Decision {
-    const target = signalDisplay(req);
-    return { req, target, key: cooldownKey(req.rule, req.action, req.namespace, target), retried: null, retriedIds: [] };
-  }
-
   /** Returns false when the worker should stop draining (leadership lost). */
   private async process(req: RemediationRequest): Promise<boolean> {
-    const d = this.decisionFor(req);
+    const d = decisionFor(req);
     try {
       if (await this.settleOpenIntents(d)) return true;
       await this.decideAndAct(d);

@@ -82,10 +82,10 @@ describe('remediate/worker: a storm of requests for one workload', () => {
     assert.equal(await worker({ store: s }).runOnce(), 70);
     assert.deepEqual(await decisions(), ids.map((id, i) => [id, i === 0 ? 'dry-run:no-cluster' : 'skipped:cooldown', 'pod-a_x']));
     assert.equal((await store.listRequests({ state: 'done', page: 1, pageSize: 1 })).total, 70);
-    // Batches of 32: three claims with work and the empty one that ends the pass. The dry-run is
-    // committed at once (the cooldown counts it); each batch's skips commit together. Each batch
-    // looks once for requests alike its first cooldown skip, and finds none: every pod differs.
-    assert.deepEqual(Object.fromEntries(calls), { claimRequests: 4, claimRequest: 0, finishDecided: 4, finishRequest: 0, appendAudit: 0, skipAlike: 3 });
+    // Batches of 32: claims of 32, 32 and 6, and the short one ends the pass (no fourth, empty claim).
+    // The dry-run is committed at once (the cooldown counts it); each batch's skips commit together.
+    // Each batch looks once for requests alike its first cooldown skip, and finds none: every pod differs.
+    assert.deepEqual(Object.fromEntries(calls), { claimRequests: 3, claimRequest: 0, finishDecided: 4, finishRequest: 0, appendAudit: 0, skipAlike: 3 });
   });
 
   it('300 requests for one pod: the first cooldown skip decides the 268 not yet claimed, each once, in one commit', async () => {
@@ -173,6 +173,22 @@ describe('remediate/worker: a storm of requests for one workload', () => {
     assert.deepEqual(await decisions(), [
       [ids[0], 'dry-run:no-cluster', 'pod-a_x'], ...ids.slice(1).map((id) => [id, 'skipped:cooldown', 'pod-b_y']),
     ]);
+  });
+
+  it('a pass ends with its short claim: a request queued meanwhile waits for the next pass', async () => {
+    const [first] = await queue(1);
+    let later: number | null = null;
+    // While the pass decides the first request, ingest queues another.
+    const busy = replacing('guardHistory', (t) => async (...args) => {
+      later ??= await enqueue(t, { pod: 'web-late', owner: { kind: 'Deployment', name: 'web' }, at: clock.now() });
+      return t.guardHistory(...args);
+    });
+    const w = worker({ store: busy });
+    assert.equal(await w.runOnce(), 1);
+    assert.deepEqual((await decisions()).map(([id]) => id), [first]);
+    assert.equal((await store.getRequest(later!))?.state, 'pending', 'left for the next pass');
+    assert.equal(await w.runOnce(), 1);
+    assert.deepEqual((await decisions()).map(([id]) => id), [first, later]);
   });
 
   it('a claim that ran out before its turn is claimed afresh, and still decided once', async () => {

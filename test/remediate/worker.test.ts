@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import type { ClientNodeGateway } from '../../src/cluster/gateway.ts';
 import { NotLeaderError, StaticLeadership, type Leadership } from '../../src/leader/elector.ts';
 import { RemediationWorker, backoffMs, cooldownKey } from '../../src/remediate/worker.ts';
+import { passGapMs } from '../../src/remediate/worker-support.ts';
 import { SqliteStore } from '../../src/store/sqlite/store.ts';
 import type { AuditEntry } from '../../src/store/types.ts';
 import type { FakeKubeApi } from '../fakes/kube-api.ts';
@@ -287,5 +288,38 @@ describe('remediate/worker (real SqliteStore, fake API server)', () => {
     await clock.advance(1_000);
     assert.equal(api.objects.deletions.length, 2, 'picked up by the poll');
     await w.stop();
+  });
+
+  it('after a pass that decided requests, a wake waits out the gap; after a quiet spell it does not', async () => {
+    const { pods } = seedDeployment(api, 'shop', 'web', { podHealth: 'crashloop', podCount: 3 });
+    const w = worker({ pollIntervalMs: 60_000, passGapMs: 1_000 });
+    clock.busy = () => api.inflight > 0;
+    w.start();
+    await clock.settle();
+    await enqueue(store, { pod: pods[0].metadata.name, cooldownMs: 0, at: clock.now() });
+    w.wake();
+    await clock.settle();
+    assert.equal(api.objects.deletions.length, 1, 'the first request after a pass that found nothing: at once');
+    await enqueue(store, { pod: pods[1].metadata.name, cooldownMs: 0, at: clock.now() });
+    w.wake();
+    await clock.settle();
+    assert.equal(api.objects.deletions.length, 1, 'woken right after a pass that acted: not before the gap');
+    await clock.advance(999);
+    assert.equal(api.objects.deletions.length, 1);
+    await clock.advance(1);
+    assert.equal(api.objects.deletions.length, 2, 'the wake was kept: the pass starts when the gap ends, not at the poll');
+    await clock.advance(1_000);
+    await enqueue(store, { pod: pods[2].metadata.name, cooldownMs: 0, at: clock.now() });
+    w.wake();
+    await clock.settle();
+    assert.equal(api.objects.deletions.length, 3, 'the gap has passed: woken at once');
+    await w.stop();
+  });
+
+  it('passGapMs: a gap only after a pass that decided something, never beyond the poll interval', () => {
+    assert.equal(passGapMs(0, 1_000, 5_000), 0);
+    assert.equal(passGapMs(1, 1_000, 5_000), 1_000);
+    assert.equal(passGapMs(32, 1_000, 100), 100);
+    assert.equal(passGapMs(3, -5, 5_000), 0);
   });
 });
