@@ -121,7 +121,7 @@ export class HeldDecisions {
     if (total > 0) this.log.info({ requestId: d.req.id, alike: total, target: `${entry.namespace}/${entry.target}` }, `skipped ${total} request(s) alike request #${d.req.id}: cooldown`);
   }
 
-  /** Before the next claim batch: what is held is recorded, and a shared cooldown skip may run again for every workload. */
+  /** Before the next claim batch and at the end of a pass: what is held is recorded, and a shared cooldown skip may run again for every workload. */
   async nextBatch(): Promise<void> {
     await this.record();
     this.alikeDone.clear();

@@ -82,7 +82,7 @@ export class RemediationWorker {
     }
   }
 
-  /** Process due requests until none is left (or leadership/stop ends it); returns how many. */
+  /** Process due requests until a claim comes back short (or leadership/stop ends it); returns how many. */
   runOnce(): Promise<number> {
     this.draining ??= this.drain().finally(() => { this.draining = null; });
     return this.draining;
@@ -123,7 +123,7 @@ export class RemediationWorker {
         n++;
         if (!(await this.process(req))) break;
       }
-      await this.held.record().catch((e: unknown) => { if (!(e instanceof NotLeaderError)) throw e; });
+      await this.held.nextBatch().catch((e: unknown) => { if (!(e instanceof NotLeaderError)) throw e; });
     } finally {
       // Claimed but not decided, or decided but not recorded (the term or the worker ended first).
       await handBack(this.o, this.log, [...this.held.release(), ...queue.splice(0)], 'the leader stopped before deciding it');
