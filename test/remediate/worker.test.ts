@@ -272,16 +272,22 @@ describe('remediate/worker (real SqliteStore, fake API server)', () => {
     }
   });
 
-  it('wake() processes new work at once; otherwise the poll interval does', async () => {
-    const { pods } = seedDeployment(api, 'shop', 'web', { podHealth: 'crashloop', podCount: 2 });
-    const w = worker({ pollIntervalMs: 60_000 });
+  /** A started worker, woken for a request about the first of `podCount` crash-looping pods, which it acted on at once. */
+  async function wokenOnce(podCount: number, over: Partial<ConstructorParameters<typeof RemediationWorker>[0]>) {
+    const { pods } = seedDeployment(api, 'shop', 'web', { podHealth: 'crashloop', podCount });
+    const w = worker({ pollIntervalMs: 60_000, ...over });
     clock.busy = () => api.inflight > 0;
     w.start();
     await clock.settle();
     await enqueue(store, { pod: pods[0].metadata.name, cooldownMs: 0, at: clock.now() });
     w.wake();
     await clock.settle();
-    assert.equal(api.objects.deletions.length, 1, 'woken without the clock moving');
+    assert.equal(api.objects.deletions.length, 1, 'woken without the clock moving, after a pass that found nothing');
+    return { pods, w };
+  }
+
+  it('wake() processes new work at once; otherwise the poll interval does', async () => {
+    const { pods, w } = await wokenOnce(2, {});
     await enqueue(store, { pod: pods[1].metadata.name, cooldownMs: 0, at: clock.now() });
     await clock.advance(59_000);
     assert.equal(api.objects.deletions.length, 1);
@@ -291,15 +297,7 @@ describe('remediate/worker (real SqliteStore, fake API server)', () => {
   });
 
   it('after a pass that decided requests, a wake waits out the gap; after a quiet spell it does not', async () => {
-    const { pods } = seedDeployment(api, 'shop', 'web', { podHealth: 'crashloop', podCount: 3 });
-    const w = worker({ pollIntervalMs: 60_000, passGapMs: 1_000 });
-    clock.busy = () => api.inflight > 0;
-    w.start();
-    await clock.settle();
-    await enqueue(store, { pod: pods[0].metadata.name, cooldownMs: 0, at: clock.now() });
-    w.wake();
-    await clock.settle();
-    assert.equal(api.objects.deletions.length, 1, 'the first request after a pass that found nothing: at once');
+    const { pods, w } = await wokenOnce(3, { passGapMs: 1_000 });
     await enqueue(store, { pod: pods[1].metadata.name, cooldownMs: 0, at: clock.now() });
     w.wake();
     await clock.settle();
