@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { LoadError, type ErrorDetail } from '../domain/errors.ts';
-import { configSchema, type Config } from './schema.ts';
+import { configSchema, tokenProblem, type Config } from './schema.ts';
 
 export interface ConfigSources {
   /** `--config` */
@@ -67,10 +67,12 @@ async function readTokenFile(file: string, key: string): Promise<string[]> {
   } catch (err) {
     throw new LoadError(file, [{ path: key, message: `cannot read token file: ${(err as Error).message}` }]);
   }
-  const tokens = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
-  const short = tokens.findIndex((t) => t.length < 16);
-  if (short >= 0) throw new LoadError(file, [{ path: `${key} line ${short + 1}`, message: 'tokens must be at least 16 characters' }]);
-  return tokens;
+  const lines = text.split('\n').map((l, i) => ({ token: l.trim(), line: i + 1 })).filter((l) => l.token !== '' && !l.token.startsWith('#'));
+  for (const { token, line } of lines) {
+    const problem = tokenProblem(token);
+    if (problem) throw new LoadError(file, [{ path: `${key} line ${line}`, message: problem }]);
+  }
+  return lines.map((l) => l.token);
 }
 
 function deepFreeze<T>(value: T): T {

@@ -33,7 +33,22 @@ const byteSize = (fallback: string) =>
     return n;
   });
 
-const tokens = z.array(z.string().min(16, 'tokens must be at least 16 characters')).default([]);
+/**
+ * Why a bearer token can never authenticate, or null. A client sends it in a header (Authorization:
+ * Bearer <token>), which Node reads as Latin-1 and which ends at whitespace: a token with spaces or
+ * characters outside visible ASCII would never match, so it is refused at load time instead.
+ */
+export function tokenProblem(t: string): string | null {
+  if (t.length < 16) return 'tokens must be at least 16 characters';
+  if (!/^[\x21-\x7e]+$/.test(t)) return 'tokens may hold only visible ASCII characters (no spaces): clients send them in an HTTP header';
+  return null;
+}
+
+const token = z.string().superRefine((t, ctx) => {
+  const problem = tokenProblem(t);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+const tokens = z.array(token).default([]);
 const optionalPath = z.string().min(1).optional();
 
 const ROLES = ['all', 'webhook', 'dashboard'] as const;

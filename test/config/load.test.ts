@@ -54,6 +54,7 @@ describe('config/load', () => {
     ['bad-postgres-without-url.yaml', /store\.url: store\.type postgres needs store\.url or DATABASE_URL/],
     ['bad-cert-without-key.yaml', /tls: cert_file and key_file must be given together/],
     ['bad-short-token.yaml', /auth\.ingest_tokens\.0: tokens must be at least 16 characters/],
+    ['bad-token-chars.yaml', /auth\.read_tokens\.1: tokens may hold only visible ASCII characters/],
     ['bad-role.yaml', /role/],
     ['bad-not-a-mapping.yaml', /must be a YAML mapping/],
   ];
@@ -93,6 +94,13 @@ describe('config/load', () => {
     assert.deepEqual(tokens.ingest, ['inline-token-0123456789abcdef', 'first-token-0123456789abcdef', 'second-token-0123456789abcdef']);
     writeFileSync(join(dir, 'd.yaml'), `auth:\n  read_tokens_file: ${join(dir, 'short')}\n`);
     await assert.rejects(load(join(dir, 'd.yaml')), (err: unknown) => err instanceof LoadError && /at least 16 characters/.test(err.message));
+    // A token a client could never send (a space, a character outside visible ASCII), named by its line in the file.
+    for (const bad of ['two words-0123456789abcdef', 'zweites-tökèn-0123456789ab']) {
+      writeFileSync(join(dir, 'odd'), `# ok above\nfirst-token-0123456789abcdef\n\n${bad}\n`);
+      writeFileSync(join(dir, 'e.yaml'), `auth:\n  admin_tokens_file: ${join(dir, 'odd')}\n`);
+      await assert.rejects(load(join(dir, 'e.yaml')), (err: unknown) => err instanceof LoadError
+        && /auth\.admin_tokens_file line 4: tokens may hold only visible ASCII characters/.test(err.message), bad);
+    }
   });
   it('reads web.body_limit in every documented spelling (k and m are 1024-based) and refuses the rest', () => {
     const size = (v: unknown) => configSchema.safeParse({ web: { body_limit: v } });

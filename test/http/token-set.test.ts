@@ -4,15 +4,15 @@ import { describe, it } from 'mocha';
 import { TokenSet } from '../../src/http/auth.ts';
 
 describe('TokenSet', () => {
-  const set = new TokenSet({ tokens: ['ingest-one', 'zweites-tökèn'] });
+  const set = new TokenSet({ tokens: ['ingest-one', 'second~Token+/='] });
 
-  it('accepts each configured token, including non-ASCII ones', () => {
+  it('accepts each configured token', () => {
     assert.equal(set.has('ingest-one'), true);
-    assert.equal(set.has('zweites-tökèn'), true);
+    assert.equal(set.has('second~Token+/='), true);
   });
 
   it('refuses prefixes, extensions, other cases, other bytes and the empty token', () => {
-    for (const t of ['ingest-on', 'ingest-one ', 'ingest-onee', 'INGEST-ONE', 'zweites-tokèn', 'zweites-tökèn\0', '']) {
+    for (const t of ['ingest-on', 'ingest-one ', 'ingest-onee', 'INGEST-ONE', 'second~token+/=', 'second~Token+/', 'second~Token+/=\0', 'ingest-onè', '']) {
       assert.equal(set.has(t), false, JSON.stringify(t));
     }
   });
