@@ -312,7 +312,7 @@ describe('remediate/worker (real SqliteStore, fake API server)', () => {
     await clock.settle();
     assert.equal(api.objects.deletions.length, 3, 'the gap has passed: woken at once');
     // The worker now sleeps in a gap on the fake clock, which does not move: stop() must end it.
-    await Promise.race([w.stop(), new Promise((_, reject) => setTimeout(() => reject(new Error('stop() waited for the gap')), 2000))]);
+    await Promise.race([w.stop(), new Promise((_, reject) => setTimeout(() => reject(new Error('stop() waited for the gap')), 2000).unref())]);
   });
 
   it('passGapMs: a gap only after a pass that decided something, never beyond the poll interval', () => {
