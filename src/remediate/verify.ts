@@ -2,7 +2,7 @@
 // verification, read the target and the group, judge (outcome.ts), and record the outcome as an audit
 // row (which also becomes the group's lastOutcome and a /ws message) and a metric. After
 // max_ineffective ineffective outcomes in a row for one (rule, workload), suspend and escalate.
-import type { AuditEntry, Store, Verification } from '../store/types.ts';
+import type { AuditEntry, GroupCount, RemediationRequest, Store, Verification } from '../store/types.ts';
 import { involved } from './actions/types.ts';
 import { WORKLOAD_KINDS, type KubeGateway, type NewEvent, type WorkloadKind } from './kube.ts';
 import type { Clock, Logger } from '../domain/ports.ts';
@@ -37,6 +37,23 @@ function workloadOf(target: string): { kind: WorkloadKind; name: string } | null
   return i > 0 && isWorkloadKind(kind) ? { kind, name: target.slice(i + 1) } : null;
 }
 
+/**
+ * What an outcome check compares against, read when the action was taken: the group's count and, for
+ * a restart, the counts of the rule's other groups about the same pod. Those include every group that
+ * shares the request (request-sharing.ts: sharers have the rule and the pod in common), so the problem
+ * coming back in any of them (another alert, the pod's log lines, its Events) makes the restart
+ * ineffective, not only a recurrence in the group that queued the request.
+ */
+export async function verificationBaseline(store: Pick<Store, 'getGroup' | 'groupsAbout'>,
+  req: Pick<RemediationRequest, 'groupId' | 'action' | 'rule' | 'namespace' | 'pod'>): Promise<{ groupCount: number; others: GroupCount[] }> {
+  const group = await store.getGroup(req.groupId, { occurrences: 0 });
+  const about = req.action === 'restart-pod' && req.pod !== '' ? await store.groupsAbout({ rule: req.rule, namespace: req.namespace, pod: req.pod }) : [];
+  return { groupCount: group?.count ?? 0, others: about.filter((g) => g.groupId !== req.groupId) };
+}
+
+/** The counts the check started from, summed over the group and the others it watches. */
+const baseline = (v: Verification): number => v.others.reduce((n, o) => n + o.count, v.groupCount);
+
 async function facts(d: VerifyDeps, v: Verification) {
   const kube = d.kube!;
   const ref = workloadOf(v.target);
@@ -51,12 +68,13 @@ async function facts(d: VerifyDeps, v: Verification) {
     }
   }
   const group = await d.store.getGroup(v.groupId, { occurrences: 0 });
+  const others = new Map((v.others.length > 0 ? await d.store.groupCounts(v.others.map((o) => o.groupId)) : []).map((g) => [g.groupId, g.count]));
   return {
     now: d.clock.now(),
     workload: w ? { replicas: w.replicas, status: w.status ?? { generation: 0, observedGeneration: 0, readyReplicas: 0, availableReplicas: 0, updatedReplicas: 0 } } : null,
     hadWorkload: ref !== null && !early,
-    // A pruned group cannot show a recurrence: judge on the workload alone.
-    groupCount: group?.count ?? v.groupCount,
+    // A pruned group cannot show a recurrence: it counts as it did when the action was taken.
+    groupCount: v.others.reduce((n, o) => n + Math.max(o.count, others.get(o.groupId) ?? o.count), group?.count ?? v.groupCount),
     podsRemaining,
   };
 }
@@ -67,7 +85,7 @@ export async function verifyPass(d: VerifyDeps, only: (v: Verification) => boole
   let decided = 0;
   for (const v of (await d.store.openVerifications()).filter(only)) {
     if (!d.leader.isLeader() || d.stopped()) break;
-    const verdict = judgeOutcome(v, await facts(d, v));
+    const verdict = judgeOutcome({ ...v, groupCount: baseline(v) }, await facts(d, v));
     if (verdict.outcome === 'wait') continue;
     await d.beforeWrite?.();
     if (!(await d.store.closeVerification(v.id, verdict.outcome, d.clock.now()))) continue;

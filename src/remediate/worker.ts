@@ -16,7 +16,7 @@ import { NotLeaderError } from '../leader/index.ts';
 import { VERIFIED_ACTIONS } from './outcome.ts';
 import { readLive } from './settle.ts';
 import { resolveTarget, type ResolvedTarget } from './target.ts';
-import { verifyPass } from './verify.ts';
+import { verificationBaseline, verifyPass } from './verify.ts';
 import { HeldDecisions } from './decided.ts';
 import {
   backoffMs, cooldownKey, decisionFor, gatherGuardInput, guardedWriter, handBack, logPassEnd, passGapMs, readFailure, recordEvent, reportDecision,
@@ -324,11 +324,11 @@ export class RemediationWorker {
     const window = verifyMs ?? this.verifyWindow(req.rule);
     await this.audit(d, 'acted', '', message);
     if (window > 0 && VERIFIED_ACTIONS.includes(req.action)) {
-      const group = await this.o.store.getGroup(req.groupId, { occurrences: 0 });
+      const counted = await verificationBaseline(this.o.store, req);
       const now = this.o.clock.now();
       await this.o.store.scheduleVerification({
         requestId: req.id, groupId: req.groupId, rule: req.rule, action: req.action, namespace: req.namespace, target: d.target,
-        cooldownKey: d.key, expect, groupCount: group?.count ?? 0, actedAt: now, deadline: now + window,
+        cooldownKey: d.key, expect, ...counted, actedAt: now, deadline: now + window,
       });
     }
     await this.close(d, { state: 'done' });

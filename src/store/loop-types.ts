@@ -59,8 +59,19 @@ export interface NewVerification {
   expect: Expectation;
   /** Group count when the action was taken: a rise means the problem came back. */
   groupCount: number;
+  /**
+   * The other groups whose rise also means the problem came back, with their counts when the action
+   * was taken (restart-pod: the rule's other groups about the pod, verify.ts). Empty for other actions.
+   */
+  others: GroupCount[];
   actedAt: number;
   deadline: number;
+}
+
+/** A group's occurrence count at one moment. */
+export interface GroupCount {
+  groupId: number;
+  count: number;
 }
 
 export interface Verification extends NewVerification {

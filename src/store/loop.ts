@@ -4,9 +4,9 @@
 // placeholders (rewritten to `?n` for SQLite), integer flags, epoch-ms bigint times, JSON as text.
 import type { ActionName, WorkloadRef } from '../domain/types.ts';
 import { iso, isoOrNull, type RequestRow, toRequest } from './rows.ts';
-import { forwarded } from './threads.ts';
+import { forwarded, READ_METHODS } from './threads.ts';
 import type {
-  Expectation, Intent, IntentState, NewIntent, NewRequest, NewVerification, RemediationRequest, RequestQuery, Suspension,
+  Expectation, GroupCount, Intent, IntentState, NewIntent, NewRequest, NewVerification, RemediationRequest, RequestQuery, Suspension,
   Verification, VerifyOutcome,
   Store,
 } from './types.ts';
@@ -34,13 +34,16 @@ const toIntent = (r: IntentRow): Intent => ({
 
 interface VerificationRow {
   id: number; request_id: number; group_id: number; rule: string; action: ActionName; namespace: string; target: string;
-  cooldown_key: string; expect: string; group_count: number; acted_at: number; deadline: number; state: 'open' | VerifyOutcome;
+  cooldown_key: string; expect: string; group_count: number; other_groups: string | null; acted_at: number; deadline: number;
+  state: 'open' | VerifyOutcome;
 }
 
 const toVerification = (r: VerificationRow): Verification => ({
   id: Number(r.id), requestId: Number(r.request_id), groupId: Number(r.group_id), rule: r.rule, action: r.action,
   namespace: r.namespace, target: r.target, cooldownKey: r.cooldown_key, expect: JSON.parse(r.expect) as Expectation,
   groupCount: Number(r.group_count), actedAt: Number(r.acted_at), deadline: Number(r.deadline), state: r.state,
+  // [[group id, count], …]; null on a verification scheduled before the column existed.
+  others: (JSON.parse(r.other_groups ?? '[]') as Array<[number, number]>).map(([groupId, count]) => ({ groupId, count })),
 });
 
 interface SuspensionRow {
@@ -134,10 +137,28 @@ async function expireApprovals(db: LoopDb, now: number): Promise<RemediationRequ
 
 async function scheduleVerification(db: LoopDb, v: NewVerification): Promise<number> {
   const [row] = await db.all<{ id: number }>(`INSERT INTO remediation_verifications (request_id, group_id, rule, action,
-      namespace, target, cooldown_key, expect, group_count, acted_at, deadline, state)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'open') RETURNING id`,
-  [v.requestId, v.groupId, v.rule, v.action, v.namespace, v.target, v.cooldownKey, JSON.stringify(v.expect), v.groupCount, v.actedAt, v.deadline]);
+      namespace, target, cooldown_key, expect, group_count, other_groups, acted_at, deadline, state)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open') RETURNING id`,
+  [v.requestId, v.groupId, v.rule, v.action, v.namespace, v.target, v.cooldownKey, JSON.stringify(v.expect), v.groupCount,
+    JSON.stringify(v.others.map((o) => [o.groupId, o.count])), v.actedAt, v.deadline]);
   return Number(row.id);
+}
+
+/** At most this many groups: the work per verification stays bounded (and one SQL IN list). */
+const GROUPS_ABOUT_MAX = 100;
+
+async function groupsAbout(db: LoopDb, { rule, namespace, pod }: { rule: string; namespace: string; pod: string }): Promise<GroupCount[]> {
+  const rows = await db.all<{ id: number; count: number }>(`SELECT id, count FROM error_groups
+    WHERE rule = $1 AND namespace = $2 AND pod = $3 ORDER BY id LIMIT ${GROUPS_ABOUT_MAX}`, [rule, namespace, pod]);
+  return rows.map((r) => ({ groupId: Number(r.id), count: Number(r.count) }));
+}
+
+async function groupCounts(db: LoopDb, ids: readonly number[]): Promise<GroupCount[]> {
+  const wanted = ids.filter(Number.isSafeInteger).slice(0, GROUPS_ABOUT_MAX);
+  if (wanted.length === 0) return [];
+  const rows = await db.all<{ id: number; count: number }>(
+    `SELECT id, count FROM error_groups WHERE id IN (${wanted.map((_, i) => `$${i + 1}`).join(', ')})`, wanted);
+  return rows.map((r) => ({ groupId: Number(r.id), count: Number(r.count) }));
 }
 
 async function openVerifications(db: LoopDb): Promise<Verification[]> {
@@ -194,10 +215,11 @@ async function liftSuspension(db: LoopDb, id: number, by: string, at: number): P
 /** The Store methods this module implements; adapters merge them in with loopStore(). */
 export const LOOP_METHODS = [
   'takeOverClaims', 'writeIntent', 'closeIntent', 'openIntents', 'getRequest', 'listRequests', 'queueRequest',
-  'decideApproval', 'expireApprovals', 'scheduleVerification', 'openVerifications', 'closeVerification',
+  'decideApproval', 'expireApprovals', 'scheduleVerification', 'openVerifications', 'closeVerification', 'groupsAbout', 'groupCounts',
   'recentOutcomes', 'suspend', 'activeSuspension', 'lastLiftedAt', 'listSuspensions', 'liftSuspension',
 ] as const;
 export type LoopStore = Pick<Store, (typeof LOOP_METHODS)[number]>;
+type LoopRead = (typeof LOOP_METHODS)[number] & (typeof READ_METHODS)[number];
 
 /** Runs one statement's function: `write` ones are refused by read-only (dashboard) stores. */
 export type LoopRunner = <T>(write: boolean, fn: (db: LoopDb) => Promise<T>) => Promise<T>;
@@ -230,6 +252,8 @@ export function loopStore(run: LoopRunner, onQueued: () => Promise<void> = async
     scheduleVerification: (v) => w((db) => scheduleVerification(db, v)),
     openVerifications: () => r((db) => openVerifications(db)),
     closeVerification: (id, outcome, at) => w((db) => closeVerification(db, id, outcome, at)),
+    groupsAbout: (of) => r((db) => groupsAbout(db, of)),
+    groupCounts: (ids) => r((db) => groupCounts(db, ids)),
     recentOutcomes: (of, since, limit) => r((db) => recentOutcomes(db, of, since, limit)),
     suspend: (s) => w((db) => suspend(db, s)),
     activeSuspension: (rule, ns, target) => r((db) => activeSuspension(db, rule, ns, target)),
@@ -239,9 +263,13 @@ export function loopStore(run: LoopRunner, onQueued: () => Promise<void> = async
   };
 }
 
-/** Forwarders for a store that runs its adapter elsewhere (the SQLite and PostgreSQL store threads). */
-export function forwardedLoopStore(call: (method: (typeof LOOP_METHODS)[number], args: unknown[]) => Promise<unknown>): LoopStore {
-  return forwarded(LOOP_METHODS, call) as unknown as LoopStore;
+/**
+ * Forwarders for a store that runs its adapter elsewhere (the SQLite and PostgreSQL store threads).
+ * The loop's reads are not among them: each store forwards those with its other reads (READ_METHODS).
+ */
+export function forwardedLoopStore(call: (method: (typeof LOOP_METHODS)[number], args: unknown[]) => Promise<unknown>): Omit<LoopStore, LoopRead> {
+  const reads: readonly string[] = READ_METHODS;
+  return forwarded(LOOP_METHODS.filter((m): m is Exclude<typeof m, LoopRead> => !reads.includes(m)), call) as unknown as Omit<LoopStore, LoopRead>;
 }
 
 /**

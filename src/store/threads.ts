@@ -155,7 +155,11 @@ export function serveStore<S extends { record(items: RecordItem[]): Promise<Reco
 }
 
 /** The dashboard's reads: the SQLite store sends them to its reader thread while batches commit. */
-export const READ_METHODS = ['listGroups', 'getGroup', 'stats', 'ruleHits', 'listHistory', 'listDeliveries'] as const;
+export const READ_METHODS = [
+  'listGroups', 'getGroup', 'stats', 'ruleHits', 'listHistory', 'listDeliveries',
+  // Closed-loop reads (store/loop.ts): the outcome check's groups, found by a scan of the groups.
+  'groupsAbout', 'groupCounts',
+] as const;
 
 /**
  * The other methods a store thread answers as they are: no packing, no choice of thread. (migrate,

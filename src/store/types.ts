@@ -4,7 +4,7 @@ import type {
   RecordOutcome,
   ActionName, Classification, ClassificationReason, GroupStatus, Priority, Signal, SourceKind, WorkloadRef,
 } from '../domain/types.ts';
-import type { Intent, IntentState, NewIntent, NewVerification, Suspension, Verification, VerifyOutcome } from './loop-types.ts';
+import type { GroupCount, Intent, IntentState, NewIntent, NewVerification, Suspension, Verification, VerifyOutcome } from './loop-types.ts';
 import type { OutboxStore } from './outbox.ts';
 
 export type * from './loop-types.ts';
@@ -348,6 +348,10 @@ export interface Store extends OutboxStore {
   scheduleVerification(v: NewVerification): Promise<number>;
   openVerifications(): Promise<Verification[]>;
   closeVerification(id: number, outcome: VerifyOutcome, at: number): Promise<boolean>;
+  /** Groups of `rule` whose latest occurrence is about `pod` in `namespace`, oldest first (at most 100), with their counts. */
+  groupsAbout(of: { rule: string; namespace: string; pod: string }): Promise<GroupCount[]>;
+  /** The counts of the groups that still exist among `ids` (at most 100 are looked up). */
+  groupCounts(ids: readonly number[]): Promise<GroupCount[]>;
   /** Checked outcomes for (rule, namespace, target), newest first, after `since`. */
   recentOutcomes(of: { rule: string; namespace: string; target: string }, since: number, limit: number): Promise<VerifyOutcome[]>;
   /** Creates the active suspension for (rule, namespace, target), or returns the existing one. */

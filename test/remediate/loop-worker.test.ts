@@ -140,6 +140,25 @@ describe('remediate/worker: approval, outcome, suspension', () => {
       assert.equal(g.remediation?.lastOutcome, 'effective');
     });
 
+    it('a restart two groups share: the problem coming back in the group that did not queue it → ineffective', async () => {
+      rule.verifyMs = 60_000;
+      const { pods } = seedDeployment(api, 'shop', 'web', { podHealth: 'crashloop', replicas: 2, podCount: 2 });
+      const pod = pods[0].metadata.name;
+      const id = await enqueue(store, { pod, at: clock.now(), fingerprint: 'fp-alert' });
+      assert.equal(await enqueue(store, { pod, at: clock.now(), fingerprint: 'fp-logs' }), id, 'the second group shares the request');
+      await worker().runOnce();
+      setReady('web', 2);
+      clock.set(clock.now() + 30_000);
+      // The error line comes back in the group that shares the request; the alert's group stays quiet.
+      await enqueue(store, { pod: pods[1].metadata.name, at: clock.now(), fingerprint: 'fp-logs' });
+      await store.claimRequest('drain', clock.now(), 1).then((r) => r && store.finishRequest(r.id, 'drain', { state: 'done' }));
+      clock.set(clock.now() + 30_000);
+      await worker().runOnce();
+      assert.deepEqual(await trail(), ['acted:', 'ineffective:recurred']);
+      assert.match((await history()).at(-1)!.message, /1 new occurrence\(s\) after the restart/);
+      assert.deepEqual(outcomes, ['restart-pod:ineffective']);
+    });
+
     it('two restarts whose problem comes back → ineffective twice → suspended and escalated; lifting lets the next signal act', async () => {
       rule.verifyMs = 60_000;
       const { pods } = seedDeployment(api, 'shop', 'web', { podHealth: 'crashloop', podCount: 4, replicas: 4 });

@@ -188,7 +188,7 @@ export function loopContract(store: () => Store): void {
       await store().closeIntent(closed, { state: 'done', reason: 'landed', by: 'x', at: T0 });
       const open = await store().writeIntent(intent(rid, { at: T0 }));
       const v = { requestId: rid, groupId: r.groupId, rule: 'crashloop', action: 'restart-pod' as const, namespace: 'shop', target: 'Deployment/web',
-        cooldownKey: 'k', expect: replicasExpect, groupCount: 1, actedAt: T0, deadline: T0 + MINUTE };
+        cooldownKey: 'k', expect: replicasExpect, groupCount: 1, others: [], actedAt: T0, deadline: T0 + MINUTE };
       const decided = await store().scheduleVerification(v);
       await store().closeVerification(decided, 'effective', T0);
       const pending = await store().scheduleVerification(v);
@@ -211,13 +211,32 @@ export function loopContract(store: () => Store): void {
     it('a verification is open until decided once', async () => {
       const v = {
         requestId: 1, groupId: 2, rule: 'crashloop', action: 'scale-up' as const, namespace: 'shop', target: 'Deployment/web',
-        cooldownKey: 'k', expect: { kind: 'replicas' as const, before: 1, after: 2 }, groupCount: 7, actedAt: T0, deadline: T0 + 5 * MINUTE,
+        cooldownKey: 'k', expect: { kind: 'replicas' as const, before: 1, after: 2 }, groupCount: 7,
+        others: [{ groupId: 9, count: 4 }, { groupId: 3, count: 1 }], actedAt: T0, deadline: T0 + 5 * MINUTE,
       };
       const id = await store().scheduleVerification(v);
       assert.deepEqual(await store().openVerifications(), [{ ...v, id, state: 'open' }]);
       assert.equal(await store().closeVerification(id, 'effective', T0 + MINUTE), true);
       assert.equal(await store().closeVerification(id, 'ineffective', T0 + 2 * MINUTE), false);
       assert.deepEqual(await store().openVerifications(), []);
+    });
+
+    it('finds the groups of a rule about a pod, and reads the counts of the groups that still exist', async () => {
+      const about = (fingerprint: string, o: { pod?: string; rule?: string; namespace?: string; key?: string } = {}) => makeItem({
+        fingerprint, signal: { occurrenceKey: o.key ?? `k-${fingerprint}`, pod: o.pod ?? 'web-1', namespace: o.namespace ?? 'shop' },
+        classification: { rule: o.rule ?? 'crashloop' },
+      });
+      const [a] = await store().record([about('fp-a')]);
+      await store().record([about('fp-a', { key: 'k-a2' })]);
+      const [b] = await store().record([about('fp-b')]);
+      await store().record([about('fp-c', { pod: 'web-2' }), about('fp-d', { rule: 'oom' }), about('fp-e', { namespace: 'other' })]);
+      const found = await store().groupsAbout({ rule: 'crashloop', namespace: 'shop', pod: 'web-1' });
+      assert.deepEqual(found, [{ groupId: a.groupId, count: 2 }, { groupId: b.groupId, count: 1 }], 'only the rule\'s groups about that pod, oldest first');
+      assert.deepEqual(await store().groupsAbout({ rule: 'crashloop', namespace: 'shop', pod: 'web-9' }), []);
+      const counts = await store().groupCounts([b.groupId, a.groupId, 987_654]);
+      assert.deepEqual(counts.sort((x, y) => x.groupId - y.groupId), [{ groupId: a.groupId, count: 2 }, { groupId: b.groupId, count: 1 }],
+        'a group that does not exist is left out');
+      assert.deepEqual(await store().groupCounts([]), []);
     });
 
     it('recent outcomes per (rule, workload) come newest first, after `since`', async () => {

@@ -195,6 +195,23 @@ describe('SqliteStore (file behaviour)', () => {
     }
   });
 
+  it('an outcome check scheduled before V13 (no other groups column) is read as watching its own group only', async () => {
+    const db = new DatabaseSync(path);
+    migrateTo(db, MIGRATIONS.length - 1);
+    db.prepare(`INSERT INTO remediation_verifications (request_id, group_id, rule, action, namespace, target, cooldown_key,
+      expect, group_count, acted_at, deadline, state) VALUES (1, 2, 'crashloop', 'restart-pod', 'shop', 'Deployment/web', 'k',
+      '{"kind":"pod-deleted","podName":"web-1","podUid":"u1"}', 3, ?, ?, 'open')`).run(T0, T0 + 60_000);
+    db.close();
+    const s = open();
+    try {
+      await s.migrate();
+      const [v] = await s.openVerifications();
+      assert.deepEqual([v.groupId, v.groupCount, v.others], [2, 3, []]);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('refuses a database written by a newer schema, as a writer and read-only alike', async () => {
     const db = new DatabaseSync(path);
     db.exec('PRAGMA user_version = 99');

@@ -11,6 +11,7 @@ import { SEARCH_TABLE_SCHEMA } from './search-table-schema.ts';
 import { SEARCH_OPTIN_SCHEMA } from './search-optin-schema.ts';
 import { CLAIM_ORDER_SCHEMA } from '../claim-order-schema.ts';
 import { SHARED_REQUEST_SCHEMA } from '../request-sharing.ts';
+import { OTHER_GROUPS_SCHEMA } from '../other-groups-schema.ts';
 import { TOTALS_SCHEMA } from './totals-schema.ts';
 
 // Times are epoch milliseconds (bigint); JSON columns hold text so documents round-trip verbatim.
@@ -140,8 +141,9 @@ CREATE TABLE settings (
 // V7: the remediation claim walks an index in claim order (src/store/claim-order-schema.ts).
 // V8: group totals kept by triggers for listings and statistics (src/store/postgres/totals-schema.ts).
 // V9: new groups about one target share its queued remediation request (src/store/request-sharing.ts).
+// V10: an outcome check watches the rule's other groups about the pod (src/store/other-groups-schema.ts).
 const MIGRATIONS: readonly string[] = [V1, OUTBOX_SCHEMA, LOOP_SCHEMA, SEARCH_SCHEMA, SEARCH_TABLE_SCHEMA, SEARCH_OPTIN_SCHEMA, CLAIM_ORDER_SCHEMA, TOTALS_SCHEMA,
-  SHARED_REQUEST_SCHEMA];
+  SHARED_REQUEST_SCHEMA, OTHER_GROUPS_SCHEMA];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 // pg_advisory_xact_lock(int, int) keys; the two-argument form never collides with the bigint keys

@@ -9,6 +9,7 @@ import { KEYS_BY_GROUP_SCHEMA } from './keys-schema.ts';
 import { SEARCH_DEFERRED_SCHEMA, SEARCH_QUEUE_SCHEMA, SEARCH_SCHEMA } from './search-schema.ts';
 import { CLAIM_ORDER_SCHEMA } from '../claim-order-schema.ts';
 import { SHARED_REQUEST_SCHEMA } from '../request-sharing.ts';
+import { OTHER_GROUPS_SCHEMA } from '../other-groups-schema.ts';
 import { COMPACT_SCHEMA } from './compact-schema.ts';
 import { DROP_FINGERPRINT_INDEX } from './fingerprint-schema.ts';
 
@@ -154,9 +155,10 @@ DROP INDEX IF EXISTS occurrence_keys_last_seen;
 // V10: no fingerprint index; the writer keeps its own directory (src/store/sqlite/fingerprint-schema.ts).
 // V11: the search index in a file of its own (src/store/sqlite/search-schema.ts, search-file.ts).
 // V12: new groups about one target share its queued remediation request (src/store/request-sharing.ts).
+// V13: an outcome check watches the rule's other groups about the pod (src/store/other-groups-schema.ts).
 export const MIGRATIONS: readonly Migration[] = [
   V1, OUTBOX_SCHEMA, LOOP_SCHEMA, KEYS_BY_GROUP_SCHEMA, SEARCH_SCHEMA, COMPACT_SCHEMA, SEARCH_DEFERRED_SCHEMA, CLAIM_ORDER_SCHEMA,
-  HOUSEKEEPING_INDEX_SCHEMA, DROP_FINGERPRINT_INDEX, SEARCH_QUEUE_SCHEMA, SHARED_REQUEST_SCHEMA,
+  HOUSEKEEPING_INDEX_SCHEMA, DROP_FINGERPRINT_INDEX, SEARCH_QUEUE_SCHEMA, SHARED_REQUEST_SCHEMA, OTHER_GROUPS_SCHEMA,
 ];
 
 const SCHEMA_VERSION = MIGRATIONS.length;
