@@ -75,6 +75,23 @@ const JUDGES: Partial<Record<ActionName, Judge>> = {
   'restart-pod': restartPod, 'scale-up': scale, 'scale-down': scale, rollback, 'delete-stuck-pods': deleteStuckPods,
 };
 
+/** What an outcome check watches: its group's count and the other groups' (Verification.others). */
+interface Watched {
+  groupCount: number;
+  others: ReadonlyArray<{ groupId: number; count: number }>;
+}
+
+/** Pure: the count the check started from, over its group and the others it watches. */
+export const countThen = (v: Watched): number => v.others.reduce((n, o) => n + o.count, v.groupCount);
+
+/**
+ * Pure: the same count now, from the group's count (undefined once pruned) and the others' that still
+ * exist. A group gone since cannot show a recurrence: it counts as it did when the action was taken.
+ */
+export function countNow(v: Watched, own: number | undefined, others: ReadonlyMap<number, number>): number {
+  return v.others.reduce((n, o) => n + Math.max(o.count, others.get(o.groupId) ?? o.count), own ?? v.groupCount);
+}
+
 export function judgeOutcome(v: Judged, f: OutcomeFacts): OutcomeVerdict {
   // A restart replaces pods, not the workload; for every other action a vanished workload is a failure.
   if (f.hadWorkload && !f.workload && v.action !== 'restart-pod') return verdict('ineffective', 'target-gone', 'the workload no longer exists');

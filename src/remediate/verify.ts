@@ -8,7 +8,7 @@ import { WORKLOAD_KINDS, type KubeGateway, type NewEvent, type WorkloadKind } fr
 import type { Clock, Logger } from '../domain/ports.ts';
 import type { Leadership } from '../leader/index.ts';
 import { recordAudit } from './worker-support.ts';
-import { judgeOutcome, shouldSuspend } from './outcome.ts';
+import { countNow, countThen, judgeOutcome, shouldSuspend } from './outcome.ts';
 import type { RemediationMetrics } from './ports.ts';
 
 export interface VerifyDeps {
@@ -47,12 +47,11 @@ function workloadOf(target: string): { kind: WorkloadKind; name: string } | null
 export async function verificationBaseline(store: Pick<Store, 'getGroup' | 'groupsAbout'>,
   req: Pick<RemediationRequest, 'groupId' | 'action' | 'rule' | 'namespace' | 'pod'>): Promise<{ groupCount: number; others: GroupCount[] }> {
   const group = await store.getGroup(req.groupId, { occurrences: 0 });
-  const about = req.action === 'restart-pod' && req.pod !== '' ? await store.groupsAbout({ rule: req.rule, namespace: req.namespace, pod: req.pod }) : [];
-  return { groupCount: group?.count ?? 0, others: about.filter((g) => g.groupId !== req.groupId) };
+  const others = req.action === 'restart-pod' && req.pod !== ''
+    ? await store.groupsAbout({ rule: req.rule, namespace: req.namespace, pod: req.pod, except: req.groupId })
+    : [];
+  return { groupCount: group?.count ?? 0, others };
 }
-
-/** The counts the check started from, summed over the group and the others it watches. */
-const baseline = (v: Verification): number => v.others.reduce((n, o) => n + o.count, v.groupCount);
 
 async function facts(d: VerifyDeps, v: Verification) {
   const kube = d.kube!;
@@ -73,8 +72,7 @@ async function facts(d: VerifyDeps, v: Verification) {
     now: d.clock.now(),
     workload: w ? { replicas: w.replicas, status: w.status ?? { generation: 0, observedGeneration: 0, readyReplicas: 0, availableReplicas: 0, updatedReplicas: 0 } } : null,
     hadWorkload: ref !== null && !early,
-    // A pruned group cannot show a recurrence: it counts as it did when the action was taken.
-    groupCount: v.others.reduce((n, o) => n + Math.max(o.count, others.get(o.groupId) ?? o.count), group?.count ?? v.groupCount),
+    groupCount: countNow(v, group?.count, others),
     podsRemaining,
   };
 }
@@ -85,7 +83,7 @@ export async function verifyPass(d: VerifyDeps, only: (v: Verification) => boole
   let decided = 0;
   for (const v of (await d.store.openVerifications()).filter(only)) {
     if (!d.leader.isLeader() || d.stopped()) break;
-    const verdict = judgeOutcome({ ...v, groupCount: baseline(v) }, await facts(d, v));
+    const verdict = judgeOutcome({ ...v, groupCount: countThen(v) }, await facts(d, v));
     if (verdict.outcome === 'wait') continue;
     await d.beforeWrite?.();
     if (!(await d.store.closeVerification(v.id, verdict.outcome, d.clock.now()))) continue;

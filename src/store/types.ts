@@ -348,8 +348,8 @@ export interface Store extends OutboxStore {
   scheduleVerification(v: NewVerification): Promise<number>;
   openVerifications(): Promise<Verification[]>;
   closeVerification(id: number, outcome: VerifyOutcome, at: number): Promise<boolean>;
-  /** Groups of `rule` whose latest occurrence is about `pod` in `namespace`, oldest first (at most 100), with their counts. */
-  groupsAbout(of: { rule: string; namespace: string; pod: string }): Promise<GroupCount[]>;
+  /** Groups of `rule` whose latest occurrence is about `pod` in `namespace`, but `except`; newest first (at most 100), with their counts. */
+  groupsAbout(of: { rule: string; namespace: string; pod: string; except: number }): Promise<GroupCount[]>;
   /** The counts of the groups that still exist among `ids` (at most 100 are looked up). */
   groupCounts(ids: readonly number[]): Promise<GroupCount[]>;
   /** Checked outcomes for (rule, namespace, target), newest first, after `since`. */

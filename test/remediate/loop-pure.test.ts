@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { decide, type Facts } from '../../src/remediate/decide.ts';
 import { compareRetry, describeExpectation, SETTLE_REASONS, settleIntent, templateHash, type LiveFacts } from '../../src/remediate/intent.ts';
-import { judgeOutcome, shouldSuspend, type OutcomeFacts } from '../../src/remediate/outcome.ts';
+import { countNow, countThen, judgeOutcome, shouldSuspend, type OutcomeFacts } from '../../src/remediate/outcome.ts';
 import { SKIP_REASONS } from '../../src/remediate/reasons.ts';
 import { logPassEnd } from '../../src/remediate/worker-support.ts';
 import { NotLeaderError } from '../../src/leader/index.ts';
@@ -134,6 +134,17 @@ describe('remediate/outcome', () => {
     assert.equal(j(judgeOutcome(v('restart-pod'), f({ now: 200 }))), 'effective:recovered');
     assert.equal(j(judgeOutcome(v('restart-pod'), f({ now: 200, workload: { replicas: 2, status: status({ readyReplicas: 1 }) } }))), 'ineffective:not-ready');
     assert.equal(j(judgeOutcome(v('restart-pod'), f({ now: 200, workload: null, hadWorkload: false }))), 'effective:recovered');
+  });
+  it('counts over the group and the others it watches: a rise in any is a recurrence, a group gone since is not', () => {
+    const w = { groupCount: 4, others: [{ groupId: 7, count: 2 }, { groupId: 9, count: 5 }] };
+    assert.equal(countThen(w), 11);
+    assert.equal(countNow(w, 4, new Map([[7, 2], [9, 5]])), 11, 'nothing new');
+    assert.equal(countNow(w, 4, new Map([[7, 3], [9, 5]])), 12, 'another group rose');
+    assert.equal(countNow(w, 5, new Map([[7, 2], [9, 5]])), 12, 'the group itself rose');
+    assert.equal(countNow(w, undefined, new Map()), 11, 'every group pruned: as it was');
+    assert.equal(countNow(w, 4, new Map([[7, 1], [9, 5]])), 11, 'a lower count (a group re-created under the id) is no recurrence');
+    assert.equal(j(judgeOutcome({ ...v('restart-pod'), groupCount: countThen(w) }, f({ groupCount: countNow(w, 4, new Map([[9, 6]])) }))),
+      'ineffective:recurred');
   });
   it('scale: available replicas reaching the new count', () => {
     const up = v('scale-up', { kind: 'replicas', before: 2, after: 3 });

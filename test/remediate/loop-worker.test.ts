@@ -172,6 +172,8 @@ describe('remediate/worker: approval, outcome, suspension', () => {
         await worker().runOnce();
       }
       assert.deepEqual((await trail()).filter((t) => !t.startsWith('acted')), ['ineffective:recurred', 'ineffective:recurred', 'escalated:ineffective']);
+      assert.match((await history()).find((e) => e.outcome === 'ineffective')!.message, /: 1 new occurrence\(s\) after the restart/,
+        'the group\'s own occurrence counted once');
       const [s] = await store.listSuspensions({ active: true });
       assert.equal(s.target, 'Deployment/web');
       const warning = api.objects.list('events', 'shop').find((e) => e.type === 'Warning');

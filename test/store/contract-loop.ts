@@ -222,17 +222,20 @@ export function loopContract(store: () => Store): void {
     });
 
     it('finds the groups of a rule about a pod, and reads the counts of the groups that still exist', async () => {
-      const about = (fingerprint: string, o: { pod?: string; rule?: string; namespace?: string; key?: string } = {}) => makeItem({
-        fingerprint, signal: { occurrenceKey: o.key ?? `k-${fingerprint}`, pod: o.pod ?? 'web-1', namespace: o.namespace ?? 'shop' },
+      const about = (fingerprint: string, o: { pod?: string; rule?: string; namespace?: string; key?: string; at?: number } = {}) => makeItem({
+        fingerprint, receivedAt: o.at ?? T0,
+        signal: { occurrenceKey: o.key ?? `k-${fingerprint}`, pod: o.pod ?? 'web-1', namespace: o.namespace ?? 'shop' },
         classification: { rule: o.rule ?? 'crashloop' },
       });
       const [a] = await store().record([about('fp-a')]);
-      await store().record([about('fp-a', { key: 'k-a2' })]);
-      const [b] = await store().record([about('fp-b')]);
+      const [b] = await store().record([about('fp-b', { at: T0 + MINUTE })]);
+      await store().record([about('fp-a', { key: 'k-a2', at: T0 + 2 * MINUTE })]);
       await store().record([about('fp-c', { pod: 'web-2' }), about('fp-d', { rule: 'oom' }), about('fp-e', { namespace: 'other' })]);
-      const found = await store().groupsAbout({ rule: 'crashloop', namespace: 'shop', pod: 'web-1' });
-      assert.deepEqual(found, [{ groupId: a.groupId, count: 2 }, { groupId: b.groupId, count: 1 }], 'only the rule\'s groups about that pod, oldest first');
-      assert.deepEqual(await store().groupsAbout({ rule: 'crashloop', namespace: 'shop', pod: 'web-9' }), []);
+      const of = { rule: 'crashloop', namespace: 'shop', pod: 'web-1' };
+      assert.deepEqual(await store().groupsAbout({ ...of, except: 0 }), [{ groupId: a.groupId, count: 2 }, { groupId: b.groupId, count: 1 }],
+        'only the rule\'s groups about that pod, the most recently seen first');
+      assert.deepEqual(await store().groupsAbout({ ...of, except: a.groupId }), [{ groupId: b.groupId, count: 1 }], 'all but the one excepted');
+      assert.deepEqual(await store().groupsAbout({ ...of, pod: 'web-9', except: 0 }), []);
       const counts = await store().groupCounts([b.groupId, a.groupId, 987_654]);
       assert.deepEqual(counts.sort((x, y) => x.groupId - y.groupId), [{ groupId: a.groupId, count: 2 }, { groupId: b.groupId, count: 1 }],
         'a group that does not exist is left out');

@@ -128,13 +128,13 @@ describe('PostgresStore kept totals', function () {
   it('the upgrade to V8 fills the totals from the groups already there', async () => {
     const s = open();
     for (let i = 0; i < 6; i++) await s.record([makeItem({ fingerprint: `fp-${i}`, classification: { priority: i < 4 ? 'P2' : 'P4' } })]);
-    // Back to V7: the totals as they were before this migration existed (and V9 undone after the last
-    // write, which this release makes with V9's column, so that the upgrade runs it again).
+    // Back to V7: the totals as they were before this migration existed (and V9 and V10 undone after the
+    // last write, which this release makes with V9's column, so that the upgrade runs them again).
     await t.sql.query('DROP TABLE error_group_totals; DROP FUNCTION error_group_totals_add() CASCADE');
     await s.record([makeItem({ fingerprint: 'fp-late', classification: { priority: 'P1' } })]);
     await t.sql.query(`DROP INDEX remediation_requests_shareable; ALTER TABLE remediation_requests DROP COLUMN shared;
-      DELETE FROM kube_sentinel_schema WHERE version >= 8`);
-    assert.equal(SCHEMA_VERSION, 9);
+      ALTER TABLE remediation_verifications DROP COLUMN other_groups; DELETE FROM kube_sentinel_schema WHERE version >= 8`);
+    assert.equal(SCHEMA_VERSION, 10);
     await s.migrate();
     const { kept, counted } = await compare();
     assert.deepEqual(kept, { 'P1/firing/alert': 1, 'P2/firing/alert': 4, 'P4/firing/alert': 2 });
