@@ -44,9 +44,9 @@ function workloadOf(target: string): { kind: WorkloadKind; name: string } | null
  * coming back in any of them (another alert, the pod's log lines, its Events) makes the restart
  * ineffective, not only a recurrence in the group that queued the request.
  */
-export async function verificationBaseline(store: Pick<Store, 'getGroup' | 'groupsAbout'>,
+export async function verificationBaseline(store: Pick<Store, 'groupCounts' | 'groupsAbout'>,
   req: Pick<RemediationRequest, 'groupId' | 'action' | 'rule' | 'namespace' | 'pod'>): Promise<{ groupCount: number; others: GroupCount[] }> {
-  const group = await store.getGroup(req.groupId, { occurrences: 0 });
+  const [group] = await store.groupCounts([req.groupId]);
   const others = req.action === 'restart-pod' && req.pod !== ''
     ? await store.groupsAbout({ rule: req.rule, namespace: req.namespace, pod: req.pod, except: req.groupId })
     : [];
@@ -66,13 +66,13 @@ async function facts(d: VerifyDeps, v: Verification) {
       if (live && live.meta.uid === p.uid) podsRemaining++;
     }
   }
-  const group = await d.store.getGroup(v.groupId, { occurrences: 0 });
-  const others = new Map((v.others.length > 0 ? await d.store.groupCounts(v.others.map((o) => o.groupId)) : []).map((g) => [g.groupId, g.count]));
+  // The group's count and the others' in one read (getGroup would also read the group's row and audit trail).
+  const counts = new Map((await d.store.groupCounts([v.groupId, ...v.others.map((o) => o.groupId)])).map((g) => [g.groupId, g.count]));
   return {
     now: d.clock.now(),
     workload: w ? { replicas: w.replicas, status: w.status ?? { generation: 0, observedGeneration: 0, readyReplicas: 0, availableReplicas: 0, updatedReplicas: 0 } } : null,
     hadWorkload: ref !== null && !early,
-    groupCount: countNow(v, group?.count, others),
+    groupCount: countNow(v, counts.get(v.groupId), counts),
     podsRemaining,
   };
 }

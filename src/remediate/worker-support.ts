@@ -222,7 +222,8 @@ export interface Known {
  * so the next group about the same target found it claimed and queued another (request sharing,
  * src/store/request-sharing.ts, shares only pending requests), and every one of them cost a claim, a
  * decision and its audit entry (issue #12: in the bench's storm of new alerts, PostgreSQL's backends
- * spent 368 µs per alert with the default rules against 220 without remediation). With the gap, a target's groups share one request per gap.
+ * spent 368 µs per alert with the default rules against 220 without remediation). With the gap, a
+ * target's groups share one request per gap.
  */
 export function passGapMs(decided: number, gapMs: number, pollMs: number): number {
   return decided > 0 ? Math.max(0, Math.min(gapMs, pollMs)) : 0;

@@ -157,13 +157,16 @@ async function groupsAbout(db: LoopDb, of: { rule: string; namespace: string; po
   return rows.map((r) => ({ groupId: Number(r.id), count: Number(r.count) }));
 }
 
+/** Ids per groupCounts(): a check's own group and the others it watches. */
+const COUNTS_MAX = GROUPS_ABOUT_MAX + 1;
+
 /** One statement text whatever the number of ids (SQLite caches statements by text): the list is padded with 0, no group's id. */
-const GROUP_COUNTS_SQL = `SELECT id, count FROM error_groups WHERE id IN (${Array.from({ length: GROUPS_ABOUT_MAX }, (_, i) => `$${i + 1}`).join(', ')})`;
+const GROUP_COUNTS_SQL = `SELECT id, count FROM error_groups WHERE id IN (${Array.from({ length: COUNTS_MAX }, (_, i) => `$${i + 1}`).join(', ')})`;
 
 async function groupCounts(db: LoopDb, ids: readonly number[]): Promise<GroupCount[]> {
-  const wanted = ids.filter(Number.isSafeInteger).slice(0, GROUPS_ABOUT_MAX);
+  const wanted = ids.filter(Number.isSafeInteger).slice(0, COUNTS_MAX);
   if (wanted.length === 0) return [];
-  const rows = await db.all<{ id: number; count: number }>(GROUP_COUNTS_SQL, [...wanted, ...Array<number>(GROUPS_ABOUT_MAX - wanted.length).fill(0)]);
+  const rows = await db.all<{ id: number; count: number }>(GROUP_COUNTS_SQL, [...wanted, ...Array<number>(COUNTS_MAX - wanted.length).fill(0)]);
   return rows.map((r) => ({ groupId: Number(r.id), count: Number(r.count) }));
 }
 

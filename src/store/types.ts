@@ -350,7 +350,7 @@ export interface Store extends OutboxStore {
   closeVerification(id: number, outcome: VerifyOutcome, at: number): Promise<boolean>;
   /** Groups of `rule` whose latest occurrence is about `pod` in `namespace`, but `except`; newest first (at most 100), with their counts. */
   groupsAbout(of: { rule: string; namespace: string; pod: string; except: number }): Promise<GroupCount[]>;
-  /** The counts of the groups that still exist among `ids` (at most 100 are looked up). */
+  /** The counts of the groups that still exist among `ids` (at most 101 are looked up: a group and 100 others). */
   groupCounts(ids: readonly number[]): Promise<GroupCount[]>;
   /** Checked outcomes for (rule, namespace, target), newest first, after `since`. */
   recentOutcomes(of: { rule: string; namespace: string; target: string }, since: number, limit: number): Promise<VerifyOutcome[]>;
