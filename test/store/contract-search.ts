@@ -91,6 +91,17 @@ export function searchContract(store: () => Store): void {
       assert.deepEqual(await fps('t m'), []);
     });
 
+    it('finds both the new groups and the changed ones of a batch that holds both', async () => {
+      await store().record([
+        item('fp-message', T0 + MINUTE, { message: 'now an image pull error' }),
+        item('fp-new-1', T0 + MINUTE, { message: 'a first image pull' }),
+        item('fp-new-2', T0 + MINUTE, { pod: 'image-pull-checker' }),
+      ]);
+      assert.deepEqual(await fps('failed cont'), []);
+      assert.deepEqual(await fps('image pull'), ['fp-message', 'fp-new-1']);
+      assert.deepEqual(await fps('image-pull'), ['fp-new-2']);
+    });
+
     it('follows a changed message and forgets a pruned group', async () => {
       await store().record([item('fp-message', T0 + MINUTE, { message: 'now an image pull error' })]);
       assert.deepEqual(await fps('failed cont'), []);

@@ -128,16 +128,23 @@ describe('PostgresStore kept totals', function () {
   it('the upgrade to V8 fills the totals from the groups already there', async () => {
     const s = open();
     for (let i = 0; i < 6; i++) await s.record([makeItem({ fingerprint: `fp-${i}`, classification: { priority: i < 4 ? 'P2' : 'P4' } })]);
-    // Back to V7: the totals as they were before this migration existed (and V9 and V10 undone after the
-    // last write, which this release makes with V9's column, so that the upgrade runs them again).
+    // Back to V7: the totals as they were before this migration existed (and V9, V10 and V11 undone after
+    // the last write, which this release makes with V9's column, so that the upgrade runs them again).
     await t.sql.query('DROP TABLE error_group_totals; DROP FUNCTION error_group_totals_add() CASCADE');
     await s.record([makeItem({ fingerprint: 'fp-late', classification: { priority: 'P1' } })]);
     await t.sql.query(`DROP INDEX remediation_requests_shareable; ALTER TABLE remediation_requests DROP COLUMN shared;
-      ALTER TABLE remediation_verifications DROP COLUMN other_groups; DELETE FROM kube_sentinel_schema WHERE version >= 8`);
-    assert.equal(SCHEMA_VERSION, 10);
+      ALTER TABLE remediation_verifications DROP COLUMN other_groups; DROP FUNCTION error_group_search_add() CASCADE;
+      CREATE TRIGGER error_group_search_insert AFTER INSERT ON error_groups FOR EACH ROW EXECUTE FUNCTION error_group_search_sync();
+      DELETE FROM kube_sentinel_schema WHERE version >= 8`);
+    assert.equal(SCHEMA_VERSION, 11);
     await s.migrate();
     const { kept, counted } = await compare();
     assert.deepEqual(kept, { 'P1/firing/alert': 1, 'P2/firing/alert': 4, 'P4/firing/alert': 2 });
     assert.deepEqual(kept, counted);
+    // V11 (run again here) writes new groups' search text per batch; groups from before stay found.
+    await s.record([makeItem({ fingerprint: 'fp-after', signal: { message: 'written after the upgrade' } })]);
+    const found = async (q: string) => (await s.listGroups({ q, page: 1, pageSize: 10 })).groups.map((g) => g.fingerprint).sort();
+    assert.deepEqual(await found('after the upgrade'), ['fp-after']);
+    assert.equal((await found(makeItem().signal.message)).length, 7, 'the six groups before the upgrade and fp-late');
   });
 });

@@ -7,7 +7,7 @@ import { one, run, type RetryPolicy, transaction } from './session.ts';
 import { OUTBOX_SCHEMA } from './outbox-schema.ts';
 import { LOOP_SCHEMA } from './loop-schema.ts';
 import { SEARCH_SCHEMA } from './search-schema.ts';
-import { SEARCH_TABLE_SCHEMA } from './search-table-schema.ts';
+import { SEARCH_BATCH_SCHEMA, SEARCH_TABLE_SCHEMA } from './search-table-schema.ts';
 import { SEARCH_OPTIN_SCHEMA } from './search-optin-schema.ts';
 import { CLAIM_ORDER_SCHEMA } from '../claim-order-schema.ts';
 import { SHARED_REQUEST_SCHEMA } from '../request-sharing.ts';
@@ -142,8 +142,9 @@ CREATE TABLE settings (
 // V8: group totals kept by triggers for listings and statistics (src/store/postgres/totals-schema.ts).
 // V9: new groups about one target share its queued remediation request (src/store/request-sharing.ts).
 // V10: an outcome check watches the rule's other groups about the pod (src/store/other-groups-schema.ts).
+// V11: new groups' search text written per batch, not per row (src/store/postgres/search-table-schema.ts).
 const MIGRATIONS: readonly string[] = [V1, OUTBOX_SCHEMA, LOOP_SCHEMA, SEARCH_SCHEMA, SEARCH_TABLE_SCHEMA, SEARCH_OPTIN_SCHEMA, CLAIM_ORDER_SCHEMA, TOTALS_SCHEMA,
-  SHARED_REQUEST_SCHEMA, OTHER_GROUPS_SCHEMA];
+  SHARED_REQUEST_SCHEMA, OTHER_GROUPS_SCHEMA, SEARCH_BATCH_SCHEMA];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 // pg_advisory_xact_lock(int, int) keys; the two-argument form never collides with the bigint keys

@@ -19,7 +19,11 @@ export interface Postgres {
   stop(): Promise<void>;
 }
 
-export async function startPostgres(dir: string, port = 5432): Promise<Postgres> {
+/**
+ * `settings` override the defaults (-c name=value), e.g. a bench that wants durable commits and
+ * pg_stat_statements: { fsync: 'on', synchronous_commit: 'on', shared_preload_libraries: 'pg_stat_statements' }.
+ */
+export async function startPostgres(dir: string, port = 5432, settings: Record<string, string> = {}): Promise<Postgres> {
   const bin = postgresBinDir();
   if (!bin) throw new Error('PostgreSQL server binaries (initdb, postgres) are not installed');
   const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
@@ -34,8 +38,9 @@ export async function startPostgres(dir: string, port = 5432): Promise<Postgres>
   }
   chmodSync(data, 0o700);
   execFileSync('runuser', ['-u', 'postgres', '--', join(bin, 'initdb'), '-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8'], { stdio: 'pipe' });
+  const all = { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_connections: '200', ...settings };
   const proc: Proc = start('runuser', ['-u', 'postgres', '--', join(bin, 'postgres'), '-D', data, '-k', sock, '-h', '127.0.0.1', '-p', String(port),
-    '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'], { cwd: dir });
+    ...Object.entries(all).flatMap(([k, v]) => ['-c', `${k}=${v}`])], { cwd: dir });
   await waitFor('throwaway PostgreSQL', async () => {
     if (proc.child.exitCode !== null) throw new Error(`postgres exited: ${proc.output()}`);
     try {
