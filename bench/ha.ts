@@ -11,13 +11,11 @@ import { ROOT, which } from '../test/support/proc.ts';
 import { READ_TOKEN } from '../test/support/server-proc.ts';
 import { postgresAvailable, TestDatabases } from '../test/ha/pg.ts';
 import { postgresDescription, replicas } from './pg-sidebyside.ts';
-import { errorsText, runWrk, wrkErrors } from './wrk.ts';
+import { benchDescription, errorsText, runWrk, wrkErrors } from './wrk.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const GROUPS = Number(process.env.BENCH_GROUPS ?? 100_000);
-const sample = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/prometheus-v2-alerts.json'), 'utf8'));
-// ≈1.5 KB per alert, like bench/run.ts, so the two sections compare.
-const description = `${sample[0].annotations.description} `.repeat(4).slice(0, 1100).replace(/"/g, "'");
+const description = benchDescription();
 
 const dbs = new TestDatabases();
 

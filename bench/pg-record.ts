@@ -4,8 +4,6 @@
 // and of this process (the store's work, which a server runs on its store thread) and the WAL written. Items are
 // built like the server builds them, before the clock starts.
 //   node bench/pg-record.ts [groups=20000]
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import pg from 'pg';
 import { loadRulesFile } from '../src/classify/load.ts';
 import { defaultRulesPath } from '../src/classify/defaults.ts';
@@ -14,12 +12,11 @@ import { toRecordItem } from '../src/pipeline.ts';
 import { PostgresStore } from '../src/store/postgres/store.ts';
 import type { RecordItem } from '../src/store/types.ts';
 import { TestDatabases } from '../test/ha/pg.ts';
-import { ROOT } from '../test/support/proc.ts';
 import { cpuMs } from './cpu.ts';
+import { benchDescription } from './wrk.ts';
 
 const GROUPS = Number(process.argv[2] ?? 20_000);
-const sample = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/prometheus-v2-alerts.json'), 'utf8'));
-const description = `${sample[0].annotations.description} `.repeat(4).slice(0, 1100).replace(/"/g, "'");
+const description = benchDescription();
 const rules = await loadRulesFile(defaultRulesPath());
 
 function items(names: string[], now: number): RecordItem[] {

@@ -8,16 +8,14 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from '../test/support/proc.ts';
 import { INGEST_TOKEN, startServer } from '../test/support/server-proc.ts';
 import { WRK } from './sidebyside.ts';
-import { alertScript, runWrk } from './wrk.ts';
+import { alertScript, benchDescription, runWrk } from './wrk.ts';
 
 const load = process.argv[2] ?? 'new64';
 const seconds = Number(process.argv[3] ?? 10);
 const pgUrl = process.argv[4];
-const sample = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/prometheus-v2-alerts.json'), 'utf8'));
-const description = `${sample[0].annotations.description} `.repeat(4).slice(0, 1100).replace(/"/g, "'");
+const description = benchDescription();
 
 interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
 interface Profile { nodes: Node[]; samples: number[]; timeDeltas: number[] }

@@ -6,15 +6,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadGroups } from './groups.ts';
 import { testPki } from '../test/support/pki.ts';
-import { ROOT } from '../test/support/proc.ts';
 import { INGEST_TOKEN, READ_TOKEN, startServer } from '../test/support/server-proc.ts';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { alertScript, runWrk } from './wrk.ts';
+import { alertScript, benchDescription, runWrk } from './wrk.ts';
 
 const GROUPS = Number(process.argv[2] ?? 100_000);
-const sample = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/prometheus-v2-alerts.json'), 'utf8'));
-const description = `${sample[0].annotations.description} `.repeat(4).slice(0, 1100).replace(/"/g, "'");
+const description = benchDescription();
 
 function memory(pid: number): string {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

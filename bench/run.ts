@@ -11,7 +11,7 @@ import { INGEST_TOKEN, startServer } from '../test/support/server-proc.ts';
 import { cpuTable, machineTable, rssMiB, sideBySide, sideBySideTable, WRK } from './sidebyside.ts';
 import { pgCpuTable, pgMachineTable, pgSideBySide, pgSideBySideTable, postgresDescription } from './pg-sidebyside.ts';
 import { postgresAvailable, TestDatabases } from '../test/ha/pg.ts';
-import { addErrors, alertScript, errorsText, noErrors, runWrk, wrkErrors } from './wrk.ts';
+import { addErrors, alertScript, benchDescription, errorsText, noErrors, runWrk, wrkErrors } from './wrk.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 /** Interleaved rounds of the side-by-side comparison with Alertmanager (s). */
@@ -24,10 +24,7 @@ const ONLY = new Set((process.env.BENCH_ONLY ?? 'a,b,c,d,e,s,p').split(',').map(
 /** Rounds of the PostgreSQL side-by-side (p): each is 12 runs of wrk and Alertmanager. */
 const PG_ROUNDS = Number(process.env.BENCH_PG_ROUNDS ?? 1);
 const skipped = { rps: NaN, p50ms: NaN, p99ms: NaN, non2xx: 0, errors: 0, timeouts: 0 };
-const sample = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/prometheus-v2-alerts.json'), 'utf8'));
-// Pad the description so one alert is ≈1.5 KB, like the captured Prometheus payload plus real-world labels.
-const description = `${sample[0].annotations.description} `.repeat(4).slice(0, 1100).replace(/"/g, "'");
-
+const description = benchDescription();
 
 /** Upper bound of the histogram bucket holding quantile q, from /metrics text (server-side view). */
 function histogramQuantile(metricsText: string, route: string, q: number): number {

@@ -18,12 +18,11 @@ import { toRecordItem } from '../src/pipeline.ts';
 import { SqliteStore } from '../src/store/sqlite/store.ts';
 import { toWire } from '../src/store/wire.ts';
 import type { RecordItem } from '../src/store/types.ts';
-import { ROOT } from '../test/support/proc.ts';
+import { benchDescription } from './wrk.ts';
 
 const GROUPS = Number(process.argv[2] ?? 50_000);
 const BATCH = 500;
-const sample = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/prometheus-v2-alerts.json'), 'utf8'));
-const description = `${sample[0].annotations.description} `.repeat(4).slice(0, 1100).replace(/"/g, "'");
+const description = benchDescription();
 const rules = await loadRulesFile(defaultRulesPath());
 
 /** The bench's alert (bench/wrk.ts), alertname `name`. */

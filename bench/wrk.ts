@@ -1,7 +1,8 @@
 // Drives wrk (Debian package) with a Lua script that makes every request distinct, and parses its report.
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ROOT } from '../test/support/proc.ts';
 
 export interface WrkResult {
   rps: number;
@@ -12,6 +13,15 @@ export interface WrkResult {
   errors: number;
   /** Of those, answers that came after wrk's 2 s timeout (counted in the rate, not in the percentiles). */
   timeouts: number;
+}
+
+/**
+ * The bench alerts' description: the captured Prometheus sample's, repeated and cut so one alert is
+ * ≈1.5 KB, like the captured payload plus real-world labels (double quotes made single, for the Lua).
+ */
+export function benchDescription(): string {
+  const sample = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/prometheus-v2-alerts.json'), 'utf8'));
+  return `${sample[0].annotations.description} `.repeat(4).slice(0, 1100).replace(/"/g, "'");
 }
 
 /**
