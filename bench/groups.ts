@@ -1,4 +1,4 @@
-// Loads `count` distinct ≈1.5 KB alerts (one new group each) in 500-alert posts, four in flight per
+// Loads `count` distinct ≈1.1 KB alerts (one new group each) in 500-alert posts, four in flight per
 // server, spread over the servers given. Shared by npm run bench (e), bench/ha.ts and bench/rss.ts.
 import { Agent, request } from 'undici';
 import { INGEST_TOKEN } from '../test/support/server-proc.ts';

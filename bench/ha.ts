@@ -110,7 +110,7 @@ async function main() {
   const table = ['| measurement | result |', '| --- | --- |', ...results.map((r) => `| ${r.join(' | ')} |`)].join('\n');
   const section = `## High availability (node bench/ha.ts)\n\nMeasured ${new Date().toISOString().slice(0, 10)} on ${machine}.\n`
     + 'Servers: the built `dist/main.js` as three `role: webhook` replicas (the load) and one `role: dashboard` replica on one PostgreSQL database, '
-    + 'TLS, default rules, ≈1.5 KB alerts. Dashboard latency is one client issuing requests back to back (wrk -c1). '
+    + 'TLS, default rules, ≈1.1 KB alerts. Dashboard latency is one client issuing requests back to back (wrk -c1). '
     + 'Ingest next to Alertmanager on PostgreSQL is in "Side by side with Alertmanager, PostgreSQL" (`npm run bench`).\n\n'
     + `${table}\n`;
   console.log(`\n${section}`);

@@ -1,5 +1,5 @@
 // Where the server's RSS goes at 100k groups (issue #12, target ≤ 256 MiB): the built server loads
-// `groups` distinct ≈1.5 KB alerts the way `npm run bench` (e) does, then this prints RSS, anonymous vs
+// `groups` distinct ≈1.1 KB alerts the way `npm run bench` (e) does, then this prints RSS, anonymous vs
 // file-backed memory (/proc/<pid>/smaps_rollup) and the load time.
 //   node bench/rss.ts [groups=100000]
 import { readFileSync } from 'node:fs';

@@ -1,7 +1,7 @@
 // Deterministic write-path measurements of the SQLite store (issue #12), unaffected by how busy the
 // machine is: WAL bytes written per alert and rows per commit, on a real file with synchronous=FULL.
 //   node bench/wal.ts [groups=50000]
-// Items are built the way the server builds them (the bench's ≈1.5 KB Prometheus alert through
+// Items are built the way the server builds them (the bench's ≈1.1 KB Prometheus alert through
 // parseAlerts, the default rules, toRecordItem), so row sizes (message, labels, the classification's
 // reason) are the real ones. Also prints the structured-clone size of a batch as posted to the store
 // thread (ThreadedSqliteStore) and its clone time, and the CPU the search index costs per 500 new

@@ -16,8 +16,9 @@ export interface WrkResult {
 }
 
 /**
- * The bench alerts' description: the captured Prometheus sample's, repeated and cut so one alert is
- * ≈1.5 KB, like the captured payload plus real-world labels (double quotes made single, for the Lua).
+ * The bench alerts' description: the captured Prometheus sample's (198 characters) four times, 796
+ * characters, so one alert is about 1.1 KB of JSON (double quotes made single, for the Lua). The cut at
+ * 1100 characters never bites; the bodies stay as every round since the first has measured them.
  */
 export function benchDescription(): string {
   const sample = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/prometheus-v2-alerts.json'), 'utf8'));
