@@ -7,7 +7,7 @@ export interface GroupLoad {
   urls: readonly string[];
   ca: string;
   count: number;
-  /** The alerts' description (≈1.1 KB of text). */
+  /** The alerts' description (the bench's: 796 characters, `benchDescription` in bench/wrk.ts). */
   description: string;
   /** alertname prefix and summary word: `Mem` / `memory` unless told. */
   name?: { prefix: string; word: string };

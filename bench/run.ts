@@ -111,7 +111,7 @@ async function main() {
     console.log(`\n${machine}\n\n${table}\n\nCPU µs per alert:\n${cpuPerAlert}\n\nThe machine during the runs:\n${busy}\n\nwrk errors: Kube Sentinel ${errorsText(s.errors.ks)}, Alertmanager ${errorsText(s.errors.am)}, bare ${errorsText(s.errors.bare)}`);
     writeSection(/## Side by side with Alertmanager \(npm run bench\)[\s\S]*?(?=\n## |$)/, `## Side by side with Alertmanager (npm run bench)\n\n`
       + `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}.\n`
-      + 'Same wrk settings and the same ≈1.1 KB Prometheus-shaped bodies for every target, run back to back per load and round '
+      + 'Same wrk settings and the same ≈1.1 KB Prometheus-shaped alerts in the bodies for every target, run back to back per load and round '
       + '(Kube Sentinel and Alertmanager alternate who goes first). Kube Sentinel: the built `dist/main.js`, SQLite `synchronous=FULL`, '
       + 'a 200 only after the commit. Alertmanager: Debian\'s `prometheus-alertmanager`, memory only, a blackhole route, TLS through '
       + '`--web.config.file` with the same certificate, gossip off. One server of each kind for the whole run (RSS read at the end). '

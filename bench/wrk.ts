@@ -16,9 +16,9 @@ export interface WrkResult {
 }
 
 /**
- * The bench alerts' description: the captured Prometheus sample's (198 characters) four times, 796
- * characters, so one alert is about 1.1 KB of JSON (double quotes made single, for the Lua). The cut at
- * 1100 characters never bites; the bodies stay as every round since the first has measured them.
+ * The bench alerts' description: the captured Prometheus sample's (198 characters) and a space, four
+ * times: 796 characters, so one alert is about 1.1 KB of JSON (double quotes made single, for the Lua).
+ * The cut at 1100 characters never bites; it is kept so the bodies stay the ones every round measured.
  */
 export function benchDescription(): string {
   const sample = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/prometheus-v2-alerts.json'), 'utf8'));
