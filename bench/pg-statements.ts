@@ -15,15 +15,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { type Postgres, startPostgres } from '../test/cluster/real/postgres.ts';
+import { databaseUrl } from '../test/ha/pg.ts';
 import { freePort } from '../test/support/proc.ts';
 import { INGEST_TOKEN, type ServerProc, startServer } from '../test/support/server-proc.ts';
-import { untilIdle, WRK } from './sidebyside.ts';
+import { loadByKey, untilIdle, WRK } from './sidebyside.ts';
 import { alertScript, benchDescription, errorsText, runWrk, wrkErrors } from './wrk.ts';
 
-const LOADS = { same: { batch: 1, same: true }, new: { batch: 1, same: false }, new64: { batch: 64, same: false } } as const;
-const name = process.argv[2] ?? 'new';
-if (!Object.hasOwn(LOADS, name)) throw new Error(`unknown load ${name}: one of ${Object.keys(LOADS).join(', ')}`);
-const load = LOADS[name as keyof typeof LOADS];
+const load = loadByKey(process.argv[2] ?? 'new');
 const seconds = Number(process.argv[3] ?? 10);
 if (!Number.isInteger(seconds) || seconds <= 0) throw new Error(`seconds must be a positive integer, not ${process.argv[3]}`);
 const description = benchDescription();
@@ -37,21 +35,20 @@ try {
   postgres = await startPostgres(join(dir, 'pg'), await freePort(), {
     fsync: 'on', synchronous_commit: 'on', full_page_writes: 'on', shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all',
   });
-  const url = new URL(postgres.url);
   admin = new pg.Client({ connectionString: postgres.url });
   await admin.connect();
   await admin.query('CREATE EXTENSION pg_stat_statements');
   await admin.query('CREATE DATABASE ks');
-  url.pathname = '/ks';
   mkdirSync(join(dir, 'server'));
-  server = await startServer({ dir: join(dir, 'server'), config: { role: 'webhook', store: { type: 'postgres', url: url.toString() } }, env: { LOG_LEVEL: 'error' } });
+  const url = databaseUrl('ks', postgres.url);
+  server = await startServer({ dir: join(dir, 'server'), config: { role: 'webhook', store: { type: 'postgres', url } }, env: { LOG_LEVEL: 'error' } });
   const script = (tag: string) => alertScript(dir, { token: INGEST_TOKEN, batch: load.batch, path: '/api/v2/alerts', description, tag, same: load.same });
   await runWrk(`${server.url}/api/v2/alerts`, { script: script('warm'), seconds: 3, ...WRK });
   if (!Number.isFinite(await untilIdle(server.proc.child.pid!))) console.log('(the replica was still busy 120 s after the warm-up)');
   await admin.query('SELECT pg_stat_statements_reset()');
   const w = await runWrk(`${server.url}/api/v2/alerts`, { script: script('run'), seconds, ...WRK });
   const alerts = w.rps * load.batch * seconds;
-  console.log(`${name}: ${w.rps.toFixed(0)} req/s for ${seconds} s, ${alerts.toFixed(0)} alerts; wrk errors: ${errorsText(wrkErrors(w))}`);
+  console.log(`${load.key}: ${w.rps.toFixed(0)} req/s for ${seconds} s, ${alerts.toFixed(0)} alerts; wrk errors: ${errorsText(wrkErrors(w))}`);
   await report(admin, `during the run (µs per alert: of the run's ${alerts.toFixed(0)} alerts)`, alerts);
   await admin.query('SELECT pg_stat_statements_reset()');
   const idle = await untilIdle(server.proc.child.pid!);

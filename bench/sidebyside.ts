@@ -13,16 +13,25 @@ import { costOf, cpuMs, type CpuPerAlert, duringRun, keepKsRun, type MachineShar
 import { addErrors, alertScript, noErrors, runWrk, wrkErrors, type WrkErrors, type WrkResult } from './wrk.ts';
 
 export interface Load {
+  /** What a probe's command line calls it (bench/profile.ts, bench/pg-statements.ts). */
+  key: 'same' | 'new' | 'new64';
   name: string;
   batch: number;
   same: boolean;
 }
 
 export const LOADS: readonly Load[] = [
-  { name: 'the same alert re-sent', batch: 1, same: true },
-  { name: 'a new alert per request', batch: 1, same: false },
-  { name: '64 new alerts per request', batch: 64, same: false },
+  { key: 'same', name: 'the same alert re-sent', batch: 1, same: true },
+  { key: 'new', name: 'a new alert per request', batch: 1, same: false },
+  { key: 'new64', name: '64 new alerts per request', batch: 64, same: false },
 ];
+
+/** The load a probe's command line names by its key. */
+export function loadByKey(key: string): Load {
+  const load = LOADS.find((l) => l.key === key);
+  if (!load) throw new Error(`unknown load ${key}: one of ${LOADS.map((l) => l.key).join(', ')}`);
+  return load;
+}
 
 /** The issue's settings: two wrk threads, 64 connections, for every target alike. */
 export const WRK = { threads: 2, connections: 64 } as const;

@@ -144,6 +144,8 @@ async function scheduleVerification(db: LoopDb, v: NewVerification): Promise<num
   return Number(row.id);
 }
 
+const toGroupCount = (r: { id: number; count: number }): GroupCount => ({ groupId: Number(r.id), count: Number(r.count) });
+
 /** At most this many groups: the work per verification stays bounded. */
 const GROUPS_ABOUT_MAX = 100;
 
@@ -154,7 +156,7 @@ async function groupsAbout(db: LoopDb, of: { rule: string; namespace: string; po
   const rows = await db.all<{ id: number; count: number }>(`SELECT id, count FROM error_groups
     WHERE rule = $1 AND namespace = $2 AND pod = $3 AND id <> $4 ORDER BY +last_seen DESC, id DESC LIMIT ${GROUPS_ABOUT_MAX}`,
   [of.rule, of.namespace, of.pod, of.except]);
-  return rows.map((r) => ({ groupId: Number(r.id), count: Number(r.count) }));
+  return rows.map(toGroupCount);
 }
 
 /** Ids per groupCounts(): a check's own group and the others it watches. */
@@ -167,7 +169,7 @@ async function groupCounts(db: LoopDb, ids: readonly number[]): Promise<GroupCou
   const wanted = ids.filter(Number.isSafeInteger).slice(0, COUNTS_MAX);
   if (wanted.length === 0) return [];
   const rows = await db.all<{ id: number; count: number }>(GROUP_COUNTS_SQL, [...wanted, ...Array<number>(COUNTS_MAX - wanted.length).fill(0)]);
-  return rows.map((r) => ({ groupId: Number(r.id), count: Number(r.count) }));
+  return rows.map(toGroupCount);
 }
 
 async function openVerifications(db: LoopDb): Promise<Verification[]> {

@@ -39,11 +39,12 @@ END $$;
 
 // PostgreSQL V11: new groups get their search text from one statement per batch instead of one per row
 // (issue #12). auto_explain on `node bench/pg-record.ts` showed the row trigger as the largest part of
-// the write statement with new alerts, each row running its own INSERT through plpgsql: about 35–40% of
-// its time at 20, 64 and 500 per batch (per-node timing, which weighs on what runs per row). A statement trigger reads the batch's new rows from the transition
-// table, which the totals trigger (V8) already has PostgreSQL collect for the same statement. The
-// update trigger stays per row: PostgreSQL allows no transition table on a trigger with a column list,
-// and it fires only when a searched column really changed.
+// the write statement with new alerts, each row running its own INSERT through plpgsql: about 35–40%
+// of its time at 20, 64 and 500 per batch (per-node timing, which weighs on what runs per row). A
+// statement trigger reads the batch's new rows from the transition table, which the totals trigger
+// (V8) already has PostgreSQL collect for the same statement. The update trigger stays per row:
+// PostgreSQL allows no transition table on a trigger with a column list, and it fires only when a
+// searched column really changed.
 export const SEARCH_BATCH_SCHEMA = `
 DROP TRIGGER error_group_search_insert ON error_groups;
 CREATE FUNCTION error_group_search_add() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -9,7 +9,8 @@
 import { all, type Statements } from './statements.ts';
 
 // Reads two columns of every group, so every row's page: 0.5–1 s per 100k groups (the rows are
-// about 1 KB with the bench's alerts). Once per process; again only if a failed write could not be checked (rolledBack()).
+// about 1 KB with the bench's alerts). Once per process; again only if a failed write could not be
+// checked (rolledBack()).
 const LOAD = 'SELECT fingerprint, id FROM error_groups';
 
 // The rows a failed write had created that are there after all.
