@@ -5,7 +5,10 @@
 // pg_stat_statements, one `role: webhook` replica of the built server (`npm run build` first) on it,
 // warms it up for 3 s, then drives wrk -t2 -c64 with the bench's alerts and prints the statements by
 // total execution time: during the run, and what ran after it until the replica was idle (the
-// leader's remediation decisions, the notifier). track=all: statements that triggers run (and the
+// leader's remediation decisions, the notifier). With them, the replica's group-commit batches over
+// the run (from its /metrics): how many, their size and their time from start to answer, next to
+// the backend's statement time per batch; the difference is round trips, thread hand-overs and
+// waiting for a core. track=all: statements that triggers run (and the
 // foreign-key checks) are listed too, marked "nested"; their time is also inside the statement that
 // fired them, so the totals count top-level statements only. Times are wall time in the backend, not
 // CPU. Needs root (the server runs as the postgres user), PostgreSQL's server binaries (Debian's
@@ -18,7 +21,7 @@ import { type Postgres, startPostgres } from '../test/cluster/real/postgres.ts';
 import { databaseUrl } from '../test/ha/pg.ts';
 import { freePort } from '../test/support/proc.ts';
 import { INGEST_TOKEN, type ServerProc, startServer } from '../test/support/server-proc.ts';
-import { loadByKey, untilIdle, WRK } from './sidebyside.ts';
+import { type CommitTotals, commitsText, commitTotals, loadByKey, untilIdle, WRK } from './sidebyside.ts';
 import { alertScript, benchDescription, errorsText, runWrk, wrkErrors } from './wrk.ts';
 
 const load = loadByKey(process.argv[2] ?? 'new');
@@ -45,11 +48,19 @@ try {
   const script = (tag: string) => alertScript(dir, { token: INGEST_TOKEN, batch: load.batch, path: '/api/v2/alerts', description, tag, same: load.same });
   await runWrk(`${server.url}/api/v2/alerts`, { script: script('warm'), seconds: 3, ...WRK });
   if (!Number.isFinite(await untilIdle(server.proc.child.pid!))) console.log('(the replica was still busy 120 s after the warm-up)');
+  const commits = async (): Promise<CommitTotals> => commitTotals((await server!.client.get('/metrics')).text);
+  const before = await commits();
   await admin.query('SELECT pg_stat_statements_reset()');
   const w = await runWrk(`${server.url}/api/v2/alerts`, { script: script('run'), seconds, ...WRK });
+  const after = await commits();
   const alerts = w.rps * load.batch * seconds;
   console.log(`${load.key}: ${w.rps.toFixed(0)} req/s for ${seconds} s, ${alerts.toFixed(0)} alerts; wrk errors: ${errorsText(wrkErrors(w))}`);
-  await report(admin, `during the run (µs per alert: of the run's ${alerts.toFixed(0)} alerts)`, alerts);
+  // A batch's time from its start to its answer, next to what its statements took in the backend: the
+  // rest is the round trips, the thread hand-overs and waiting for a core.
+  console.log(`commits during the run: ${commitsText(before, after)}`);
+  const statementMs = await report(admin, `during the run (µs per alert: of the run's ${alerts.toFixed(0)} alerts)`, alerts);
+  const batches = after.batches - before.batches;
+  if (batches > 0) console.log(`top-level statements per batch: ${(statementMs / batches).toFixed(2)} ms in the backend`);
   await admin.query('SELECT pg_stat_statements_reset()');
   const idle = await untilIdle(server.proc.child.pid!);
   await report(admin, `after the run, until the replica was idle (${Number.isFinite(idle) ? `${idle.toFixed(1)} s` : 'still busy after 120 s'}; µs per alert of the run)`, alerts);
@@ -60,7 +71,8 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-async function report(admin: pg.Client, title: string, alerts: number): Promise<void> {
+/** Prints the statements by time; returns the top-level statements' total in ms. */
+async function report(admin: pg.Client, title: string, alerts: number): Promise<number> {
   const ours = "dbid = (SELECT oid FROM pg_database WHERE datname = 'ks')";
   const total = (await admin.query(`SELECT coalesce(sum(total_exec_time), 0) AS ms, coalesce(sum(calls), 0) AS calls
     FROM pg_stat_statements WHERE ${ours} AND toplevel`)).rows[0];
@@ -72,4 +84,5 @@ async function report(admin: pg.Client, title: string, alerts: number): Promise<
     const us = (Number(r.ms) * 1000 / alerts).toFixed(1);
     console.log(`${String(r.calls).padStart(8)}  ${Number(r.ms).toFixed(1).padStart(9)}  ${us.padStart(8)}  ${r.toplevel ? '' : '(nested) '}${r.q}`);
   }
+  return Number(total.ms);
 }

@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { INGEST_TOKEN, startServer } from '../test/support/server-proc.ts';
-import { loadByKey, WRK } from './sidebyside.ts';
+import { commitsText, commitTotals, loadByKey, NO_COMMITS, WRK } from './sidebyside.ts';
 import { alertScript, benchDescription, runWrk } from './wrk.ts';
 
 const load = loadByKey(process.argv[2] ?? 'new64');
@@ -59,9 +59,6 @@ const script = alertScript(dir, { token: INGEST_TOKEN, batch: load.batch, path: 
 const r = await runWrk(`${server.url}/api/v2/alerts`, { script, seconds, ...WRK, ...(process.env.WRK_C ? { threads: 1, connections: Number(process.env.WRK_C) } : {}) });
 console.log(`${load.key}: ${r.rps.toFixed(0)} req/s (${(r.rps * load.batch).toFixed(0)} alerts/s), p99 ${r.p99ms} ms, non-2xx ${r.non2xx}, errors ${r.errors}`);
 const metrics = (await server.client.get('/metrics')).text;
-const batch = /kube_sentinel_store_batch_items_sum(?:\{[^}]*\})? ([\d.e+]+)\n[^\n]*_count(?:\{[^}]*\})? (\d+)/.exec(metrics);
-if (batch) console.log(`items per commit: ${(Number(batch[1]) / Number(batch[2])).toFixed(1)} over ${batch[2]} commits`);
-const commit = /kube_sentinel_store_commit_seconds_sum(?:\{[^}]*\})? ([\d.e+-]+)\n[^\n]*_count(?:\{[^}]*\})? (\d+)/.exec(metrics);
-if (commit) console.log(`mean batch commit: ${(1000 * Number(commit[1]) / Number(commit[2])).toFixed(1)} ms`);
+console.log(`commits: ${commitsText(NO_COMMITS, commitTotals(metrics))}`);
 await server.stop();
 for (const f of readdirSync(profDir).filter((x) => x.endsWith('.cpuprofile')).sort()) summarize(join(profDir, f));

@@ -85,6 +85,30 @@ export async function untilIdle(pid: number, limitS = 120): Promise<number> {
   }
 }
 
+/** The group committer's totals from a server's /metrics text: batches, items in them, seconds from each batch's start to its answer. */
+export interface CommitTotals { batches: number; items: number; seconds: number }
+
+export const NO_COMMITS: CommitTotals = { batches: 0, items: 0, seconds: 0 };
+
+export function commitTotals(metrics: string): CommitTotals {
+  const sumCount = (name: string): [number, number] => {
+    const m = new RegExp(`${name}_sum(?:\\{[^}]*\\})? ([\\d.e+-]+)\\n[^\\n]*_count(?:\\{[^}]*\\})? (\\d+)`).exec(metrics);
+    return m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
+  };
+  const [items, batches] = sumCount('kube_sentinel_store_batch_items');
+  const [seconds] = sumCount('kube_sentinel_store_commit_seconds');
+  return { batches, items, seconds };
+}
+
+/** What the committer did between two readings: "1587 batches, 32.0 items per batch, 4.0 ms each from start to answer". */
+export function commitsText(before: CommitTotals, after: CommitTotals): string {
+  const batches = after.batches - before.batches;
+  if (!(batches > 0)) return 'no batches';
+  const items = (after.items - before.items) / batches;
+  const ms = (1000 * (after.seconds - before.seconds)) / batches;
+  return `${batches} batches, ${items.toFixed(1)} items per batch, ${ms.toFixed(1)} ms each from its start to its answer`;
+}
+
 export interface SideBySide {
   rounds: number;
   amVersion: string;

@@ -52,8 +52,30 @@ export interface Proc {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/**
+ * Children of start() still running. When this process ends without stopping them (an uncaught error,
+ * or a bench script piped into `head`, whose next write to the closed pipe throws EPIPE), its 'exit'
+ * hook sends each one SIGTERM: servers, a throwaway PostgreSQL (runuser passes the signal on) and
+ * Alertmanager would otherwise keep running, and keep their ports, after the script is gone.
+ */
+const running = new Set<ChildProcess>();
+
+function stopOnExit(child: ChildProcess): void {
+  if (running.size === 0) process.once('exit', stopRunning);
+  running.add(child);
+  child.once('exit', () => {
+    running.delete(child);
+    if (running.size === 0) process.off('exit', stopRunning);
+  });
+}
+
+function stopRunning(): void {
+  for (const child of running) child.kill('SIGTERM');
+}
+
 export function start(cmd: string, args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Proc {
   const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  stopOnExit(child);
   let out = '';
   const keep = (b: Buffer) => { out += b.toString(); if (out.length > 200_000) out = out.slice(-100_000); };
   child.stdout!.on('data', keep);
