@@ -97,7 +97,7 @@ describe('PostgresStore', function () {
       assert.equal(again.outcome, 'redelivery', 'the cleaned key still deduplicates');
     });
 
-    it('values sent in an array\'s text form (the read\'s literals, the write\'s parameters) come back exactly, and deduplicate', async () => {
+    it('values sent in an array\'s text form (the read\'s literals) come back exactly, and a batch of them deduplicates', async () => {
       const s = open();
       await s.migrate();
       const nasty = ['plain', '', 'NULL', 'a"b', 'back\\slash\\', "it's", "'); DROP TABLE error_groups; --", '{a,b}', 'x,y',
@@ -107,7 +107,7 @@ describe('PostgresStore', function () {
       try {
         const { rows } = await client.query<{ v: string[] }>(`SELECT ${textArray(nasty)} AS v`);
         assert.deepEqual(rows[0].v, nasty);
-        // The write's parameters go in the same text form, as parameters, with NULLs and numbers too.
+        // The same text form as parameters, with NULLs and numbers too.
         const texts = [...nasty, null];
         const numbers = [0, -1, 1_700_000_000_000, Number.MAX_SAFE_INTEGER, null];
         const typed = await client.query<{ t: Array<string | null>; n: Array<string | null> }>('SELECT $1::text[] AS t, $2::bigint[] AS n',

@@ -25,6 +25,7 @@ import {
   type WantingGroup,
 } from '../request-sharing.ts';
 import { notifyAtCommit } from './notify-payload.ts';
+import { binaryArray, type ElementKind } from './binary-array.ts';
 import { literal, ms, msOrNull, text } from './sanitize.ts';
 import { rows, type Tx } from './session.ts';
 
@@ -55,12 +56,10 @@ const ESCAPED = /[\\"]/g;
 
 /**
  * An array's text form, which PostgreSQL reads for any array type: strings double-quoted with `"` and
- * `\` escaped by `\` (only where there is one), numbers as they are, null as NULL. The write's
- * parameters go in this form instead of as JS arrays: pg converts those element by element, checking
- * each one's type and escaping every string in two passes, on the event loop that serves HTTP
- * (issue #12). Built by one join, so the text is flat from the start: a string grown by `+=` is a
- * chain of pieces that pg's byteLength() then copied once more, and both outlived the round trip
- * into the old generation (issue #12: about a third of a replica's promoted bytes under 64-alert posts).
+ * `\` escaped by `\` (only where there is one), numbers as they are, null as NULL. For the read in
+ * BEGIN's round trip (textArray), which can carry no parameters; the write's go as binary arrays
+ * (binary-array.ts). Built by one join, so the text is flat from the start: a string grown by `+=` is
+ * a chain of pieces that is copied once more when sent (issue #12).
  */
 export function arrayText(values: readonly unknown[]): string {
   if (values.length === 0) return '{}';
@@ -335,8 +334,9 @@ export async function recordBatch(tx: Tx, ctx: RecordContext, batch: PreparedBat
   }
   const changeIndex = new Map(plan.changes.map((c, i) => [c.fingerprint, i] as const));
   const events = ctx.notify ? eventsForChanges(plan.changes, existing, (fp) => changeIndex.get(fp)!) : [];
-  // Every parameter goes as its array's text form (arrayText), not as a JS array for pg to convert.
-  const pad = (cols: unknown[][], width: number): string[] => Array.from({ length: width }, (_, i) => arrayText(cols[i] ?? []));
+  // Every parameter goes as a binary array (binary-array.ts), not as a JS array for pg to convert. `kinds`
+  // gives each column's element type, as WRITE casts it: text, bigint or int.
+  const pad = (cols: unknown[][], kinds: string): Buffer[] => Array.from(kinds, (k, i) => binaryArray(cols[i] ?? [], k as ElementKind));
 
   const params = [
     ...pad(columns(plan.changes, (c) => {
@@ -346,17 +346,17 @@ export async function recordBatch(tx: Tx, ctx: RecordContext, batch: PreparedBat
         text(s.namespace), text(s.pod), text(s.container), text(c.latest.workload), JSON.stringify(s.labels),
         c.countDelta, c.firstSeen, c.lastSeen, c.resolvedAt, c.expiresAt, JSON.stringify(cls.reason),
         cls.remediation?.action ?? null];
-    }), 20),
-    ...pad(columns(events, (e) => [plan.changes[e.groupId].fingerprint, e.kind, ms(e.at), text(JSON.stringify(e.detail))]), 4),
-    ...pad(columns(plan.keys, (k) => [k.fingerprint, k.key, k.seenCount, k.state, k.lastSeen]), 5),
+    }), 'tttttttttttttbbbbbtt'),
+    ...pad(columns(events, (e) => [plan.changes[e.groupId].fingerprint, e.kind, ms(e.at), text(JSON.stringify(e.detail))]), 'ttbt'),
+    ...pad(columns(plan.keys, (k) => [k.fingerprint, k.key, k.seenCount, k.state, k.lastSeen]), 'ttbtb'),
     ...pad(columns(occurring, (i) => {
       const { signal: s, receivedAt, fingerprint } = items[i];
       return [fingerprint, receivedAt, text(s.channel), text(s.message), plan.decisions[i].countDelta, JSON.stringify(s.labels)];
-    }), 6),
-    arrayText([...minutes.keys()]), arrayText([...minutes.values()]),
-    ...pad(columns(retarget, (r) => [r.id, ...r.target]), 9),
-    ...pad(columns(fresh, (f) => [f.fingerprint, ...f.target, f.dueAt]), 10),
-    arrayText(retarget.map((r) => (r.shared ? 1 : 0))), arrayText(fresh.map((f) => (f.shared ? 1 : 0))), arrayText(requests.nowShared),
+    }), 'tbttbt'),
+    binaryArray([...minutes.keys()], 'b'), binaryArray([...minutes.values()], 'b'),
+    ...pad(columns(retarget, (r) => [r.id, ...r.target]), 'btttbtttt'),
+    ...pad(columns(fresh, (f) => [f.fingerprint, ...f.target, f.dueAt]), 'ttttbttttb'),
+    binaryArray(retarget.map((r) => (r.shared ? 1 : 0)), 'i'), binaryArray(fresh.map((f) => (f.shared ? 1 : 0)), 'i'), binaryArray(requests.nowShared, 'b'),
   ];
   const groups = new Map<string, { id: number; count: number }>();
   const created = new Map<number, number>();
