@@ -52,15 +52,16 @@ try {
   const before = await commits();
   await admin.query('SELECT pg_stat_statements_reset()');
   const w = await runWrk(`${server.url}/api/v2/alerts`, { script: script('run'), seconds, ...WRK });
-  const after = await commits();
   const alerts = w.rps * load.batch * seconds;
   console.log(`${load.key}: ${w.rps.toFixed(0)} req/s for ${seconds} s, ${alerts.toFixed(0)} alerts; wrk errors: ${errorsText(wrkErrors(w))}`);
-  // A batch's time from its start to its answer, next to what its statements took in the backend: the
-  // rest is the round trips, the thread hand-overs and waiting for a core.
-  console.log(`commits during the run: ${commitsText(before, after)}`);
   const statementMs = await report(admin, `during the run (µs per alert: of the run's ${alerts.toFixed(0)} alerts)`, alerts);
+  // Read after the report: the scrape runs statements of its own. A batch's time from its start to its
+  // answer, next to what the statements took in the backends: the rest is the round trips, the thread
+  // hand-overs and waiting for a core. The statements include the leader's and the notifier's.
+  const after = await commits();
+  console.log(`\ncommits during the run: ${commitsText(before, after)}`);
   const batches = after.batches - before.batches;
-  if (batches > 0) console.log(`top-level statements per batch: ${(statementMs / batches).toFixed(2)} ms in the backend`);
+  if (batches > 0) console.log(`top-level statements (ingest, leader, notifier) per batch: ${(statementMs / batches).toFixed(2)} ms in the backends`);
   await admin.query('SELECT pg_stat_statements_reset()');
   const idle = await untilIdle(server.proc.child.pid!);
   await report(admin, `after the run, until the replica was idle (${Number.isFinite(idle) ? `${idle.toFixed(1)} s` : 'still busy after 120 s'}; µs per alert of the run)`, alerts);

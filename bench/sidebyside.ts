@@ -92,7 +92,7 @@ export const NO_COMMITS: CommitTotals = { batches: 0, items: 0, seconds: 0 };
 
 export function commitTotals(metrics: string): CommitTotals {
   const sumCount = (name: string): [number, number] => {
-    const m = new RegExp(`${name}_sum(?:\\{[^}]*\\})? ([\\d.e+-]+)\\n[^\\n]*_count(?:\\{[^}]*\\})? (\\d+)`).exec(metrics);
+    const m = new RegExp(`^${name}_sum(?:\\{[^}]*\\})? ([\\d.e+-]+)\\n${name}_count(?:\\{[^}]*\\})? (\\d+)$`, 'm').exec(metrics);
     return m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
   };
   const [items, batches] = sumCount('kube_sentinel_store_batch_items');
@@ -103,6 +103,7 @@ export function commitTotals(metrics: string): CommitTotals {
 /** What the committer did between two readings: "1587 batches, 32.0 items per batch, 4.0 ms each from start to answer". */
 export function commitsText(before: CommitTotals, after: CommitTotals): string {
   const batches = after.batches - before.batches;
+  if (Number.isNaN(batches)) return 'the group committer\'s metrics were not found';
   if (!(batches > 0)) return 'no batches';
   const items = (after.items - before.items) / batches;
   const ms = (1000 * (after.seconds - before.seconds)) / batches;

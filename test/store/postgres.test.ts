@@ -107,7 +107,8 @@ describe('PostgresStore', function () {
       try {
         const { rows } = await client.query<{ v: string[] }>(`SELECT ${textArray(nasty)} AS v`);
         assert.deepEqual(rows[0].v, nasty);
-        // The same text form as parameters, with NULLs and numbers too.
+        // The helper's text form as parameters, with NULLs and numbers too (the write now sends binary
+        // arrays: postgres-commit.test.ts).
         const texts = [...nasty, null];
         const numbers = [0, -1, 1_700_000_000_000, Number.MAX_SAFE_INTEGER, null];
         const typed = await client.query<{ t: Array<string | null>; n: Array<string | null> }>('SELECT $1::text[] AS t, $2::bigint[] AS n',

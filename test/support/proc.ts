@@ -56,17 +56,20 @@ export interface Proc {
  * Children of start() still running. When this process ends without stopping them (an uncaught error,
  * or a bench script piped into `head`, whose next write to the closed pipe throws EPIPE), its 'exit'
  * hook sends each one SIGTERM: servers, a throwaway PostgreSQL (runuser passes the signal on) and
- * Alertmanager would otherwise keep running, and keep their ports, after the script is gone.
+ * Alertmanager would otherwise keep running, and keep their ports, after the script is gone. (A script
+ * killed by a signal runs no 'exit' hook; Ctrl-C reaches its children anyway, as its process group.)
  */
 const running = new Set<ChildProcess>();
 
 function stopOnExit(child: ChildProcess): void {
   if (running.size === 0) process.once('exit', stopRunning);
   running.add(child);
-  child.once('exit', () => {
+  const gone = () => {
     running.delete(child);
     if (running.size === 0) process.off('exit', stopRunning);
-  });
+  };
+  child.once('exit', gone);
+  child.once('error', gone); // a spawn that failed (no 'exit' follows)
 }
 
 function stopRunning(): void {

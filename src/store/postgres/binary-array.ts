@@ -1,13 +1,12 @@
 // A batch's write parameters in PostgreSQL's binary array format (what array_recv reads), sent as
 // Buffers, which pg binds as binary parameters (issue #12). Their text form (record.ts arrayText)
-// quoted and escaped every string, joined the batch's texts into strings of hundreds of KB that V8
-// keeps in its large-object space (old generation: mark-compacts on the store thread), then pg copied
-// them again into its message; and the backend parsed them back character by character. Here each
-// value is written once, length-prefixed, straight into the buffer pg sends.
+// quoted and escaped every string and joined the batch's texts into strings of hundreds of KB, which
+// pg then encoded into its message; and the backend parsed them back character by character. Here
+// each value is written once, length-prefixed, into a Buffer that pg copies into its message as it is.
 //
 // Layout: ndim (1; 0 for an empty array), a has-nulls flag, the element type's OID, the dimension's
 // length and lower bound (1), then per element its byte length (-1 for NULL) and its bytes: UTF-8 for
-// text (client_encoding is UTF8), big-endian two's complement for bigint and int.
+// text (the pool's client_encoding, session.ts), big-endian two's complement for bigint and int.
 
 /** The element type of a parameter: text, bigint (int8) or int (int4). Must match the statement's cast. */
 export type ElementKind = 't' | 'b' | 'i';
@@ -18,7 +17,7 @@ const HEADER = 20;
 const TWO_32 = 2 ** 32;
 
 function integer(v: unknown, kind: 'b' | 'i'): number {
-  const n = typeof v === 'number' ? v : Number(v);
+  const n = typeof v === 'number' ? v : NaN; // no coercion: '' or true is not a number here
   const ok = kind === 'b' ? Number.isSafeInteger(n) : Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31;
   // A caller's bug, not sender data (times and counts are clamped before): fail the batch loudly,
   // as PostgreSQL did when such a value reached it as text.
@@ -28,6 +27,7 @@ function integer(v: unknown, kind: 'b' | 'i'): number {
 
 /** One parameter: `values` as an array of `kind` (null and undefined are NULL). */
 export function binaryArray(values: readonly unknown[], kind: ElementKind): Buffer {
+  if (!Object.hasOwn(OID, kind)) throw new TypeError(`binary array: unknown element kind ${String(kind)}`);
   const n = values.length;
   if (n === 0) {
     const empty = Buffer.alloc(12);
@@ -65,7 +65,10 @@ export function binaryArray(values: readonly unknown[], kind: ElementKind): Buff
       at = buf.writeInt32BE(-1, at);
     } else if (texts && lengths) {
       at = buf.writeInt32BE(lengths[i], at);
-      at += buf.write(texts[i], at, lengths[i], 'utf8');
+      const wrote = buf.write(texts[i], at, lengths[i], 'utf8');
+      // The prefix must tell the truth, or the rest of the array (and unzeroed memory) would be misread.
+      if (wrote !== lengths[i]) throw new Error(`binary array: wrote ${wrote} bytes of a ${lengths[i]}-byte string`);
+      at += wrote;
     } else if (kind === 'b') {
       const x = integer(v, 'b');
       const high = Math.floor(x / TWO_32);

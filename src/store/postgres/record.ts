@@ -80,8 +80,8 @@ export function arrayText(values: readonly unknown[]): string {
 }
 
 /**
- * A text[] literal: the array's text form, quoted as a string literal by pg. The read rides in
- * BEGIN's simple-protocol round trip, which carries no parameters.
+ * A text[] literal: the array's text form, quoted as a string literal (sanitize.ts literal()). The read
+ * rides in BEGIN's simple-protocol round trip, which carries no parameters.
  */
 export function textArray(values: readonly string[]): string {
   return `${literal(arrayText(values))}::text[]`;
@@ -336,7 +336,10 @@ export async function recordBatch(tx: Tx, ctx: RecordContext, batch: PreparedBat
   const events = ctx.notify ? eventsForChanges(plan.changes, existing, (fp) => changeIndex.get(fp)!) : [];
   // Every parameter goes as a binary array (binary-array.ts), not as a JS array for pg to convert. `kinds`
   // gives each column's element type, as WRITE casts it: text, bigint or int.
-  const pad = (cols: unknown[][], kinds: string): Buffer[] => Array.from(kinds, (k, i) => binaryArray(cols[i] ?? [], k as ElementKind));
+  const pad = (cols: unknown[][], kinds: string): Buffer[] => {
+    if (cols.length !== 0 && cols.length !== kinds.length) throw new Error(`record: ${cols.length} columns for ${kinds.length} element kinds`);
+    return Array.from(kinds, (k, i) => binaryArray(cols[i] ?? [], k as ElementKind));
+  };
 
   const params = [
     ...pad(columns(plan.changes, (c) => {

@@ -52,6 +52,9 @@ export function createPool(opts: SessionOptions): Pool {
     // No pg query_timeout: the store runs watchStalls() below as the client-side backstop instead.
     options: opts.readOnly ? '-c default_transaction_read_only=on' : undefined,
     types: TYPES,
+    // pg encodes every string as UTF-8 (the write's binary arrays too): say so, whatever the
+    // database's own encoding, so the server converts or refuses instead of misreading.
+    client_encoding: 'UTF8',
   });
   // Without a listener, an idle connection killed by a restart or failover would crash the process.
   pool.on('error', (err) => opts.logger?.warn({ err: err.message }, 'postgres: idle connection lost'));
