@@ -82,3 +82,13 @@ export function binaryArray(values: readonly unknown[], kind: ElementKind): Buff
   }
   return buf;
 }
+
+/**
+ * A group of parameters: `columns` (parallel arrays, as record.ts columns() builds them; none when
+ * there are no rows) as binary arrays, `kinds` naming each one's element type in order ('ttb': two
+ * text columns, then a bigint one). A group whose column count does not match its kinds is a bug.
+ */
+export function binaryColumns(columns: readonly unknown[][], kinds: string): Buffer[] {
+  if (columns.length !== 0 && columns.length !== kinds.length) throw new Error(`binary array: ${columns.length} columns for ${kinds.length} element kinds`);
+  return Array.from(kinds, (k, i) => binaryArray(columns[i] ?? [], k as ElementKind));
+}

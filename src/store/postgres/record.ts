@@ -25,7 +25,7 @@ import {
   type WantingGroup,
 } from '../request-sharing.ts';
 import { notifyAtCommit } from './notify-payload.ts';
-import { binaryArray, type ElementKind } from './binary-array.ts';
+import { binaryArray, binaryColumns } from './binary-array.ts';
 import { literal, ms, msOrNull, text } from './sanitize.ts';
 import { rows, type Tx } from './session.ts';
 
@@ -334,15 +334,10 @@ export async function recordBatch(tx: Tx, ctx: RecordContext, batch: PreparedBat
   }
   const changeIndex = new Map(plan.changes.map((c, i) => [c.fingerprint, i] as const));
   const events = ctx.notify ? eventsForChanges(plan.changes, existing, (fp) => changeIndex.get(fp)!) : [];
-  // Every parameter goes as a binary array (binary-array.ts), not as a JS array for pg to convert. `kinds`
-  // gives each column's element type, as WRITE casts it: text, bigint or int.
-  const pad = (cols: unknown[][], kinds: string): Buffer[] => {
-    if (cols.length !== 0 && cols.length !== kinds.length) throw new Error(`record: ${cols.length} columns for ${kinds.length} element kinds`);
-    return Array.from(kinds, (k, i) => binaryArray(cols[i] ?? [], k as ElementKind));
-  };
-
+  // Every parameter goes as a binary array (binary-array.ts), not as a JS array for pg to convert. Each
+  // group's kinds give its columns' element types, as WRITE casts them: text, bigint or int.
   const params = [
-    ...pad(columns(plan.changes, (c) => {
+    ...binaryColumns(columns(plan.changes, (c) => {
       const { signal: s, classification: cls } = c.latest;
       return [c.fingerprint, s.alertFingerprint === null ? null : text(s.alertFingerprint), text(s.source),
         text(cls.priority), cls.rule === null ? null : text(cls.rule), c.status, text(s.title), text(s.message),
@@ -350,15 +345,15 @@ export async function recordBatch(tx: Tx, ctx: RecordContext, batch: PreparedBat
         c.countDelta, c.firstSeen, c.lastSeen, c.resolvedAt, c.expiresAt, JSON.stringify(cls.reason),
         cls.remediation?.action ?? null];
     }), 'tttttttttttttbbbbbtt'),
-    ...pad(columns(events, (e) => [plan.changes[e.groupId].fingerprint, e.kind, ms(e.at), text(JSON.stringify(e.detail))]), 'ttbt'),
-    ...pad(columns(plan.keys, (k) => [k.fingerprint, k.key, k.seenCount, k.state, k.lastSeen]), 'ttbtb'),
-    ...pad(columns(occurring, (i) => {
+    ...binaryColumns(columns(events, (e) => [plan.changes[e.groupId].fingerprint, e.kind, ms(e.at), text(JSON.stringify(e.detail))]), 'ttbt'),
+    ...binaryColumns(columns(plan.keys, (k) => [k.fingerprint, k.key, k.seenCount, k.state, k.lastSeen]), 'ttbtb'),
+    ...binaryColumns(columns(occurring, (i) => {
       const { signal: s, receivedAt, fingerprint } = items[i];
       return [fingerprint, receivedAt, text(s.channel), text(s.message), plan.decisions[i].countDelta, JSON.stringify(s.labels)];
     }), 'tbttbt'),
     binaryArray([...minutes.keys()], 'b'), binaryArray([...minutes.values()], 'b'),
-    ...pad(columns(retarget, (r) => [r.id, ...r.target]), 'btttbtttt'),
-    ...pad(columns(fresh, (f) => [f.fingerprint, ...f.target, f.dueAt]), 'ttttbttttb'),
+    ...binaryColumns(columns(retarget, (r) => [r.id, ...r.target]), 'btttbtttt'),
+    ...binaryColumns(columns(fresh, (f) => [f.fingerprint, ...f.target, f.dueAt]), 'ttttbttttb'),
     binaryArray(retarget.map((r) => (r.shared ? 1 : 0)), 'i'), binaryArray(fresh.map((f) => (f.shared ? 1 : 0)), 'i'), binaryArray(requests.nowShared, 'b'),
   ];
   const groups = new Map<string, { id: number; count: number }>();
