@@ -67,16 +67,20 @@ async function searchListing(pool: Pool, w: { sql: string; params: unknown[] }, 
   return { groups: [], total };
 }
 
+/**
+ * One statement, so one snapshot: the group row, its newest occurrences and its audit agree (three
+ * pooled queries could each see a different commit, e.g. a count the occurrence list did not reach).
+ */
 export async function getGroup(pool: Pool, id: number, occurrences: number): Promise<ErrorGroupDetail | null> {
   if (!Number.isSafeInteger(id)) return null;
-  const [row, occ, audit] = await Promise.all([
-    one<GroupRow>(pool, `SELECT ${GROUP_COLUMNS} FROM error_groups WHERE id = $1`, [id]),
-    rows<OccurrenceRow>(pool, 'SELECT at, channel, message, count, labels FROM occurrences WHERE group_id = $1 ORDER BY id DESC LIMIT $2',
-      [id, Math.max(0, Math.floor(occurrences))]),
-    rows<AuditRow>(pool, `SELECT ${auditColumns} FROM audit WHERE group_id = $1 ORDER BY at DESC, id DESC LIMIT 100`, [id]),
-  ]);
+  const row = await one<GroupRow & { occ: OccurrenceRow[]; audit_rows: AuditRow[] }>(pool, `SELECT ${GROUP_COLUMNS},
+    (SELECT coalesce(json_agg(o ORDER BY o.id DESC), '[]') FROM (SELECT id, at, channel, message, count, labels FROM occurrences
+      WHERE group_id = $1 ORDER BY id DESC LIMIT $2) o) AS occ,
+    (SELECT coalesce(json_agg(a ORDER BY a.at DESC, a.id DESC), '[]') FROM (SELECT ${auditColumns} FROM audit
+      WHERE group_id = $1 ORDER BY at DESC, id DESC LIMIT 100) a) AS audit_rows
+    FROM error_groups WHERE id = $1`, [id, Math.max(0, Math.floor(occurrences))]);
   if (!row) return null;
-  return toGroupDetail(row, occ, audit);
+  return toGroupDetail(row, row.occ, row.audit_rows);
 }
 
 export async function stats(pool: Pool, now: number): Promise<Stats> {
