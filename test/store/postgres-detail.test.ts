@@ -20,7 +20,7 @@ describe('PostgresStore: a group\'s detail', function () {
   after(() => dbs.dispose());
   beforeEach(async () => {
     db = await dbs.create({ migrated: true });
-    // Connections enough for the writer and every read of a detail at once.
+    // Connections enough for the writer and reads at once (the three-query read took three of them).
     store = new PostgresStore({ url: db.url, maxOccurrences: 1000, poolMax: 6 });
     await store.migrate();
   });
@@ -29,7 +29,8 @@ describe('PostgresStore: a group\'s detail', function () {
     await db.drop();
   });
 
-  it('counts, lists and audits from one snapshot while occurrences and audit entries commit', async () => {
+  it('counts, lists and audits from one snapshot while occurrences and audit entries commit', async function () {
+    this.timeout(30_000);
     const item = (n: number) => makeItem({ fingerprint: 'fp-detail', receivedAt: T0 + n, signal: { occurrenceKey: `k${n}` } });
     const [first] = await store.record([item(0)]);
     const id = first.groupId;
@@ -50,16 +51,20 @@ describe('PostgresStore: a group\'s detail', function () {
     })();
     const seen: string[] = [];
     let reads = 0;
-    while (written < writes && reads < 2000) {
-      const d = await store.getGroup(id);
-      reads++;
-      assert.ok(d);
-      const audits = d.remediations.length;
-      if (d.occurrences.length !== d.count || audits < Math.min(100, d.count - 2) || audits > Math.min(100, d.count - 1)) {
-        seen.push(`count ${d.count}, ${d.occurrences.length} occurrences, ${audits} audit entries`);
+    try {
+      while (written < writes && reads < 2000) {
+        const d = await store.getGroup(id);
+        reads++;
+        assert.ok(d);
+        const audits = d.remediations.length;
+        if (d.occurrences.length !== d.count || audits < Math.min(100, d.count - 2) || audits > Math.min(100, d.count - 1)) {
+          seen.push(`count ${d.count}, ${d.occurrences.length} occurrences, ${audits} audit entries`);
+        }
       }
+    } finally {
+      // The writer ends before the store closes, whatever a read did.
+      await writer;
     }
-    await writer;
     assert.ok(reads >= 20, `only ${reads} reads overlapped the writes`);
     assert.deepEqual(seen.slice(0, 5), [], `${seen.length} of ${reads} details mixed commits`);
     const last = await store.getGroup(id);
