@@ -21,8 +21,11 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
  * section whenever s ran).
  */
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'a,b,c,d,e,s,p').split(',').map((x) => x.trim()));
-/** Rounds of the PostgreSQL side-by-side (p): each is 12 runs of wrk and Alertmanager. */
-const PG_ROUNDS = Number(process.env.BENCH_PG_ROUNDS ?? 1);
+/**
+ * Rounds of the PostgreSQL side-by-side (p): each is 12 runs of wrk and Alertmanager, about 2.5 min.
+ * Three, as for SQLite: one round shows no spread, and on a shared machine single runs move by a third.
+ */
+const PG_ROUNDS = Number(process.env.BENCH_PG_ROUNDS ?? 3);
 const skipped = { rps: NaN, p50ms: NaN, p99ms: NaN, non2xx: 0, errors: 0, timeouts: 0 };
 const description = benchDescription();
 
