@@ -197,7 +197,7 @@ export function pgSideBySideTable(s: PgSideBySide): string {
 const cpuText = (c: PgCpu): string =>
   `replicas ${c.replicas.total.toFixed(0)} (${threadsText([c.replicas])}), PostgreSQL backends ${c.backends.toFixed(0)}, PostgreSQL background ${c.background.toFixed(0)}`;
 
-/** CPU per alert by process, per load and topology (medians would hide little with one round: ranges). */
+/** CPU per alert by process, per load and topology: ranges over the rounds (the threads: medians). */
 export function pgCpuTable(s: PgSideBySide): string {
   const rows = s.results.map((r) => {
     const all = r.cpu.map((c) => c.replicas.total + c.backends + c.background);
