@@ -3,7 +3,7 @@
 // on the usual port, so test/ha/pg.ts works unchanged. PostgreSQL refuses to run as root: the server
 // runs as the `postgres` user Debian's package creates.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { start, waitFor, type Proc } from '../../support/proc.ts';
 
@@ -14,8 +14,16 @@ function postgresBinDir(): string | null {
   return versions.length > 0 ? join(root, versions[0], 'bin') : null;
 }
 
+/** Whether a throwaway server can start here: Debian's server binaries, and runuser to drop root. */
+export function postgresServerPresent(): boolean {
+  return postgresBinDir() !== null && existsSync('/usr/sbin/runuser');
+}
+
 export interface Postgres {
   url: string;
+  /** The postmaster's process id. */
+  pid: number;
+  /** Fast shutdown; resolves once the server has exited. */
   stop(): Promise<void>;
 }
 
@@ -50,13 +58,26 @@ export async function startPostgres(dir: string, port = 5432, settings: Record<s
       return false;
     }
   }, 30_000, 100);
+  const postmaster = postmasterPid(data);
+  // stop() signals the postmaster itself, SIGINT: a fast shutdown. runuser does not pass SIGINT on (sent
+  // to runuser, stop() waited out its fallback and left the server running); it passes SIGTERM on, a few
+  // seconds later, which is how start()'s cleanup stops the server when a script dies without stop().
+  const signal = (sig: NodeJS.Signals) => { try { process.kill(postmaster, sig); } catch { /* gone already */ } };
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    pid: postmaster,
     async stop() {
-      proc.child.kill('SIGINT'); // fast shutdown
-      const killer = setTimeout(() => proc.child.kill('SIGKILL'), 10_000);
+      signal('SIGINT');
+      const killer = setTimeout(() => { signal('SIGKILL'); proc.child.kill('SIGKILL'); }, 10_000);
       await proc.exited;
       clearTimeout(killer);
     },
   };
+}
+
+/** The running server's process id: the first line of the data directory's postmaster.pid. */
+function postmasterPid(data: string): number {
+  const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n', 1)[0]);
+  if (!Number.isSafeInteger(pid) || pid <= 0) throw new Error(`no postmaster pid in ${data}/postmaster.pid`);
+  return pid;
 }

@@ -1,0 +1,71 @@
+// The throwaway PostgreSQL that the cluster suites (inside their network namespace) and the
+// PostgreSQL probes in bench/ start: stop() must end the server itself, cleanly. It runs under
+// runuser (PostgreSQL refuses root), and the SIGINT stop() sent to runuser never reached it: every
+// run left a server behind, after waiting out stop()'s 10 s fallback. A script that dies without
+// stop() must not leave one either (start()'s cleanup; runuser passes its SIGTERM on).
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Client } from 'pg';
+import { postgresServerPresent, startPostgres } from './real/postgres.ts';
+import { freePort, requireComponent, waitFor } from '../support/proc.ts';
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('the throwaway PostgreSQL (test/cluster/real/postgres.ts)', () => {
+  it('stops with a fast shutdown of the server itself: no process left, its pid file removed', async function () {
+    this.timeout(60_000);
+    requireComponent(this, 'PostgreSQL server binaries (/usr/lib/postgresql/*/bin) and runuser', postgresServerPresent());
+    const dir = mkdtempSync(join(tmpdir(), 'ks-pg-throwaway-'));
+    chmodSync(dir, 0o755); // the server runs as the postgres user
+    let pid = 0;
+    try {
+      const pg = await startPostgres(join(dir, 'pg'), await freePort());
+      pid = pg.pid;
+      const client = new Client({ connectionString: pg.url });
+      await client.connect();
+      assert.equal((await client.query<{ n: number }>('SELECT 1 AS n')).rows[0].n, 1);
+      await client.end();
+      assert.ok(alive(pid), 'the server runs until stopped');
+      await pg.stop();
+      assert.equal(alive(pid), false, 'the server has exited');
+      // A clean shutdown removes postmaster.pid; a killed server leaves it behind.
+      assert.equal(existsSync(join(dir, 'pg', 'data', 'postmaster.pid')), false, 'the server shut down cleanly');
+    } finally {
+      if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('stops when the script that started it dies without calling stop()', async function () {
+    this.timeout(60_000);
+    requireComponent(this, 'PostgreSQL server binaries (/usr/lib/postgresql/*/bin) and runuser', postgresServerPresent());
+    const dir = mkdtempSync(join(tmpdir(), 'ks-pg-throwaway-'));
+    chmodSync(dir, 0o755);
+    let pid = 0;
+    try {
+      // The script prints the server's pid, then fails without stopping it.
+      const script = `import { startPostgres } from ${JSON.stringify(new URL('./real/postgres.ts', import.meta.url).href)};
+        const pg = await startPostgres(${JSON.stringify(join(dir, 'pg'))}, ${await freePort()});
+        console.log(pg.pid);
+        throw new Error('the script dies here');`;
+      const run = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]).catch((e: { stdout: string }) => e);
+      pid = Number(run.stdout.trim());
+      assert.ok(pid > 0, `the script started a server: ${run.stdout}`);
+      await waitFor('the server to exit', async () => !alive(pid), 15_000, 100);
+    } finally {
+      if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
