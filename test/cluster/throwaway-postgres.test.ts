@@ -2,7 +2,8 @@
 // PostgreSQL probes in bench/ start: stop() must end the server itself, cleanly. It runs under
 // runuser (PostgreSQL refuses root), and the SIGINT stop() sent to runuser never reached it: every
 // run left a server behind, after waiting out stop()'s 10 s fallback. A script that dies without
-// stop() must not leave one either (start()'s cleanup; runuser passes its SIGTERM on).
+// stop() must not leave one either (start()'s cleanup: runuser passes its SIGTERM on, and kills the
+// server 2 s later if it is still there).
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,21 +12,14 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { postgresServerPresent, startPostgres } from './real/postgres.ts';
-import { freePort, requireComponent, waitFor } from '../support/proc.ts';
+import { freePort, processRunning, requireComponent, waitFor } from '../support/proc.ts';
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const alive = processRunning;
 
 describe('the throwaway PostgreSQL (test/cluster/real/postgres.ts)', () => {
   it('stops with a fast shutdown of the server itself: no process left, its pid file removed', async function () {
     this.timeout(60_000);
-    requireComponent(this, 'PostgreSQL server binaries (/usr/lib/postgresql/*/bin) and runuser', postgresServerPresent());
+    requireComponent(this, 'PostgreSQL server binaries (/usr/lib/postgresql/*/bin), runuser and root', postgresServerPresent());
     const dir = mkdtempSync(join(tmpdir(), 'ks-pg-throwaway-'));
     chmodSync(dir, 0o755); // the server runs as the postgres user
     let pid = 0;
@@ -49,7 +43,7 @@ describe('the throwaway PostgreSQL (test/cluster/real/postgres.ts)', () => {
 
   it('stops when the script that started it dies without calling stop()', async function () {
     this.timeout(60_000);
-    requireComponent(this, 'PostgreSQL server binaries (/usr/lib/postgresql/*/bin) and runuser', postgresServerPresent());
+    requireComponent(this, 'PostgreSQL server binaries (/usr/lib/postgresql/*/bin), runuser and root', postgresServerPresent());
     const dir = mkdtempSync(join(tmpdir(), 'ks-pg-throwaway-'));
     chmodSync(dir, 0o755);
     let pid = 0;
@@ -59,8 +53,8 @@ describe('the throwaway PostgreSQL (test/cluster/real/postgres.ts)', () => {
         const pg = await startPostgres(${JSON.stringify(join(dir, 'pg'))}, ${await freePort()});
         console.log(pg.pid);
         throw new Error('the script dies here');`;
-      const run = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]).catch((e: { stdout: string }) => e);
-      pid = Number(run.stdout.trim());
+      const run = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]).catch((e: { stdout?: string }) => e);
+      pid = Number((run.stdout ?? '').trim());
       assert.ok(pid > 0, `the script started a server: ${run.stdout}`);
       await waitFor('the server to exit', async () => !alive(pid), 15_000, 100);
     } finally {

@@ -3,19 +3,11 @@
 // running, holding their ports and temporary directories.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { waitFor } from './proc.ts';
+import { processRunning, waitFor } from './proc.ts';
 
 const PROC = new URL('./proc.ts', import.meta.url).href;
 
-/** Running: it exists and is not a zombie (an orphan's exit status may wait on an init that never reaps). */
-const alive = (pid: number): boolean => {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0] !== 'Z';
-  } catch {
-    return false;
-  }
-};
+const alive = processRunning;
 
 /** Runs `body` in a fresh Node process with start() imported; returns its exit status and the pids it printed. */
 function script(body: string): { status: number | null; pids: number[]; stderr: string } {

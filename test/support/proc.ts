@@ -76,6 +76,15 @@ function stopRunning(): void {
   for (const child of running) child.kill('SIGTERM');
 }
 
+/** Running: the process exists and is not a zombie (an orphan's exit status may wait on an init that never reaps). */
+export function processRunning(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 export function start(cmd: string, args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Proc {
   const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   stopOnExit(child);

@@ -14,9 +14,9 @@ function postgresBinDir(): string | null {
   return versions.length > 0 ? join(root, versions[0], 'bin') : null;
 }
 
-/** Whether a throwaway server can start here: Debian's server binaries, and runuser to drop root. */
+/** Whether a throwaway server can start here: Debian's server binaries, and root with runuser to drop it. */
 export function postgresServerPresent(): boolean {
-  return postgresBinDir() !== null && existsSync('/usr/sbin/runuser');
+  return postgresBinDir() !== null && existsSync('/usr/sbin/runuser') && process.getuid?.() === 0;
 }
 
 export interface Postgres {
@@ -49,20 +49,31 @@ export async function startPostgres(dir: string, port = 5432, settings: Record<s
   const all = { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_connections: '200', ...settings };
   const proc: Proc = start('runuser', ['-u', 'postgres', '--', join(bin, 'postgres'), '-D', data, '-k', sock, '-h', '127.0.0.1', '-p', String(port),
     ...Object.entries(all).flatMap(([k, v]) => ['-c', `${k}=${v}`])], { cwd: dir });
-  await waitFor('throwaway PostgreSQL', async () => {
-    if (proc.child.exitCode !== null) throw new Error(`postgres exited: ${proc.output()}`);
-    try {
-      execFileSync(join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port), '-q']);
-      return true;
-    } catch {
-      return false;
-    }
-  }, 30_000, 100);
-  const postmaster = postmasterPid(data);
-  // stop() signals the postmaster itself, SIGINT: a fast shutdown. runuser does not pass SIGINT on (sent
-  // to runuser, stop() waited out its fallback and left the server running); it passes SIGTERM on, a few
-  // seconds later, which is how start()'s cleanup stops the server when a script dies without stop().
-  const signal = (sig: NodeJS.Signals) => { try { process.kill(postmaster, sig); } catch { /* gone already */ } };
+  let postmaster: number;
+  try {
+    await waitFor('throwaway PostgreSQL', async () => {
+      if (proc.child.exitCode !== null) throw new Error(`postgres exited: ${proc.output()}`);
+      try {
+        execFileSync(join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port), '-q']);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 30_000, 100);
+    postmaster = postmasterPid(data);
+  } catch (err) {
+    await proc.kill('SIGTERM'); // a server that did not come up is not left running
+    throw err;
+  }
+  // stop() signals the postmaster itself, SIGINT: a fast shutdown. runuser blocks SIGINT (sent to
+  // runuser, stop() waited out its fallback and left the server running). On SIGTERM runuser passes
+  // SIGTERM on at once (a smart shutdown) and kills the server 2 s later if it is still there: that is
+  // how start()'s cleanup stops it when a script dies without stop(). Only while runuser has not exited:
+  // after that the postmaster is reaped and its pid may belong to another process.
+  const signal = (sig: NodeJS.Signals) => {
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
+    try { process.kill(postmaster, sig); } catch { /* gone already */ }
+  };
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     pid: postmaster,
