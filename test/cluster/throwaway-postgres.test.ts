@@ -14,8 +14,6 @@ import { Client } from 'pg';
 import { postgresServerPresent, startPostgres } from './real/postgres.ts';
 import { freePort, processRunning, requireComponent, waitFor } from '../support/proc.ts';
 
-const alive = processRunning;
-
 describe('the throwaway PostgreSQL (test/cluster/real/postgres.ts)', () => {
   it('stops with a fast shutdown of the server itself: no process left, its pid file removed', async function () {
     this.timeout(60_000);
@@ -30,13 +28,13 @@ describe('the throwaway PostgreSQL (test/cluster/real/postgres.ts)', () => {
       await client.connect();
       assert.equal((await client.query<{ n: number }>('SELECT 1 AS n')).rows[0].n, 1);
       await client.end();
-      assert.ok(alive(pid), 'the server runs until stopped');
+      assert.ok(processRunning(pid), 'the server runs until stopped');
       await pg.stop();
-      assert.equal(alive(pid), false, 'the server has exited');
+      assert.equal(processRunning(pid), false, 'the server has exited');
       // A clean shutdown removes postmaster.pid; a killed server leaves it behind.
       assert.equal(existsSync(join(dir, 'pg', 'data', 'postmaster.pid')), false, 'the server shut down cleanly');
     } finally {
-      if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+      if (pid && processRunning(pid)) process.kill(pid, 'SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     }
   });
@@ -56,9 +54,9 @@ describe('the throwaway PostgreSQL (test/cluster/real/postgres.ts)', () => {
       const run = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]).catch((e: { stdout?: string }) => e);
       pid = Number((run.stdout ?? '').trim());
       assert.ok(pid > 0, `the script started a server: ${run.stdout}`);
-      await waitFor('the server to exit', async () => !alive(pid), 15_000, 100);
+      await waitFor('the server to exit', async () => !processRunning(pid), 15_000, 100);
     } finally {
-      if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+      if (pid && processRunning(pid)) process.kill(pid, 'SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     }
   });

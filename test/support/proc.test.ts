@@ -7,8 +7,6 @@ import { processRunning, waitFor } from './proc.ts';
 
 const PROC = new URL('./proc.ts', import.meta.url).href;
 
-const alive = processRunning;
-
 /** Runs `body` in a fresh Node process with start() imported; returns its exit status and the pids it printed. */
 function script(body: string): { status: number | null; pids: number[]; stderr: string } {
   const code = `import { start } from ${JSON.stringify(PROC)};\n${body}`;
@@ -27,7 +25,7 @@ describe('test support: start()', () => {
     assert.match(r.stderr, /boom/);
     assert.equal(r.pids.length, 2);
     // SIGTERM is sent while the script exits; the kernel may take a moment to reap.
-    await waitFor('the orphaned children to end', async () => r.pids.every((p) => !alive(p)), 5000, 50);
+    await waitFor('the orphaned children to end', async () => r.pids.every((p) => !processRunning(p)), 5000, 50);
   });
 
   it('leaves nothing to stop once its children have exited, and the script exits normally', () => {
