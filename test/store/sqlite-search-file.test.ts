@@ -123,6 +123,37 @@ describe('SQLite search file', () => {
     assert.equal((await s.listGroups({ q: 'segment number', page: 1, pageSize: 50 })).total, 12);
   });
 
+  it('merge steps after one new group rewrite a few pages, not the merged index', async () => {
+    const s = await writer();
+    const side = new DatabaseSync(path);
+    try {
+      attachSearch(side, path, true);
+      const stmts = new Statements({ db: side });
+      openSearchFile(stmts, 'when-idle');
+      // Small pages, so the index spans many of them.
+      side.exec("INSERT INTO search.fts (fts, rank) VALUES ('pgsz', 64)");
+      for (let i = 0; i < 8; i++) {
+        await s.record(Array.from({ length: 40 }, (_, j) => item(`fp-${i}-${j}`, `chunk ${i} group ${j} ${String(i * 1000 + j).repeat(30)}`)));
+        indexChunk(stmts, 100, false);
+      }
+      let steps = 0;
+      while (mergeStep(stmts, 500) && steps < 100) steps++;
+      const pages = (side.prepare('SELECT count(*) AS n FROM search.fts_data WHERE id > 10').get() as { n: number }).n;
+      const changes = side.prepare('SELECT total_changes() AS n');
+      const before = (changes.get() as { n: number }).n;
+      await s.record([item('fp-late', 'one more group, indexed alone')]);
+      indexChunk(stmts, 100, false);
+      steps = 0;
+      while (mergeStep(stmts, 500) && steps < 100) steps++;
+      const written = (changes.get() as { n: number }).n - before;
+      // The old step ('merge' with a negative count) merged every level into one: every page again.
+      assert.ok(written < pages / 4, `${written} rows written for one group into an index of ${pages} pages`);
+    } finally { side.close(); }
+    inStep(path);
+    assert.deepEqual(await found(s, 'indexed alone'), ['fp-late']);
+    assert.equal((await s.listGroups({ q: 'chunk', page: 1, pageSize: 50 })).total, 8 * 40);
+  });
+
   it("'when-idle' leaves the segments of each chunk to the merge steps; 'as-written' lets FTS5 merge them as it writes", async () => {
     /** Index 12 chunks on a connection that opened the file with `merging`; segments after each. */
     const segmentsPerChunk = async (merging: Merging): Promise<number[]> => {
