@@ -54,8 +54,8 @@ console.log(`5 s later: ${memory(pid)}`);
 // READS=1: then the dashboard reads at this size, one client back to back (wrk -c1), like bench/ha.ts.
 if (process.env.READS) {
   // Right after the load the leader still decides the new groups' remediation requests (the alerts
-  // read as crash-looping pods; without a cluster each is a dry-run, one commit each, about 0.6 ms of
-  // CPU); READS_AFTER seconds (default 60) let most of that finish, as a dashboard reader would see.
+  // read as crash-looping pods; without a cluster each is a dry-run, committed at once, about 0.6 ms
+  // of CPU); READS_AFTER seconds (default 60) let most of that finish, as a dashboard reader would see.
   await new Promise((r) => setTimeout(r, 1000 * Number(process.env.READS_AFTER ?? 60)));
   const dir = mkdtempSync(join(tmpdir(), 'ks-rss-'));
   const script = join(dir, 'get.lua');

@@ -157,12 +157,13 @@ export function indexChunk(stmts: Statements, limit: number, trim: boolean): { n
  * One bounded step of merging the index's segments level by level, as FTS5's automerge would have as
  * it wrote: the segments of a level holding `usermerge` (FTS5's default, 4) or more become one segment
  * of the next level (and a level whose deleted entries reach FTS5's `deletemerge` share is rewritten
- * without them). A group's entries are rewritten about once per level (log4 of the index), and once
- * the steps find no work a search reads at most three segments per level. Returns whether there was work.
+ * without them). A group's entries are rewritten about once per level (log4 of the segments written),
+ * and once the steps find no work a search reads at most three segments per level. Returns whether
+ * there was work.
  *
  * Not a merge of every level into one segment ('merge' with a negative count): that rewrote the
  * whole index whenever anything had been indexed since, for one new group as for thousands. At 100k
- * groups (an index of about 19 MB) one new group a second kept the indexer thread 40% busy and
+ * groups (an index of about 19 MB) one new group a second kept the indexer thread about 40% busy and
  * wrote 38 MiB a second (the index again, to the WAL and then the file).
  */
 export function mergeStep(stmts: Statements, pages: number): boolean {
