@@ -30,6 +30,26 @@ describe('SQLite search file', () => {
   };
   const found = async (s: { listGroups: SqliteStore['listGroups'] }, q: string): Promise<string[]> =>
     (await s.listGroups({ q, page: 1, pageSize: 50 })).groups.map((g) => g.fingerprint).sort();
+  /** A second connection indexing `p`'s search file, opened with `merging`, with small pages so each chunk writes many. */
+  const indexerOn = (p: string, merging: Merging): { side: DatabaseSync; stmts: Statements } => {
+    const side = new DatabaseSync(p);
+    attachSearch(side, p, true);
+    const stmts = new Statements({ db: side });
+    openSearchFile(stmts, merging);
+    side.exec("INSERT INTO search.fts (fts, rank) VALUES ('pgsz', 64)");
+    return { side, stmts };
+  };
+  /** Chunk `i`: 40 new groups with long, distinct text, recorded, then indexed. */
+  const indexChunkNo = async (s: SqliteStore, stmts: Statements, i: number): Promise<void> => {
+    await s.record(Array.from({ length: 40 }, (_, j) => item(`fp-${i}-${j}`, `chunk ${i} group ${j} ${String(i * 1000 + j).repeat(30)}`)));
+    indexChunk(stmts, 100, false);
+  };
+  /** Merge steps until one finds no work (at most 100); returns how many did work. */
+  const mergeAll = (stmts: Statements): number => {
+    let steps = 0;
+    while (mergeStep(stmts, 500) && steps < 100) steps++;
+    return steps;
+  };
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'ks-search-file-'));
@@ -113,9 +133,7 @@ describe('SQLite search file', () => {
       const stmts = new Statements({ db: side });
       const segments = () => (side.prepare("SELECT count(*) AS n FROM search.fts_data WHERE id > 10").get() as { n: number }).n;
       const before = segments();
-      let steps = 0;
-      while (mergeStep(stmts, 500) && steps < 100) steps++;
-      assert.ok(steps >= 1, 'there was something to merge');
+      assert.ok(mergeAll(stmts) >= 1, 'there was something to merge');
       assert.ok(segments() < before, `${segments()} pages of segments after, ${before} before`);
       assert.equal(mergeStep(stmts, 500), false);
     } finally { side.close(); }
@@ -125,27 +143,16 @@ describe('SQLite search file', () => {
 
   it('merge steps after one new group rewrite a few pages, not the merged index', async () => {
     const s = await writer();
-    const side = new DatabaseSync(path);
+    const { side, stmts } = indexerOn(path, 'when-idle');
     try {
-      attachSearch(side, path, true);
-      const stmts = new Statements({ db: side });
-      openSearchFile(stmts, 'when-idle');
-      // Small pages, so the index spans many of them.
-      side.exec("INSERT INTO search.fts (fts, rank) VALUES ('pgsz', 64)");
-      for (let i = 0; i < 8; i++) {
-        await s.record(Array.from({ length: 40 }, (_, j) => item(`fp-${i}-${j}`, `chunk ${i} group ${j} ${String(i * 1000 + j).repeat(30)}`)));
-        indexChunk(stmts, 100, false);
-      }
-      let steps = 0;
-      while (mergeStep(stmts, 500) && steps < 100) steps++;
-      assert.ok(steps >= 1, 'the eight chunks left segments to merge');
+      for (let i = 0; i < 8; i++) await indexChunkNo(s, stmts, i);
+      assert.ok(mergeAll(stmts) >= 1, 'the eight chunks left segments to merge');
       const pages = (side.prepare('SELECT count(*) AS n FROM search.fts_data WHERE id > 10').get() as { n: number }).n;
       const changes = side.prepare('SELECT total_changes() AS n');
       const before = (changes.get() as { n: number }).n;
       await s.record([item('fp-late', 'one more group, indexed alone')]);
       indexChunk(stmts, 100, false);
-      steps = 0;
-      while (mergeStep(stmts, 500) && steps < 100) steps++;
+      mergeAll(stmts);
       const written = (changes.get() as { n: number }).n - before;
       // The old step ('merge' with a negative count) merged every level into one: every page again.
       assert.ok(written < pages / 4, `${written} rows written for one group into an index of ${pages} pages`);
@@ -160,20 +167,15 @@ describe('SQLite search file', () => {
     const segmentsPerChunk = async (merging: Merging): Promise<number[]> => {
       const p = join(dir, `${merging}.db`);
       const s = await writer(p);
-      const side = new DatabaseSync(p);
+      // Small pages (indexerOn): FTS5 merges as it writes in proportion to the pages.
+      const { side, stmts } = indexerOn(p, merging);
       try {
-        attachSearch(side, p, true);
-        const stmts = new Statements({ db: side });
-        openSearchFile(stmts, merging);
-        // Small pages, so each chunk writes many: FTS5 merges as it writes in proportion to the pages.
-        side.exec("INSERT INTO search.fts (fts, rank) VALUES ('pgsz', 64)");
         indexChunk(stmts, 100, false);
         // A page's id carries its segment's id above bit 37 (FTS5's layout of its data table).
         const segments = side.prepare('SELECT count(DISTINCT id >> 37) AS n FROM search.fts_data WHERE id > 10');
         const counts: number[] = [];
         for (let i = 0; i < 12; i++) {
-          await s.record(Array.from({ length: 40 }, (_, j) => item(`fp-${i}-${j}`, `chunk ${i} group ${j} ${String(i * 1000 + j).repeat(30)}`)));
-          indexChunk(stmts, 100, false);
+          await indexChunkNo(s, stmts, i);
           counts.push((segments.get() as { n: number }).n);
         }
         return counts;

@@ -128,8 +128,8 @@ const MERGE_PAGES = 500;
  * The indexer thread's schedule (thread.ts): a chunk whenever changes are queued, at once while the
  * chunks come back full, else after `intervalMs`; with nothing queued, a step of merging the index's
  * segments level by level until no level needs it (searches read every segment; the file is opened
- * 'when-idle', so FTS5 does not merge as it writes, search-file.ts). It has the search file's write lock
- * to itself, so none of this holds up the ingest writer; `onIndexed` reports how far the file now
+ * 'when-idle', so FTS5 does not merge as it writes, search-file.ts). It has the search file's write
+ * lock to itself, so none of this holds up the ingest writer; `onIndexed` reports how far the file now
  * covers (the writer trims the queue below that).
  */
 export class IndexerLoop {
