@@ -62,5 +62,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "require('node:https').get({host:'127.0.0.1',port:8443,path:'/healthz',rejectUnauthorized:false,timeout:4000},(r)=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1)).on('timeout',()=>process.exit(1))"]
 
 # Heap flags: see NODE_HEAP_FLAGS in test/support/proc.ts (RSS stays near live data; checked by test/deploy).
-ENTRYPOINT ["node", "--max-semi-space-size=4", "--max-old-space-size=256", "dist/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=4", "--max-old-space-size=256", "--heap-growing-percent=50", "dist/main.js"]
 CMD ["serve", "--config", "/etc/kube-sentinel/config.yaml", "--rules", "/etc/kube-sentinel/rules.yaml"]
