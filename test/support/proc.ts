@@ -10,8 +10,8 @@ export const BUILT_MAIN = `${ROOT}dist/main.js`;
  * V8 heap flags the image's ENTRYPOINT and `npm start` run with (test/deploy checks they agree): a small
  * young generation and a bounded old space keep RSS near the live data instead of letting V8 grow the
  * heap toward its multi-GiB default between major GCs. With an old space that small V8 starts the next
- * major GC once the heap reaches at most 1.3× its live size; under a storm of batched alerts the main
- * thread then ran one 7–8 times a second (issue #12). The growing factor is fixed at 1.5 instead.
+ * major GC once the heap reaches its live size times a factor of at most 1.3; under a storm of batched
+ * alerts the main thread then ran one 6–8 times a second (issue #12). The factor is fixed at 1.5 instead.
  * Tests and benchmarks launch the server the same way.
  */
 export const NODE_HEAP_FLAGS = ['--max-semi-space-size=4', '--max-old-space-size=256', '--heap-growing-percent=50'] as const;
