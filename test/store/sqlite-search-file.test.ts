@@ -44,6 +44,9 @@ describe('SQLite search file', () => {
     await s.record(Array.from({ length: 40 }, (_, j) => item(`fp-${i}-${j}`, `chunk ${i} group ${j} ${String(i * 1000 + j).repeat(30)}`)));
     indexChunk(stmts, 100, false);
   };
+  /** Pages of the index's segments in a connection's attached search file (FTS5 keeps its structure records at ids up to 10). */
+  const segmentPages = (db: DatabaseSync): number =>
+    (db.prepare('SELECT count(*) AS n FROM search.fts_data WHERE id > 10').get() as { n: number }).n;
   /** Merge steps until one finds no work (at most 100); returns how many did work. */
   const mergeAll = (stmts: Statements): number => {
     let steps = 0;
@@ -131,10 +134,9 @@ describe('SQLite search file', () => {
     try {
       side.prepare('ATTACH DATABASE ? AS search').run(`${path}.search`);
       const stmts = new Statements({ db: side });
-      const segments = () => (side.prepare("SELECT count(*) AS n FROM search.fts_data WHERE id > 10").get() as { n: number }).n;
-      const before = segments();
+      const before = segmentPages(side);
       assert.ok(mergeAll(stmts) >= 1, 'there was something to merge');
-      assert.ok(segments() < before, `${segments()} pages of segments after, ${before} before`);
+      assert.ok(segmentPages(side) < before, `${segmentPages(side)} pages of segments after, ${before} before`);
       assert.equal(mergeStep(stmts, 500), false);
     } finally { side.close(); }
     inStep(path);
@@ -147,7 +149,7 @@ describe('SQLite search file', () => {
     try {
       for (let i = 0; i < 8; i++) await indexChunkNo(s, stmts, i);
       assert.ok(mergeAll(stmts) >= 1, 'the eight chunks left segments to merge');
-      const pages = (side.prepare('SELECT count(*) AS n FROM search.fts_data WHERE id > 10').get() as { n: number }).n;
+      const pages = segmentPages(side);
       const changes = side.prepare('SELECT total_changes() AS n');
       const before = (changes.get() as { n: number }).n;
       await s.record([item('fp-late', 'one more group, indexed alone')]);
